@@ -1,0 +1,82 @@
+# facehatch: one non-recursive Makefile. `make -j2` builds build/facehatch.
+# Variants: make DEBUG=1 (-O0), make SAN=1 (ASan+UBSan), make REF=1 (reference kernels only).
+CC      ?= cc
+BUILD   ?= build
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wno-unused-parameter -MMD -MP -Isrc -pthread
+LDLIBS  += -ljpeg -lpng -lexif -lm -pthread
+AVX2FLAGS := -mavx2 -mfma
+ifeq ($(DEBUG),1)
+  CFLAGS += -O0
+endif
+ifeq ($(SAN),1)
+  BUILD   := build-san
+  CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
+  LDFLAGS += -fsanitize=address,undefined
+endif
+ifeq ($(REF),1)
+  CFLAGS  += -DFH_REF_ONLY
+endif
+ifeq ($(WERROR),1)
+  CFLAGS  += -Werror
+endif
+
+LIB_SRC  := $(filter-out src/cli/%,$(wildcard src/*/*.c src/nn/ops/*.c src/nn/kern/*.c src/nn/kern/*/*.c))
+CLI_SRC  := $(wildcard src/cli/*.c)
+TEST_SRC := $(wildcard tests/*/test_*.c)
+BENCH_SRC := $(wildcard bench/*.c)
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN := $(patsubst %.c,$(BUILD)/%,$(TEST_SRC))
+LIB      := $(BUILD)/libfacehatch.a
+BIN      := $(BUILD)/facehatch
+EXAMPLE  := $(BUILD)/examples/example
+
+.PHONY: all test test-quick models bench check-deps clean tools
+all: $(BIN) $(EXAMPLE)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# only the x86 kernel files get AVX2/FMA, so no AVX instruction leaks into shared code
+$(BUILD)/src/nn/kern/x86/%.o: src/nn/kern/x86/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AVX2FLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(EXAMPLE): examples/example.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(LIB) tests/harness.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcjson
+
+models:
+	tools/fetch_models.sh models
+
+# The default test run: unit + op + golden + pipeline + CLI tests. Needs `make models`
+# and ../shared (golden, data); tests that need them say so and fail if missing.
+test: all $(TEST_BIN) models
+	BUILD=$(BUILD) tests/run.sh $(TEST_BIN)
+
+bench: $(BIN) models
+	$(BIN) bench
+
+# module dependency rule (docs/architecture.md): which modules each may include
+check-deps:
+	@tools/check_deps.sh
+
+clean:
+	rm -rf build build-san
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

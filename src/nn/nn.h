@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+// nn: our CNN inference engine. A net is a list of nodes (ops) over float32 NHWC
+// tensors, imported from a TFLite flatbuffer (the subset our models use; composite
+// PReLU and softmax sub-graphs are fused into single ops) and run by a session that
+// owns every activation and scratch buffer. It knows nothing about images or faces.
+//
+//   struct nn_net *net;
+//   if (nn_net_load_tflite("models/rnet.tflite", NULL, &net)) puts(fh_errmsg());
+//   struct nn_session *s;
+//   nn_session_new(net, pool, &s);               // pool may be NULL (1 thread)
+//   int dims[4] = {n, 24, 24, 3};
+//   nn_session_reshape(s, dims, 4);              // plans memory; grows only if needed
+//   memcpy(nn_session_input(s, 0), x, ...);      // fill the input
+//   nn_session_run(s);                           // no allocation in here
+//   const float *prob = nn_session_output(s, 0, odims, &orank);
+//   nn_session_free(s); nn_net_free(net);
+//
+// Layout: NHWC, row-major, float32; see docs/architecture.md for why.
+// Thread safety: a loaded nn_net is immutable and may be shared by any number of
+// threads; each thread uses its own nn_session (a session is one thread at a time, and
+// may use a thread pool it is given for intra-op parallelism). Forward results are
+// bit-identical for any thread count.
+#ifndef FH_NN_H
+#define FH_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/base.h"
+#include "base/limits.h"
+#include "base/pool.h"
+
+// Ops after import. On-disk order never matters (we do not save this enum yet).
+enum nn_op {
+    NN_OP_CONV2D,     // y = act(conv(x, w[OC,KH,KW,C]) + b)
+    NN_OP_DWCONV2D,   // y = act(depthwise(x, w[1,KH,KW,C]) + b), depth multiplier 1
+    NN_OP_FC,         // y[n,:] = act(W[OC,K] . flatten(x[n]) + b)
+    NN_OP_MAXPOOL2D,  // y = max over window; padded cells ignored
+    NN_OP_PRELU,      // y = x > 0 ? x : alpha[c] * x            (fused pattern)
+    NN_OP_SOFTMAX,    // y = exp(x - max) / sum(exp(x - max)), last axis (fused pattern)
+    NN_OP_ADD, NN_OP_SUB, NN_OP_MUL, NN_OP_DIV, // numpy broadcasting
+    NN_OP_NEG, NN_OP_ABS, NN_OP_RELU, NN_OP_EXP,
+    NN_OP_REDUCE_MAX, NN_OP_SUM, // over one axis, keep_dims
+    NN_OP_RESHAPE,    // to a fixed shape (-1 allowed)
+    NN_OP_FLATTEN,    // [N, ...] -> [N, prod(...)] (per-image flatten)
+    NN_OP_COUNT
+};
+
+enum nn_act { NN_ACT_NONE, NN_ACT_RELU, NN_ACT_PRELU };
+
+struct nn_options {
+    int no_fuse;    // 1: keep composite PReLU/softmax sub-graphs as separate ops
+    int force_ref;  // 1: scalar reference kernels only (also env FH_FORCE_REF=1)
+};
+
+struct nn_net;
+struct nn_session;
+
+// ---- nets ----------------------------------------------------------------------------
+// Loads a TFLite flatbuffer (file or memory; the buffer is borrowed for the call only).
+// opt may be NULL (defaults: fuse, best kernels). Every offset, count and size in the
+// file is checked; returns FH_OK, FH_E_IO, FH_E_LIMIT, FH_E_FORMAT (names the bad
+// field), FH_E_UNSUPPORTED (names the op or type), FH_E_NOMEM.
+int nn_net_load_tflite(const char *path, const struct nn_options *opt, struct nn_net **out);
+int nn_net_load_tflite_mem(const uint8_t *buf, size_t n, const struct nn_options *opt,
+                           struct nn_net **out);
+void nn_net_free(struct nn_net *net);
+
+int nn_net_n_inputs(const struct nn_net *net);
+int nn_net_n_outputs(const struct nn_net *net);
+// Stored shape of input i (as in the file). Returns the rank.
+int nn_net_input_shape(const struct nn_net *net, int i, int dims[FH_MAX_DIMS]);
+int nn_net_n_nodes(const struct nn_net *net);
+int nn_net_count_op(const struct nn_net *net, enum nn_op op);
+const char *nn_op_name(enum nn_op op);
+const char *nn_net_kernels(const struct nn_net *net); // "ref" or "avx2"
+
+// ---- sessions -------------------------------------------------------------------------
+// pool (borrowed, may be NULL) must outlive the session. Returns FH_OK or FH_E_NOMEM.
+int nn_session_new(const struct nn_net *net, struct fh_pool *pool, struct nn_session **out);
+void nn_session_free(struct nn_session *s);
+// Sets the shape of input 0 and plans every tensor. Rank must equal the stored rank;
+// any batch and (for fully convolutional nets) any spatial size. Allocates only when
+// the plan needs more memory than the session has. FH_E_ARG on a shape the net cannot
+// take (names the op), FH_E_LIMIT, FH_E_NOMEM.
+int nn_session_reshape(struct nn_session *s, const int *dims, int rank);
+// Input buffer i of the current plan, to fill (NHWC, planned size). Valid until the
+// next reshape.
+float *nn_session_input(struct nn_session *s, int i);
+// Runs the net. No allocation. Returns FH_OK (or FH_E_ARG if never reshaped).
+int nn_session_run(struct nn_session *s);
+// Output i of the last run and its shape (dims may be NULL). Valid until the next
+// run or reshape.
+const float *nn_session_output(struct nn_session *s, int i, int dims[FH_MAX_DIMS], int *rank);
+// Bytes of activation + scratch memory the session holds.
+size_t nn_session_bytes(const struct nn_session *s);
+
+#endif

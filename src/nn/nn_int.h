@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MIT
+// Engine-private structures (SQLite xInt.h style). See nn.h for the public contract.
+//
+// A net is a topologically ordered node list over values (tensors):
+//
+//   values[]: name, stored shape, const data (weights, into net->blob) or NULL
+//   nodes[]:  op, inputs[] -> output, params, packed weights
+//
+// A session plans, for one input shape, the shape of every value and an offset into
+// one arena (values whose lifetimes do not overlap share memory), plus per-thread
+// scratch; nn_session_run walks the nodes calling each op's forward function.
+#ifndef FH_NN_INT_H
+#define FH_NN_INT_H
+
+#include "nn/kern/kern.h"
+#include "nn/nn.h"
+
+#define NN_MAX_IN 4
+
+struct nn_shape {
+    int rank;
+    int d[FH_MAX_DIMS];
+};
+
+static inline size_t nn_shape_count(const struct nn_shape *s) {
+    size_t n = 1;
+    for (int i = 0; i < s->rank; i++) n *= (size_t)s->d[i];
+    return n;
+}
+
+struct nn_value {
+    char *name;            // owned
+    struct nn_shape shape; // stored shape (from the file)
+    float *data;           // const float data (into net->blob) or NULL
+    int32_t *idata;        // const int32 data (axes, shapes; owned) or NULL
+    int producer;          // node index or -1 (input / const)
+    int last_use;          // last node index reading it (planning)
+};
+
+struct nn_params {
+    int KH, KW, SH, SW;    // conv / pool window and strides
+    int same;              // 1 = SAME padding, 0 = VALID
+    int act;               // fused activation (enum nn_act)
+    int alpha;             // value index of PReLU slopes (for act == PRELU), else -1
+    float alpha_scale;     // slopes multiplier (MobileFaceNet pattern stores alpha/2)
+    int axis;              // reduce axis (normalised, >= 0) or -1
+    int keep_dims;
+};
+
+struct nn_node {
+    enum nn_op op;
+    int n_in;
+    int in[NN_MAX_IN];     // value indices
+    int out;               // value index
+    struct nn_params p;
+    float *wpacked;        // conv/fc weights packed for net->kern (owned, aligned)
+    float *alpha;          // PReLU slopes * alpha_scale, (C) (owned) or NULL
+};
+
+struct nn_net {
+    int n_values, n_nodes;
+    struct nn_value *values;
+    struct nn_node *nodes;
+    int n_inputs, n_outputs;
+    int inputs[4], outputs[8];
+    float *blob;                 // all const floats, 64-byte aligned, owned
+    const struct nn_kern *kern;
+};
+
+// one planned tensor in a session
+struct nn_slot {
+    struct nn_shape shape;
+    size_t offset;   // floats into arena
+    float *ptr;      // arena + offset, or const data
+};
+
+struct nn_session {
+    const struct nn_net *net;
+    struct fh_pool *pool;
+    struct nn_slot *slots;   // per value
+    float *arena;            // activations, then scratch
+    size_t arena_cap;        // floats allocated
+    size_t arena_used;
+    float *scratch;          // per-thread conv scratch
+    size_t scratch_per_thread;
+    int planned;
+};
+
+// ---- op table (ops/*.c): shape inference and forward ----------------------------------
+struct nn_op_def {
+    const char *name;
+    // infers the output shape from the input shapes; FH_OK or FH_E_ARG (names the op)
+    int (*shape)(const struct nn_net *net, const struct nn_node *nd,
+                 const struct nn_shape *in[], struct nn_shape *out);
+    // per-thread conv scratch in floats (NULL = none)
+    size_t (*scratch)(const struct nn_session *s, const struct nn_node *nd);
+    void (*forward)(struct nn_session *s, const struct nn_node *nd);
+};
+extern const struct nn_op_def *const nn_op_defs[NN_OP_COUNT];
+
+// helpers shared by ops
+int nn_conv_out(int in, int k, int stride, int same, int *out, int *pad_before);
+void nn_session_parallel(struct nn_session *s, void (*fn)(void *, int, int), void *ctx);
+
+// net construction (used by importers; tests build tiny nets with them)
+struct nn_net *nn_net_alloc(int n_values, int n_nodes);
+// finalises: packs conv/fc weights for the kernel table, resolves PReLU slopes
+int nn_net_finish(struct nn_net *net, const struct nn_options *opt);
+
+#endif

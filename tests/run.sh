@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test binary given as arguments and every tests/cli/*.sh, then prints one
+# closing line "N passed, N failed" (N = test programs). Exit status 1 if any failed.
+set -u
+cd "$(dirname "$0")/.."
+pass=0; fail=0; failed=()
+run_one() {
+    local name=$1; shift
+    local log; log=$(mktemp)
+    local t0=$SECONDS
+    if "$@" >"$log" 2>&1; then
+        pass=$((pass+1)); echo "ok   $name ($((SECONDS-t0)) s)"
+    else
+        fail=$((fail+1)); failed+=("$name"); echo "FAIL $name ($((SECONDS-t0)) s)"; sed 's/^/     /' "$log" | grep -v ': PASSED$' | tail -40
+    fi
+    rm -f "$log"
+}
+for t in "$@"; do run_one "$t" "$t"; done
+for s in tests/cli/*.sh; do [ -e "$s" ] && run_one "$s" bash "$s"; done
+[ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
