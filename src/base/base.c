@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // base: error state, allocation wrappers, logging, clock, file reading, cpu features.
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "base.h"
 
 #include <errno.h>
