@@ -86,13 +86,18 @@ int align_warp(const struct img *src, const double M[6], struct img *dst) {
     return FH_OK;
 }
 
-int align_face(const struct img *src, const float lm[10], struct img *out, double M_out[6]) {
+int align_face_into(const struct img *src, const float lm[10], struct img *dst, double M_out[6]) {
     double src_d[10], M[6];
     for (int i = 0; i < 10; i++) src_d[i] = lm[i];
     int rc = align_similarity_d(src_d, arcface_d, 5, M);
-    if (!rc) rc = img_alloc(out, ALIGN_SIZE, ALIGN_SIZE, src->c);
-    if (!rc && (rc = align_warp(src, M, out))) img_free(out);
+    if (!rc) rc = align_warp(src, M, dst);
     if (!rc && M_out)
         for (int i = 0; i < 6; i++) M_out[i] = M[i];
+    return rc;
+}
+
+int align_face(const struct img *src, const float lm[10], struct img *out, double M_out[6]) {
+    int rc = img_alloc(out, ALIGN_SIZE, ALIGN_SIZE, src->c);
+    if (!rc && (rc = align_face_into(src, lm, out, M_out))) img_free(out);
     return rc;
 }

@@ -37,4 +37,7 @@ int align_warp(const struct img *src, const double M[6], struct img *dst);
 // receives the forward matrix. Returns FH_OK, FH_E_ARG, FH_E_LIMIT, FH_E_NOMEM.
 int align_face(const struct img *src, const float lm[10], struct img *out, double M_out[6]);
 
+// As align_face, into a caller-allocated dst (any size, usually 112x112, same c).
+int align_face_into(const struct img *src, const float lm[10], struct img *dst, double M_out[6]);
+
 #endif

