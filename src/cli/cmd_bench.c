@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: MIT
+// facehatch bench: median latency of each net and of the whole pipeline, at 1 thread
+// and at all cores, on real inputs (models from models/, photos from models/samples).
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "detect/detect.h"
+#include "embed/embed.h"
+#include "nn/nn.h"
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+// median ms of `runs` runs of a session at the given input shape (after 2 warm-ups)
+static double time_net(const struct nn_net *net, struct fh_pool *pool, const int *dims, int runs) {
+    struct nn_session *s;
+    if (nn_session_new(net, pool, &s) || nn_session_reshape(s, dims, 4)) return -1;
+    size_t n = (size_t)dims[0] * dims[1] * dims[2] * dims[3];
+    float *in = nn_session_input(s, 0);
+    for (size_t i = 0; i < n; i++) in[i] = (float)((i * 2654435761u) % 255) / 128.0f - 1.0f;
+    double t[64];
+    if (runs > 64) runs = 64;
+    for (int r = -2; r < runs; r++) {
+        double t0 = fh_now_ms();
+        nn_session_run(s);
+        if (r >= 0) t[r] = fh_now_ms() - t0;
+    }
+    nn_session_free(s);
+    qsort(t, (size_t)runs, sizeof *t, cmp_d);
+    return t[runs / 2];
+}
+
+int cmd_bench(int argc, char **argv) {
+    const char *usage = "bench [--runs N] [--models DIR] [--threads N]";
+    int runs = 15;
+    for (int i = 0; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--runs")) {
+            runs = atoi(argv[i + 1]);
+            memmove(&argv[i], &argv[i + 2], sizeof(char *) * (size_t)(argc - i - 2));
+            argc -= 2;
+            break;
+        }
+    struct cli_opts o;
+    int rc = cli_parse(&argc, argv, &o, usage);
+    if (rc) return rc;
+    if (runs < 1 || runs > 64) {
+        fprintf(stderr, "facehatch: --runs must be 1..64\n");
+        return EXIT_USAGE;
+    }
+    struct fh_models *m;
+    if (fh_models_load(o.models, o.ref ? FH_LOAD_REF : 0, &m)) {
+        fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+        return EXIT_FAIL;
+    }
+    int all = o.threads > 0 ? o.threads : fh_cpu_count();
+    struct nn_net *pnet, *rnet, *onet, *mfn;
+    struct nn_options no = {.force_ref = o.ref};
+    char path[1024];
+    snprintf(path, sizeof path, "%s/pnet.tflite", o.models);
+    nn_net_load_tflite(path, &no, &pnet);
+    snprintf(path, sizeof path, "%s/rnet.tflite", o.models);
+    nn_net_load_tflite(path, &no, &rnet);
+    snprintf(path, sizeof path, "%s/onet.tflite", o.models);
+    nn_net_load_tflite(path, &no, &onet);
+    snprintf(path, sizeof path, "%s/MobileFaceNet.tflite", o.models);
+    nn_net_load_tflite(path, &no, &mfn);
+    struct fh_pool *pool = fh_pool_new(all);
+    printf("facehatch bench: kernels %s, %d runs per row (median), 1 thread vs %d threads\n\n",
+           fh_models_kernels(m), runs, all);
+    printf("%-44s %12s %12s %8s\n", "net (input, NHWC; MTCNN inputs transposed)", "1 thr ms", "all thr ms", "speedup");
+    struct {
+        const char *name;
+        const struct nn_net *net;
+        int dims[4];
+        int per; // divide by this (ms per face)
+    } rows[] = {
+        {"P-Net 576x384 (sample1 level 0, min face 40)", pnet, {1, 576, 384, 3}, 1},
+        {"P-Net 320x240", pnet, {1, 320, 240, 3}, 1},
+        {"P-Net 100x100", pnet, {1, 100, 100, 3}, 1},
+        {"R-Net batch 32 (24x24)", rnet, {32, 24, 24, 3}, 1},
+        {"O-Net batch 16 (48x48)", onet, {16, 48, 48, 3}, 1},
+        {"MobileFaceNet batch 1 (ms/face)", mfn, {1, 112, 112, 3}, 1},
+        {"MobileFaceNet batch 16 (ms/face)", mfn, {16, 112, 112, 3}, 16},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        double t1 = time_net(rows[i].net, NULL, rows[i].dims, runs) / rows[i].per;
+        double tn = time_net(rows[i].net, pool, rows[i].dims, runs) / rows[i].per;
+        printf("%-44s %12.3f %12.3f %7.2fx\n", rows[i].name, t1, tn, t1 / tn);
+    }
+    // end to end on the six demo photos, min face 40: decode excluded, detect + embed (flip)
+    printf("\n%-44s %12s %12s %8s\n", "end to end (detect + align + embed, flip)", "1 thr ms", "all thr ms", "speedup");
+    struct img ims[6];
+    int n_ims = 0;
+    for (int s = 1; s <= 6; s++) {
+        snprintf(path, sizeof path, "%s/samples/sample%d.jpg", o.models, s);
+        if (!fh_image_load(path, &ims[n_ims])) n_ims++;
+    }
+    double tot[2] = {0, 0}, det1[2] = {0, 0};
+    for (int th = 0; th < 2; th++) {
+        struct fh_engine *e;
+        if (fh_engine_new(m, th ? all : 1, &e)) break;
+        struct fh_config cfg = cli_config(&o);
+        cfg.min_face = 40;
+        for (int k = 0; k < n_ims; k++) {
+            double t[64];
+            int er = runs < 5 ? runs : 5;
+            for (int r = -1; r < er; r++) {
+                struct fh_face *f;
+                int n;
+                double t0 = fh_now_ms();
+                fh_process(e, &ims[k], &cfg, &f, &n);
+                if (r >= 0) t[r] = fh_now_ms() - t0;
+            }
+            qsort(t, (size_t)er, sizeof *t, cmp_d);
+            tot[th] += t[er / 2];
+            if (k == 0) {
+                for (int r = -1; r < er; r++) {
+                    struct fh_face *f;
+                    int n;
+                    double t0 = fh_now_ms();
+                    fh_detect(e, &ims[k], &cfg, &f, &n);
+                    if (r >= 0) t[r] = fh_now_ms() - t0;
+                }
+                qsort(t, (size_t)er, sizeof *t, cmp_d);
+                det1[th] = t[er / 2];
+            }
+        }
+        fh_engine_free(e);
+    }
+    printf("%-44s %12.1f %12.1f %7.2fx\n", "MTCNN only, sample1 (1920x1280, min face 40)", det1[0], det1[1], det1[0] / det1[1]);
+    printf("%-44s %12.1f %12.1f %7.2fx\n", "six demo photos, 19 faces, total", tot[0], tot[1], tot[0] / tot[1]);
+    printf("%-44s %12.1f %12.1f\n", "  per photo", tot[0] / n_ims, tot[1] / n_ims);
+    for (int k = 0; k < n_ims; k++) img_free(&ims[k]);
+    fh_pool_free(pool);
+    nn_net_free(pnet), nn_net_free(rnet), nn_net_free(onet), nn_net_free(mfn);
+    fh_models_free(m);
+    return EXIT_OK;
+}

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+// Shared CLI option parsing, model loading and JSON output.
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static int parse_int(const char *s, int lo, int hi, int *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
+    const char *env = getenv("FACEHATCH_MODELS");
+    *o = (struct cli_opts){.models = env && *env ? env : "models", .min_face = 20, .flip = 1,
+                           .data = "../shared/data", .view = 2};
+    int k = 0;
+    for (int i = 0; i < *argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < *argc ? argv[i + 1] : NULL;
+        int bad = 0;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            printf("usage: facehatch %s\n", usage);
+            exit(EXIT_OK);
+        } else if (!strcmp(a, "--no-flip")) o->flip = 0;
+        else if (!strcmp(a, "--ref")) o->ref = 1;
+        else if (!strcmp(a, "--packed-pyramid")) o->packed = 1;
+        else if (!strcmp(a, "--models") || !strcmp(a, "--data")) {
+            if (!val) bad = 1;
+            else *(!strcmp(a, "--models") ? &o->models : &o->data) = val, i++;
+        } else if (!strcmp(a, "--threads") || !strcmp(a, "--min-face") || !strcmp(a, "--view")) {
+            int *dst = !strcmp(a, "--threads") ? &o->threads : !strcmp(a, "--min-face") ? &o->min_face : &o->view;
+            int lo = dst == &o->threads ? 0 : dst == &o->min_face ? 12 : 1;
+            int hi = dst == &o->threads ? 256 : dst == &o->min_face ? 100000 : 2;
+            if (!val || parse_int(val, lo, hi, dst)) bad = 1;
+            else i++;
+            if (dst == &o->min_face) o->min_face_given = 1;
+        } else if (!strcmp(a, "--")) {
+            while (++i < *argc) argv[k++] = argv[i];
+        } else if (a[0] == '-' && a[1] == '-') {
+            fprintf(stderr, "facehatch: unknown option '%s'\nusage: facehatch %s\n", a, usage);
+            return EXIT_USAGE;
+        } else {
+            argv[k++] = argv[i];
+        }
+        if (bad) {
+            fprintf(stderr, "facehatch: option '%s' needs a valid value\nusage: facehatch %s\n", a, usage);
+            return EXIT_USAGE;
+        }
+    }
+    *argc = k;
+    return 0;
+}
+
+struct fh_config cli_config(const struct cli_opts *o) {
+    struct fh_config c = fh_config_default();
+    c.min_face = o->min_face;
+    c.flip = o->flip;
+    c.packed_pyramid = o->packed;
+    return c;
+}
+
+int cli_load(const struct cli_opts *o, int threads, struct fh_models **m, struct fh_engine **e) {
+    *e = NULL;
+    if (fh_models_load(o->models, o->ref ? FH_LOAD_REF : 0, m)) {
+        fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+        return EXIT_FAIL;
+    }
+    if (fh_engine_new(*m, threads, e)) {
+        fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+        fh_models_free(*m);
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
+void json_str(FILE *f, const char *s) {
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+        else fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+void json_face(FILE *f, const struct fh_face *x, int with_embedding) {
+    fprintf(f, "{\"box\":[%d,%d,%d,%d],\"score\":%.6f,\"landmarks\":[", x->box[0], x->box[1],
+            x->box[2], x->box[3], x->score);
+    for (int k = 0; k < 5; k++)
+        fprintf(f, "%s[%.2f,%.2f]", k ? "," : "", x->landmarks[2 * k], x->landmarks[2 * k + 1]);
+    fputc(']', f);
+    if (with_embedding && x->has_embedding) {
+        fputs(",\"embedding\":[", f);
+        for (int k = 0; k < FH_EMB_DIM; k++) fprintf(f, "%s%.7g", k ? "," : "", x->embedding[k]);
+        fputc(']', f);
+    }
+    fputc('}', f);
+}

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MIT
+// facehatch: command-line entry. Subcommands come from one table; --help is generated.
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} COMMANDS[] = {
+    {"detect", cmd_detect, "detect [--min-face N] IMAGE...      faces: box, score, 5 landmarks (JSON lines)"},
+    {"embed", cmd_embed, "embed [--no-flip] [--min-face N] IMAGE...   faces with 192-D embeddings"},
+    {"verify", cmd_verify, "verify IMAGE_A IMAGE_B              same person? (most central face of each)"},
+    {"bench", cmd_bench, "bench [--runs N]                    per-net and end-to-end timings"},
+    {"eval", cmd_eval, "eval lfw [--view 1|2] [--data DIR]  LFW verification protocol"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: facehatch COMMAND [OPTIONS] ARGS\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++) fprintf(f, "  %s\n", COMMANDS[i].help);
+    fprintf(f, "\ncommon options: --models DIR (default models/ or $FACEHATCH_MODELS), --threads N,\n"
+               "  --ref (scalar reference kernels; also FH_FORCE_REF=1), --packed-pyramid\n"
+               "output: one JSON object per line on stdout; errors on stderr.\n"
+               "exit status: 0 ok, 1 a failure (bad image, missing model, ...), 2 usage error\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
+        if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].fn(argc - 2, argv + 2);
+    fprintf(stderr, "facehatch: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+// eval: verification metrics and LFW pair lists. Pure functions over distances and
+// labels (no images, no networks), so they are unit-tested on hand-made cases.
+#ifndef FH_EVAL_H
+#define FH_EVAL_H
+
+#include <stddef.h>
+
+// One pair of an LFW list: image paths relative to the data root, same-person label.
+struct eval_pair {
+    char a[160], b[160];
+    int same;
+};
+
+// Parses an official LFW pair list (pairs.txt, pairsDevTrain.txt, pairsDevTest.txt):
+// header line, then "name i j" (same) or "name1 i name2 j" (different) lines. Paths
+// come out as "lfw-deepfunneled/NAME/NAME_%04d.jpg". Allocates *pairs (fh_free).
+// FH_OK, FH_E_IO, FH_E_FORMAT (names the line), FH_E_LIMIT (> 100000 pairs).
+int eval_read_pairs(const char *path, struct eval_pair **pairs, int *n);
+
+// Accuracy of "same if d < t" over n pairs.
+double eval_accuracy(const float *d, const int *same, int n, float t);
+// Threshold with the best accuracy on these pairs: the midpoint between neighbouring
+// sorted distances (ties broken towards the smaller threshold). Distances may be
+// +inf (a face was not found). Returns the threshold; *acc gets its accuracy.
+float eval_best_threshold(const float *d, const int *same, int n, double *acc);
+// k-fold protocol (LFW View 2): pairs are in k consecutive equal folds; for each fold
+// the threshold is chosen on the other k-1 and accuracy measured on it. Writes mean
+// accuracy and standard error (sample std / sqrt(k)); thresholds[k] may be NULL.
+void eval_kfold(const float *d, const int *same, int n, int k, double *mean, double *std_err,
+                float *thresholds);
+
+#endif

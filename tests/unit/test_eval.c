@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+// Verification metrics on hand-made cases with known answers, and the LFW list reader.
+#include <math.h>
+#include <stdio.h>
+
+#include "base/base.h"
+#include "eval/eval.h"
+#include "harness.h"
+
+int main(void) {
+    // separable: same pairs at 0.2, 0.4; different at 0.9, 1.3 -> best t = 0.65, acc 1
+    float d[4] = {0.2f, 0.9f, 0.4f, 1.3f};
+    int s[4] = {1, 0, 1, 0};
+    double acc;
+    float t = eval_best_threshold(d, s, 4, &acc);
+    TEST_COND("separable pairs: threshold between the classes, accuracy 1", acc == 1.0 && fabsf(t - 0.65f) < 1e-6f);
+    // one overlap: same 0.2 0.8; diff 0.5 1.0 -> best accuracy 3/4
+    float d2[4] = {0.2f, 0.8f, 0.5f, 1.0f};
+    int s2[4] = {1, 1, 0, 0};
+    eval_best_threshold(d2, s2, 4, &acc);
+    TEST_COND("overlapping pairs: best accuracy 0.75", fabs(acc - 0.75) < 1e-12);
+    TEST_COND("accuracy at t=0.6 is 0.5", fabs(eval_accuracy(d2, s2, 4, 0.6f) - 0.5) < 1e-12);
+    // a missing face (inf) is always "different"
+    float d3[2] = {INFINITY, 0.3f};
+    int s3[2] = {1, 1};
+    TEST_COND("an undetected face counts as a wrong same-pair", eval_accuracy(d3, s3, 2, 1.0f) == 0.5);
+    // 2 folds of 4: fold 0 separable at ~0.5, fold 1 separable at ~1.0.
+    float d4[8] = {0.1f, 0.2f, 0.6f, 0.7f, 0.8f, 0.9f, 1.1f, 1.2f};
+    int s4[8] = {1, 1, 0, 0, 1, 1, 0, 0};
+    double mean, se;
+    float th[2];
+    eval_kfold(d4, s4, 8, 2, &mean, &se, th);
+    // fold 0 tested with t from fold 1 (1.0): 0.1,0.2 same ok; 0.6,0.7 diff -> wrong: 0.5
+    // fold 1 tested with t from fold 0 (0.4): 0.8,0.9 wrong; 1.1,1.2 ok: 0.5
+    TEST_COND("2-fold: thresholds come from the other fold", fabsf(th[0] - 1.0f) < 1e-6f && fabsf(th[1] - 0.4f) < 1e-6f);
+    TEST_COND("2-fold: mean 0.5, std err 0", fabs(mean - 0.5) < 1e-12 && fabs(se) < 1e-12);
+    struct eval_pair *p;
+    int n;
+    int rc = eval_read_pairs(FH_SHARED "/data/lfw/pairsDevTest.txt", &p, &n);
+    TEST_COND("pairsDevTest.txt: 1000 pairs, 500 same first", rc == 0 && n == 1000 && p[0].same && p[499].same && !p[500].same);
+    if (!rc) fh_free(p);
+    rc = eval_read_pairs(FH_SHARED "/data/lfw/pairs.txt", &p, &n);
+    TEST_COND("pairs.txt: 6000 pairs, 300 same then 300 different per fold", rc == 0 && n == 6000 && p[600].same && !p[900].same && !p[599].same);
+    if (!rc) fh_free(p);
+    TEST_COND("a missing pair list is FH_E_IO", eval_read_pairs("/nonexistent/pairs.txt", &p, &n) == FH_E_IO);
+    return TEST_REPORT();
+}
