@@ -64,9 +64,18 @@ int nn_net_finish(struct nn_net *net, const struct nn_options *opt) {
             nd->alpha = fh_malloc(C * sizeof(float));
             if (!nd->alpha) return fh_fail(FH_E_NOMEM, "model: out of memory");
             for (size_t c = 0; c < C; c++) nd->alpha[c] = a->data[c] * nd->p.alpha_scale;
+            nd->n_alpha = (int)C;
         }
     }
     for (int i = 0; i < net->n_outputs; i++) net->values[net->outputs[i]].last_use = net->n_nodes;
+    return FH_OK;
+}
+
+int nn_check_alpha(const struct nn_node *nd, int C) {
+    if (nd->p.act != NN_ACT_PRELU && nd->op != NN_OP_PRELU) return FH_OK;
+    if (nd->n_alpha != C)
+        return fh_fail(FH_E_ARG, "%s: %d PReLU slopes for %d channels", nn_op_name(nd->op),
+                       nd->n_alpha, C);
     return FH_OK;
 }
 

@@ -54,8 +54,12 @@ struct nn_node {
     int out;               // value index
     struct nn_params p;
     float *wpacked;        // conv/fc weights packed for net->kern (owned, aligned)
-    float *alpha;          // PReLU slopes * alpha_scale, (C) (owned) or NULL
+    float *alpha;          // PReLU slopes * alpha_scale, (n_alpha) (owned) or NULL
+    int n_alpha;
 };
+
+// FH_OK if a fused/standalone PReLU has one slope per output channel C
+int nn_check_alpha(const struct nn_node *nd, int C);
 
 struct nn_net {
     int n_values, n_nodes;

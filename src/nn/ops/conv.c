@@ -35,7 +35,7 @@ static int conv_shape(const struct nn_net *net, const struct nn_node *nd,
         return fh_fail(FH_E_ARG, "%s: input %dx%d smaller than its %dx%d window",
                        nn_op_name(nd->op), x->d[1], x->d[2], KH, KW);
     *out = (struct nn_shape){4, {x->d[0], OH, OW, dw ? C : w->d[0]}};
-    return FH_OK;
+    return nn_check_alpha(nd, out->d[3]);
 }
 
 static void conv_args(const struct nn_session *s, const struct nn_node *nd,
@@ -96,7 +96,7 @@ static int fc_shape(const struct nn_net *net, const struct nn_node *nd,
         return fh_fail(FH_E_ARG, "FULLY_CONNECTED: input of %zu values is not a multiple of %zu",
                        n, K);
     *out = (struct nn_shape){2, {(int)(n / K), w->d[0]}};
-    return FH_OK;
+    return nn_check_alpha(nd, w->d[0]);
 }
 
 struct dw_job {

@@ -106,4 +106,10 @@ const struct nn_op_def nn_op_neg = {"NEG", same_shape, NULL, unary_forward};
 const struct nn_op_def nn_op_abs = {"ABS", same_shape, NULL, unary_forward};
 const struct nn_op_def nn_op_relu = {"RELU", same_shape, NULL, unary_forward};
 const struct nn_op_def nn_op_exp = {"EXP", same_shape, NULL, unary_forward};
-const struct nn_op_def nn_op_prelu = {"PRELU", same_shape, NULL, prelu_forward};
+static int prelu_shape(const struct nn_net *net, const struct nn_node *nd,
+                       const struct nn_shape *in[], struct nn_shape *out) {
+    *out = *in[0];
+    return nn_check_alpha(nd, out->rank ? out->d[out->rank - 1] : 1);
+}
+
+const struct nn_op_def nn_op_prelu = {"PRELU", prelu_shape, NULL, prelu_forward};
