@@ -34,7 +34,7 @@ LIB      := $(BUILD)/libfacehatch.a
 BIN      := $(BUILD)/facehatch
 EXAMPLE  := $(BUILD)/examples/example
 
-.PHONY: all test test-quick models bench check-deps clean tools
+.PHONY: all test models bench check-deps clean demo
 all: $(BIN) $(EXAMPLE)
 
 $(BUILD)/%.o: %.c
@@ -80,3 +80,10 @@ clean:
 	rm -rf build build-san
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+
+# The README's first command ends here: fetch the models, build, and run the pipeline
+# on the demo photos and an LFW pair from ../shared/data.
+demo: all models
+	$(BIN) detect --min-face 40 models/samples/*.jpg
+	$(BIN) verify ../shared/data/lfw/lfw-deepfunneled/Serena_Williams/Serena_Williams_0001.jpg \
+	              ../shared/data/lfw/lfw-deepfunneled/Serena_Williams/Serena_Williams_0004.jpg

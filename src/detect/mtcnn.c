@@ -190,7 +190,7 @@ static int keep_level(struct det_mtcnn *d) {
     int k = compact(d->lvl, d->n_lvl);
     int rc = grow((void **)&d->all, &d->cap_all, d->n_all + k, sizeof *d->all);
     if (rc) return rc;
-    memcpy(d->all + d->n_all, d->lvl, (size_t)k * sizeof *d->lvl);
+    if (k) memcpy(d->all + d->n_all, d->lvl, (size_t)k * sizeof *d->lvl);
     d->n_all += k;
     return FH_OK;
 }

