@@ -16,6 +16,12 @@
 
 #include "detect/detect.h"
 
+// a reusable image buffer (see ensure_img)
+struct buf_img {
+    struct img im;
+    size_t cap; // bytes allocated
+};
+
 struct det_mtcnn {
     const struct nn_net *pnet, *rnet, *onet;
     struct nn_session *sp, *sr, *so;
@@ -23,7 +29,7 @@ struct det_mtcnn {
     int n_all, cap_all, n_lvl, cap_lvl;
     struct det_face *faces;
     int cap_faces;
-    struct img level, crop;      // reused buffers
+    struct buf_img level, crop;  // reused buffers
 };
 
 #define STAGE_BATCH 128 // R/O-Net crops per run: bounds session memory
@@ -53,7 +59,7 @@ void det_mtcnn_free(struct det_mtcnn *d) {
     if (!d) return;
     nn_session_free(d->sp), nn_session_free(d->sr), nn_session_free(d->so);
     fh_free(d->all), fh_free(d->lvl), fh_free(d->faces);
-    img_free(&d->level), img_free(&d->crop);
+    img_free(&d->level.im), img_free(&d->crop.im);
     fh_free(d);
 }
 
@@ -140,14 +146,21 @@ static void to_input(const struct img *im, float *dst) {
         }
 }
 
-static int ensure_img(struct img *im, int w, int h) {
-    if (im->data && im->w == w && im->h == h) return FH_OK;
-    if (im->data && (size_t)w * h * 3 <= (size_t)im->stride * im->h && w * 3 <= (int)im->stride * 1) {
-        im->w = w, im->h = h, im->stride = (size_t)w * 3;
-        return FH_OK;
+// (Re)shapes a reusable buffer to w x h RGB, reallocating only when it must grow, so
+// detection on a stream of photos stops allocating after the largest one.
+static int ensure_img(struct buf_img *b, int w, int h) {
+    size_t need = (size_t)w * h * 3;
+    if (need > b->cap) {
+        img_free(&b->im);
+        int rc = img_alloc(&b->im, w, h, 3);
+        if (rc) {
+            b->cap = 0;
+            return rc;
+        }
+        b->cap = need;
     }
-    img_free(im);
-    return img_alloc(im, w, h, 3);
+    b->im.w = w, b->im.h = h, b->im.stride = (size_t)w * 3;
+    return FH_OK;
 }
 
 // ---- stage 1: P-Net ---------------------------------------------------------------------
@@ -240,14 +253,15 @@ static int stage_pnet(struct det_mtcnn *d, const struct img *im, const struct de
         int cw, ch;
         pack_levels(L, n, &cw, &ch);
         if ((rc = ensure_img(&d->level, cw, ch))) return rc;
-        memset(d->level.data, 0, d->level.stride * (size_t)ch);
+        struct img *cv = &d->level.im;
+        memset(cv->data, 0, cv->stride * (size_t)ch);
         for (int i = 0; i < n; i++) {
             // resize straight into the canvas through a sub-image view
-            struct img view = {L[i].w, L[i].h, 3, d->level.stride,
-                               d->level.data + (size_t)L[i].y0 * d->level.stride + (size_t)L[i].x0 * 3};
+            struct img view = {L[i].w, L[i].h, 3, cv->stride,
+                               cv->data + (size_t)L[i].y0 * cv->stride + (size_t)L[i].x0 * 3};
             img_resize_region(im, 0, 0, im->w, im->h, &view);
         }
-        if ((rc = run_pnet(d, &d->level))) return rc;
+        if ((rc = run_pnet(d, cv))) return rc;
         int od[FH_MAX_DIMS], r;
         const float *prob = nn_session_output(d->sp, 0, od, &r);
         const float *reg = nn_session_output(d->sp, 1, NULL, NULL);
@@ -256,8 +270,8 @@ static int stage_pnet(struct det_mtcnn *d, const struct img *im, const struct de
     } else {
         for (int i = 0; i < n && !rc; i++) {
             if ((rc = ensure_img(&d->level, L[i].w, L[i].h))) break;
-            img_resize_region(im, 0, 0, im->w, im->h, &d->level);
-            if ((rc = run_pnet(d, &d->level))) break;
+            img_resize_region(im, 0, 0, im->w, im->h, &d->level.im);
+            if ((rc = run_pnet(d, &d->level.im))) break;
             int od[FH_MAX_DIMS], r;
             const float *prob = nn_session_output(d->sp, 0, od, &r);
             const float *reg = nn_session_output(d->sp, 1, NULL, NULL);
@@ -284,8 +298,8 @@ static int run_crops(struct det_mtcnn *d, struct nn_session *s, const struct img
         float *in = nn_session_input(s, 0);
         for (int i = 0; i < nb; i++) {
             const int *b = d->all[b0 + i].box;
-            img_resize_region(im, b[0], b[1], bw(b), bh(b), &d->crop);
-            to_input(&d->crop, in + (size_t)i * S * S * 3);
+            img_resize_region(im, b[0], b[1], bw(b), bh(b), &d->crop.im);
+            to_input(&d->crop.im, in + (size_t)i * S * S * 3);
         }
         if ((rc = nn_session_run(s))) break;
         const float *prob = nn_session_output(s, 0, NULL, NULL);

@@ -99,7 +99,9 @@ int nn_net_count_op(const struct nn_net *net, enum nn_op op) {
 // ---- sessions -------------------------------------------------------------------------
 int nn_session_new(const struct nn_net *net, struct fh_pool *pool, struct nn_session **out) {
     struct nn_session *s = fh_calloc(1, sizeof *s);
-    if (!s || !(s->slots = fh_calloc((size_t)net->n_values, sizeof *s->slots))) {
+    if (!s || !(s->slots = fh_calloc((size_t)net->n_values, sizeof *s->slots)) ||
+        !(s->live = fh_malloc((size_t)net->n_values))) {
+        if (s) fh_free(s->slots);
         fh_free(s);
         return fh_fail(FH_E_NOMEM, "session: out of memory");
     }
@@ -112,6 +114,7 @@ void nn_session_free(struct nn_session *s) {
     if (!s) return;
     fh_free_aligned(s->arena);
     fh_free(s->slots);
+    fh_free(s->live);
     fh_free(s);
 }
 
@@ -152,8 +155,8 @@ int nn_session_reshape(struct nn_session *s, const int *dims, int rank) {
         total *= (size_t)dims[i];
         if (total > ((size_t)1 << 31)) return fh_fail(FH_E_LIMIT, "input tensor too large");
     }
-    char *live = fh_calloc((size_t)net->n_values, 1);
-    if (!live) return fh_fail(FH_E_NOMEM, "session: out of memory");
+    char *live = s->live;
+    memset(live, 0, (size_t)net->n_values);
     for (int v = 0; v < net->n_values; v++) {
         s->slots[v].shape = net->values[v].shape;
         s->slots[v].offset = 0;
@@ -190,7 +193,6 @@ int nn_session_reshape(struct nn_session *s, const int *dims, int rank) {
             if (sc > scratch) scratch = sc;
         }
     }
-    fh_free(live);
     if (rc) return rc;
     scratch = (scratch + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
     size_t need = used + scratch * (size_t)fh_pool_size(s->pool);

@@ -87,6 +87,7 @@ struct nn_session {
     size_t arena_used;
     float *scratch;          // per-thread conv scratch
     size_t scratch_per_thread;
+    char *live;              // planning scratch, one flag per value
     int planned;
 };
 
