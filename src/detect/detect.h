@@ -34,7 +34,11 @@ struct det_options {
     float thresh[3];     // P-Net (score >), R-Net and O-Net (kept if >=); 0.6 0.7 0.7
     float factor;        // pyramid scale step; 0.709
     int packed;          // 1: pack the pyramid into one image, one P-Net run
+    long tile_pixels;    // P-Net runs on strips of at most this many pixels (0: default)
 };
+
+// Default P-Net strip size: ~60 bytes of activations per pixel -> ~16 MB per run.
+#define DET_TILE_PIXELS (1L << 18)
 
 struct det_stats {
     int n_levels;        // pyramid levels run
@@ -68,6 +72,7 @@ struct det_box {
     float bbr[4];
     float lm[10];
     int deleted;
+    int cell;            // P-Net cell index within its level (ordering)
 };
 void det_nms(struct det_box *b, int n, float th, int use_min);
 

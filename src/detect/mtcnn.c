@@ -12,6 +12,7 @@
 // Network inputs are (v - 127.5)/128 and transposed ([n][x][y][c]): the Caffe MTCNN was
 // trained on MATLAB's column-major images, so the transpose is part of the model.
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "detect/detect.h"
@@ -170,18 +171,18 @@ struct level {
     int x0, y0;    // placement in the packed canvas (even), 0 when run alone
 };
 
-// P-Net output cells of one level -> d->lvl boxes (rows y outer, columns x inner, as
-// MTCNN.kt iterates after transposing back). out_w/out_h = the level's own output size;
-// prob/reg are the run's outputs with cw x ch cells.
+// P-Net output cells [xa, xb) x [0, oh) of one level -> appended to d->lvl. Cell (x, y)
+// is read at tensor cell (x + cx_off, y + cy_off) of the run's [cw][ch] outputs (the run
+// may be a packed canvas or a strip of the level). Boxes carry their cell index so the
+// level list can be put back in MTCNN.kt's order (rows y outer, columns x inner).
 static int gen_boxes(struct det_mtcnn *d, const struct level *L, const float *prob,
-                     const float *reg, int cw, int ch, float th) {
+                     const float *reg, int cw, int ch, float th, int xa, int xb, int cx_off,
+                     int cy_off) {
     int ow = (L->w - 2 + 1) / 2 - 4, oh = (L->h - 2 + 1) / 2 - 4;
-    int cx0 = L->x0 / 2, cy0 = L->y0 / 2;
-    d->n_lvl = 0;
     for (int y = 0; y < oh; y++)
-        for (int x = 0; x < ow; x++) {
-            size_t cell = (size_t)(cx0 + x) * ch + (cy0 + y); // tensor [x][y]
-            if ((int)(cx0 + x) >= cw || (int)(cy0 + y) >= ch) continue;
+        for (int x = xa; x < xb; x++) {
+            if (x + cx_off >= cw || y + cy_off >= ch) continue;
+            size_t cell = (size_t)(x + cx_off) * ch + (size_t)(y + cy_off); // tensor [x][y]
             float score = prob[cell * 2 + 1];
             if (!(score > th)) continue;
             int rc = grow((void **)&d->lvl, &d->cap_lvl, d->n_lvl + 1, sizeof *d->lvl);
@@ -189,6 +190,7 @@ static int gen_boxes(struct det_mtcnn *d, const struct level *L, const float *pr
             struct det_box *b = &d->lvl[d->n_lvl++];
             memset(b, 0, sizeof *b);
             b->score = score;
+            b->cell = y * ow + x;
             b->box[0] = (int)rintf((float)(x * 2) / L->scale);
             b->box[1] = (int)rintf((float)(y * 2) / L->scale);
             b->box[2] = (int)rintf((float)(x * 2 + 11) / L->scale);
@@ -196,6 +198,46 @@ static int gen_boxes(struct det_mtcnn *d, const struct level *L, const float *pr
             memcpy(b->bbr, reg + cell * 4, 4 * sizeof(float));
         }
     return FH_OK;
+}
+
+static int cmp_cell(const void *a, const void *b) {
+    return ((const struct det_box *)a)->cell - ((const struct det_box *)b)->cell;
+}
+
+static int run_pnet(struct det_mtcnn *d, const struct img *canvas) {
+    int dims[4] = {1, canvas->w, canvas->h, 3};
+    int rc = nn_session_reshape(d->sp, dims, 4);
+    if (rc) return rc;
+    to_input(canvas, nn_session_input(d->sp, 0));
+    return nn_session_run(d->sp);
+}
+
+// Runs P-Net on one level in strips of image columns so that no run exceeds
+// tile_pixels (bounding activation memory on big photos). A strip starts at an even
+// column, so its stride-2 grid is the level's; it contributes the cells whose 12x12
+// window lies inside it, and the last strip runs to the level's edge, so every cell is
+// computed exactly as in one run over the whole level.
+static int pnet_level(struct det_mtcnn *d, const struct level *L, float th, long tile_pixels) {
+    struct img *lv = &d->level.im;
+    int ow = (L->w - 2 + 1) / 2 - 4, rc = FH_OK;
+    int sw = (int)(tile_pixels / L->h) & ~1;
+    if (sw < 64) sw = 64;
+    d->n_lvl = 0;
+    int strips = 0;
+    for (int cx0 = 0; cx0 < ow && !rc; strips++) {
+        int x0 = 2 * cx0, w = L->w - x0 <= sw ? L->w - x0 : sw;
+        int last = x0 + w == L->w;
+        int ncell = last ? ow - cx0 : (w - 12) / 2 + 1;
+        struct img strip = {w, L->h, 3, lv->stride, lv->data + (size_t)x0 * 3};
+        if ((rc = run_pnet(d, &strip))) break;
+        int od[FH_MAX_DIMS], r;
+        const float *prob = nn_session_output(d->sp, 0, od, &r);
+        const float *reg = nn_session_output(d->sp, 1, NULL, NULL);
+        rc = gen_boxes(d, L, prob, reg, od[1], od[2], th, cx0, cx0 + ncell, -cx0, 0);
+        cx0 += ncell;
+    }
+    if (!rc && strips > 1) qsort(d->lvl, (size_t)d->n_lvl, sizeof *d->lvl, cmp_cell);
+    return rc;
 }
 
 static int keep_level(struct det_mtcnn *d) {
@@ -208,13 +250,6 @@ static int keep_level(struct det_mtcnn *d) {
     return FH_OK;
 }
 
-static int run_pnet(struct det_mtcnn *d, const struct img *canvas) {
-    int dims[4] = {1, canvas->w, canvas->h, 3};
-    int rc = nn_session_reshape(d->sp, dims, 4);
-    if (rc) return rc;
-    to_input(canvas, nn_session_input(d->sp, 0));
-    return nn_session_run(d->sp);
-}
 
 // Packs levels into shelves of a canvas whose width fits the two largest side by side.
 // Placements are even so P-Net's stride-2 grid lines up with each level's own grid;
@@ -265,17 +300,18 @@ static int stage_pnet(struct det_mtcnn *d, const struct img *im, const struct de
         int od[FH_MAX_DIMS], r;
         const float *prob = nn_session_output(d->sp, 0, od, &r);
         const float *reg = nn_session_output(d->sp, 1, NULL, NULL);
-        for (int i = 0; i < n && !rc; i++)
-            if (!(rc = gen_boxes(d, &L[i], prob, reg, od[1], od[2], o->thresh[0]))) rc = keep_level(d);
+        for (int i = 0; i < n && !rc; i++) {
+            int ow = (L[i].w - 2 + 1) / 2 - 4;
+            d->n_lvl = 0;
+            rc = gen_boxes(d, &L[i], prob, reg, od[1], od[2], o->thresh[0], 0, ow, L[i].x0 / 2, L[i].y0 / 2);
+            if (!rc) rc = keep_level(d);
+        }
     } else {
         for (int i = 0; i < n && !rc; i++) {
             if ((rc = ensure_img(&d->level, L[i].w, L[i].h))) break;
             img_resize_region(im, 0, 0, im->w, im->h, &d->level.im);
-            if ((rc = run_pnet(d, &d->level.im))) break;
-            int od[FH_MAX_DIMS], r;
-            const float *prob = nn_session_output(d->sp, 0, od, &r);
-            const float *reg = nn_session_output(d->sp, 1, NULL, NULL);
-            if (!(rc = gen_boxes(d, &L[i], prob, reg, od[1], od[2], o->thresh[0]))) rc = keep_level(d);
+            rc = pnet_level(d, &L[i], o->thresh[0], o->tile_pixels > 0 ? o->tile_pixels : DET_TILE_PIXELS);
+            if (!rc) rc = keep_level(d);
         }
     }
     if (rc) return rc;

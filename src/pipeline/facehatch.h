@@ -56,6 +56,8 @@ struct fh_config {
     int flip;                     // 1: flip test-time augmentation (default 1)
     int packed_pyramid;           // 1: run P-Net once on the packed pyramid (default 0)
     float thresh[3];              // P/R/O-Net thresholds (default 0.6, 0.7, 0.7)
+    long pnet_tile_pixels;        // P-Net strip size bounding memory (0: ~1 M pixels);
+                                  // results do not depend on it
 };
 struct fh_config fh_config_default(void);
 

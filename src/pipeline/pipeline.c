@@ -116,6 +116,7 @@ int fh_detect(struct fh_engine *e, const struct img *im, const struct fh_config 
     struct det_options o = det_options_default();
     o.min_face = cfg->min_face;
     o.packed = cfg->packed_pyramid;
+    o.tile_pixels = cfg->pnet_tile_pixels;
     memcpy(o.thresh, cfg->thresh, sizeof o.thresh);
     struct det_face *df;
     int k, rc = det_mtcnn_detect(e->det, im, &o, &df, &k, NULL);
