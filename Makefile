@@ -69,7 +69,13 @@ models:
 test: all $(TEST_BIN) models
 	BUILD=$(BUILD) tests/run.sh $(TEST_BIN)
 
-bench: $(BIN) models
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# kernel table (AVX2 vs reference, verified first), then nets and end to end
+bench: $(BIN) $(BUILD)/bench/bench_kern models
+	$(BUILD)/bench/bench_kern
 	$(BIN) bench
 
 # module dependency rule (docs/architecture.md): which modules each may include

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Checks the module dependency rule of docs/architecture.md: each module's
+# #include "module/..." lines may only name the modules allowed for it.
+set -u
+cd "$(dirname "$0")/.."
+declare -A allow=(
+  [base]="base" [img]="base img" [nn]="base nn" [detect]="base img nn detect"
+  [align]="base img align" [embed]="base img nn embed" [eval]="base eval"
+  [pipeline]="base img nn detect align embed pipeline"
+  [cli]="base img nn detect align embed pipeline eval cli"
+)
+bad=0
+for f in $(find src -name '*.[ch]'); do
+  mod=$(echo "$f" | cut -d/ -f2)
+  grep -o '#include "[a-z_]*/' "$f" | sed 's/#include "//; s|/||' | sort -u | while read -r dep; do
+    case " ${allow[$mod]:-} " in *" $dep "*) ;; *) echo "$f: module '$mod' may not include '$dep/'"; exit 1;; esac
+  done || bad=1
+done
+[ $bad = 0 ] && echo "check-deps: ok"
+exit $bad
