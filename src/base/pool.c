@@ -11,7 +11,7 @@
 
 #include "base.h"
 
-#define SPIN_BEFORE_SLEEP 20000 // ~0.1-1 ms of pause instructions
+#define SPIN_BEFORE_SLEEP 2000 // ~0.1 ms of pause instructions
 
 struct fh_pool {
     int n;                       // participants including the caller

@@ -33,6 +33,22 @@ static double time_net(const struct nn_net *net, struct fh_pool *pool, const int
     return t[runs / 2];
 }
 
+// median ms of `runs` runs (after one warm-up) of detect (+ align + embed when full)
+static double median_pipeline(struct fh_engine *e, const struct img *im, const struct fh_config *cfg,
+                              int runs, int full) {
+    double t[64];
+    for (int r = -1; r < runs; r++) {
+        struct fh_face *f;
+        int n;
+        double t0 = fh_now_ms();
+        if (full) fh_process(e, im, cfg, &f, &n);
+        else fh_detect(e, im, cfg, &f, &n);
+        if (r >= 0) t[r] = fh_now_ms() - t0;
+    }
+    qsort(t, (size_t)runs, sizeof *t, cmp_d);
+    return t[runs / 2];
+}
+
 int cmd_bench(int argc, char **argv) {
     const char *usage = "bench [--runs N] [--models DIR] [--threads N]";
     int runs = 15;
@@ -105,29 +121,10 @@ int cmd_bench(int argc, char **argv) {
         if (fh_engine_new(m, th ? all : 1, &e)) break;
         struct fh_config cfg = cli_config(&o);
         cfg.min_face = 40;
+        int er = runs < 5 ? runs : 5;
         for (int k = 0; k < n_ims; k++) {
-            double t[64];
-            int er = runs < 5 ? runs : 5;
-            for (int r = -1; r < er; r++) {
-                struct fh_face *f;
-                int n;
-                double t0 = fh_now_ms();
-                fh_process(e, &ims[k], &cfg, &f, &n);
-                if (r >= 0) t[r] = fh_now_ms() - t0;
-            }
-            qsort(t, (size_t)er, sizeof *t, cmp_d);
-            tot[th] += t[er / 2];
-            if (k == 0) {
-                for (int r = -1; r < er; r++) {
-                    struct fh_face *f;
-                    int n;
-                    double t0 = fh_now_ms();
-                    fh_detect(e, &ims[k], &cfg, &f, &n);
-                    if (r >= 0) t[r] = fh_now_ms() - t0;
-                }
-                qsort(t, (size_t)er, sizeof *t, cmp_d);
-                det1[th] = t[er / 2];
-            }
+            tot[th] += median_pipeline(e, &ims[k], &cfg, er, 1);
+            if (k == 0) det1[th] = median_pipeline(e, &ims[k], &cfg, er, 0);
         }
         fh_engine_free(e);
     }
