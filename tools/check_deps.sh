@@ -7,7 +7,10 @@ declare -A allow=(
   [base]="base" [img]="base img" [nn]="base nn" [detect]="base img nn detect"
   [align]="base img align" [embed]="base img nn embed" [eval]="base eval"
   [pipeline]="base img nn detect align embed pipeline"
-  [cli]="base img nn detect align embed pipeline eval cli"
+  [haar]="base img haar" [cluster]="base cluster"
+  [store]="base store" [library]="base img nn detect align embed pipeline store cluster library"
+  [server]="base img pipeline store cluster library server"
+  [cli]="base img nn detect align embed pipeline eval haar cluster store library server cli"
 )
 bad=0
 for f in $(find src -name '*.[ch]'); do

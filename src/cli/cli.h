@@ -22,6 +22,12 @@ struct cli_opts {
     int packed;           // --packed-pyramid
     const char *data;     // --data DIR (evaluation data, default ../shared/data)
     int view;             // --view 1|2
+    const char *detector; // --detector mtcnn|haar (default mtcnn)
+    const char *plot;     // --plot FILE (ROC curve, SVG)
+    int quick;            // --quick: the small subset the default test run uses
+    int seed;             // --seed N (ident/cluster sampling; default 1)
+    const char *db;       // --db FILE (photo library)
+    int json;             // --json
 };
 
 // Parses argv (after the subcommand name), removing the options it knows; what is
@@ -36,10 +42,54 @@ int cli_load(const struct cli_opts *o, int threads, struct fh_models **m, struct
 void json_str(FILE *f, const char *s);
 void json_face(FILE *f, const struct fh_face *face, int with_embedding);
 
+// ---- LFW helpers (cli/lfw_common.c) ----
+// Embeds the most central face of each image (paths relative to <o->data>/lfw/) with
+// one single-threaded engine per thread (o->threads, default all cores). emb: n x 192,
+// found: n flags (0 = no face or unreadable). Returns the number not found.
+int cli_embed_central(const struct cli_opts *o, const struct fh_models *m, char **paths, int n,
+                      float *emb, char *found);
+// The whole LFW folder: identities (folders) sorted by name, images sorted within.
+struct cli_lfw {
+    int n, n_ids;
+    char **paths;   // n, relative to <data>/lfw/
+    int *label;     // n, identity index
+    char **names;   // n_ids
+};
+int cli_lfw_list(const char *data, struct cli_lfw *l);
+void cli_lfw_free(struct cli_lfw *l);
+
+// ---- SVG charts (cli/plot.c) ----
+struct cli_curve {
+    const double *x, *y;
+    int n;
+    const char *label;
+};
+// Writes nc curves into one SVG line chart; logx: log-scale x from xmin to xmax.
+int cli_svg_curves(const char *path, const char *title, const char *xlabel, const char *ylabel,
+                   const struct cli_curve *c, int nc, int logx, double xmin, double xmax,
+                   double ymin, double ymax);
+
 int cmd_detect(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
+int cmd_index(int argc, char **argv);
+int cmd_persons(int argc, char **argv);
+int cmd_person(int argc, char **argv);
+int cmd_rename(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_face(int argc, char **argv);
+int cmd_search(int argc, char **argv);
+int cmd_recluster(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+
+// the evals (cli/eval_*.c); each returns an exit code
+int eval_lfw_cmd(const struct cli_opts *o);
+int eval_wider_cmd(const struct cli_opts *o);
+int eval_cmu_cmd(const struct cli_opts *o);
+int eval_ident_cmd(const struct cli_opts *o);
+int eval_cluster_cmd(const struct cli_opts *o);
 
 #endif

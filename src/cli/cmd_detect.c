@@ -4,10 +4,53 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/detectors.h"
+
+static void print_head(const char *path, const struct img *im) {
+    fputs("{\"image\":", stdout);
+    json_str(stdout, path);
+    printf(",\"width\":%d,\"height\":%d,\"faces\":[", im->w, im->h);
+}
+
+// detect: through the detector switch (MTCNN gives landmarks, Haar only boxes)
+static int detect_only(const struct cli_opts *o, int argc, char **argv) {
+    struct cli_detector *d;
+    int rc = cli_detector_open(o, o->threads, &d), failed = 0;
+    if (rc) return rc;
+    int mtcnn = !strcmp(cli_detector_name(d), "mtcnn");
+    for (int i = 0; i < argc; i++) {
+        struct img im;
+        struct cli_box *b;
+        int n;
+        if (fh_image_load(argv[i], &im) || cli_detector_run(d, &im, &b, &n)) {
+            fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+            failed++;
+            img_free(&im);
+            continue;
+        }
+        print_head(argv[i], &im);
+        for (int k = 0; k < n; k++) {
+            printf("%s{\"box\":[%.0f,%.0f,%.0f,%.0f],\"score\":%.6f", k ? "," : "", b[k].x1, b[k].y1,
+                   b[k].x2, b[k].y2, b[k].score);
+            if (mtcnn) {
+                fputs(",\"landmarks\":[", stdout);
+                for (int j = 0; j < 5; j++)
+                    printf("%s[%.2f,%.2f]", j ? "," : "", b[k].landmarks[2 * j], b[k].landmarks[2 * j + 1]);
+                putchar(']');
+            }
+            putchar('}');
+        }
+        puts("]}");
+        fflush(stdout);
+        img_free(&im);
+    }
+    cli_detector_close(d);
+    return failed ? EXIT_FAIL : EXIT_OK;
+}
 
 static int run(int argc, char **argv, int embed) {
     const char *usage = embed ? "embed [--no-flip] [--min-face N] [--threads N] [--models DIR] IMAGE..."
-                              : "detect [--min-face N] [--threads N] [--models DIR] IMAGE...";
+                              : "detect [--detector mtcnn|haar] [--min-face N] [--threads N] [--models DIR] IMAGE...";
     struct cli_opts o;
     int rc = cli_parse(&argc, argv, &o, usage);
     if (rc) return rc;
@@ -15,6 +58,7 @@ static int run(int argc, char **argv, int embed) {
         fprintf(stderr, "facehatch: no image given\nusage: facehatch %s\n", usage);
         return EXIT_USAGE;
     }
+    if (!embed) return detect_only(&o, argc, argv);
     struct fh_models *m;
     struct fh_engine *e;
     if ((rc = cli_load(&o, o.threads, &m, &e))) return rc;
@@ -24,19 +68,16 @@ static int run(int argc, char **argv, int embed) {
         struct img im;
         struct fh_face *faces;
         int n;
-        if (fh_image_load(argv[i], &im) ||
-            (embed ? fh_process(e, &im, &cfg, &faces, &n) : fh_detect(e, &im, &cfg, &faces, &n))) {
+        if (fh_image_load(argv[i], &im) || fh_process(e, &im, &cfg, &faces, &n)) {
             fprintf(stderr, "facehatch: %s\n", fh_errmsg());
             failed++;
             img_free(&im);
             continue;
         }
-        fputs("{\"image\":", stdout);
-        json_str(stdout, argv[i]);
-        printf(",\"width\":%d,\"height\":%d,\"faces\":[", im.w, im.h);
+        print_head(argv[i], &im);
         for (int k = 0; k < n; k++) {
             if (k) putchar(',');
-            json_face(stdout, &faces[k], embed);
+            json_face(stdout, &faces[k], 1);
         }
         puts("]}");
         fflush(stdout);

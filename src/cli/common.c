@@ -18,7 +18,8 @@ static int parse_int(const char *s, int lo, int hi, int *out) {
 int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
     const char *env = getenv("FACEHATCH_MODELS");
     *o = (struct cli_opts){.models = env && *env ? env : "models", .min_face = 20, .flip = 1,
-                           .data = "../shared/data", .view = 2};
+                           .data = "../shared/data", .view = 2,
+                           .detector = "mtcnn", .seed = 1};
     int k = 0;
     for (int i = 0; i < *argc; i++) {
         const char *a = argv[i];
@@ -30,13 +31,21 @@ int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
         } else if (!strcmp(a, "--no-flip")) o->flip = 0;
         else if (!strcmp(a, "--ref")) o->ref = 1;
         else if (!strcmp(a, "--packed-pyramid")) o->packed = 1;
-        else if (!strcmp(a, "--models") || !strcmp(a, "--data")) {
+        else if (!strcmp(a, "--quick")) o->quick = 1;
+        else if (!strcmp(a, "--json")) o->json = 1;
+        else if (!strcmp(a, "--models") || !strcmp(a, "--data") || !strcmp(a, "--detector") ||
+                 !strcmp(a, "--plot") || !strcmp(a, "--db")) {
+            const char **dst = !strcmp(a, "--models") ? &o->models : !strcmp(a, "--data") ? &o->data
+                             : !strcmp(a, "--plot") ? &o->plot : !strcmp(a, "--db") ? &o->db : &o->detector;
             if (!val) bad = 1;
-            else *(!strcmp(a, "--models") ? &o->models : &o->data) = val, i++;
-        } else if (!strcmp(a, "--threads") || !strcmp(a, "--min-face") || !strcmp(a, "--view")) {
-            int *dst = !strcmp(a, "--threads") ? &o->threads : !strcmp(a, "--min-face") ? &o->min_face : &o->view;
-            int lo = dst == &o->threads ? 0 : dst == &o->min_face ? 12 : 1;
-            int hi = dst == &o->threads ? 256 : dst == &o->min_face ? 100000 : 2;
+            else *dst = val, i++;
+            if (dst == &o->detector && val && strcmp(val, "mtcnn") && strcmp(val, "haar")) bad = 1;
+        } else if (!strcmp(a, "--threads") || !strcmp(a, "--min-face") || !strcmp(a, "--view") ||
+                   !strcmp(a, "--seed")) {
+            int *dst = !strcmp(a, "--threads") ? &o->threads : !strcmp(a, "--min-face") ? &o->min_face
+                     : !strcmp(a, "--seed") ? &o->seed : &o->view;
+            int lo = dst == &o->threads ? 0 : dst == &o->min_face ? 12 : dst == &o->seed ? 0 : 1;
+            int hi = dst == &o->threads ? 256 : dst == &o->min_face ? 100000 : dst == &o->seed ? 1000000000 : 2;
             if (!val || parse_int(val, lo, hi, dst)) bad = 1;
             else i++;
             if (dst == &o->min_face) o->min_face_given = 1;

@@ -14,7 +14,7 @@ static const struct {
     {"embed", cmd_embed, "embed [--no-flip] [--min-face N] IMAGE...   faces with 192-D embeddings"},
     {"verify", cmd_verify, "verify IMAGE_A IMAGE_B              same person? (most central face of each)"},
     {"bench", cmd_bench, "bench [--runs N]                    per-net and end-to-end timings"},
-    {"eval", cmd_eval, "eval lfw [--view 1|2] [--data DIR]  LFW verification protocol"},
+    {"eval", cmd_eval, "eval lfw|wider|cmu-mit|ident|cluster   the measuring instruments (see eval --help)"},
 };
 
 static void usage(FILE *f) {

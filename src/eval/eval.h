@@ -30,4 +30,21 @@ float eval_best_threshold(const float *d, const int *same, int n, double *acc);
 void eval_kfold(const float *d, const int *same, int n, int k, double *mean, double *std_err,
                 float *thresholds);
 
+// ROC of "same if d < t" over all thresholds: writes k <= n+1 points in increasing
+// FAR order (far[i], tar[i], threshold thr[i]), starting at (0, 0); tied distances
+// move together; +inf distances (no face) are never accepted. Returns k.
+int eval_verify_roc(const float *d, const int *same, int n, double *far, double *tar, float *thr);
+// Highest TAR among ROC points with FAR <= far_max (e.g. 1e-3 over 3,000 different
+// pairs allows 3 false accepts); *t_out (may be NULL) gets that threshold.
+double eval_tar_at_far(const float *d, const int *same, int n, double far_max, float *t_out);
+
+// ---- clustering quality (eval/cluster_metrics.c) ----
+struct eval_cluster {
+    double pair_p, pair_r, pair_f;       // pairwise precision, recall, F1
+    double bcubed_p, bcubed_r, bcubed_f; // BCubed precision, recall, F1
+    int clusters;                        // distinct predicted clusters
+};
+// pred, truth: n non-negative labels. Not thread-safe (qsort without context).
+int eval_cluster_scores(const int *pred, const int *truth, int n, struct eval_cluster *s);
+
 #endif

@@ -117,3 +117,41 @@ void eval_kfold(const float *d, const int *same, int n, int k, double *mean, dou
     *std_err = k > 1 ? sqrt(sq / (k - 1)) / sqrt(k) : 0;
     fh_free(td), fh_free(ts);
 }
+
+static int cmp_pair_d(const void *a, const void *b) {
+    float x = ((const float *)a)[0], y = ((const float *)b)[0];
+    return (x > y) - (x < y);
+}
+
+int eval_verify_roc(const float *d, const int *same, int n, double *far, double *tar, float *thr) {
+    // sort (distance, label) pairs; walking up the distances accepts one more pair each step
+    float *p = fh_malloc((size_t)n * 2 * sizeof *p);
+    if (!p) return 0;
+    int pos = 0, neg = 0;
+    for (int i = 0; i < n; i++) p[2 * i] = d[i], p[2 * i + 1] = (float)!!same[i], pos += !!same[i];
+    neg = n - pos;
+    qsort(p, (size_t)n, 2 * sizeof *p, cmp_pair_d);
+    int k = 0, tp = 0, fp = 0;
+    far[k] = 0, tar[k] = 0, thr[k] = n ? p[0] : 0, k++;
+    for (int i = 0; i < n && isfinite(p[2 * i]); i++) {
+        tp += p[2 * i + 1] > 0.5f, fp += p[2 * i + 1] < 0.5f;
+        if (i + 1 < n && p[2 * i + 2] == p[2 * i]) continue; // ties move together
+        far[k] = neg ? (double)fp / neg : 0, tar[k] = pos ? (double)tp / pos : 0;
+        thr[k++] = i + 1 < n && isfinite(p[2 * i + 2]) ? 0.5f * (p[2 * i] + p[2 * i + 2]) : p[2 * i] + 1e-3f;
+    }
+    fh_free(p);
+    return k;
+}
+
+double eval_tar_at_far(const float *d, const int *same, int n, double far_max, float *t_out) {
+    double *far = fh_malloc(sizeof(double) * (size_t)(n + 1)), *tar = fh_malloc(sizeof(double) * (size_t)(n + 1));
+    float *thr = fh_malloc(sizeof(float) * (size_t)(n + 1));
+    double best = 0;
+    float bt = 0;
+    int k = far && tar && thr ? eval_verify_roc(d, same, n, far, tar, thr) : 0;
+    for (int i = 0; i < k; i++)
+        if (far[i] <= far_max && tar[i] >= best) best = tar[i], bt = thr[i];
+    if (t_out) *t_out = bt;
+    fh_free(far), fh_free(tar), fh_free(thr);
+    return best;
+}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // img_decode_*: format sniffing, JPEG (libjpeg-turbo + libexif orientation) and PNG
-// (libpng). Both libraries report fatal errors by calling a handler that must not
+// (libpng); HEIF/AVIF (heif.c) and WebP (webp.c) are sniffed here and decoded there.
+// libjpeg and libpng report fatal errors by calling a handler that must not
 // return; we longjmp back out of it. To keep that well defined, each decoder's state
 // lives in a struct owned by the caller of the function that calls setjmp, so nothing
 // local to the setjmp frame changes before a longjmp, and cleanup happens in the caller.
@@ -214,6 +215,28 @@ static int decode_png(const uint8_t *buf, size_t n, struct img *out) {
 }
 
 // ---- entry points -----------------------------------------------------------------------
+int img_exif_orientation(const uint8_t *exif, size_t n) {
+    return n > 0xffffffffu ? 1 : exif_orientation(exif, (unsigned)n);
+}
+
+int img_orient(struct img *im, int orientation) {
+    return apply_orientation(im, orientation >= 1 && orientation <= 8 ? orientation : 1);
+}
+
+// A HEIF-family file starts with an ISO-BMFF 'ftyp' box; its major or one of its
+// compatible brands says still image (heic/heix/heim/heis: HEVC, mif1/msf1: generic
+// HEIF, avif/avis: AV1). Movies (isom, mp42, qt) share the box but not these brands.
+static int is_heif(const uint8_t *buf, size_t n) {
+    static const char brands[][5] = {"heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1", "avif", "avis"};
+    if (n < 16 || memcmp(buf + 4, "ftyp", 4) != 0) return 0;
+    size_t box = (size_t)buf[0] << 24 | (size_t)buf[1] << 16 | (size_t)buf[2] << 8 | buf[3];
+    if (box < 16 || box > n) box = n < 64 ? n : 64;   // damaged size: still look at a few brands
+    for (size_t i = 8; i + 4 <= box; i += i == 8 ? 8 : 4)   // major brand, skip minor version, compatible
+        for (size_t b = 0; b < sizeof brands / sizeof brands[0]; b++)
+            if (memcmp(buf + i, brands[b], 4) == 0) return 1;
+    return 0;
+}
+
 int img_decode_mem(const uint8_t *buf, size_t n, struct img *out) {
     memset(out, 0, sizeof *out);
     int rc;
@@ -221,8 +244,12 @@ int img_decode_mem(const uint8_t *buf, size_t n, struct img *out) {
         rc = decode_jpeg(buf, n, out);
     else if (n >= 8 && memcmp(buf, "\x89PNG\r\n\x1a\n", 8) == 0)
         rc = decode_png(buf, n, out);
+    else if (is_heif(buf, n))
+        rc = img_decode_heif_mem(buf, n, out);
+    else if (n >= 12 && memcmp(buf, "RIFF", 4) == 0 && memcmp(buf + 8, "WEBP", 4) == 0)
+        rc = img_decode_webp_mem(buf, n, out);
     else
-        rc = fh_fail(FH_E_FORMAT, n ? "not a JPEG or PNG image" : "empty file");
+        rc = fh_fail(FH_E_FORMAT, n ? "not a JPEG, PNG, HEIF/AVIF or WebP image" : "empty file");
     if (rc) img_free(out);
     return rc;
 }

@@ -34,6 +34,17 @@ int main(void) {
     // fold 1 tested with t from fold 0 (0.4): 0.8,0.9 wrong; 1.1,1.2 ok: 0.5
     TEST_COND("2-fold: thresholds come from the other fold", fabsf(th[0] - 1.0f) < 1e-6f && fabsf(th[1] - 0.4f) < 1e-6f);
     TEST_COND("2-fold: mean 0.5, std err 0", fabs(mean - 0.5) < 1e-12 && fabs(se) < 1e-12);
+    // ROC / TAR@FAR: same 0.1 0.3 0.5; different 0.2 0.6 0.7 0.8
+    float d5[7] = {0.1f, 0.3f, 0.5f, 0.2f, 0.6f, 0.7f, 0.8f};
+    int s5[7] = {1, 1, 1, 0, 0, 0, 0};
+    double far[8], tar[8];
+    float thr[8];
+    int k = eval_verify_roc(d5, s5, 7, far, tar, thr);
+    TEST_COND("ROC: 8 points from (0,0) to (1,1)", k == 8 && far[0] == 0 && tar[0] == 0 && far[7] == 1 && tar[7] == 1);
+    TEST_COND("ROC point after 0.1, 0.2: TAR 1/3, FAR 1/4", fabs(tar[2] - 1 / 3.0) < 1e-12 && fabs(far[2] - 0.25) < 1e-12);
+    float t0;
+    TEST_COND("TAR at FAR 0 is 1/3 (only 0.1 accepted)", fabs(eval_tar_at_far(d5, s5, 7, 0.0, &t0) - 1 / 3.0) < 1e-12 && t0 > 0.1f && t0 < 0.2f);
+    TEST_COND("TAR at FAR 0.25 is 1 (threshold between 0.5 and 0.6)", fabs(eval_tar_at_far(d5, s5, 7, 0.25, &t0) - 1) < 1e-12 && t0 > 0.5f && t0 < 0.6f);
     struct eval_pair *p;
     int n;
     int rc = eval_read_pairs(FH_SHARED "/data/lfw/pairsDevTest.txt", &p, &n);

@@ -311,7 +311,7 @@ static void test_bad_input(void) {
     free(png);
 
     // PNG whose IHDR says 100000x100000 (valid CRCs, a small IDAT so libpng reaches it)
-    uint8_t h[64], *o = h, ihdr[13] = {0, 1, 0x86, 0xa0, 0, 1, 0x86, 0xa0, 8, 2, 0, 0, 0};
+    uint8_t h[80], *o = h, ihdr[13] = {0, 1, 0x86, 0xa0, 0, 1, 0x86, 0xa0, 8, 2, 0, 0, 0};
     memcpy(o, "\x89PNG\r\n\x1a\n", 8), o += 8;
     o = put_chunk(o, "IHDR", ihdr, 13);
     o = put_chunk(o, "IDAT", (const uint8_t *)"\x78\x9c\x03\x00\x00\x00\x00\x01", 8);

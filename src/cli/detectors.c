@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+// The CLI's detector switch: MTCNN through the public API, or the Haar baseline.
+#include <string.h>
+
+#include "cli/detectors.h"
+#include "haar/haar.h"
+
+struct cli_detector {
+    int haar;
+    struct fh_models *m;
+    struct fh_engine *e;
+    struct fh_config cfg;
+    struct haar_cascade *c;
+    struct haar_params hp;
+    struct cli_box *boxes;
+    int cap;
+};
+
+int cli_detector_open(const struct cli_opts *o, int threads, struct cli_detector **out) {
+    *out = NULL;
+    struct cli_detector *d = fh_calloc(1, sizeof *d);
+    if (!d) {
+        fprintf(stderr, "facehatch: out of memory\n");
+        return EXIT_FAIL;
+    }
+    d->haar = !strcmp(o->detector, "haar");
+    int rc;
+    if (d->haar) {
+        d->hp = haar_params_default();
+        if ((rc = haar_load(HAAR_DEFAULT_CASCADE, &d->c))) {
+            fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+            fh_free(d);
+            return EXIT_FAIL;
+        }
+    } else {
+        if ((rc = cli_load(o, threads, &d->m, &d->e))) {
+            fh_free(d);
+            return rc;
+        }
+        d->cfg = cli_config(o);
+    }
+    *out = d;
+    return EXIT_OK;
+}
+
+void cli_detector_close(struct cli_detector *d) {
+    if (!d) return;
+    haar_free(d->c);
+    fh_engine_free(d->e);
+    fh_models_free(d->m);
+    fh_free(d->boxes);
+    fh_free(d);
+}
+
+const char *cli_detector_name(const struct cli_detector *d) { return d->haar ? "haar" : "mtcnn"; }
+
+static int reserve(struct cli_detector *d, int n) {
+    if (n <= d->cap) return FH_OK;
+    struct cli_box *b = fh_realloc(d->boxes, (size_t)n * sizeof *b);
+    if (!b) return fh_fail(FH_E_NOMEM, "detector: out of memory");
+    d->boxes = b, d->cap = n;
+    return FH_OK;
+}
+
+int cli_detector_run(struct cli_detector *d, const struct img *im, struct cli_box **boxes, int *n) {
+    *boxes = NULL, *n = 0;
+    int rc, k;
+    if (d->haar) {
+        struct haar_det *h;
+        if ((rc = haar_detect(d->c, im, &d->hp, &h, &k))) return rc;
+        if ((rc = reserve(d, k))) {
+            fh_free(h);
+            return rc;
+        }
+        for (int i = 0; i < k; i++)
+            d->boxes[i] = (struct cli_box){(float)h[i].x, (float)h[i].y, (float)(h[i].x + h[i].w - 1),
+                                           (float)(h[i].y + h[i].h - 1), (float)h[i].score, {0}};
+        fh_free(h);
+    } else {
+        struct fh_face *f;
+        if ((rc = fh_detect(d->e, im, &d->cfg, &f, &k)) || (rc = reserve(d, k))) return rc;
+        for (int i = 0; i < k; i++) {
+            d->boxes[i] = (struct cli_box){(float)f[i].box[0], (float)f[i].box[1], (float)f[i].box[2],
+                                           (float)f[i].box[3], f[i].score, {0}};
+            memcpy(d->boxes[i].landmarks, f[i].landmarks, sizeof f[i].landmarks);
+        }
+    }
+    *boxes = d->boxes, *n = k;
+    return FH_OK;
+}
