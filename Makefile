@@ -34,8 +34,28 @@ LIB      := $(BUILD)/libfacehatch.a
 BIN      := $(BUILD)/facehatch
 EXAMPLE  := $(BUILD)/examples/example
 
-.PHONY: all test models bench check-deps clean demo
+.PHONY: all test models bench bench-peers check-deps clean demo tools
 all: $(BIN) $(EXAMPLE)
+
+# ---- server: libmicrohttpd, and web/ embedded into the binary ------------------------------
+# tools/embed (compiled first, for the build machine) turns web/* into build/gen/web_assets.c
+LDLIBS   += -lmicrohttpd
+WEB      := $(sort $(wildcard web/*))
+EMBED    := $(BUILD)/tools/embed
+LIB_OBJ  += $(BUILD)/gen/web_assets.o
+
+$(EMBED): tools/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+$(BUILD)/gen/web_assets.c: $(EMBED) $(WEB)
+	@mkdir -p $(dir $@)
+	$(EMBED) $@ $(WEB)
+
+$(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c
+	$(CC) $(CFLAGS) -c $< -o $@
+
+tools: $(EMBED)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -77,6 +97,11 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 bench: $(BIN) $(BUILD)/bench/bench_kern models
 	$(BUILD)/bench/bench_kern
 	$(BIN) bench
+
+# peers side by side (OpenCV Haar, TFLite+XNNPACK wasm, face-api tfjs-wasm); installs their
+# pinned npm packages under bench/peers/ on first use. Not part of the tests.
+bench-peers: $(BIN) models
+	bench/peers/run.sh
 
 # module dependency rule (docs/architecture.md): which modules each may include
 check-deps:

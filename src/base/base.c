@@ -37,6 +37,8 @@ const char *fh_strerror(int code) {
     case FH_E_NOTFOUND: return "not found";
     case FH_E_UNSUPPORTED: return "unsupported";
     case FH_E_INTEGRITY: return "integrity check failed";
+    case FH_E_DB: return "database error";
+    case FH_E_BUSY: return "database busy";
     }
     return "unknown error";
 }

@@ -23,6 +23,8 @@ enum fh_status {
     FH_E_NOTFOUND = -6, // named thing does not exist (tensor, face, ...)
     FH_E_UNSUPPORTED = -7, // valid input we do not handle (op, pixel format)
     FH_E_INTEGRITY = -8,   // checksum mismatch (model file altered)
+    FH_E_DB = -9,          // database error (SQLite's message is copied into fh_errmsg)
+    FH_E_BUSY = -10,       // the database stayed locked by another connection too long
 };
 
 // Sets the calling thread's last-error message (printf-style) and returns code.

@@ -15,6 +15,16 @@ static const struct {
     {"verify", cmd_verify, "verify IMAGE_A IMAGE_B              same person? (most central face of each)"},
     {"bench", cmd_bench, "bench [--runs N]                    per-net and end-to-end timings"},
     {"eval", cmd_eval, "eval lfw|wider|cmu-mit|ident|cluster   the measuring instruments (see eval --help)"},
+    {"index", cmd_index, "index DIR... --db LIB.db               add/update photos in a library"},
+    {"persons", cmd_persons, "persons --db LIB.db [--json]        the persons found (unknown faces last)"},
+    {"person", cmd_person, "person NAME|ID --db LIB.db          one person's faces and photos"},
+    {"rename", cmd_rename, "rename ID NAME --db LIB.db          name a person"},
+    {"merge", cmd_merge, "merge INTO_ID FROM_ID --db LIB.db    two persons are one"},
+    {"face", cmd_face, "face move|reject FACE_ID PERSON_ID --db LIB.db   correct one face"},
+    {"search", cmd_search, "search --db LIB.db IMAGE            who is this? (each face)"},
+    {"recluster", cmd_recluster, "recluster --db LIB.db               regroup all faces (keeps your corrections)"},
+    {"serve", cmd_serve, "serve --db LIB.db [--bind 127.0.0.1] [--port 8080]   web UI + JSON API (docs/http-api.md)"},
+    {"calibrate", cmd_calibrate, "calibrate [--write FILE]            re-derive the blur and not-a-face constants"},
 };
 
 static void usage(FILE *f) {

@@ -1,0 +1,185 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+# Merges the JSON of facehatch_side.py, tflite_bench.js, faceapi_bench.js and haar_bench.py
+# into one table: task | facehatch ms | peer | peer ms | ratio (peer / facehatch; above 1
+# means facehatch is faster). All numbers are medians (see each script for what is timed).
+#
+#   /usr/bin/python3 report.py --dir RESULTS_DIR   (facehatch.json tflite.json faceapi.json haar.json)
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+
+
+def load(d, name):
+    try:
+        with open(os.path.join(d, name)) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        return {"error": "%s: %s" % (name, e)}
+
+
+def machine():
+    cpu = platform.processor() or "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        node = "?"
+    load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    start = os.environ.get("BENCH_LOAD_START", "?")
+    return "%s, %d cores, %s %s, Node %s; 1-min load average %s at the start, %.2f at the end" % (
+        cpu, os.cpu_count(), platform.system(), platform.release(), node, start, load1)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    fh, tfl, fa, hr = (load(a.dir, n) for n in ("facehatch.json", "tflite.json", "faceapi.json", "haar.json"))
+    bench = fh.get("bench", {}) if isinstance(fh.get("bench"), dict) else {}
+    cli = fh.get("cli", {})
+    tms, fms = tfl.get("ms", {}), fa.get("ms", {})
+    hsets = hr.get("sets", {})
+    notes = []
+
+    def b(row, col=0, per=1.0):
+        v = bench.get(row)
+        return None if not v or "error" in bench else v[col] / per
+
+    def c(key, per=1.0):
+        v = cli.get(key)
+        return v["ms"] / per if v and "ms" in v else None
+
+    TFL = "TFLite+XNNPACK wasm"
+    FA = "face-api tfjs-wasm"
+    CV = "OpenCV Haar"
+    rows = []  # (task, fh ms, peer, peer ms)
+
+    def row(task, f, peer, p):
+        rows.append((task, f, peer, p))
+
+    def haar_opencv(s, thr):
+        st = hsets.get(s)
+        if not st:
+            return None
+        return hr["cascade_load_ms"] + st["decode_grey_ms"] + st["detect_ms_" + thr]
+
+    # --- nets, single thread ---
+    row("MobileFaceNet, ms/face, 1 thread (peer: its batch of 2)", b("MobileFaceNet batch 1 (ms/face)"), TFL, tms.get("mfn_per_face_batch2"))
+    if "mfn_per_face_batch4" in tms:  # only when the interpreter accepts the patched batch
+        row("MobileFaceNet, ms/face, batch 4, 1 thread", b("MobileFaceNet batch 4 (ms/face)"), TFL, tms["mfn_per_face_batch4"])
+    row("R-Net crop, ms/crop, 1 thread (fh batch 32, peer batch 1)", b("R-Net batch 32 (24x24)", 0, 32), TFL, tms.get("rnet_per_crop_batch1"))
+    row("R-Net crop, ms/crop, batch 32, 1 thread", b("R-Net batch 32 (24x24)", 0, 32), TFL, tms.get("rnet_per_crop_batch32"))
+    row("O-Net crop, ms/crop, 1 thread (fh batch 16, peer batch 1)", b("O-Net batch 16 (48x48)", 0, 16), TFL, tms.get("onet_per_crop_batch1"))
+    row("O-Net crop, ms/crop, batch 16, 1 thread", b("O-Net batch 16 (48x48)", 0, 16), TFL, tms.get("onet_per_crop_batch16"))
+    row("P-Net 576x384, 1 thread", b("P-Net 576x384 (sample1 level 0, min face 40)"), TFL, tms.get("pnet_576x384"))
+    row("P-Net 320x240, 1 thread", b("P-Net 320x240"), TFL, tms.get("pnet_320x240"))
+    row("P-Net 100x100, 1 thread", b("P-Net 100x100"), TFL, tms.get("pnet_100x100"))
+    row("MTCNN sample1 min face 40, 1 thread (peer: MTCNN.kt in JS)", b("MTCNN only, sample1 (1920x1280, min face 40)"), TFL, tms.get("mtcnn_sample1_minface40"))
+    # --- face-api ---
+    row("face-api descriptor (dlib ResNet 150x150) vs MobileFaceNet, ms/face, 1 thr",
+        b("MobileFaceNet batch 1 (ms/face)"), FA, fms.get("descriptor_per_face"))
+    row("detector only, sample1, 1 thr: MTCNN vs SSD MobileNet v1", b("MTCNN only, sample1 (1920x1280, min face 40)"), FA, fms.get("ssd_detect_sample1"))
+    row("detector only, sample1, 1 thr: MTCNN vs tiny face detector 416", b("MTCNN only, sample1 (1920x1280, min face 40)"), FA, fms.get("tiny_detect_sample1"))
+    row("end to end per photo, 1 thr, decode excluded (peer: SSD+68lm+descr.)", b("per photo"), FA, fms.get("e2e_ssd_per_photo"))
+    row("end to end per photo, 1 thr, decode excluded (peer: tiny+68lm+descr.)", b("per photo"), FA, fms.get("e2e_tiny_per_photo"))
+    row("end to end per photo, fh all thr, decode excl. (peer: SSD, 1 thr)", b("per photo", 1), FA, fms.get("e2e_ssd_per_photo"))
+    dec = fms.get("jpegjs_decode_per_photo")
+    e2e_dec = fms["e2e_ssd_per_photo"] + dec if dec and fms.get("e2e_ssd_per_photo") else None
+    det_dec = fms["ssd_detect_per_photo"] + dec if dec and fms.get("ssd_detect_per_photo") else None
+    row("CLI detect --min-face 40, per photo, 1 thr, with decode (peer: SSD)", c("detect_mtcnn40_samples_1thr", 6), FA, det_dec)
+    row("CLI detect --min-face 40, per photo, fh all thr, with decode (peer: SSD)", c("detect_mtcnn40_samples_all", 6), FA, det_dec)
+    row("CLI embed (flip), per photo, 1 thr, with decode (peer: SSD e2e)", c("embed_mtcnn40_samples_1thr", 6), FA, e2e_dec)
+    row("CLI embed --no-flip, per photo, 1 thr, with decode (peer: SSD e2e)", c("embed_noflip_mtcnn40_samples_1thr", 6), FA, e2e_dec)
+    row("CLI embed (flip), per photo, fh all thr, with decode (peer: SSD e2e)", c("embed_mtcnn40_samples_all", 6), FA, e2e_dec)
+    # --- Haar ---
+    row("Haar, 6 demo photos, 1 thread, with load+decode", c("detect_haar_samples_1thr"), CV, haar_opencv("samples", "1thr"))
+    row("Haar, 6 demo photos, all threads, with load+decode", c("detect_haar_samples_all"), CV, haar_opencv("samples", "default"))
+    row("Haar, CMU+MIT 130 images, 1 thread, with load+decode", c("detect_haar_cmu_1thr"), CV, haar_opencv("cmu_mit", "1thr"))
+    row("Haar, CMU+MIT 130 images, all threads, with load+decode", c("detect_haar_cmu_all"), CV, haar_opencv("cmu_mit", "default"))
+    for s, label in (("samples", "6 demo photos"), ("cmu_mit", "CMU+MIT 130 images")):
+        if s in hsets:
+            row("Haar, %s, detectMultiScale only, 1 thread" % label, None, CV, hsets[s]["detect_ms_1thr"])
+
+    # --- notes ---
+    for name, d in (("facehatch", fh), ("tflite", tfl), ("face-api", fa), ("haar", hr)):
+        if "error" in d:
+            notes.append("%s peer: %s" % (name, d["error"]))
+    if "error" in bench:
+        notes.append("facehatch bench failed: %s" % bench["error"])
+    herr = cli.get("detect_haar_samples_1thr", {}).get("error")
+    if herr:
+        notes.append("facehatch Haar rows n/a: `facehatch detect --detector haar` failed: %s" % herr)
+    if tfl.get("mtcnn_sample1"):
+        m = tfl["mtcnn_sample1"]
+        notes.append("TFLite JS MTCNN on sample1: %d levels, boxes after P/R/O-Net %s (golden %s), decoder %s" % (
+            m["levels"], m["counts_after_stage"], m["golden_counts"], m["decoder"]))
+        notes.append("TFLite MTCNN stages (ms, JS resize/crop glue included): P-Net %.1f, R-Net %.1f, O-Net %.1f" % (
+            tms.get("mtcnn_sample1_stage_pnet", 0), tms.get("mtcnn_sample1_stage_rnet", 0), tms.get("mtcnn_sample1_stage_onet", 0)))
+    if "mfn_max_abs_diff_vs_golden" in tfl:
+        notes.append("TFLite MobileFaceNet vs golden embeddings: max abs diff %.2g" % tfl["mfn_max_abs_diff_vs_golden"])
+    for n in tfl.get("notes", []) + fa.get("notes", []):
+        notes.append(n)
+    if "descriptor_max_abs_diff_vs_golden" in fa:
+        notes.append("face-api descriptors vs golden: max abs diff %.2g; faces per photo SSD %s, tiny %s" % (
+            fa["descriptor_max_abs_diff_vs_golden"], fa.get("e2e_ssd_faces"), fa.get("e2e_tiny_faces")))
+    notes.append("facehatch 'end to end' = detect + align + MobileFaceNet with the flipped face too "
+                 "(2 nets per face; --no-flip: 1), face-api's = detect + 68 landmarks + 1 descriptor per face")
+    if dec:
+        notes.append("face-api 'with decode' rows add jpeg-js decoding (%.0f ms/photo); its model load is not timed, "
+                     "facehatch CLI rows are whole-process wall time (start, model load, libjpeg decode, JSON out)" % dec)
+    if hsets:
+        notes.append("OpenCV Haar detections: demo photos %s, CMU+MIT %s; default threads = %s; cascade load %.1f ms" % (
+            hsets.get("samples", {}).get("detections"), hsets.get("cmu_mit", {}).get("detections"),
+            hr.get("default_threads"), hr.get("cascade_load_ms", 0)))
+    for k in ("detect_haar_samples_1thr", "detect_haar_cmu_1thr"):
+        v = cli.get(k, {})
+        if "faces" in v:
+            notes.append("facehatch Haar detections (%s): %d" % (k, v["faces"]))
+
+    runtimes = []
+    for d in (tfl, fa, hr):
+        if "runtime" in d:
+            runtimes.append("%s: %s" % (d["peer"], d["runtime"]))
+
+    def fmt(v, w):
+        return ("n/a" if v is None else "%.3f" % v if v < 10 else "%.1f" % v).rjust(w)
+
+    out = []
+    out.append("facehatch vs peers, %s" % datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))
+    out.append("machine: %s" % machine())
+    out.append("runs: facehatch bench --runs %s; CLI %s runs (Haar %s); TFLite %s; face-api %s (end to end %s); OpenCV %s" % (
+        fh.get("bench_runs"), fh.get("runs"), fh.get("haar_runs"), tfl.get("runs"), fa.get("runs"), fa.get("e2e_runs"), hr.get("runs")))
+    for r in runtimes:
+        out.append("  " + r)
+    out.append("ratio = peer ms / facehatch ms (above 1: facehatch faster); all medians")
+    out.append("")
+    W = max(len(r[0]) for r in rows)
+    out.append("%-*s %12s  %-20s %12s %8s" % (W, "task", "facehatch ms", "peer", "peer ms", "ratio"))
+    out.append("-" * (W + 59))
+    for task, f, peer, p in rows:
+        ratio = "n/a" if f is None or p is None or f <= 0 else "%.2fx" % (p / f)
+        out.append("%-*s %s  %-20s %s %8s" % (W, task, fmt(f, 12), peer, fmt(p, 12), ratio))
+    out.append("")
+    out.append("notes:")
+    for n in notes:
+        out.append("  - " + n)
+    text = "\n".join(out) + "\n"
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(text)
+    print(text, end="")
+
+
+if __name__ == "__main__":
+    main()

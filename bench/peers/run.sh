@@ -1,0 +1,101 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# facehatch side by side with peers on the same images (`make bench-peers`; not run by tests):
+#   (a) OpenCV's Haar cascade (Debian python3-opencv, /usr/bin/python3)      haar_bench.py
+#   (b) TFLite + XNNPACK compiled to WebAssembly (@tensorflow/tfjs-tflite),
+#       MTCNN and MobileFaceNet, under Node                                    tflite_bench.js
+#   (c) @vladmandic/face-api on @tensorflow/tfjs with the wasm backend        faceapi_bench.js
+# and facehatch itself (`facehatch bench` + timed CLI runs)                  facehatch_side.py
+# then one table (report.py), printed and saved to bench/peers/last_run.txt.
+#
+# The npm packages are pinned by the package.json + package-lock.json in tflite/ and
+# faceapi/ (two folders: tfjs-tflite pins tfjs-core 4.9, face-api wants tfjs 4.22) and
+# installed with `npm ci --ignore-scripts` on first use only (node_modules/ is ignored).
+#
+# Knobs (environment): RUNS (net-level runs, default 9), E2E_RUNS (face-api end-to-end
+# runs per photo, 3), CLI_RUNS (facehatch CLI runs, 5), HAAR_RUNS (Haar passes, 3),
+# QUICK=1 (1-3 runs of everything: a smoke test), FACEHATCH (binary, build/facehatch),
+# DATA (../shared/data), GOLDEN (../shared/golden).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root"
+
+RUNS=${RUNS:-9}
+E2E_RUNS=${E2E_RUNS:-3}
+CLI_RUNS=${CLI_RUNS:-5}
+HAAR_RUNS=${HAAR_RUNS:-3}
+if [ "${QUICK:-0}" = 1 ]; then RUNS=3 E2E_RUNS=1 CLI_RUNS=1 HAAR_RUNS=1; fi
+FACEHATCH=${FACEHATCH:-build/facehatch}
+DATA=${DATA:-../shared/data}
+GOLDEN=${GOLDEN:-../shared/golden}
+PY=/usr/bin/python3 # Debian's, with cv2 (a pyenv python3 on PATH may lack it)
+CMU=$DATA/cmu_mit_frontal/test_jpg
+
+say() { echo "bench-peers: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+command -v node >/dev/null || die "node not found (Node 20 was used)"
+command -v npm >/dev/null || die "npm not found"
+if ! "$PY" -c 'import cv2' 2>/dev/null; then die "$PY with cv2 needed (Debian python3-opencv)"; fi
+[ -x "$FACEHATCH" ] || { say "building facehatch"; make -j2 >&2; }
+if [ ! -f models/MobileFaceNet.tflite ] || [ ! -f models/samples/sample6.jpg ]; then
+    say "fetching models"
+    make models >&2
+fi
+[ -d "$GOLDEN/tflite" ] || die "golden data not found at $GOLDEN"
+[ -d "$CMU" ] || { say "no CMU+MIT images at $CMU: Haar rows on them skipped"; CMU=; }
+
+# install the pinned packages of one folder once (reinstall only when its lock changes)
+install() {
+    d=$here/$1
+    stamp=$d/node_modules/.facehatch-lock-sha256
+    want=$(sha256sum "$d/package-lock.json" | cut -d' ' -f1)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+    say "installing $1 peer packages (npm ci)"
+    (cd "$d" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >&2) || return 1
+    echo "$want" >"$stamp"
+}
+install tflite || die "npm ci failed in bench/peers/tflite"
+install faceapi || die "npm ci failed in bench/peers/faceapi"
+
+BENCH_LOAD_START=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
+export BENCH_LOAD_START
+t_start=$(date +%s)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-peers.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+log=$tmp/log
+
+# run one step; a failing peer leaves its JSON out and the table says n/a
+step() {
+    name=$1
+    shift
+    say "$name ..."
+    t0=$(date +%s)
+    if "$@" >"$tmp/$name.stdout" 2>"$log.$name"; then
+        say "$name done in $(($(date +%s) - t0)) s"
+    else
+        say "$name FAILED (exit $?); last lines of its log:"
+        tail -n 5 "$log.$name" >&2
+        rm -f "$tmp/$name.json"
+    fi
+}
+
+step haar "$PY" "$here/haar_bench.py" --samples models/samples ${CMU:+--cmu "$CMU"} --runs "$HAAR_RUNS" \
+    --dump-rgb "$tmp/rgb" --out "$tmp/haar.json"
+rgbargs='' faargs=''
+if [ -f "$tmp/rgb/sizes.json" ]; then
+    rgbargs="--rgb $tmp/rgb/sample1.rgb --size $("$PY" -c "import json,sys; print('%dx%d' % tuple(json.load(open(sys.argv[1]))['sample1']))" "$tmp/rgb/sizes.json")"
+    faargs="--rgb-dir $tmp/rgb"
+fi
+# shellcheck disable=SC2086 # word splitting of the optional args is wanted
+step tflite node "$here/tflite_bench.js" --models models --golden "$GOLDEN" --runs "$RUNS" $rgbargs --out "$tmp/tflite.json"
+# shellcheck disable=SC2086
+step faceapi node "$here/faceapi_bench.js" --models models --golden "$GOLDEN" --runs "$RUNS" --e2e-runs "$E2E_RUNS" \
+    $faargs --out "$tmp/faceapi.json"
+step facehatch "$PY" "$here/facehatch_side.py" --bin "$FACEHATCH" --samples models/samples ${CMU:+--cmu "$CMU"} \
+    --runs "$CLI_RUNS" --haar-runs "$HAAR_RUNS" --bench-runs "$((RUNS > 64 ? 64 : RUNS))" --out "$tmp/facehatch.json"
+
+"$PY" "$here/report.py" --dir "$tmp" --out "$here/last_run.txt"
+say "table saved to bench/peers/last_run.txt ($(($(date +%s) - t_start)) s in all)"

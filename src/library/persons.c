@@ -1,0 +1,504 @@
+// SPDX-License-Identifier: MIT
+// Persons: incremental assignment while indexing, promotion of unknowns, full reclustering
+// under the user's constraints, avatars, search, and the user's actions.
+//
+// Rules (issue "photo library"):
+//   * only clusterable faces (not blurry, not "not a face") are grouped;
+//   * two faces of one photo never go into one person automatically;
+//   * a face the user put somewhere stays there; "not this person" is never undone;
+//   * persons keep ids and names across reclustering when their faces mostly stay.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/cluster.h"
+#include "library/library_int.h"
+
+#define GRAPH_CUTOFF 1.3f // near-graph cutoff, above any person threshold
+
+// ---- person centroids ----------------------------------------------------------------------
+static int px_slot(struct persons_index *px, int64_t id) {
+    for (int i = 0; i < px->n; i++)
+        if (px->id[i] == id) return i;
+    if (px->n == px->cap) {
+        int nc = px->cap ? 2 * px->cap : 64;
+        int64_t *ids = fh_realloc(px->id, (size_t)nc * sizeof *ids);
+        if (ids) px->id = ids;
+        double *sum = fh_realloc(px->sum, (size_t)nc * FH_EMB_DIM * sizeof *sum);
+        if (sum) px->sum = sum;
+        int *cnt = fh_realloc(px->count, (size_t)nc * sizeof *cnt);
+        if (cnt) px->count = cnt;
+        if (!ids || !sum || !cnt) return -1;
+        px->cap = nc;
+    }
+    int i = px->n++;
+    px->id[i] = id, px->count[i] = 0;
+    memset(px->sum + (size_t)i * FH_EMB_DIM, 0, sizeof(double) * FH_EMB_DIM);
+    return i;
+}
+
+static int px_add(struct persons_index *px, int64_t id, const float *emb) {
+    int i = px_slot(px, id);
+    if (i < 0) return fh_fail(FH_E_NOMEM, "library: out of memory");
+    for (int k = 0; k < FH_EMB_DIM; k++) px->sum[(size_t)i * FH_EMB_DIM + k] += emb[k];
+    px->count[i]++;
+    return FH_OK;
+}
+
+static int load_cb(void *ctx, const struct store_face *f) {
+    struct persons_index *px = ctx;
+    if (!f->person_id || f->blurry || f->trash || f->dim != FH_EMB_DIM) return 0;
+    return px_add(px, f->person_id, f->embedding) ? 1 : 0;
+}
+
+int lib_persons_load(struct lib *L, struct persons_index *px) {
+    memset(px, 0, sizeof *px);
+    return store_faces_each(L->s, L->owner, 1, load_cb, px);
+}
+
+void lib_persons_free(struct persons_index *px) {
+    fh_free(px->id), fh_free(px->sum), fh_free(px->count);
+    memset(px, 0, sizeof *px);
+}
+
+int64_t lib_persons_nearest(const struct persons_index *px, const float *emb, const int64_t *exclude,
+                            int n_exclude, float *dist) {
+    int64_t best = 0;
+    double bd = 1e9;
+    for (int i = 0; i < px->n; i++) {
+        if (!px->count[i]) continue;
+        int skip = 0;
+        for (int k = 0; k < n_exclude; k++) skip |= exclude[k] == px->id[i];
+        if (skip) continue;
+        // mean squared distance to unit vectors e_j: 2 - 2 <x, mean(e_j)>
+        double dot = 0;
+        const double *s = px->sum + (size_t)i * FH_EMB_DIM;
+        for (int k = 0; k < FH_EMB_DIM; k++) dot += emb[k] * s[k];
+        double d = sqrt(fmax(0, 2 - 2 * dot / px->count[i]));
+        if (d < bd) bd = d, best = px->id[i];
+    }
+    if (dist) *dist = (float)bd;
+    return best;
+}
+
+// ---- committing one photo --------------------------------------------------------------------
+struct old_face {
+    int box[4];
+    int64_t person;
+};
+struct old_faces {
+    struct old_face v[256];
+    int n;
+};
+static int old_cb(void *ctx, const struct store_face *f) {
+    struct old_faces *o = ctx;
+    if (f->assigned == STORE_USER && o->n < 256) {
+        memcpy(o->v[o->n].box, f->box, sizeof f->box);
+        o->v[o->n++].person = f->person_id;
+    }
+    return 0;
+}
+
+static double iou(const int *a, const int *b) {
+    int x1 = a[0] > b[0] ? a[0] : b[0], y1 = a[1] > b[1] ? a[1] : b[1];
+    int x2 = a[2] < b[2] ? a[2] : b[2], y2 = a[3] < b[3] ? a[3] : b[3];
+    if (x2 < x1 || y2 < y1) return 0;
+    double in = (double)(x2 - x1 + 1) * (y2 - y1 + 1);
+    double aa = (double)(a[2] - a[0] + 1) * (a[3] - a[1] + 1), bb = (double)(b[2] - b[0] + 1) * (b[3] - b[1] + 1);
+    return in / (aa + bb - in);
+}
+
+int lib_commit_photo(struct lib *L, struct persons_index *px, const struct lib_options *o,
+                     const char *path, int64_t size, int64_t mtime, const struct lib_result *r,
+                     struct lib_stats *st) {
+    struct store_photo old;
+    char old_sha[65] = "";
+    int64_t old_id = 0;
+    int rc = store_photo_find(L->s, L->owner, path, &old);
+    if (rc == FH_OK) memcpy(old_sha, old.sha256, sizeof old_sha), old_id = old.id;
+    else if (rc != FH_E_NOTFOUND) return rc;
+    struct old_faces keep = {.n = 0};
+    if (old_id && strcmp(old_sha, r->sha256) && (rc = store_faces_of_photo(L->s, L->owner, old_id, old_cb, &keep)))
+        return rc;
+    struct store_photo p = {.path = path, .size = size, .mtime = mtime, .width = r->width, .height = r->height,
+                            .n_faces = r->failed ? 0 : r->n, .status = r->failed, .error = r->failed ? r->error : NULL};
+    memcpy(p.sha256, r->sha256, sizeof p.sha256);
+    int64_t pid, used[256], assigned[256];
+    int n_used = 0;
+    if ((rc = store_begin(L->s))) return rc;
+    rc = store_photo_upsert(L->s, L->owner, &p, &pid);
+    int same = !rc && old_id && !strcmp(old_sha, r->sha256);
+    for (int i = 0; !rc && !r->failed && !same && i < r->n; i++) {
+        const struct lib_face *lf = &r->faces[i];
+        int64_t person = 0;
+        int by = STORE_AUTO;
+        for (int k = 0; k < keep.n; k++) // the user's word carries over to the same face
+            if (iou(keep.v[k].box, lf->f.box) >= 0.5) person = keep.v[k].person, by = STORE_USER;
+        if (!person && !lf->blurry && !lf->trash) {
+            float d;
+            int64_t near = lib_persons_nearest(px, lf->f.embedding, used, n_used, &d);
+            if (near && d < o->cluster_t) person = near;
+        }
+        if (person && n_used < 256) used[n_used++] = person;
+        struct store_face f = {.photo_id = pid, .det_score = lf->f.score, .blur = (float)lf->blur,
+                               .quality = lf->quality, .blurry = lf->blurry, .trash = lf->trash,
+                               .model_id = L->model_id, .dim = FH_EMB_DIM, .embedding = lf->f.embedding,
+                               .thumb = lf->thumb, .thumb_size = lf->thumb_size, .person_id = person,
+                               .assigned = by};
+        memcpy(f.box, lf->f.box, sizeof f.box);
+        memcpy(f.landmarks, lf->f.landmarks, sizeof f.landmarks);
+        int64_t fid;
+        rc = store_face_insert(L->s, L->owner, &f, &fid);
+        assigned[i < 256 ? i : 255] = person;
+    }
+    if (!rc) rc = store_commit(L->s);
+    if (rc) {
+        store_rollback(L->s);
+        return rc;
+    }
+    if (r->failed) st->failed++;
+    else if (same) st->unchanged++;
+    else {
+        st->indexed++, st->faces += r->n;
+        for (int i = 0; i < r->n && i < 256; i++)
+            if (assigned[i] && !r->faces[i].blurry && !r->faces[i].trash && px_add(px, assigned[i], r->faces[i].f.embedding))
+                return FH_E_NOMEM;
+    }
+    return FH_OK;
+}
+
+// ---- loading faces for clustering ----------------------------------------------------------
+struct fset {
+    int n, cap;
+    int64_t *id, *photo, *person;
+    int *assigned;
+    float *emb;
+};
+static int fset_cb(void *ctx, const struct store_face *f) {
+    struct fset *s = ctx;
+    if (f->blurry || f->trash || f->dim != FH_EMB_DIM) return 0;
+    if (s->n == s->cap) {
+        int nc = s->cap ? 2 * s->cap : 1024;
+        int64_t *a = fh_realloc(s->id, (size_t)nc * sizeof *a);
+        if (a) s->id = a;
+        int64_t *b = fh_realloc(s->photo, (size_t)nc * sizeof *b);
+        if (b) s->photo = b;
+        int64_t *c = fh_realloc(s->person, (size_t)nc * sizeof *c);
+        if (c) s->person = c;
+        int *d = fh_realloc(s->assigned, (size_t)nc * sizeof *d);
+        if (d) s->assigned = d;
+        float *e = fh_realloc(s->emb, (size_t)nc * FH_EMB_DIM * sizeof *e);
+        if (e) s->emb = e;
+        if (!a || !b || !c || !d || !e) return 1;
+        s->cap = nc;
+    }
+    int i = s->n++;
+    s->id[i] = f->id, s->photo[i] = f->photo_id, s->person[i] = f->person_id, s->assigned[i] = f->assigned;
+    memcpy(s->emb + (size_t)i * FH_EMB_DIM, f->embedding, sizeof(float) * FH_EMB_DIM);
+    return 0;
+}
+static void fset_free(struct fset *s) {
+    fh_free(s->id), fh_free(s->photo), fh_free(s->person), fh_free(s->assigned), fh_free(s->emb);
+}
+
+int lib_promote_unknowns(struct lib *L, const struct lib_options *o, struct lib_stats *st) {
+    // the clusterable faces nobody holds yet
+    struct fset u = {0};
+    int rc = store_faces_each(L->s, L->owner, 1, fset_cb, &u), k = 0;
+    if (rc) {
+        fset_free(&u);
+        return rc;
+    }
+    for (int i = 0; i < u.n; i++) {
+        if (u.person[i]) continue;
+        u.id[k] = u.id[i], u.photo[k] = u.photo[i], u.person[k] = 0, u.assigned[k] = u.assigned[i];
+        memmove(u.emb + (size_t)k * FH_EMB_DIM, u.emb + (size_t)i * FH_EMB_DIM, sizeof(float) * FH_EMB_DIM);
+        k++;
+    }
+    u.n = k;
+    if (u.n < o->min_person_faces) { fset_free(&u); return FH_OK; }
+    struct clus_edge *e = NULL;
+    size_t ne = 0;
+    int *label = fh_malloc((size_t)u.n * sizeof *label), *size = fh_calloc((size_t)u.n, sizeof *size);
+    if (!label || !size) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
+    if (!rc) rc = clus_graph(u.emb, u.n, FH_EMB_DIM, GRAPH_CUTOFF, NULL, &e, &ne);
+    struct clus_constraints c = {.photo = u.photo};
+    k = rc ? 0 : clus_average_c(u.n, e, ne, GRAPH_CUTOFF, o->cluster_t, &c, label);
+    if (k < 0) rc = k;
+    for (int i = 0; !rc && i < u.n; i++) size[label[i]]++;
+    int64_t *pid = rc ? NULL : fh_calloc((size_t)(k ? k : 1), sizeof *pid);
+    if (!rc && !pid) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
+    if (!rc && !(rc = store_begin(L->s))) {
+        for (int i = 0; !rc && i < u.n; i++) {
+            int l = label[i];
+            if (size[l] < o->min_person_faces) continue;
+            if (!pid[l]) {
+                if ((rc = store_person_create(L->s, L->owner, NULL, &pid[l]))) break;
+                st->persons_new++;
+            }
+            rc = store_face_assign(L->s, L->owner, u.id[i], pid[l], STORE_AUTO);
+        }
+        if (!rc) rc = store_commit(L->s);
+        if (rc) store_rollback(L->s);
+    }
+    fh_free(pid), fh_free(label), fh_free(size), fh_free(e);
+    fset_free(&u);
+    return rc;
+}
+
+// ---- full reclustering ---------------------------------------------------------------------------
+struct rej {
+    int64_t *face, *person;
+    int n, cap;
+};
+static int rej_cb(void *ctx, int64_t face_id, int64_t person_id) {
+    struct rej *r = ctx;
+    if (r->n == r->cap) {
+        int nc = r->cap ? 2 * r->cap : 64;
+        int64_t *a = fh_realloc(r->face, (size_t)nc * sizeof *a);
+        if (a) r->face = a;
+        int64_t *b = fh_realloc(r->person, (size_t)nc * sizeof *b);
+        if (b) r->person = b;
+        if (!a || !b) return 1;
+        r->cap = nc;
+    }
+    r->face[r->n] = face_id, r->person[r->n++] = person_id;
+    return 0;
+}
+
+static int find_face(const struct fset *s, int64_t id) {
+    int lo = 0, hi = s->n - 1; // faces come ordered by id
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        if (s->id[mid] == id) return mid;
+        if (s->id[mid] < id) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    return -1;
+}
+
+struct ov {
+    int cluster;
+    int64_t person;
+    int count;
+};
+static int cmp_ov(const void *a, const void *b) {
+    const struct ov *x = a, *y = b;
+    if (x->count != y->count) return y->count - x->count;
+    if (x->cluster != y->cluster) return x->cluster - y->cluster;
+    return (x->person > y->person) - (x->person < y->person);
+}
+
+int lib_recluster(struct lib *L, const struct lib_options *o, struct lib_stats *st) {
+    memset(st, 0, sizeof *st);
+    double t0 = fh_now_ms();
+    struct fset f = {0};
+    struct rej rj = {0};
+    int rc = store_faces_each(L->s, L->owner, 1, fset_cb, &f);
+    if (!rc) rc = store_rejects_each(L->s, L->owner, rej_cb, &rj);
+    int n = f.n;
+    int *label = fh_malloc((size_t)(n ? n : 1) * sizeof *label), *group = fh_malloc((size_t)(n ? n : 1) * sizeof *group);
+    int64_t *tag = fh_calloc((size_t)(n ? n : 1), sizeof *tag);
+    int *ritem = fh_malloc((size_t)(rj.n ? rj.n : 1) * sizeof *ritem), nr = 0;
+    if (!rc && (!label || !group || !tag || !ritem)) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
+    // user persons: their user-assigned faces form fixed groups tagged with the person
+    for (int i = 0; !rc && i < n; i++) {
+        group[i] = -1;
+        if (f.assigned[i] == STORE_USER && f.person[i]) {
+            tag[i] = f.person[i];
+            int first = -1;
+            for (int j = 0; j < i && first < 0; j++)
+                if (tag[j] == tag[i]) first = group[j];
+            group[i] = first >= 0 ? first : i;
+        }
+    }
+    for (int r = 0; !rc && r < rj.n; r++) {
+        int it = find_face(&f, rj.face[r]);
+        if (it >= 0) ritem[nr] = it, rj.person[nr++] = rj.person[r];
+    }
+    struct clus_edge *e = NULL;
+    size_t ne = 0;
+    if (!rc) rc = clus_graph(f.emb, n, FH_EMB_DIM, GRAPH_CUTOFF, NULL, &e, &ne);
+    struct clus_constraints c = {group, f.photo, tag, ritem, rj.person, nr};
+    int k = rc ? 0 : clus_average_c(n, e, ne, GRAPH_CUTOFF, o->cluster_t, &c, label);
+    if (k < 0) rc = k;
+    // which person does each cluster become? tagged clusters: their tag. Others: the
+    // previous person most of their faces had (greedy by overlap), else a new person,
+    // else (too small) unknown.
+    int64_t *cp = rc ? NULL : fh_calloc((size_t)(k ? k : 1), sizeof *cp);
+    int *csize = rc ? NULL : fh_calloc((size_t)(k ? k : 1), sizeof *csize);
+    struct ov *ov = rc ? NULL : fh_malloc((size_t)(n ? n : 1) * sizeof *ov);
+    if (!rc && (!cp || !csize || !ov)) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
+    int nov = 0;
+    for (int i = 0; !rc && i < n; i++) {
+        csize[label[i]]++;
+        if (tag[i]) cp[label[i]] = tag[i];
+    }
+    for (int i = 0; !rc && i < n; i++) // overlap of untagged clusters with old auto persons
+        if (!cp[label[i]] && f.person[i] && f.assigned[i] == STORE_AUTO) {
+            int j = 0;
+            while (j < nov && !(ov[j].cluster == label[i] && ov[j].person == f.person[i])) j++;
+            if (j == nov) ov[nov++] = (struct ov){label[i], f.person[i], 0};
+            ov[j].count++;
+        }
+    if (!rc) qsort(ov, (size_t)nov, sizeof *ov, cmp_ov);
+    for (int j = 0; !rc && j < nov; j++) {
+        int taken = 0;
+        for (int q = 0; q < k && !taken; q++) taken = cp[q] == ov[j].person;
+        if (!cp[ov[j].cluster] && !taken && csize[ov[j].cluster] >= o->min_person_faces) cp[ov[j].cluster] = ov[j].person;
+    }
+    if (!rc && !(rc = store_begin(L->s))) {
+        rc = store_faces_clear_auto(L->s, L->owner);
+        for (int i = 0; !rc && i < n; i++) {
+            if (f.assigned[i] == STORE_USER) continue;
+            int l = label[i];
+            if (!cp[l] && csize[l] >= o->min_person_faces) {
+                if ((rc = store_person_create(L->s, L->owner, NULL, &cp[l]))) break;
+                st->persons_new++;
+            }
+            int said_no = 0; // "not this person" beats the cluster it landed in
+            for (int r = 0; r < nr && !said_no; r++) said_no = ritem[r] == i && rj.person[r] == cp[l];
+            if (cp[l] && !said_no) rc = store_face_assign(L->s, L->owner, f.id[i], cp[l], STORE_AUTO);
+        }
+        if (!rc) rc = store_persons_prune(L->s, L->owner);
+        if (!rc) rc = store_commit(L->s);
+        if (rc) store_rollback(L->s);
+    }
+    if (!rc) rc = lib_update_avatars(L);
+    st->faces = n;
+    st->seconds = (fh_now_ms() - t0) / 1e3;
+    fh_free(cp), fh_free(csize), fh_free(ov), fh_free(e), fh_free(label), fh_free(group), fh_free(tag), fh_free(ritem);
+    fh_free(rj.face), fh_free(rj.person);
+    fset_free(&f);
+    return rc;
+}
+
+// ---- avatars -------------------------------------------------------------------------------------
+struct best {
+    int64_t person, face;
+    float q;
+};
+struct bests {
+    struct best *v;
+    int n, cap;
+};
+static int best_cb(void *ctx, const struct store_face *f) {
+    struct bests *b = ctx;
+    if (!f->person_id) return 0;
+    for (int i = 0; i < b->n; i++)
+        if (b->v[i].person == f->person_id) {
+            if (f->quality > b->v[i].q) b->v[i].q = f->quality, b->v[i].face = f->id;
+            return 0;
+        }
+    if (b->n == b->cap) {
+        int nc = b->cap ? 2 * b->cap : 64;
+        struct best *v = fh_realloc(b->v, (size_t)nc * sizeof *v);
+        if (!v) return 1;
+        b->v = v, b->cap = nc;
+    }
+    b->v[b->n++] = (struct best){f->person_id, f->id, f->quality};
+    return 0;
+}
+struct pinfo {
+    int64_t id, avatar;
+    int by_user;
+};
+struct pinfos {
+    struct pinfo *v;
+    int n, cap;
+};
+static int pinfo_cb(void *ctx, const struct store_person *p) {
+    struct pinfos *s = ctx;
+    if (s->n == s->cap) {
+        int nc = s->cap ? 2 * s->cap : 64;
+        struct pinfo *v = fh_realloc(s->v, (size_t)nc * sizeof *v);
+        if (!v) return 1;
+        s->v = v, s->cap = nc;
+    }
+    s->v[s->n++] = (struct pinfo){p->id, p->avatar_face, p->avatar_by_user};
+    return 0;
+}
+
+int lib_update_avatars(struct lib *L) {
+    struct bests b = {0};
+    struct pinfos p = {0};
+    int rc = store_faces_each(L->s, L->owner, 0, best_cb, &b);
+    if (!rc) rc = store_persons_each(L->s, L->owner, pinfo_cb, &p);
+    if (!rc && !(rc = store_begin(L->s))) {
+        for (int i = 0; !rc && i < p.n; i++) {
+            int64_t face = 0;
+            for (int j = 0; j < b.n; j++)
+                if (b.v[j].person == p.v[i].id) face = b.v[j].face;
+            // keep the user's pick while that face is still in the person
+            int keep = 0;
+            if (p.v[i].by_user && p.v[i].avatar) {
+                struct store_face f;
+                keep = !store_face_get(L->s, L->owner, p.v[i].avatar, &f) && f.person_id == p.v[i].id;
+            }
+            if (!keep && face != p.v[i].avatar) rc = store_person_set_avatar(L->s, L->owner, p.v[i].id, face, 0);
+        }
+        if (!rc) rc = store_commit(L->s);
+        if (rc) store_rollback(L->s);
+    }
+    fh_free(b.v), fh_free(p.v);
+    return rc;
+}
+
+// ---- search and user actions ------------------------------------------------------------------
+int lib_search(struct lib *L, const struct img *im, const struct lib_options *o, struct lib_match **out, int *n) {
+    *out = NULL, *n = 0;
+    struct fh_engine *e;
+    int rc = fh_engine_new(L->m, o->threads, &e), k = 0;
+    if (rc) return rc;
+    struct fh_config cfg = fh_config_default();
+    cfg.min_face = o->min_face, cfg.flip = o->flip;
+    struct fh_face *faces;
+    struct persons_index px;
+    if (!(rc = fh_process(e, im, &cfg, &faces, &k)) && !(rc = lib_persons_load(L, &px))) {
+        struct lib_match *m = fh_calloc((size_t)(k ? k : 1), sizeof *m);
+        if (!m) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
+        for (int i = 0; !rc && i < k; i++) {
+            m[i].face = faces[i];
+            m[i].person_id = lib_persons_nearest(&px, faces[i].embedding, NULL, 0, &m[i].distance);
+            if (m[i].distance >= o->cluster_t) m[i].person_id = 0;
+        }
+        lib_persons_free(&px);
+        if (!rc) *out = m, *n = k;
+    }
+    fh_engine_free(e);
+    return rc;
+}
+
+static int in_txn(struct lib *L, int rc) {
+    if (!rc) rc = store_commit(L->s);
+    if (rc) store_rollback(L->s);
+    return rc;
+}
+
+int lib_move_face(struct lib *L, int64_t face_id, int64_t person_id) {
+    int rc = store_begin(L->s);
+    if (!rc) rc = store_face_assign(L->s, L->owner, face_id, person_id, STORE_USER);
+    rc = in_txn(L, rc);
+    return rc ? rc : lib_update_avatars(L);
+}
+
+int lib_reject_face(struct lib *L, int64_t face_id, int64_t person_id) {
+    int rc = store_begin(L->s);
+    if (!rc) rc = store_face_reject(L->s, L->owner, face_id, person_id);
+    rc = in_txn(L, rc);
+    return rc ? rc : lib_update_avatars(L);
+}
+
+int lib_merge(struct lib *L, int64_t into, int64_t from) {
+    if (into == from) return fh_fail(FH_E_ARG, "merge: a person cannot be merged into itself");
+    int rc = store_begin(L->s);
+    if (!rc) rc = store_person_merge(L->s, L->owner, into, from);
+    rc = in_txn(L, rc);
+    return rc ? rc : lib_update_avatars(L);
+}
+
+int lib_rename(struct lib *L, int64_t person_id, const char *name) {
+    int rc = store_begin(L->s);
+    if (!rc) rc = store_person_rename(L->s, L->owner, person_id, name);
+    return in_txn(L, rc);
+}

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: MIT
+// Quality gates from the talk: blur (variance of the Laplacian of the aligned face) and
+// "not a face" (a sphere around the mean embedding of real false detections), plus the
+// avatar quality score. The constants come from `facehatch calibrate` (calib.h).
+#include <math.h>
+
+#include "library/calib.h"
+#include "library/library.h"
+
+double lib_blur(const struct img *a) { return img_laplacian_var(a); }
+
+int lib_is_blurry(double blur) { return blur < LIB_BLUR_THRESHOLD; }
+
+float lib_trash_distance(const float *emb) {
+    double s = 0;
+    for (int k = 0; k < FH_EMB_DIM; k++) s += ((double)emb[k] - lib_trash_centre[k]) * ((double)emb[k] - lib_trash_centre[k]);
+    return (float)sqrt(s);
+}
+
+int lib_is_trash(const float *emb) { return lib_trash_distance(emb) < LIB_TRASH_RADIUS; }
+
+static float clamp01(double x) { return (float)(x < 0 ? 0 : x > 1 ? 1 : x); }
+
+float lib_quality(const struct fh_face *f, double blur, int faces_in_photo) {
+    const float *p = f->landmarks; // le, re, nose, lm, rm (x, y)
+    double ex = p[2] - p[0], ey = p[3] - p[1], eye = sqrt(ex * ex + ey * ey);
+    double mid_x = (p[0] + p[2]) / 2, mid_y = (p[1] + p[3]) / 2;
+    // yaw: how far the nose sits from the eyes' midline, relative to the eye distance
+    double yaw = eye > 0 ? fabs((p[4] - mid_x) * ex + (p[5] - mid_y) * ey) / (eye * eye) : 1;
+    double roll = fabs(atan2(ey, ex));
+    float frontal = clamp01(1 - 2.5 * yaw) * clamp01(cos(roll));
+    float sharp = clamp01(log10(blur + 1) / 3.0);              // 1 at a variance of ~1000
+    float size = clamp01((f->box[2] - f->box[0] + 1) / 160.0); // 1 from 160 px wide
+    float alone = faces_in_photo <= 1 ? 1.0f : 0.85f;
+    return f->score * (0.35f * frontal + 0.35f * sharp + 0.3f * size) * alone;
+}

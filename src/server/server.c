@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+// Server lifecycle: opens the library twice (the API's handle under one mutex, the
+// indexer's own), prepares the upload folder "<db>.uploads/", re-queues uploads that were
+// stored but not indexed when the server last stopped, then starts the HTTP daemon.
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/base.h"
+#include "library/library.h"
+#include "server/server_int.h"
+
+struct srv_config srv_config_default(void) {
+    return (struct srv_config){.bind = "127.0.0.1", .port = SRV_DEFAULT_PORT,
+                               .max_upload_bytes = (size_t)SRV_DEFAULT_MAX_UPLOAD_MB << 20,
+                               .owner = LIB_OWNER_LOCAL};
+}
+
+static char *dup_str(const char *s) {
+    char *p = fh_malloc(strlen(s) + 1);
+    if (p) strcpy(p, s);
+    return p;
+}
+
+// a stored upload: 64 hex digits, '.', a known extension
+static int is_upload_name(const char *n) {
+    size_t i = 0;
+    while (i < 64 && ((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f'))) i++;
+    return i == 64 && (!strcmp(n + 64, ".jpg") || !strcmp(n + 64, ".png") || !strcmp(n + 64, ".heic") ||
+                       !strcmp(n + 64, ".webp"));
+}
+
+// queues uploads the store does not know yet (the server stopped before indexing them)
+static int requeue(struct srv *S) {
+    DIR *d = opendir(S->uploads);
+    if (!d) return fh_fail(FH_E_IO, "%s: %s", S->uploads, strerror(errno));
+    struct dirent *e;
+    int rc = FH_OK, n = 0;
+    while (!rc && (e = readdir(d))) {
+        if (!is_upload_name(e->d_name)) continue;
+        char path[PATH_MAX];
+        if (snprintf(path, sizeof path, "%s/%s", S->uploads, e->d_name) >= (int)sizeof path) continue;
+        struct store_photo p;
+        int f = store_photo_find(lib_store(S->L), S->cfg.owner, path, &p);
+        if (f == FH_E_NOTFOUND) rc = srv_indexer_push(S->ix, path, e->d_name), n++;
+    }
+    closedir(d);
+    if (n) fh_log(FH_LOG_INFO, "serve: %d stored uploads were not indexed yet: queued", n);
+    return rc;
+}
+
+int srv_start(const struct srv_config *c, struct srv **out) {
+    *out = NULL;
+    if (!c->db || !*c->db || !c->models) return fh_fail(FH_E_ARG, "serve: a database and a models folder are required");
+    if (c->port < 0 || c->port > 65535) return fh_fail(FH_E_ARG, "serve: port %d out of range", c->port);
+    if (!c->max_upload_bytes) return fh_fail(FH_E_ARG, "serve: the upload limit must be positive");
+    struct srv *S = fh_calloc(1, sizeof *S);
+    if (!S) return fh_fail(FH_E_NOMEM, "out of memory");
+    S->cfg = *c;
+    if (!S->cfg.owner) S->cfg.owner = LIB_OWNER_LOCAL;
+    pthread_mutex_init(&S->mu, NULL);
+    int rc = FH_OK;
+    char *up = fh_malloc(strlen(c->db) + 16);
+    S->db = dup_str(c->db), S->models = dup_str(c->models), S->bind = dup_str(c->bind ? c->bind : "127.0.0.1");
+    if (!up || !S->db || !S->models || !S->bind) rc = fh_fail(FH_E_NOMEM, "out of memory");
+    if (!rc) {
+        sprintf(up, "%s.uploads", c->db);
+        if (mkdir(up, 0755) && errno != EEXIST) rc = fh_fail(FH_E_IO, "%s: %s", up, strerror(errno));
+        else if (!(S->uploads = realpath(up, NULL))) rc = fh_fail(FH_E_IO, "%s: %s", up, strerror(errno));
+    }
+    fh_free(up);
+    if (!rc) rc = lib_open(S->db, S->models, &S->L);
+    if (!rc) rc = srv_indexer_start(S->db, S->models, c->threads, &S->ix);
+    if (!rc) rc = requeue(S);
+    if (!rc) rc = srv_http_start(S);
+    if (rc) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", fh_errmsg());
+        srv_stop(S);
+        return fh_fail(rc, "%s", msg);
+    }
+    *out = S;
+    return FH_OK;
+}
+
+int srv_port(const struct srv *S) { return S->port; }
+
+void srv_stop(struct srv *S) {
+    if (!S) return;
+    srv_http_stop(S);          // no request runs after this
+    srv_indexer_stop(S->ix);
+    lib_close(S->L);
+    pthread_mutex_destroy(&S->mu);
+    free(S->uploads);          // from realpath (libc malloc)
+    fh_free(S->db), fh_free(S->models), fh_free(S->bind);
+    fh_free(S);
+}

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: MIT
+// server internals shared by server.c, http.c (the libmicrohttpd adapter), handlers.c
+// (routes), indexer.c (background indexing), multipart.c and json.c. No HTTP-library
+// type appears here: http.c turns each request into a struct srv_req view and sends the
+// struct srv_resp the handlers fill.
+#ifndef FH_SERVER_INT_H
+#define FH_SERVER_INT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/server.h"
+
+struct lib;
+
+// ---- growable byte buffer (json.c) ---------------------------------------------------------
+// A failed allocation sets oom and drops further writes; the caller checks oom once at the end.
+struct srv_buf {
+    char *data;                // NUL-terminated when len > 0 (fh_malloc'd)
+    size_t len, cap;
+    int oom;
+};
+void srv_buf_put(struct srv_buf *b, const void *p, size_t n);
+void srv_buf_puts(struct srv_buf *b, const char *s);
+void srv_buf_printf(struct srv_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void srv_buf_free(struct srv_buf *b);
+// Hands the bytes over (caller frees with fh_free) and empties b.
+char *srv_buf_take(struct srv_buf *b, size_t *n);
+
+// ---- JSON writer (json.c): commas are placed by the writer ----------------------------------
+#define SRV_JSON_DEPTH 32
+struct srv_json {
+    struct srv_buf *b;
+    int depth;
+    unsigned char first[SRV_JSON_DEPTH]; // no member written yet at this depth
+    int after_key;
+};
+void jw_init(struct srv_json *w, struct srv_buf *b);
+void jw_obj(struct srv_json *w);       // {
+void jw_obj_end(struct srv_json *w);   // }
+void jw_arr(struct srv_json *w);       // [
+void jw_arr_end(struct srv_json *w);   // ]
+void jw_key(struct srv_json *w, const char *k);
+void jw_str(struct srv_json *w, const char *s);   // NULL writes null; escapes, drops bad UTF-8
+void jw_int(struct srv_json *w, int64_t v);
+void jw_num(struct srv_json *w, double v);        // non-finite writes null
+void jw_bool(struct srv_json *w, int v);
+void jw_null(struct srv_json *w);
+void jw_id(struct srv_json *w, int64_t id);       // 0 writes null (ids start at 1)
+
+// ---- JSON reader (json.c): validates a whole document, keeps top-level scalar members ------
+enum srv_jtype { SRV_J_NONE = 0, SRV_J_NULL, SRV_J_BOOL, SRV_J_NUM, SRV_J_STR, SRV_J_OTHER };
+#define SRV_JSON_MEMBERS 16
+struct srv_jmember {
+    char key[64];              // truncated keys never match a real field
+    enum srv_jtype type;
+    double num;                // SRV_J_NUM, SRV_J_BOOL (0/1)
+    char *str;                 // SRV_J_STR: unescaped UTF-8, fh_malloc'd
+};
+struct srv_jdoc {
+    int n;
+    struct srv_jmember m[SRV_JSON_MEMBERS];
+};
+// Parses text (n bytes, need not be NUL-terminated) that must be one JSON object.
+// FH_OK, FH_E_FORMAT (syntax; fh_errmsg says where), FH_E_LIMIT (nesting, member count).
+int srv_json_parse(const char *text, size_t n, struct srv_jdoc *d);
+void srv_json_free(struct srv_jdoc *d);
+const struct srv_jmember *srv_json_get(const struct srv_jdoc *d, const char *key);
+
+// ---- multipart/form-data (multipart.c) -----------------------------------------------------
+struct srv_part {
+    char name[64];             // form field name (truncated)
+    char filename[256];        // as sent (raw, untrusted, truncated); "" if none
+    int has_filename;
+    const uint8_t *data;       // points into the body
+    size_t len;
+};
+// Extracts the boundary from a Content-Type header value. FH_E_ARG if absent or bad.
+int srv_multipart_boundary(const char *content_type, char *out, size_t n);
+// Splits body into at most max parts (OUT: *parts fh_malloc'd, views into body).
+// FH_E_FORMAT for a malformed body, FH_E_LIMIT for more than max parts.
+int srv_multipart_parse(const uint8_t *body, size_t n, const char *boundary, int max,
+                        struct srv_part **parts, int *n_parts);
+
+// ---- uploads (handlers.c) -------------------------------------------------------------------
+// Image kind from the first bytes: "jpg", "png", "heic", "webp", or NULL (not an image).
+const char *srv_sniff_image(const uint8_t *p, size_t n);
+// The display name of an uploaded file: basename only, no control characters, no '/',
+// '\\' or "..", at most SRV_NAME_MAX bytes (whole UTF-8 sequences). Never a path.
+void srv_sanitize_name(const char *raw, char *out, size_t n);
+
+// ---- the indexer (indexer.c) ----------------------------------------------------------------
+struct srv_indexer;
+int srv_indexer_start(const char *db, const char *models, int threads, struct srv_indexer **out);
+// Queues one stored upload (absolute path; display name for the status). FH_E_NOMEM.
+int srv_indexer_push(struct srv_indexer *x, const char *path, const char *display);
+// Writes the "indexing" status object (a JSON value) with w.
+void srv_indexer_status(struct srv_indexer *x, struct srv_json *w, int n_recent);
+void srv_indexer_stop(struct srv_indexer *x);   // finishes the current photo; accepts NULL
+
+// ---- the server state ---------------------------------------------------------------------
+struct srv {
+    struct srv_config cfg;
+    char *db, *models, *bind;  // copies of the config strings
+    char *uploads;             // absolute path of "<db>.uploads"
+    struct lib *L;             // the API's handle, used under mu
+    pthread_mutex_t mu;
+    struct srv_indexer *ix;
+    void *http;                // http.c's daemon state
+    int port;
+};
+
+// ---- requests and responses (handlers.c) ------------------------------------------------------
+#define SRV_ARGS_MAX 16
+struct srv_req {
+    const char *method;        // "GET", "POST", ...
+    const char *path;          // decoded path, no query string
+    const char *content_type;  // may be NULL
+    const uint8_t *body;       // the whole body (NULL if none)
+    size_t body_len;
+    int n_args;                // query-string arguments
+    const char *arg_key[SRV_ARGS_MAX], *arg_val[SRV_ARGS_MAX];
+    int64_t owner;             // the user the request acts for
+};
+struct srv_resp {
+    int status;
+    const char *content_type;  // static string
+    const char *cache;         // Cache-Control value or NULL
+    struct srv_buf body;
+};
+// Routes one request; always fills rs (errors as {"error":{"code","message"}}).
+void srv_handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs);
+// Fills rs with the JSON error body.
+void srv_error(struct srv_resp *rs, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+// ---- HTTP adapter (http.c) -------------------------------------------------------------------
+int srv_http_start(struct srv *S);
+void srv_http_stop(struct srv *S);
+
+// ---- embedded web assets (generated by tools/embed.c into build/gen/web_assets.c) -----------
+struct srv_asset {
+    const char *path;          // "/index.html", "/app.js", ...
+    const char *mime;
+    const unsigned char *data;
+    size_t len;
+};
+extern const struct srv_asset srv_assets[];
+extern const size_t srv_n_assets;
+
+#endif

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: MIT
+// store: the photo library's database. ALL SQL lives in this module (SQLite today; the
+// statements are kept portable so a PostgreSQL backend can follow, see ROADMAP). It knows
+// photos, faces (box, landmarks, scores, embedding, thumbnail), persons, the user's
+// corrections, and the embedding model that produced each vector. Every row belongs to
+// an owner (user id; the CLI uses user 1, "local"), ready for the multi-user service.
+// No clustering, no image decoding here: callers pass plain data.
+//
+//   struct store *s;
+//   if (store_open("lib.db", &s)) puts(fh_errmsg());      // creates / migrates
+//   store_begin(s);
+//   int64_t pid; store_photo_upsert(s, 1, &photo, &pid);   // one photo = one transaction
+//   store_face_insert(s, 1, pid, &face, &fid);
+//   store_commit(s);
+//   store_close(s);
+//
+// Errors: FH_OK or FH_E_DB (message from SQLite, copied), FH_E_BUSY (locked longer than
+// the busy timeout), FH_E_NOTFOUND, FH_E_ARG, FH_E_NOMEM. A failed statement inside a
+// transaction leaves it open: the caller rolls back. Nothing is ever half-written: the
+// database runs in WAL mode with synchronous=FULL, so a kill -9 at any moment leaves the
+// last committed state.
+// Thread safety: one struct store per thread (SQLite connection); several processes or
+// threads may open the same file (WAL: readers never block the writer).
+//
+// Returned strings and blobs: store_*_find / store_*_get fill structs whose pointers point
+// into buffers owned by s, valid until the next store call on s.
+//
+// Callbacks (store_*_each, store_faces_of_photo): the row passed to fn (strings, embedding,
+// thumbnail included) is valid only during that call of fn. While fn runs it MAY call the
+// reading functions on the same handle (store_*_get, store_*_find, store_*_each,
+// store_face_is_rejected, store_meta_get, store_check); it must NOT write through it
+// (insert, update, delete, begin/commit/rollback): such a call fails with FH_E_ARG. Collect
+// ids in fn and write after the iteration returns (or use a second handle). If fn returns
+// non-zero the iteration stops and that value is returned (a callback can stop with an
+// FH_E_* code, or with a positive value meaning "found"); otherwise FH_OK or a store error.
+//
+// Memory: SQLite's own allocations are routed through fh_malloc (installed by the first
+// store_open, before SQLite initialises), so fh_alloc_fail_after reaches them too.
+#ifndef FH_STORE_H
+#define FH_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/base.h"
+
+
+#define STORE_EMB_MAX 512        // largest embedding dimension accepted
+#define STORE_SCHEMA_VERSION 1
+// Limits on inputs, checked (FH_E_ARG) before the database is touched.
+// TODO(base): move to base/limits.h beside the other limits on outside input.
+#define STORE_PATH_MAX 4096            // photo path bytes: PATH_MAX on Linux
+#define STORE_THUMB_MAX (1u << 20)     // face thumbnail bytes: a small JPEG is ~5-20 KB
+#define STORE_NAME_MAX 256             // user, person and model names, meta keys (bytes)
+#define STORE_TEXT_MAX 65536           // meta values and photo error texts (bytes)
+#define STORE_BUSY_TIMEOUT_MS 5000     // default wait for another connection's write lock
+
+struct store;
+
+// ---- opening, transactions ----------------------------------------------------------------
+// Opens (creating if needed) and migrates the schema to STORE_SCHEMA_VERSION. A file that
+// is not a facehatch database (or is newer than this program) is refused with FH_E_DB
+// naming the problem; the file is not modified then.
+// path ":memory:" gives a private in-memory database (no WAL there). *out is NULL on error.
+// Settings: WAL, synchronous=FULL, foreign_keys=ON, busy timeout STORE_BUSY_TIMEOUT_MS.
+int store_open(const char *path, struct store **out);
+void store_close(struct store *s);   // accepts NULL; rolls back an open transaction
+// How long a call waits for another connection's lock before failing with FH_E_BUSY.
+int store_set_busy_timeout(struct store *s, int ms);
+int store_begin(struct store *s);     // BEGIN IMMEDIATE (takes the write lock)
+int store_commit(struct store *s);
+int store_rollback(struct store *s);  // safe to call when no transaction is open
+// PRAGMA integrity_check == "ok" -> FH_OK, else FH_E_DB with the first problem. Also runs
+// PRAGMA foreign_key_check: a dangling reference is FH_E_DB naming the table and row.
+int store_check(struct store *s);
+
+// ---- users and models ------------------------------------------------------------------------
+// The id of a user by name, creating it if absent ("local" is user 1, created at open).
+// name: 1..STORE_NAME_MAX bytes, else FH_E_ARG.
+int store_user_get(struct store *s, const char *name, int64_t *id);
+// The id of an embedding model (name, version, sha256 of its file, dimension), created if
+// absent. Every stored embedding refers to one. sha256: 64 hex digits; dim 1..STORE_EMB_MAX;
+// the same (name, version, sha256) registered with another dim is FH_E_ARG.
+int store_model_get(struct store *s, const char *name, const char *version, const char *sha256,
+                    int dim, int64_t *id);
+
+// ---- key/value settings (calibration constants, clustering parameters) ----------------------
+// key: 1..STORE_NAME_MAX bytes; value: at most STORE_TEXT_MAX bytes. Global (not per owner).
+int store_meta_set(struct store *s, const char *key, const char *value);
+// Copies the value into buf (NUL-terminated, truncated to n >= 1); FH_E_NOTFOUND if absent.
+int store_meta_get(struct store *s, const char *key, char *buf, size_t n);
+
+// ---- photos ----------------------------------------------------------------------------------
+struct store_photo {
+    int64_t id;
+    const char *path;            // as given by the caller (absolute or library-relative)
+    int64_t size, mtime;         // bytes, seconds since the epoch
+    char sha256[65];             // content hash, 64 hex digits ("" if the file was unreadable)
+    int width, height;           // upright size (after EXIF orientation); 0 if unreadable
+    int n_faces;                 // faces stored for the photo: counted on read, ignored by upsert
+    int status;                  // 0 indexed, 1 could not be read (error holds why)
+    const char *error;           // may be NULL; at most STORE_TEXT_MAX bytes
+};
+// Looks a photo up by owner and path. FH_E_NOTFOUND if absent. Strings in *out point into
+// a buffer owned by s, valid until the next store call.
+int store_photo_find(struct store *s, int64_t owner, const char *path, struct store_photo *out);
+// The same by id. FH_E_NOTFOUND if absent or not owned.
+int store_photo_get(struct store *s, int64_t owner, int64_t photo_id, struct store_photo *out);
+// Inserts or replaces the photo row (by owner+path); *id gets its id. Replacing a row
+// whose sha256 changed deletes its faces (the caller re-inserts them in the same
+// transaction and may carry user corrections over first, see store_faces_of_photo). The id
+// stays the same on replace. p->id and p->n_faces are ignored. path: 1..STORE_PATH_MAX bytes.
+int store_photo_upsert(struct store *s, int64_t owner, const struct store_photo *p, int64_t *id);
+// Deletes a photo and its faces (persons keep existing; empty ones are removed by
+// store_persons_prune). An avatar that was one of these faces is cleared.
+// FH_E_NOTFOUND if absent or not owned.
+int store_photo_delete(struct store *s, int64_t owner, int64_t photo_id);
+// Calls fn for every photo of the owner (ordered by path); fn returns non-zero to stop.
+int store_photos_each(struct store *s, int64_t owner,
+                      int (*fn)(void *ctx, const struct store_photo *p), void *ctx);
+
+// ---- faces -------------------------------------------------------------------------------------
+enum store_assign { STORE_AUTO = 0, STORE_USER = 1 };
+
+struct store_face {
+    int64_t id, photo_id;
+    int box[4];                  // x1, y1, x2, y2 inclusive, upright photo pixels
+    float landmarks[10];
+    float det_score;             // detector confidence
+    float blur;                  // variance of the Laplacian of the aligned grey crop
+    float quality;               // avatar quality score (higher is better)
+    int blurry, trash;           // quality gates: kept but never clustered
+    int64_t model_id;
+    int dim;                     // embedding dimension (<= STORE_EMB_MAX)
+    const float *embedding;      // dim floats (borrowed on insert; points into s on read)
+    const uint8_t *thumb;        // small JPEG (borrowed on insert; into s on read)
+    size_t thumb_size;
+    int64_t person_id;           // 0 = unknown
+    int assigned;                // enum store_assign: who put it in person_id
+};
+// Inserts a face of photo f->photo_id (owned by owner, else FH_E_NOTFOUND); f->id is ignored.
+// dim 0 stores no embedding (model_id may be 0 then); dim 1..STORE_EMB_MAX needs a finite
+// embedding and a model registered with that dim (FH_E_ARG otherwise). thumb_size at most
+// STORE_THUMB_MAX. person_id, if not 0, must be a person of the owner.
+// Stored as float32 little-endian BLOBs (embedding: dim*4 bytes, landmarks: 40 bytes).
+int store_face_insert(struct store *s, int64_t owner, const struct store_face *f, int64_t *id);
+// Reads one face (embedding and thumbnail included). FH_E_NOTFOUND if absent or not owned.
+int store_face_get(struct store *s, int64_t owner, int64_t face_id, struct store_face *out);
+// Calls fn for every face of the owner, ordered by id. with_blobs=0 skips embedding and
+// thumbnail (faster listing). fn returns non-zero to stop.
+int store_faces_each(struct store *s, int64_t owner, int with_blobs,
+                     int (*fn)(void *ctx, const struct store_face *f), void *ctx);
+int store_faces_of_photo(struct store *s, int64_t owner, int64_t photo_id,
+                         int (*fn)(void *ctx, const struct store_face *f), void *ctx);
+// Sets a face's person (0 = unknown) and who decided it. FH_E_NOTFOUND if the face or the
+// person is not the owner's. STORE_AUTO into a person the user rejected for that face is
+// FH_E_ARG (clustering must skip it, see store_face_is_rejected); STORE_USER there means the
+// user changed their mind: the reject is removed. A face that leaves a person stops being its
+// avatar.
+int store_face_assign(struct store *s, int64_t owner, int64_t face_id, int64_t person_id,
+                      enum store_assign by);
+// Clears every automatic assignment of the owner (user assignments stay). Avatars whose face
+// left its person are cleared.
+int store_faces_clear_auto(struct store *s, int64_t owner);
+// The user said "this face is not that person": recorded for good; the face becomes
+// unknown (STORE_AUTO, so clustering may place it elsewhere) if it was in that person, and
+// stops being its avatar. Automatic clustering must never put it back there.
+// FH_E_NOTFOUND if the face or the person is not the owner's. Rejecting twice is FH_OK.
+int store_face_reject(struct store *s, int64_t owner, int64_t face_id, int64_t person_id);
+// 1 if (face, person) was rejected by the user, else 0 (negative on error).
+int store_face_is_rejected(struct store *s, int64_t face_id, int64_t person_id);
+// Deletes a face (its rejects too; an avatar that was this face is cleared).
+// FH_E_NOTFOUND if absent or not owned.
+int store_face_delete(struct store *s, int64_t owner, int64_t face_id);
+// Calls fn(ctx, face_id, person_id) for every "not this person" of the owner (ordered by
+// face id); fn returns non-zero to stop.
+int store_rejects_each(struct store *s, int64_t owner,
+                       int (*fn)(void *ctx, int64_t face_id, int64_t person_id), void *ctx);
+
+// ---- persons -----------------------------------------------------------------------------------
+struct store_person {
+    int64_t id;
+    const char *name;            // NULL when unnamed (into s, valid until the next call)
+    int hidden;
+    int64_t avatar_face;         // 0 = none
+    int avatar_by_user;          // the user picked the avatar: keep it
+    int n_faces, n_photos;
+};
+// Names: NULL or "" means unnamed; at most STORE_NAME_MAX bytes (FH_E_ARG); several persons
+// may share a name. Functions taking a person id return FH_E_NOTFOUND if it is not the owner's.
+int store_person_create(struct store *s, int64_t owner, const char *name, int64_t *id);
+int store_person_get(struct store *s, int64_t owner, int64_t id, struct store_person *out);
+// By exact name; FH_E_NOTFOUND if none; FH_E_ARG if several persons share it.
+int store_person_find(struct store *s, int64_t owner, const char *name, struct store_person *out);
+int store_person_rename(struct store *s, int64_t owner, int64_t id, const char *name);
+int store_person_hide(struct store *s, int64_t owner, int64_t id, int hidden);
+// face_id must be a face of that person (FH_E_ARG otherwise); 0 clears the avatar. An
+// automatic pick (by_user 0) never replaces the user's pick: FH_OK, nothing changes.
+int store_person_set_avatar(struct store *s, int64_t owner, int64_t id, int64_t face_id, int by_user);
+// Moves every face of `from` into `into` (user-assigned), carries rejects over, keeps
+// into's name (or takes from's if into has none) and deletes `from`. Also: into keeps its
+// hidden flag and avatar (takes from's if it has none); a reject wins over the merge: a face
+// rejected for into (directly or carried over from from) ends up unknown. into == from is
+// FH_E_ARG. Atomic (its own transaction unless the caller has one open).
+int store_person_merge(struct store *s, int64_t owner, int64_t into, int64_t from);
+// Persons of the owner ordered by face count (desc), then id; n_faces counts faces,
+// n_photos distinct photos with a face of the person (store_person_get fills them too).
+int store_persons_each(struct store *s, int64_t owner,
+                       int (*fn)(void *ctx, const struct store_person *p), void *ctx);
+// Deletes persons with no faces that the user never named. Returns FH_OK.
+int store_persons_prune(struct store *s, int64_t owner);
+
+#endif

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+// store-private: the schema's migration steps (schema.c) and the runner (store.c), shared
+// between the two files and reachable by tests/unit/test_store.c to exercise the framework
+// with made-up steps. Not part of the public API; no SQLite types here either.
+#ifndef FH_STORE_INT_H
+#define FH_STORE_INT_H
+
+#include "store/store.h"
+
+// PRAGMA application_id of a facehatch database ("FHDB"): tells our files from other
+// SQLite files before anything is written.
+#define STORE_APPLICATION_ID 0x46484442
+
+// store_migrations[k] is the SQL (one or more statements) taking a database from
+// user_version k to k + 1. Released steps are never edited, only appended.
+extern const char *const store_migrations[STORE_SCHEMA_VERSION];
+
+// Runs steps[v .. n_steps-1] where v is the database's user_version, each step in its own
+// BEGIN IMMEDIATE transaction that also sets user_version (and application_id). v is
+// re-read inside each transaction, so two processes opening a new file at once do not both
+// migrate. A failing step rolls back, leaves the version at its start and returns the error.
+// A database newer than n_steps is FH_E_DB.
+int store_migrate(struct store *s, const char *const *steps, int n_steps);
+// The database's PRAGMA user_version.
+int store_schema_version(struct store *s, int *version);
+
+#endif

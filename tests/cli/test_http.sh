@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# Black-box test of `facehatch serve` over loopback: every route's status code and JSON
+# shape, bad uploads (not an image, too large, truncated JPEG, path-traversal names),
+# rename/merge/hide/avatar/move/reject through the API and their persistence across a
+# server restart. Uploads: the demo photos and 5 LFW photos each of 3 people.
+# The server listens on 127.0.0.1 on a free port (--port 0, read from its log) and is
+# always stopped at the end. Ends with "N passed, M failed"; exit status 1 on any failure.
+set -u
+cd "$(dirname "$0")/../.."
+BIN=${FACEHATCH:-${BUILD:-build}/facehatch}
+LFW=../shared/data/lfw/lfw-deepfunneled
+for t in curl jq; do command -v $t >/dev/null || { echo "FAIL: $t is required"; echo "0 passed, 1 failed"; exit 1; }; done
+if [ ! -x "$BIN" ] || ! "$BIN" --help 2>/dev/null | grep -q '^  serve'; then
+    echo "FAIL: $BIN has no serve command"; echo "0 passed, 1 failed"; exit 1
+fi
+[ -d "$LFW" ] || { echo "FAIL: $LFW missing"; echo "0 passed, 1 failed"; exit 1; }
+
+TMP=$(mktemp -d)
+PID=
+pass=0; fail=0
+cleanup() {
+    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then kill -KILL "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+ok() { pass=$((pass+1)); echo "ok   $1"; }
+bad() { fail=$((fail+1)); echo "FAIL $1"; [ -f "$TMP/body" ] && head -c 600 "$TMP/body" | sed 's/^/     /'; echo; }
+check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
+# jqb FILTER: the JSON body satisfies FILTER
+jqb() { jq -e "$1" "$TMP/body" >/dev/null 2>&1; }
+jqf() { jq -e "$@" >/dev/null 2>&1; }
+
+# req METHOD PATH [curl args...]: sets CODE and CTYPE, body in $TMP/body
+req() {
+    local m=$1 p=$2; shift 2
+    local out
+    out=$(curl -s -m 120 -X "$m" -o "$TMP/body" -w '%{http_code} %{content_type}' "$@" "$URL$p")
+    CODE=${out%% *}; CTYPE=${out#* }
+}
+post_json() { req POST "$1" -H 'Content-Type: application/json' --data-binary "$2"; }
+is_error() { jqb ".error.code == $1 and (.error.message | type == \"string\" and length > 0)"; }
+
+start_server() {
+    : >"$TMP/log"
+    "$BIN" serve --db "$TMP/lib.db" --port 0 --max-upload-mb 1 --threads 2 >"$TMP/log" 2>&1 &
+    PID=$!
+    URL=
+    for _ in $(seq 1 600); do   # <= 60 s for the models to load
+        URL=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$TMP/log" | head -1)
+        [ -n "$URL" ] && break
+        kill -0 "$PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    [ -n "$URL" ]
+}
+stop_server() {
+    kill -TERM "$PID" 2>/dev/null
+    for _ in $(seq 1 300); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$PID" 2>/dev/null; then kill -KILL "$PID"; wait "$PID" 2>/dev/null; PID=; return 1; fi
+    wait "$PID"; local rc=$?; PID=; return $rc
+}
+wait_indexed() { # until the queue is empty (<= 300 s)
+    for _ in $(seq 1 600); do
+        req GET /api/status
+        jqb '.indexing.busy == false and .indexing.finished == .indexing.submitted' && return 0
+        sleep 0.5
+    done
+    return 1
+}
+
+check "server starts on a free loopback port" start_server || { cat "$TMP/log"; echo "$pass passed, $((fail+1)) failed"; exit 1; }
+echo "     $URL"
+
+# ---- empty library, static assets, routing errors ----------------------------------------------
+req GET /api/status
+check "GET /api/status: 200 idle" jqb '.indexing.busy == false and .indexing.queued == 0 and .indexing.current == null and (.indexing.recent | type == "array")'
+req GET /api/persons
+check "GET /api/persons on an empty library: []" jqb '.persons == [] and .unknown_faces == 0'
+req GET /
+check "GET /: the embedded UI (text/html)" [ "$CODE" = 200 ] && [[ "$CTYPE" == text/html* ]] && grep -q '/app.js' "$TMP/body" >/dev/null
+req GET /app.js; c1=$CODE; t1=$CTYPE
+req GET /style.css
+check "GET /app.js and /style.css" [ "$c1" = 200 ] && [[ "$t1" == text/javascript* ]] && [ "$CODE" = 200 ] && [[ "$CTYPE" == text/css* ]]
+req GET /api/nope
+check "unknown route: 404 JSON error" [ "$CODE" = 404 ] && is_error 404
+req GET /nope.html
+check "unknown page: 404" [ "$CODE" = 404 ] && is_error 404
+req POST /api/persons
+check "POST /api/persons: 405" [ "$CODE" = 405 ] && is_error 405
+req GET /api/upload
+check "GET /api/upload: 405" [ "$CODE" = 405 ] && is_error 405
+req GET /api/persons/999
+check "GET /api/persons/999: 404" [ "$CODE" = 404 ] && is_error 404
+req GET /api/persons/abc
+check "GET /api/persons/abc: 404 (ids are numbers)" [ "$CODE" = 404 ] && is_error 404
+req GET /api/faces/999/thumb
+check "GET /api/faces/999/thumb: 404" [ "$CODE" = 404 ] && is_error 404
+req GET /api/photos/999/image
+check "GET /api/photos/999/image: 404" [ "$CODE" = 404 ] && is_error 404
+
+# ---- uploads -----------------------------------------------------------------------------------------
+args=()
+for f in models/samples/sample{1..6}.jpg; do args+=(-F "files=@$f"); done
+req POST /api/upload "${args[@]}"
+check "upload 6 demo photos: 202, all queued" [ "$CODE" = 202 ] && jqb '.queued == 6 and .rejected == 0 and ([.files[] | select(.status == "queued" and (.file | test("^[0-9a-f]{64}\\.jpg$")) and .error == null)] | length == 6)'
+declare -A SHA   # identity -> stored names of its photos
+args=()
+for who in Colin_Powell Tony_Blair Serena_Williams; do
+    for i in 1 2 3 4 5; do args+=(-F "files=@$LFW/$who/${who}_000$i.jpg"); done
+done
+req POST /api/upload "${args[@]}"
+check "upload 15 LFW photos in one request: 202" [ "$CODE" = 202 ] && jqb '.queued == 15'
+for who in Colin_Powell Tony_Blair Serena_Williams; do
+    SHA[$who]=$(jq -r --arg w "$who" '[.files[] | select(.name | startswith($w)) | .file] | join(" ")' "$TMP/body")
+done
+
+printf 'hello, not an image\n' >"$TMP/notimage.jpg"
+req POST /api/upload -F "files=@$TMP/notimage.jpg"
+check "a text file named .jpg: 415, rejected before decoding" [ "$CODE" = 415 ] && is_error 415 && jqb '.files[0].status == "rejected" and .files[0].error.code == 415 and .queued == 0'
+{ printf '\xff\xd8\xff\xe0'; head -c 1500000 /dev/zero; } >"$TMP/big.jpg"
+req POST /api/upload -F "files=@$TMP/big.jpg"
+check "a 1.5 MB file over --max-upload-mb 1: 413" [ "$CODE" = 413 ] && is_error 413 && jqb '.files[0].error.code == 413'
+head -c 5000000 /dev/zero >"$TMP/huge.jpg"
+req POST /api/upload -F "files=@$TMP/huge.jpg"
+check "a request body over the request limit: 413 before reading it" [ "$CODE" = 413 ] && is_error 413
+req POST /api/upload -F "files=@$TMP/notimage.jpg" -F "files=@$LFW/Tony_Blair/Tony_Blair_0006.jpg"
+check "one good and one bad file: 202, per-file status" [ "$CODE" = 202 ] && jqb '.queued == 1 and .rejected == 1 and .files[0].status == "rejected" and .files[1].status == "queued"'
+head -c 20000 models/samples/sample3.jpg >"$TMP/truncated.jpg"
+req POST /api/upload -F "files=@$TMP/truncated.jpg"
+check "a truncated JPEG passes the magic check: 202 queued" [ "$CODE" = 202 ] && jqb '.files[0].status == "queued"'
+TRUNC=$(jq -r '.files[0].file' "$TMP/body")
+touch "$TMP/marker"
+req POST /api/upload -F "files=@$LFW/Serena_Williams/Serena_Williams_0006.jpg;filename=../../etc/passwd.jpg"
+check "filename ../../etc/passwd.jpg: 202, name sanitised" [ "$CODE" = 202 ] && jqb '.files[0].status == "queued" and (.files[0].name | (contains("/") or contains("..")) | not) and (.files[0].file | test("^[0-9a-f]{64}\\.jpg$"))'
+TRAV=$(jq -r '.files[0].file' "$TMP/body")
+req POST /api/upload -F "files=@$LFW/Colin_Powell/Colin_Powell_0006.jpg;filename=..\\..\\evil\\x.jpg"
+check "filename with backslashes: basename only" [ "$CODE" = 202 ] && jqb '(.files[0].name | (contains("\\\\") or contains("..")) | not)'
+escaped=$(find "$TMP" / -maxdepth 3 -name 'passwd.jpg' -newer "$TMP/marker" 2>/dev/null | head -1)
+outside=$(find "$TMP" -type f -newer "$TMP/marker" ! -path "$TMP/lib.db.uploads/*" ! -name 'lib.db*' ! -name log ! -name body 2>/dev/null | head -1)
+check "the upload stayed in LIB.db.uploads/ under a generated name" [ -f "$TMP/lib.db.uploads/$TRAV" ] && [ -z "$escaped" ] && [ -z "$outside" ]
+check "every stored upload has a generated name" bash -c "! ls -A '$TMP/lib.db.uploads' | grep -Ev '^[0-9a-f]{64}\.(jpg|png|heic|webp)$'"
+req POST /api/upload -H 'Content-Type: application/json' --data-binary '{}'
+check "upload without multipart: 400" [ "$CODE" = 400 ] && is_error 400
+req POST /api/upload -F "name=value"
+check "upload with no file part: 400" [ "$CODE" = 400 ] && is_error 400
+
+check "indexing finishes" wait_indexed
+check "status counts every upload" jqb '.indexing.submitted == 25 and .indexing.finished == 25 and .indexing.failed == 1'
+check "the truncated JPEG is reported failed, with the decoder's message" \
+    jqf --arg f "$TRUNC" '[.indexing.recent[] | select(.file == $f and .status == "failed" and (.error | length > 0))] | length == 1' "$TMP/body"
+check "the LFW photos were indexed with a face each" jqf '[.indexing.recent[] | select(.name | test("^(Colin|Tony|Serena)")) | select(.status == "indexed" and .faces >= 1)] | length >= 15' "$TMP/body"
+check "server still alive after the bad uploads" kill -0 "$PID"
+
+# ---- persons -------------------------------------------------------------------------------------------
+req GET /api/persons
+check "GET /api/persons: shape" jqb '(.persons | length) >= 3 and all(.persons[]; (.id | type == "number") and has("name") and (.hidden | type == "boolean") and (.n_faces | type == "number") and (.n_photos | type == "number") and has("avatar")) and (.unknown_faces | type == "number")'
+cp "$TMP/body" "$TMP/persons.json"
+# the person holding most of an identity's photos
+person_of() {
+    local best= bestn=0 id n
+    for id in $(jq -r '.persons[].id' "$TMP/persons.json"); do
+        req GET "/api/persons/$id"
+        n=0
+        for s in ${SHA[$1]}; do jq -e --arg s "$s" 'any(.photos[]; .name == $s)' "$TMP/body" >/dev/null && n=$((n+1)); done
+        if [ $n -gt $bestn ]; then best=$id; bestn=$n; fi
+    done
+    echo "$best"
+}
+A=$(person_of Colin_Powell); B=$(person_of Tony_Blair); C=$(person_of Serena_Williams)
+echo "     Colin_Powell -> person $A, Tony_Blair -> $B, Serena_Williams -> $C"
+check "each LFW identity became its own person" [ -n "$A" ] && [ -n "$B" ] && [ -n "$C" ] && [ "$A" != "$B" ] && [ "$B" != "$C" ] && [ "$A" != "$C" ]
+req GET "/api/persons/$A"
+check "GET /api/persons/{id}: faces and photos" [ "$CODE" = 200 ] && jqb '.person.id > 0 and (.faces | length) >= 4 and all(.faces[]; (.id | type == "number") and (.photo | type == "number") and (.box | length == 4) and (.blurry | type == "boolean") and (.trash | type == "boolean")) and all(.photos[]; .width > 0 and .height > 0)'
+AF1=$(jq -r '.faces[0].id' "$TMP/body"); AF2=$(jq -r '.faces[1].id' "$TMP/body"); AF3=$(jq -r '.faces[2].id' "$TMP/body")
+APH=$(jq -r '.photos[0].id' "$TMP/body"); NA=$(jq -r '.person.n_faces' "$TMP/body")
+req GET "/api/persons/$B"; NB=$(jq -r '.person.n_faces' "$TMP/body"); BF=$(jq -r '.faces[0].id' "$TMP/body")
+req GET "/api/faces/$AF1/thumb"
+check "GET /api/faces/{id}/thumb: a JPEG" [ "$CODE" = 200 ] && [ "$CTYPE" = image/jpeg ] && [ "$(head -c 3 "$TMP/body" | od -An -tx1 | tr -d ' ')" = ffd8ff ]
+req GET "/api/faces/$AF1"
+check "GET /api/faces/{id}" [ "$CODE" = 200 ] && jqb ".face.id == $AF1 and .face.person == $A"
+req GET "/api/photos/$APH/image"; full=$(stat -c %s "$TMP/body"); c1=$CODE; t1=$CTYPE
+req GET "/api/photos/$APH/image?max=64"
+check "GET /api/photos/{id}/image: JPEG, ?max shrinks it" [ "$c1" = 200 ] && [ "$t1" = image/jpeg ] && [ "$CODE" = 200 ] && [ "$(stat -c %s "$TMP/body")" -lt "$full" ]
+req GET "/api/photos/$APH"
+check "GET /api/photos/{id}: the photo and its faces" [ "$CODE" = 200 ] && jqb ".photo.id == $APH and (.faces | length) >= 1"
+req GET /api/unknown
+check "GET /api/unknown: shape" [ "$CODE" = 200 ] && jqb '(.total | type == "number") and all(.faces[]; (.face.id | type == "number") and .face.person == null and (.suggestion == null or ((.suggestion.person | type == "number") and (.suggestion.distance | type == "number"))))'
+
+req POST /api/search -F "image=@$LFW/Colin_Powell/Colin_Powell_0010.jpg"
+check "POST /api/search: an unseen Colin Powell photo finds his person" [ "$CODE" = 200 ] && jqb "(.width > 0) and any(.faces[]; .person.id == $A and (.distance | type == \"number\") and (.box | length == 4))"
+req POST /api/search -F "image=@$TMP/notimage.jpg"
+check "POST /api/search with a non-image: 415" [ "$CODE" = 415 ] && is_error 415
+req POST /api/search -F "image=@$TMP/truncated.jpg"
+check "POST /api/search with a truncated JPEG: 415 with the decoder's message" [ "$CODE" = 415 ] && is_error 415
+
+# ---- corrections ---------------------------------------------------------------------------------------
+post_json "/api/persons/$A/rename" '{"name":"Colin \"the\" Test ✓"}'
+check "rename: 200 and the new name" [ "$CODE" = 200 ] && jqb '.person.name == "Colin \"the\" Test ✓"'
+post_json "/api/persons/$A/rename" '{"name":'
+check "rename with bad JSON: 400" [ "$CODE" = 400 ] && is_error 400
+post_json "/api/persons/$A/rename" '{"name":42}'
+check "rename with a number: 400" [ "$CODE" = 400 ] && is_error 400
+post_json "/api/persons/99999/rename" '{"name":"x"}'
+check "rename an unknown person: 404" [ "$CODE" = 404 ] && is_error 404
+post_json "/api/persons/$C/rename" '{"name":"Serena"}'
+check "rename another" [ "$CODE" = 200 ]
+post_json "/api/persons/$A/merge" "{\"from\":$B}"
+check "merge: 200, faces added up" [ "$CODE" = 200 ] && jqb ".person.id == $A and .person.n_faces == $((NA + NB))"
+req GET "/api/persons/$B"
+check "the merged person is gone: 404" [ "$CODE" = 404 ]
+post_json "/api/persons/$A/merge" "{\"from\":$A}"
+check "merge into itself: 400" [ "$CODE" = 400 ] && is_error 400
+post_json "/api/persons/$A/merge" '{"from":99999}'
+check "merge an unknown person: 404" [ "$CODE" = 404 ] && is_error 404
+post_json "/api/persons/$C/hide" '{"hidden":true}'
+check "hide: 200 hidden" [ "$CODE" = 200 ] && jqb '.person.hidden == true'
+post_json "/api/persons/$C/hide" '{"hidden":"yes"}'
+check "hide with a string: 400" [ "$CODE" = 400 ] && is_error 400
+post_json "/api/persons/$A/avatar" "{\"face\":$AF2}"
+check "avatar: 200, the chosen face" [ "$CODE" = 200 ] && jqb ".person.avatar == $AF2 and .person.avatar_by_user == true"
+req GET "/api/persons/$C"; CF=$(jq -r '.faces[0].id' "$TMP/body")
+post_json "/api/persons/$A/avatar" "{\"face\":$CF}"
+check "avatar with another person's face: 400" [ "$CODE" = 400 ] && is_error 400
+post_json "/api/faces/$AF3/move" '{"person":null}'
+check "move a face to unknown: 200, person null" [ "$CODE" = 200 ] && jqb ".face.person == null and .face.assigned == \"user\""
+post_json "/api/faces/$BF/move" "{\"person\":$C}"
+check "move a face to another person: 200" [ "$CODE" = 200 ] && jqb ".face.person == $C"
+post_json "/api/faces/$BF/move" '{"person":99999}'
+check "move to an unknown person: 404" [ "$CODE" = 404 ] && is_error 404
+post_json "/api/faces/99999/move" '{"person":null}'
+check "move an unknown face: 404" [ "$CODE" = 404 ] && is_error 404
+post_json "/api/faces/$AF1/reject" "{\"person\":$A}"
+check "reject: 200, the face leaves the person" [ "$CODE" = 200 ] && jqb ".face.id == $AF1 and .face.person != $A"
+post_json "/api/faces/$AF1/reject" '{}'
+check "reject without a person: 400" [ "$CODE" = 400 ] && is_error 400
+req GET /api/unknown?limit=1000
+check "a rejected face is never suggested for that person" jqb "all(.faces[] | select(.face.id == $AF1); .suggestion == null or .suggestion.person != $A)"
+
+# ---- persistence across a restart --------------------------------------------------------------------
+check "server stops cleanly on SIGTERM" stop_server
+check "server restarts on the same library" start_server
+req GET "/api/persons/$A"
+check "after restart: name, merge, avatar kept" jqb ".person.name == \"Colin \\\"the\\\" Test ✓\" and .person.n_faces == $((NA + NB - 3)) and .person.avatar == $AF2 and (any(.faces[]; .id == $AF1) | not) and (any(.faces[]; .id == $AF3) | not)"
+req GET "/api/persons/$B"
+check "after restart: the merged person stays gone" [ "$CODE" = 404 ]
+req GET "/api/persons/$C"
+check "after restart: hidden, renamed, the moved face there" jqb ".person.hidden == true and .person.name == \"Serena\" and any(.faces[]; .id == $BF)"
+req GET "/api/faces/$AF3"
+check "after restart: the face moved to unknown is still unknown" jqb '.face.person == null'
+req POST /api/recluster
+check "POST /api/recluster: 200" [ "$CODE" = 200 ] && jqb '(.faces | type == "number") and (.persons_new | type == "number")'
+req GET "/api/faces/$AF1"
+check "after recluster: the rejected face is not back in its person" jqb ".face.person != $A"
+req GET "/api/faces/$BF"
+check "after recluster: the user's move stays" jqb ".face.person == $C"
+req GET /api/status
+check "status after restart: nothing re-indexed" jqb '.indexing.submitted == 0'
+check "server stops cleanly at the end" stop_server
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
