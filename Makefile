@@ -112,9 +112,11 @@ clean:
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 
-# The README's first command ends here: fetch the models, build, and run the pipeline
-# on the demo photos and an LFW pair from ../shared/data.
+# The README's first command ends here: fetch the models, build, index the demo photos
+# (plus a few LFW people from ../shared/data when it is there) into build/demo.db, and
+# serve the web UI on http://127.0.0.1:8080 (Ctrl-C stops it).
+DEMO_LFW := $(wildcard ../shared/data/lfw/lfw-deepfunneled/Serena_Williams ../shared/data/lfw/lfw-deepfunneled/Tony_Blair ../shared/data/lfw/lfw-deepfunneled/Colin_Powell ../shared/data/lfw/lfw-deepfunneled/Jennifer_Aniston ../shared/data/lfw/lfw-deepfunneled/Hugo_Chavez)
 demo: all models
-	$(BIN) detect --min-face 40 models/samples/*.jpg
-	$(BIN) verify ../shared/data/lfw/lfw-deepfunneled/Serena_Williams/Serena_Williams_0001.jpg \
-	              ../shared/data/lfw/lfw-deepfunneled/Serena_Williams/Serena_Williams_0004.jpg
+	$(BIN) index models/samples $(DEMO_LFW) --db $(BUILD)/demo.db
+	$(BIN) persons --db $(BUILD)/demo.db
+	$(BIN) serve --db $(BUILD)/demo.db --bind 127.0.0.1 --port 8080

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "eval/eval.h"
 
 static uint64_t rng_state;
 static uint64_t rnd(void) {
@@ -34,11 +35,6 @@ static void shuffle(int *a, int n) {
     }
 }
 
-static float dot(const float *a, const float *b) {
-    float s = 0;
-    for (int k = 0; k < FH_EMB_DIM; k++) s += a[k] * b[k];
-    return s;
-}
 
 int eval_ident_cmd(const struct cli_opts *in) {
     struct cli_opts opts = *in, *o = &opts;
@@ -57,7 +53,7 @@ int eval_ident_cmd(const struct cli_opts *in) {
     struct fh_models *m = NULL;
     char **paths = NULL, *found = NULL;
     float *emb = NULL;
-    int *idx = NULL, *ord = NULL;
+    int *idx = NULL;
     if (!first || !count || !gal_of || !singles || !role) goto oom;
     for (int k = 0; k < l.n_ids; k++) first[k] = -1;
     for (int i = 0; i < l.n; i++) {
@@ -101,104 +97,64 @@ int eval_ident_cmd(const struct cli_opts *in) {
     double t0 = fh_now_ms();
     int missing = cli_embed_central(o, m, paths, n, emb, found);
     double t_embed = (fh_now_ms() - t0) / 1e3;
-    // gallery order: mated gallery images, then the distractor pool in shuffled order
-    int n_gal_m = 0, n_dis = 0, n_probe = 0, n_probe_lost = 0;
-    ord = fh_malloc((size_t)(l.n_ids + pool_n) * sizeof(int)); // rows of emb
-    int *gal_label = fh_malloc((size_t)(l.n_ids + pool_n) * sizeof(int));
-    if (!ord || !gal_label) { fh_free(gal_label); goto oom; }
+    // gallery: mated gallery images, then the distractor pool in shuffled order; probes:
+    // mated probes with a face (missing ones count as misses); non-mated probes with a face
+    int n_gal_m = 0, n_dis = 0, n_probe = 0, n_probe_lost = 0, np_found = 0, n_nm = 0;
+    float *G = fh_malloc(sizeof(float) * FH_EMB_DIM * (size_t)(l.n_ids + pool_n + 1));
+    float *P = fh_malloc(sizeof(float) * FH_EMB_DIM * (size_t)(n + 1));
+    float *NM = fh_malloc(sizeof(float) * FH_EMB_DIM * (size_t)(n_nonmated + 1));
+    int *GL = fh_malloc(sizeof(int) * (size_t)(l.n_ids + pool_n + 1)), *PL = fh_malloc(sizeof(int) * (size_t)(n + 1));
+    if (!G || !P || !NM || !GL || !PL) {
+        fh_free(G), fh_free(P), fh_free(NM), fh_free(GL), fh_free(PL);
+        goto oom;
+    }
+#define ROW(M, i) ((M) + (size_t)(i) * FH_EMB_DIM)
+#define EMB(r) (emb + (size_t)(r) * FH_EMB_DIM)
     for (int k = 0; k < l.n_ids; k++)
-        if (gal_of[k] >= 0 && found[idx[gal_of[k]]]) gal_label[n_gal_m] = k, ord[n_gal_m++] = idx[gal_of[k]];
+        if (gal_of[k] >= 0 && found[idx[gal_of[k]]])
+            memcpy(ROW(G, n_gal_m), EMB(idx[gal_of[k]]), sizeof(float) * FH_EMB_DIM), GL[n_gal_m++] = k;
     for (int i = 0; i < pool_n; i++) {
         int r = idx[singles[n_nonmated + i]];
-        if (found[r]) gal_label[n_gal_m + n_dis] = -1, ord[n_gal_m + n_dis++] = r;
+        if (found[r]) memcpy(ROW(G, n_gal_m + n_dis), EMB(r), sizeof(float) * FH_EMB_DIM), GL[n_gal_m + n_dis++] = -1;
     }
-    // for each mated probe: best mated-gallery similarity and whether it is its own,
-    // and the rank of the best distractor position that beats the correct match
-    static const int DS[4] = {10, 100, 1000, -1};
-    int correct[4] = {0, 0, 0, 0};
-    float *best_score = fh_malloc((size_t)n * sizeof(float));
-    int *best_ok = fh_malloc((size_t)n * sizeof(int)), n_scored = 0;
-    for (int i = 0; best_score && best_ok && i < l.n; i++) {
+    for (int i = 0; i < l.n; i++) {
         if (role[i] != 2) continue;
         n_probe++;
-        int r = idx[i];
-        if (!found[r]) { n_probe_lost++; continue; }
-        const float *p = emb + (size_t)r * FH_EMB_DIM;
-        float bm = -2, own = -2;
-        int bm_label = -1;
-        for (int g = 0; g < n_gal_m; g++) {
-            float s = dot(p, emb + (size_t)ord[g] * FH_EMB_DIM);
-            if (s > bm) bm = s, bm_label = gal_label[g];
-            if (gal_label[g] == l.label[i]) own = s;
-        }
-        int mated_ok = bm_label == l.label[i];
-        // the first distractor (in pool order) that beats bm decides which sizes fail
-        int first_beat = n_dis;
-        for (int dd = 0; dd < n_dis; dd++)
-            if (dot(p, emb + (size_t)ord[n_gal_m + dd] * FH_EMB_DIM) > bm) { first_beat = dd; break; }
-        for (int q = 0; q < 4; q++) {
-            int size = DS[q] < 0 || DS[q] > n_dis ? n_dis : DS[q];
-            correct[q] += mated_ok && first_beat >= size;
-        }
-        // open set (all distractors): best overall score and whether it is the right one
-        float ball = bm;
-        for (int dd = first_beat; dd < n_dis; dd++) {
-            float s = dot(p, emb + (size_t)ord[n_gal_m + dd] * FH_EMB_DIM);
-            if (s > ball) ball = s;
-        }
-        best_score[n_scored] = ball;
-        best_ok[n_scored++] = mated_ok && first_beat >= n_dis && own == ball;
+        if (!found[idx[i]]) { n_probe_lost++; continue; }
+        memcpy(ROW(P, np_found), EMB(idx[i]), sizeof(float) * FH_EMB_DIM), PL[np_found++] = l.label[i];
     }
-    // non-mated probes: their best similarity to the full gallery
-    float *nm = fh_malloc((size_t)(n_nonmated ? n_nonmated : 1) * sizeof(float));
-    int n_nm = 0;
-    for (int i = 0; nm && i < n_nonmated; i++) {
-        int r = idx[singles[i]];
-        if (!found[r]) continue;
-        float b = -2;
-        for (int g = 0; g < n_gal_m + n_dis; g++) {
-            float s = dot(emb + (size_t)r * FH_EMB_DIM, emb + (size_t)ord[g] * FH_EMB_DIM);
-            if (s > b) b = s;
-        }
-        nm[n_nm++] = b;
+    for (int i = 0; i < n_nonmated; i++)
+        if (found[idx[singles[i]]]) memcpy(ROW(NM, n_nm++), EMB(idx[singles[i]]), sizeof(float) * FH_EMB_DIM);
+#undef ROW
+#undef EMB
+    static const int DS[4] = {10, 100, 1000, -1};
+    double rank1[4], scale = n_probe ? (double)np_found / n_probe : 0;
+    for (int q = 0; q < 4; q++) {
+        int size = DS[q] < 0 || DS[q] > n_dis ? n_dis : DS[q];
+        rank1[q] = eval_rank1(G, GL, n_gal_m + size, P, PL, np_found, FH_EMB_DIM) * scale;
     }
-    // threshold: the similarity exceeded by 1 % of non-mated probes
-    for (int a = 1; a < n_nm; a++) { // insertion sort, descending
-        float v = nm[a];
-        int b = a - 1;
-        while (b >= 0 && nm[b] < v) nm[b + 1] = nm[b], b--;
-        nm[b + 1] = v;
-    }
-    int allowed = (int)floor(0.01 * n_nm);
-    float thr = n_nm ? nm[allowed < n_nm ? allowed : n_nm - 1] : 1; // accept if s > thr
-    int dir_hits = 0;
-    for (int i = 0; i < n_scored; i++) dir_hits += best_ok[i] && best_score[i] > thr;
-    double dir = n_probe ? (double)dir_hits / n_probe : 0;
+    float thr;
+    double dir = eval_dir_at_far(G, GL, n_gal_m + n_dis, P, PL, np_found, NM, n_nm, FH_EMB_DIM, 0.01, &thr) * scale;
+    fh_free(G), fh_free(P), fh_free(NM), fh_free(GL), fh_free(PL);
     printf("LFW identification with distractors (deep-funneled%s), seed %d\n", o->quick ? ", quick subset" : "", o->seed);
     printf("  gallery: %d identities (one image each)%s; probes: %d (%d without a face); distractor pool: %d; "
            "non-mated probes: %d\n", n_mated, n_gal_m < n_mated ? " (some gallery images without a face)" : "",
            n_probe, n_probe_lost, n_dis, n_nm);
     printf("  images embedded: %d (%d without a face) in %.1f s\n\n", n, missing, t_embed);
     printf("  %-12s %s\n", "distractors", "rank-1");
-    for (int q = 0; q < 4; q++) {
-        int size = DS[q] < 0 || DS[q] > n_dis ? n_dis : DS[q];
-        printf("  %-12d %.2f %%\n", size, 100.0 * correct[q] / (n_probe ? n_probe : 1));
-    }
+    for (int q = 0; q < 4; q++) printf("  %-12d %.2f %%\n", DS[q] < 0 || DS[q] > n_dis ? n_dis : DS[q], 100 * rank1[q]);
     printf("  open-set DIR at FAR 1 %% (all distractors): %.2f %% (distance threshold %.3f)\n", 100 * dir,
-           sqrt(fmax(0, 2 - 2 * thr)));
+           sqrt(fmax(0, 2 - 2 * (double)thr)));
     printf("{\"eval\":\"ident\",\"seed\":%d,\"probes\":%d,\"rank1\":{\"10\":%.4f,\"100\":%.4f,\"1000\":%.4f,\"all\":%.4f},"
            "\"distractors_all\":%d,\"dir_at_far_1e-2\":%.4f,\"not_detected\":%d}\n", o->seed, n_probe,
-           (double)correct[0] / (n_probe ? n_probe : 1), (double)correct[1] / (n_probe ? n_probe : 1),
-           (double)correct[2] / (n_probe ? n_probe : 1), (double)correct[3] / (n_probe ? n_probe : 1), n_dis, dir,
-           missing);
-    fh_free(best_score), fh_free(best_ok), fh_free(nm), fh_free(gal_label);
+           rank1[0], rank1[1], rank1[2], rank1[3], n_dis, dir, missing);
     rc = EXIT_OK;
     goto out;
 oom:
     fprintf(stderr, "facehatch: out of memory\n");
 out:
     fh_models_free(m);
-    fh_free(first), fh_free(count), fh_free(gal_of), fh_free(singles), fh_free(role), fh_free(idx), fh_free(ord);
+    fh_free(first), fh_free(count), fh_free(gal_of), fh_free(singles), fh_free(role), fh_free(idx);
     fh_free(paths), fh_free(emb), fh_free(found);
     cli_lfw_free(&l);
     return rc;

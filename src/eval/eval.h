@@ -38,6 +38,17 @@ int eval_verify_roc(const float *d, const int *same, int n, double *far, double 
 // pairs allows 3 false accepts); *t_out (may be NULL) gets that threshold.
 double eval_tar_at_far(const float *d, const int *same, int n, double far_max, float *t_out);
 
+// ---- identification (eval/ident.c) ----
+// g: ng gallery embeddings (dim each, L2-normalised), gl their labels (-1 = distractor);
+// p: np probes with labels pl. A probe is a rank-1 hit when its most similar gallery
+// entry (dot product) carries its label. Returns the hit rate.
+double eval_rank1(const float *g, const int *gl, int ng, const float *p, const int *pl, int np, int dim);
+// Open-set: nm holds nnm non-mated probes (their identity is not in the gallery). The
+// threshold lets at most floor(far * nnm) of them match anything (similarity > thr);
+// DIR = share of mated probes that are rank-1 hits above it. *thr_out gets the threshold.
+double eval_dir_at_far(const float *g, const int *gl, int ng, const float *p, const int *pl, int np,
+                       const float *nm, int nnm, int dim, double far, float *thr_out);
+
 // ---- clustering quality (eval/cluster_metrics.c) ----
 struct eval_cluster {
     double pair_p, pair_r, pair_f;       // pairwise precision, recall, F1

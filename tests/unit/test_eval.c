@@ -45,6 +45,21 @@ int main(void) {
     float t0;
     TEST_COND("TAR at FAR 0 is 1/3 (only 0.1 accepted)", fabs(eval_tar_at_far(d5, s5, 7, 0.0, &t0) - 1 / 3.0) < 1e-12 && t0 > 0.1f && t0 < 0.2f);
     TEST_COND("TAR at FAR 0.25 is 1 (threshold between 0.5 and 0.6)", fabs(eval_tar_at_far(d5, s5, 7, 0.25, &t0) - 1) < 1e-12 && t0 > 0.5f && t0 < 0.6f);
+    // identification in 2-D: gallery A=(1,0) label 0, B=(0,1) label 1, distractor
+    // D=(0.6,0.8) label -1; probes: (0.98,0.2) -> A (hit, label 0); (0.5,0.87) -> D (miss, label 1);
+    // (0.1,0.99) -> B (hit, label 1)
+    float g[6] = {1, 0, 0, 1, 0.6f, 0.8f}, pr[6] = {0.98f, 0.2f, 0.5f, 0.87f, 0.1f, 0.99f};
+    int gl[3] = {0, 1, -1}, pl[3] = {0, 1, 1};
+    TEST_COND("rank-1 with the distractor: 2/3", fabs(eval_rank1(g, gl, 3, pr, pl, 3, 2) - 2 / 3.0) < 1e-12);
+    TEST_COND("rank-1 without it: 3/3", fabs(eval_rank1(g, gl, 2, pr, pl, 3, 2) - 1) < 1e-12);
+    // open set: non-mated probes with best similarities 0.9 and 0.5 (FAR 0 allows none:
+    // threshold 0.9); mated hits: A at 0.98 passes, B at 0.99 passes -> 2/3
+    float nm[4] = {0.9f, 0.43589f, 0.5f, 0};
+    float t_dir;
+    double dir = eval_dir_at_far(g, gl, 3, pr, pl, 3, nm, 2, 2, 0.0, &t_dir);
+    TEST_COND("DIR at FAR 0: threshold = best non-mated similarity, 2/3 pass", fabs(dir - 2 / 3.0) < 1e-12 && fabsf(t_dir - 0.9f) < 1e-5f);
+    dir = eval_dir_at_far(g, gl, 3, pr, pl, 3, nm, 2, 2, 0.5, &t_dir);
+    TEST_COND("DIR at FAR 0.5: one non-mated may pass (threshold 0.5), still 2/3", fabs(dir - 2 / 3.0) < 1e-12 && fabsf(t_dir - 0.5f) < 1e-5f);
     struct eval_pair *p;
     int n;
     int rc = eval_read_pairs(FH_SHARED "/data/lfw/pairsDevTest.txt", &p, &n);
