@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The CLI's detector switch: MTCNN through the public API, or the Haar baseline.
+#include <pthread.h>
 #include <string.h>
 
 #include "cli/detectors.h"
@@ -87,4 +88,68 @@ int cli_detector_run(struct cli_detector *d, const struct img *im, struct cli_bo
     }
     *boxes = d->boxes, *n = k;
     return FH_OK;
+}
+
+struct each_job {
+    const struct cli_opts *o;
+    int n, next, failed;
+    void (*path)(void *, int, char *, size_t);
+    int (*keep)(void *, int, const struct img *, const struct cli_box *, int);
+    void *ctx;
+    pthread_mutex_t mu;
+};
+
+static void fail_once(struct each_job *j) {
+    pthread_mutex_lock(&j->mu);
+    if (!j->failed) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+    j->failed = 1;
+    pthread_mutex_unlock(&j->mu);
+}
+
+static void *each_worker(void *arg) {
+    struct each_job *j = arg;
+    struct cli_detector *d;
+    if (cli_detector_open(j->o, 1, &d)) { // prints its own error
+        pthread_mutex_lock(&j->mu);
+        j->failed = 1;
+        pthread_mutex_unlock(&j->mu);
+        return NULL;
+    }
+    for (;;) {
+        pthread_mutex_lock(&j->mu);
+        int i = j->failed ? j->n : j->next++;
+        pthread_mutex_unlock(&j->mu);
+        if (i >= j->n) break;
+        char path[1024];
+        j->path(j->ctx, i, path, sizeof path);
+        struct img im;
+        struct cli_box *b;
+        int nb = 0, rc = img_decode_file(path, &im);
+        if (!rc && !(rc = cli_detector_run(d, &im, &b, &nb))) rc = j->keep(j->ctx, i, &im, b, nb);
+        img_free(&im);
+        if (rc) {
+            fail_once(j);
+            break;
+        }
+    }
+    cli_detector_close(d);
+    return NULL;
+}
+
+int cli_detect_each(const struct cli_opts *o, int n, void (*path)(void *ctx, int i, char *buf, size_t size),
+                    int (*keep)(void *ctx, int i, const struct img *im, const struct cli_box *b, int nb),
+                    void *ctx, int *threads) {
+    struct each_job j = {.o = o, .n = n, .path = path, .keep = keep, .ctx = ctx};
+    pthread_mutex_init(&j.mu, NULL);
+    int nt = o->threads > 0 ? o->threads : fh_cpu_count();
+    if (nt > 64) nt = 64;
+    if (nt > n) nt = n > 0 ? n : 1;
+    pthread_t th[64];
+    int started = 0;
+    for (int t = 0; t < nt; t++) started += !pthread_create(&th[started], NULL, each_worker, &j);
+    if (!started) fprintf(stderr, "facehatch: cannot start threads\n"), j.failed = 1;
+    for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
+    pthread_mutex_destroy(&j.mu);
+    if (threads) *threads = started;
+    return j.failed ? -1 : 0;
 }

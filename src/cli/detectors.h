@@ -23,4 +23,14 @@ void cli_detector_close(struct cli_detector *d);
 int cli_detector_run(struct cli_detector *d, const struct img *im, struct cli_box **boxes, int *n);
 const char *cli_detector_name(const struct cli_detector *d);
 
+// Runs the detector o->detector names over n images on o->threads worker threads (all
+// cores by default), one single-threaded detector each, images taken from a shared
+// counter. path(ctx, i, buf, size) names image i; keep(ctx, i, im, boxes, nb) receives
+// its result on a worker thread (each i once, so writing to slot i needs no lock) and
+// returns FH_OK or an error. The first failure (unreadable image, keep's error) is
+// printed and stops the run. Returns 0 or -1; *threads = workers used.
+int cli_detect_each(const struct cli_opts *o, int n, void (*path)(void *ctx, int i, char *buf, size_t size),
+                    int (*keep)(void *ctx, int i, const struct img *im, const struct cli_box *b, int nb),
+                    void *ctx, int *threads);
+
 #endif

@@ -11,7 +11,6 @@
 // --quick: the first 20 images by name. MTCNN min face 20 px unless --min-face is
 // given (many faces here are 20-30 px). One single-threaded detector per worker.
 #include <dirent.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,69 +131,30 @@ fail:
     return -1;
 }
 
-// ---- detection: one detector per worker thread over a shared counter -----------------
-struct job {
+// ---- detection (cli_detect_each: one detector per worker thread) -----------------------
+struct cctx {
     const struct cli_opts *o;
     struct cimg *im;
-    int n, next, failed;
-    pthread_mutex_t mu;
 };
 
-static void *worker(void *arg) {
-    struct job *j = arg;
-    struct cli_detector *d;
-    if (cli_detector_open(j->o, 1, &d)) { // prints its error
-        pthread_mutex_lock(&j->mu);
-        j->failed = 1;
-        pthread_mutex_unlock(&j->mu);
-        return NULL;
-    }
-    for (;;) {
-        pthread_mutex_lock(&j->mu);
-        int i = j->failed ? j->n : j->next++;
-        pthread_mutex_unlock(&j->mu);
-        if (i >= j->n) break;
-        struct cimg *c = &j->im[i];
-        char path[1024];
-        snprintf(path, sizeof path, "%s/" CMU_DIR "/test_jpg/%s", j->o->data, c->name);
-        struct img im;
-        struct cli_box *b;
-        int n = 0, rc = img_decode_file(path, &im);
-        if (!rc) {
-            c->w = im.w, c->h = im.h;
-            rc = cli_detector_run(d, &im, &b, &n);
-            img_free(&im);
-        }
-        if (!rc && n > 0 && !(c->det = fh_malloc(sizeof *c->det * (size_t)n)))
-            rc = fh_fail(FH_E_NOMEM, "%s: out of memory", path);
-        if (rc) {
-            pthread_mutex_lock(&j->mu);
-            if (!j->failed) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
-            j->failed = 1;
-            pthread_mutex_unlock(&j->mu);
-            break;
-        }
-        for (int k = 0; k < n; k++) c->det[k] = (struct eval_box){b[k].x1, b[k].y1, b[k].x2, b[k].y2, b[k].score, i};
-        c->n_det = n;
-    }
-    cli_detector_close(d);
-    return NULL;
+static void cmu_path(void *ctx, int i, char *buf, size_t size) {
+    struct cctx *c = ctx;
+    snprintf(buf, size, "%s/" CMU_DIR "/test_jpg/%s", c->o->data, c->im[i].name);
+}
+
+static int cmu_keep(void *ctx, int i, const struct img *im, const struct cli_box *b, int n) {
+    struct cimg *c = &((struct cctx *)ctx)->im[i];
+    c->w = im->w, c->h = im->h;
+    if (n > 0 && !(c->det = fh_malloc(sizeof *c->det * (size_t)n)))
+        return fh_fail(FH_E_NOMEM, "%s: out of memory", c->name);
+    for (int k = 0; k < n; k++) c->det[k] = (struct eval_box){b[k].x1, b[k].y1, b[k].x2, b[k].y2, b[k].score, i};
+    c->n_det = n;
+    return FH_OK;
 }
 
 static int detect_all(const struct cli_opts *o, struct cimg *im, int n, int *threads) {
-    struct job j = {.o = o, .im = im, .n = n};
-    pthread_mutex_init(&j.mu, NULL);
-    int nt = o->threads > 0 ? o->threads : fh_cpu_count();
-    if (nt > 64) nt = 64;
-    if (nt > n) nt = n;
-    pthread_t th[64];
-    int started = 0;
-    for (int t = 0; t < nt; t++) started += !pthread_create(&th[started], NULL, worker, &j);
-    if (!started) fprintf(stderr, "facehatch: cannot start threads\n"), j.failed = 1;
-    for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
-    pthread_mutex_destroy(&j.mu);
-    *threads = started;
-    return j.failed ? -1 : 0;
+    struct cctx c = {o, im};
+    return cli_detect_each(o, n, cmu_path, cmu_keep, &c, threads);
 }
 
 // matches det against one box file: AP, and the ROC when fp/rate are given

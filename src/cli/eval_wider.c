@@ -11,7 +11,6 @@
 // mostly faces of 10-20 px; 12 is P-Net's native size, the smallest it can see), one
 // single-threaded detector per worker thread over a shared image counter.
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -129,71 +128,31 @@ fail:
     return -1;
 }
 
-// ---- detection over all images: one detector per worker thread ----------------------
-struct job {
+// ---- detection over all images (cli_detect_each: one detector per worker thread) --------
+struct wctx {
     const struct cli_opts *o;
     struct wimg *im;
-    int n, next, failed;
-    pthread_mutex_t mu;
 };
 
-static void *worker(void *arg) {
-    struct job *j = arg;
-    struct cli_detector *d;
-    if (cli_detector_open(j->o, 1, &d)) { // prints its error
-        pthread_mutex_lock(&j->mu);
-        j->failed = 1;
-        pthread_mutex_unlock(&j->mu);
-        return NULL;
-    }
-    for (;;) {
-        pthread_mutex_lock(&j->mu);
-        int i = j->failed ? j->n : j->next++;
-        pthread_mutex_unlock(&j->mu);
-        if (i >= j->n) break;
-        struct wimg *w = &j->im[i];
-        char path[1024];
-        snprintf(path, sizeof path, "%s/" WIDER_DIR "/WIDER_val/images/%s", j->o->data, w->path);
-        struct img im;
-        struct cli_box *b;
-        int n = 0, rc = img_decode_file(path, &im);
-        if (!rc) {
-            rc = cli_detector_run(d, &im, &b, &n);
-            img_free(&im);
-        }
-        if (!rc && n > 0 && !(w->det = fh_malloc(sizeof *w->det * (size_t)n)))
-            rc = fh_fail(FH_E_NOMEM, "%s: out of memory", path);
-        if (rc) {
-            pthread_mutex_lock(&j->mu);
-            if (!j->failed) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
-            j->failed = 1;
-            pthread_mutex_unlock(&j->mu);
-            break;
-        }
-        // result-file convention: x y w h with w = x2 - x1 + 1 for an inclusive box
-        for (int k = 0; k < n; k++)
-            w->det[k] = eval_box_xywh(b[k].x1, b[k].y1, b[k].x2 - b[k].x1 + 1, b[k].y2 - b[k].y1 + 1,
-                                      b[k].score);
-        w->n_det = n;
-    }
-    cli_detector_close(d);
-    return NULL;
+static void wider_path(void *ctx, int i, char *buf, size_t size) {
+    struct wctx *c = ctx;
+    snprintf(buf, size, "%s/" WIDER_DIR "/WIDER_val/images/%s", c->o->data, c->im[i].path);
+}
+
+static int wider_keep(void *ctx, int i, const struct img *im, const struct cli_box *b, int n) {
+    struct wimg *w = &((struct wctx *)ctx)->im[i];
+    if (n > 0 && !(w->det = fh_malloc(sizeof *w->det * (size_t)n)))
+        return fh_fail(FH_E_NOMEM, "%s: out of memory", w->path);
+    // result-file convention: x y w h with w = x2 - x1 + 1 for an inclusive box
+    for (int k = 0; k < n; k++)
+        w->det[k] = eval_box_xywh(b[k].x1, b[k].y1, b[k].x2 - b[k].x1 + 1, b[k].y2 - b[k].y1 + 1, b[k].score);
+    w->n_det = n;
+    return FH_OK;
 }
 
 static int detect_all(const struct cli_opts *o, struct wimg *im, int n, int *threads) {
-    struct job j = {.o = o, .im = im, .n = n};
-    pthread_mutex_init(&j.mu, NULL);
-    int nt = o->threads > 0 ? o->threads : fh_cpu_count();
-    if (nt > 64) nt = 64;
-    if (nt > n) nt = n;
-    pthread_t th[64];
-    int started = 0;
-    for (int t = 0; t < nt; t++) started += !pthread_create(&th[started], NULL, worker, &j);
-    if (!started) fprintf(stderr, "facehatch: cannot start threads\n"), j.failed = 1;
-    for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
-    pthread_mutex_destroy(&j.mu);
-    *threads = started;
-    return j.failed ? -1 : 0;
+    struct wctx c = {o, im};
+    return cli_detect_each(o, n, wider_path, wider_keep, &c, threads);
 }
 
 // Writes the detections as official result files, DIR/<event>/<file>.txt ("name",
