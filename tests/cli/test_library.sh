@@ -65,7 +65,8 @@ pid() { echo "$J" | python3 -c "import json,sys; ps=[p for p in json.load(sys.st
 face() { echo "$J" | python3 -c "import json,sys; ps=[p for p in json.load(sys.stdin) if p['id']==$1]; print(ps[0]['faces'][$2]['id'])"; }
 P1=$(pid 0); P2=$(pid 1); P3=$(pid 2); P4=$(pid 3)
 F1=$(face "$P1" 0); F4=$(face "$P4" 0)
-name1=$(echo "$J" | python3 -c "import json,sys,os; p=[p for p in json.load(sys.stdin) if p['id']==$P1][0]; print(os.path.basename(os.path.dirname(p['faces'][1]['photo'])))")
+# P1's identity: the folder most of its faces come from (a face can be a bystander)
+name1=$(echo "$J" | python3 -c "import json,sys,os,collections; p=[p for p in json.load(sys.stdin) if p['id']==$P1][0]; print(collections.Counter(os.path.basename(os.path.dirname(f['photo'])) for f in p['faces']).most_common(1)[0][0])")
 "$BIN" rename "$P1" "Alice" --db "$DB" >/dev/null && ok "rename $P1 -> Alice" || bad "rename"
 "$BIN" merge "$P2" "$P3" --db "$DB" >/dev/null && ok "merge $P3 into $P2" || bad "merge"
 "$BIN" face reject "$F1" "$P1" --db "$DB" >/dev/null && ok "face $F1 is not person $P1" || bad "reject"
@@ -97,7 +98,7 @@ awk -v f="$F" 'BEGIN{exit !(f >= 0.95)}' && ok "BCubed F $F >= 0.95 after reclus
 
 # who is this? a held-out photo of Alice's identity
 out=$("$BIN" search --db "$DB" "$T/held/${name1}_0001.jpg")
-echo "$out" | grep -q '"name":"Alice"' && ok "search finds Alice in a photo she was never indexed from" || bad "search: $out"
+echo "$out" | grep -q '"name":"Alice"' && ok "search finds Alice ($name1) in a photo never indexed" || bad "search for $name1: $(echo "$out" | head -c 300)"
 
 # integrity
 if command -v sqlite3 >/dev/null; then
