@@ -100,6 +100,13 @@ awk -v f="$F" 'BEGIN{exit !(f >= 0.95)}' && ok "BCubed F $F >= 0.95 after reclus
 out=$("$BIN" search --db "$DB" "$T/held/${name1}_0001.jpg")
 echo "$out" | grep -q '"name":"Alice"' && ok "search finds Alice ($name1) in a photo never indexed" || bad "search for $name1: $(echo "$out" | head -c 300)"
 
+# a deleted file's faces go away; a new file is added
+victim=$(ls "$T/photos/${IDS[1]}"/*.jpg | head -n 1)
+rm "$victim"
+out=$("$BIN" index "$T/photos" --db "$DB" 2>/dev/null)
+left=$("$BIN" persons --db "$DB" --json | grep -c "$(basename "$victim")")
+echo "$out" | grep -q '"deleted":1' && [ "$left" = 0 ] && ok "deleting $(basename "$victim") removes its photo and faces" || bad "deletion: $out, still listed $left"
+
 # integrity
 if command -v sqlite3 >/dev/null; then
     [ "$(sqlite3 "$DB" 'PRAGMA integrity_check')" = ok ] && ok "integrity_check ok" || bad "integrity_check"
