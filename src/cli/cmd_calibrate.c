@@ -5,7 +5,7 @@
 //          faces carry WIDER's blur label (0 clear, 1 normal, 2 heavy). The threshold on
 //          the variance of the Laplacian of the aligned 112x112 grey crop is the one that
 //          best separates heavy from clear (balanced accuracy).
-//   trash: MTCNN hits (thresholds lowered to 0.5/0.6/0.6 to see more junk) that overlap
+//   trash: MTCNN hits (thresholds lowered to 0.3/0.4/0.4 to see more junk) that overlap
 //          no annotated face (max IoU < 0.1, centre outside every box) on WIDER and CMU+MIT
 //          are real false detections; matched hits are faces. Only detections at least
 //          LIB_MIN_FACE wide count (smaller ones never reach the library). Images alternate
@@ -141,7 +141,7 @@ int cmd_calibrate(int argc, char **argv) {
     if ((rc = cli_load(&o, o.threads, &m, &e))) return rc;
     struct fh_config cfg = fh_config_default();
     cfg.min_face = 20;
-    cfg.thresh[0] = 0.5f, cfg.thresh[1] = 0.6f, cfg.thresh[2] = 0.6f; // more junk to learn from
+    cfg.thresh[0] = 0.3f, cfg.thresh[1] = 0.4f, cfg.thresh[2] = 0.4f; // more junk to learn from
     struct samples s = {0};
     double t0 = fh_now_ms();
     // WIDER: the subset's ground truth (blocks of name, count, boxes with attributes)
