@@ -63,6 +63,16 @@ void *fh_calloc(size_t n, size_t size) { return should_fail() ? NULL : calloc(n 
 void *fh_realloc(void *p, size_t n) { return should_fail() ? NULL : realloc(p, n ? n : 1); }
 void fh_free(void *p) { free(p); }
 
+int fh_grow(void **p, int *cap, int need, size_t elem) {
+    if (need <= *cap) return FH_OK;
+    int nc = *cap > 8 ? *cap : 8;
+    while (nc < need) nc = nc > (1 << 29) ? need : 2 * nc;
+    void *q = fh_realloc(*p, (size_t)nc * elem);
+    if (!q) return fh_fail(FH_E_NOMEM, "out of memory growing an array to %d items", nc);
+    *p = q, *cap = nc;
+    return FH_OK;
+}
+
 void *fh_malloc_aligned(size_t n) {
     if (should_fail()) return NULL;
     void *p = NULL;

@@ -49,6 +49,9 @@ void fh_free(void *p);
 // 64-byte aligned block (for SIMD buffers); free with fh_free_aligned.
 void *fh_malloc_aligned(size_t n);
 void fh_free_aligned(void *p);
+// Grows the array *p (of elem-byte items, capacity *cap) so it holds at least `need`
+// items, doubling. FH_OK, or FH_E_NOMEM with *p and *cap unchanged.
+int fh_grow(void **p, int *cap, int need, size_t elem);
 // Test hook: make the n-th allocation from now fail (0 = off). Not thread-safe.
 void fh_alloc_fail_after(long n);
 

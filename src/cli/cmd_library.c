@@ -84,12 +84,7 @@ struct rows {
 };
 static int face_cb(void *ctx, const struct store_face *f) {
     struct rows *r = ctx;
-    if (r->n == r->cap) {
-        int nc = r->cap ? 2 * r->cap : 256;
-        struct row *v = fh_realloc(r->v, (size_t)nc * sizeof *v);
-        if (!v) return 1;
-        r->v = v, r->cap = nc;
-    }
+    if (fh_grow((void **)&r->v, &r->cap, r->n + 1, sizeof *r->v)) return 1;
     struct row *x = &r->v[r->n++];
     x->id = f->id, x->photo = f->photo_id, x->person = f->person_id, x->blurry = f->blurry, x->trash = f->trash;
     x->quality = f->quality;
@@ -107,12 +102,7 @@ struct prows {
 };
 static int person_cb(void *ctx, const struct store_person *p) {
     struct prows *r = ctx;
-    if (r->n == r->cap) {
-        int nc = r->cap ? 2 * r->cap : 64;
-        struct prow *v = fh_realloc(r->v, (size_t)nc * sizeof *v);
-        if (!v) return 1;
-        r->v = v, r->cap = nc;
-    }
+    if (fh_grow((void **)&r->v, &r->cap, r->n + 1, sizeof *r->v)) return 1;
     r->v[r->n++] = (struct prow){p->id, p->avatar_face, p->name ? strdup(p->name) : NULL, p->hidden, p->n_faces, p->n_photos};
     return 0;
 }

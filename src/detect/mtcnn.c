@@ -65,15 +65,9 @@ void det_mtcnn_free(struct det_mtcnn *d) {
 }
 
 static int grow(void **p, int *cap, int need, size_t elem) {
-    if (need <= *cap) return FH_OK;
     if (need > FH_MAX_CANDIDATES)
         return fh_fail(FH_E_LIMIT, "mtcnn: more than %d candidate boxes", FH_MAX_CANDIDATES);
-    int nc = *cap ? *cap : 256;
-    while (nc < need) nc *= 2;
-    void *q = fh_realloc(*p, (size_t)nc * elem);
-    if (!q) return fh_fail(FH_E_NOMEM, "mtcnn: out of memory");
-    *p = q, *cap = nc;
-    return FH_OK;
+    return fh_grow(p, cap, need, elem);
 }
 
 // ---- box helpers (Box.kt) -----------------------------------------------------------

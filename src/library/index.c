@@ -74,12 +74,7 @@ static int is_image_name(const char *name) {
 }
 
 static int add_file(struct files *f, const char *path, const struct stat *st) {
-    if (f->n == f->cap) {
-        int nc = f->cap ? 2 * f->cap : 256;
-        struct file *v = fh_realloc(f->v, (size_t)nc * sizeof *v);
-        if (!v) return fh_fail(FH_E_NOMEM, "index: out of memory");
-        f->v = v, f->cap = nc;
-    }
+    if (fh_grow((void **)&f->v, &f->cap, f->n + 1, sizeof *f->v)) return FH_E_NOMEM;
     char *p = fh_malloc(strlen(path) + 1);
     if (!p) return fh_fail(FH_E_NOMEM, "index: out of memory");
     strcpy(p, path);
@@ -217,12 +212,7 @@ static int collect_gone(void *ctx, const struct store_photo *p) {
     }
     struct stat st;
     if (!under || !stat(p->path, &st)) return 0;
-    if (g->n == g->cap) {
-        int nc = g->cap ? 2 * g->cap : 64;
-        int64_t *v = fh_realloc(g->ids, (size_t)nc * sizeof *v);
-        if (!v) return 1;
-        g->ids = v, g->cap = nc;
-    }
+    if (fh_grow((void **)&g->ids, &g->cap, g->n + 1, sizeof *g->ids)) return 1;
     g->ids[g->n++] = p->id;
     return 0;
 }

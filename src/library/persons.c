@@ -399,12 +399,7 @@ static int best_cb(void *ctx, const struct store_face *f) {
             if (f->quality > b->v[i].q) b->v[i].q = f->quality, b->v[i].face = f->id;
             return 0;
         }
-    if (b->n == b->cap) {
-        int nc = b->cap ? 2 * b->cap : 64;
-        struct best *v = fh_realloc(b->v, (size_t)nc * sizeof *v);
-        if (!v) return 1;
-        b->v = v, b->cap = nc;
-    }
+    if (fh_grow((void **)&b->v, &b->cap, b->n + 1, sizeof *b->v)) return 1;
     b->v[b->n++] = (struct best){f->person_id, f->id, f->quality};
     return 0;
 }
@@ -418,12 +413,7 @@ struct pinfos {
 };
 static int pinfo_cb(void *ctx, const struct store_person *p) {
     struct pinfos *s = ctx;
-    if (s->n == s->cap) {
-        int nc = s->cap ? 2 * s->cap : 64;
-        struct pinfo *v = fh_realloc(s->v, (size_t)nc * sizeof *v);
-        if (!v) return 1;
-        s->v = v, s->cap = nc;
-    }
+    if (fh_grow((void **)&s->v, &s->cap, s->n + 1, sizeof *s->v)) return 1;
     s->v[s->n++] = (struct pinfo){p->id, p->avatar_face, p->avatar_by_user};
     return 0;
 }
