@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "base/pool.h"
 #include "cli/detectors.h"
 #include "haar/haar.h"
 
@@ -13,6 +14,7 @@ struct cli_detector {
     struct fh_config cfg;
     struct haar_cascade *c;
     struct haar_params hp;
+    struct fh_pool *pool;   // Haar's threads (hp.pool); NULL for one thread
     struct cli_box *boxes;
     int cap;
 };
@@ -33,6 +35,14 @@ int cli_detector_open(const struct cli_opts *o, int threads, struct cli_detector
             fh_free(d);
             return EXIT_FAIL;
         }
+        int nt = threads > 0 ? threads : fh_cpu_count();   // <= 0: all cores
+        if (nt > 1 && !(d->pool = fh_pool_new(nt))) {
+            fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+            haar_free(d->c);
+            fh_free(d);
+            return EXIT_FAIL;
+        }
+        d->hp.pool = d->pool;
     } else {
         if ((rc = cli_load(o, threads, &d->m, &d->e))) {
             fh_free(d);
@@ -47,6 +57,7 @@ int cli_detector_open(const struct cli_opts *o, int threads, struct cli_detector
 void cli_detector_close(struct cli_detector *d) {
     if (!d) return;
     haar_free(d->c);
+    fh_pool_free(d->pool);
     fh_engine_free(d->e);
     fh_models_free(d->m);
     fh_free(d->boxes);

@@ -12,13 +12,16 @@
 // float(w0*S0 + w1*S1 [+ w2*S2]) times a float 1/sqrt(area*sqsum - sum^2); a stage sums
 // float leaves in a double; stage thresholds are the file's minus 1e-5 (haar_load.c).
 #include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h"
+#include "base/pool.h"
 #include "haar/haar_int.h"
 
-struct haar_params haar_params_default(void) { return (struct haar_params){1.1, 3, 0, 0}; }
+struct haar_params haar_params_default(void) { return (struct haar_params){1.1, 3, 0, 0, NULL}; }
 
 // ---- integral images --------------------------------------------------------------------
 
@@ -185,7 +188,9 @@ static int add_hit(struct hits *h, int x, int y, int w, int hh, double margin) {
         if (!d) return fh_fail(FH_E_NOMEM, "haar: out of memory storing hits");
         h->d = d, h->cap = cap;
     }
-    h->d[h->n++] = (struct haar_det){x, y, w, hh, 1, margin};
+    struct haar_det *e = &h->d[h->n++];
+    memset(e, 0, sizeof *e);   // padding too: hit arrays compare equal byte for byte
+    e->x = x, e->y = y, e->w = w, e->h = hh, e->neighbors = 1, e->score = margin;
     return FH_OK;
 }
 
@@ -207,6 +212,203 @@ static int make_scales(const struct haar_cascade *c, const struct haar_params *p
         scales[(*n)++] = (float)factor;
     }
     return FH_OK;
+}
+
+// level size: OpenCV divides in float and rounds half to even
+static void level_size(int W, int H, float sc, int *lw, int *lh) {
+    *lw = (int)lrintf((float)W / sc), *lh = (int)lrintf((float)H / sc);
+    if (*lw > W) *lw = W;
+    if (*lh > H) *lh = H;
+}
+
+// Work buffers for scanning one level at a time, sized for level 0 (the image) and reused
+// by every smaller level with the same row step, as OpenCV's sbuf: [sum | tilted] as one
+// block so tilted offsets are sum + tofs. One set per thread.
+struct level_bufs {
+    uint8_t *level;
+    uint32_t *sums, *sq, *scratch;
+};
+
+static int bufs_alloc(struct level_bufs *b, const struct haar_cascade *c, size_t npix, size_t plane, size_t step) {
+    b->level = fh_malloc(npix);
+    b->sums = fh_malloc(plane * (c->tilted ? 2 : 1) * sizeof *b->sums);
+    b->sq = fh_malloc(plane * sizeof *b->sq);
+    b->scratch = c->tilted ? fh_malloc(4 * step * sizeof *b->scratch) : NULL;
+    return b->level && b->sums && b->sq && (!c->tilted || b->scratch) ? FH_OK : FH_E_NOMEM;
+}
+
+static void bufs_free(struct level_bufs *b) {
+    fh_free(b->level), fh_free(b->sums), fh_free(b->sq), fh_free(b->scratch);
+}
+
+// What every level's scan shares (read-only during the scan).
+struct pyramid {
+    struct scan s;
+    const uint8_t *g;    // the grey image, W x H, row stride gstride
+    size_t gstride, step, plane;
+    int W, H;
+};
+
+// Scans the level of scale sc with buffers b, appending its hits to h (scale, then row,
+// then column). FH_OK, or the error of haar_resize / add_hit (message set on this thread).
+static int scan_level(const struct pyramid *py, float sc, struct level_bufs *b, struct hits *hits) {
+    const struct haar_cascade *c = py->s.c;
+    int W = py->W, H = py->H, lw, lh, rc;
+    size_t step = py->step;
+    level_size(W, H, sc, &lw, &lh);
+    if (lw < 1 || lh < 1) return FH_OK;
+    const uint8_t *src = py->g;
+    size_t sstride = py->gstride;
+    if (lw != W || lh != H) {
+        if ((rc = haar_resize(py->g, W, H, py->gstride, b->level, lw, lh))) return rc;
+        src = b->level, sstride = (size_t)lw;
+    }
+    uint32_t *sums = b->sums, *sq = b->sq;
+    haar_integral(src, lw, lh, sstride, step, sums, sq, c->tilted ? sums + py->plane : NULL, b->scratch);
+
+    int ystep = sc >= 2.f ? 1 : 2;
+    int ww = lw + 1 - c->win_w, wh = lh + 1 - c->win_h;   // window origins x < ww, y < wh
+    int winw = (int)lrintf((float)c->win_w * sc), winh = (int)lrintf((float)c->win_h * sc);
+    for (int y = 0; y < wh; y += ystep) {
+        const uint32_t *prow = sums + (size_t)y * step, *qrow = sq + (size_t)y * step;
+        for (int x = 0; x < ww; x += ystep) {
+            double margin;
+            int r = run_window(&py->s, prow + x, qrow + x, &margin);
+            if (r == 1) {
+                if ((rc = add_hit(hits, (int)lrintf((float)x * sc), (int)lrintf((float)y * sc), winw, winh,
+                                  margin)))
+                    return rc;
+            } else if (r == 0) {
+                x += ystep;   // failed the first stage: OpenCV skips the next position
+            }
+        }
+    }
+    return FH_OK;
+}
+
+// ---- the threaded scan ----------------------------------------------------------------------
+// Threads take whole levels from a shared counter, the most windows first (level 0, then
+// the first level at scale >= 2, where the step drops to 1, ...), each level's hits into
+// its own buffer; the buffers are joined in scale order afterwards, so the hits (and so
+// the groups) are the serial scan's whatever the thread count or timing.
+struct par_err {
+    int rc, scale;       // the first failure this thread saw (rc 0: none), at which scale
+    char msg[256];
+};
+
+struct par_job {
+    const struct pyramid *py;
+    const float *scales;
+    const int *order;            // scale indices, most windows first
+    int nscales, nused;          // threads with ith >= nused sit out
+    struct level_bufs *bufs;     // [nused]
+    struct hits *hits;           // [nscales]
+    struct par_err *err;         // [nused]
+    atomic_int next;             // next position in order
+    atomic_int total;            // raw hits so far, all levels together
+    atomic_int failed;
+};
+
+static void par_scan(void *ctx, int ith, int nth) {
+    struct par_job *j = ctx;
+    (void)nth;
+    if (ith >= j->nused) return;
+    for (;;) {
+        if (atomic_load_explicit(&j->failed, memory_order_relaxed)) return;
+        int i = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (i >= j->nscales) return;
+        int k = j->order[i];
+        struct hits *h = &j->hits[k];
+        int rc = scan_level(j->py, j->scales[k], &j->bufs[ith], h);
+        // the serial scan fails once all levels together pass HAAR_MAX_HITS
+        if (!rc && atomic_fetch_add_explicit(&j->total, h->n, memory_order_relaxed) + h->n > HAAR_MAX_HITS)
+            rc = fh_fail(FH_E_LIMIT, "haar: more than %d raw window hits", HAAR_MAX_HITS);
+        if (rc) {
+            struct par_err *e = &j->err[ith];
+            if (!e->rc || k < e->scale) {
+                e->rc = rc, e->scale = k;
+                snprintf(e->msg, sizeof e->msg, "%s", fh_errmsg());
+            }
+            atomic_store(&j->failed, 1);
+            return;
+        }
+    }
+}
+
+// windows a level scans, before the first-stage skips: the cost estimate for ordering
+static double level_windows(const struct pyramid *py, float sc) {
+    int lw, lh;
+    level_size(py->W, py->H, sc, &lw, &lh);
+    int ww = lw + 1 - py->s.c->win_w, wh = lh + 1 - py->s.c->win_h, st = sc >= 2.f ? 1 : 2;
+    if (lw < 1 || lh < 1 || ww < 1 || wh < 1) return 0;
+    return (double)((ww + st - 1) / st) * ((wh + st - 1) / st);
+}
+
+struct level_cost {
+    double windows;
+    int k;
+};
+static int by_cost(const void *a, const void *b) {   // most windows first, then scale order
+    const struct level_cost *x = a, *y = b;
+    if (x->windows != y->windows) return x->windows > y->windows ? -1 : 1;
+    return (x->k > y->k) - (x->k < y->k);
+}
+
+// Scans all levels on the pool's threads into *out, in the serial scan's order.
+static int scan_parallel(struct fh_pool *pool, const struct pyramid *py, const float *scales, int nscales,
+                         struct hits *out) {
+    int nused = fh_pool_size(pool) < nscales ? fh_pool_size(pool) : nscales, rc = FH_OK;
+    size_t npix = (size_t)py->W * py->H;
+    struct level_cost *cost = fh_malloc((size_t)nscales * sizeof *cost);
+    int *order = fh_malloc((size_t)nscales * sizeof *order);
+    struct hits *hits = fh_calloc((size_t)nscales, sizeof *hits);
+    struct level_bufs *bufs = fh_calloc((size_t)nused, sizeof *bufs);
+    struct par_err *err = fh_calloc((size_t)nused, sizeof *err);
+    if (!cost || !order || !hits || !bufs || !err) {
+        rc = fh_fail(FH_E_NOMEM, "haar: out of memory");
+        goto done;
+    }
+    for (int t = 0; t < nused; t++)
+        if (bufs_alloc(&bufs[t], py->s.c, npix, py->plane, py->step)) {
+            rc = fh_fail(FH_E_NOMEM, "haar: out of memory for a %dx%d image on %d threads", py->W, py->H, nused);
+            goto done;
+        }
+    for (int k = 0; k < nscales; k++) cost[k] = (struct level_cost){level_windows(py, scales[k]), k};
+    qsort(cost, (size_t)nscales, sizeof *cost, by_cost);
+    for (int i = 0; i < nscales; i++) order[i] = cost[i].k;
+
+    struct par_job j = {.py = py, .scales = scales, .order = order, .nscales = nscales, .nused = nused,
+                        .bufs = bufs, .hits = hits, .err = err};
+    atomic_init(&j.next, 0), atomic_init(&j.total, 0), atomic_init(&j.failed, 0);
+    fh_pool_run(pool, par_scan, &j);
+
+    if (atomic_load(&j.failed)) {   // the failure at the smallest scale, as the serial scan meets it
+        const struct par_err *e = NULL;
+        for (int t = 0; t < nused; t++)
+            if (err[t].rc && (!e || err[t].scale < e->scale)) e = &err[t];
+        rc = fh_fail(e->rc, "%s", e->msg);
+        goto done;
+    }
+    int total = 0;
+    for (int k = 0; k < nscales; k++) total += hits[k].n;   // <= HAAR_MAX_HITS, checked above
+    if (total > 0) {
+        if (!(out->d = fh_malloc((size_t)total * sizeof *out->d))) {
+            rc = fh_fail(FH_E_NOMEM, "haar: out of memory storing hits");
+            goto done;
+        }
+        for (int k = 0; k < nscales; k++) {
+            if (hits[k].n) memcpy(out->d + out->n, hits[k].d, (size_t)hits[k].n * sizeof *out->d);
+            out->n += hits[k].n;
+        }
+        out->cap = total;
+    }
+done:
+    if (hits)
+        for (int k = 0; k < nscales; k++) fh_free(hits[k].d);
+    if (bufs)
+        for (int t = 0; t < nused; t++) bufs_free(&bufs[t]);
+    fh_free(cost), fh_free(order), fh_free(hits), fh_free(bufs), fh_free(err);
+    return rc;
 }
 
 int haar_detect_raw(const struct haar_cascade *c, const struct img *im, const struct haar_params *p,
@@ -233,87 +435,55 @@ int haar_detect_raw(const struct haar_cascade *c, const struct img *im, const st
         return rc;
     }
 
-    // Buffers at level 0's size, reused by every (smaller) level with the same row step,
-    // as OpenCV's sbuf: [sum | tilted] as one block so tilted offsets are sum + tofs.
     size_t step = (size_t)W + 1, plane = step * ((size_t)H + 1), npix = (size_t)W * H;
-    int nplanes = c->tilted ? 2 : 1;
+    int serial = fh_pool_size(p->pool) <= 1 || nscales == 1;
     uint8_t *grey = im->c == 1 ? NULL : fh_malloc(npix);
-    uint8_t *level = fh_malloc(npix);
-    uint32_t *sums = fh_malloc(plane * nplanes * sizeof *sums);
-    uint32_t *sq = fh_malloc(plane * sizeof *sq);
-    uint32_t *scratch = c->tilted ? fh_malloc(4 * step * sizeof *scratch) : NULL;
+    struct level_bufs b = {0};
     int nopt = c->stumps ? c->ntrees : c->nfeatures;
     void *opt = fh_malloc((size_t)nopt * (c->stumps ? sizeof(struct opt_stump) : sizeof(struct opt_feature)));
     struct hits hits = {0};
-    if ((im->c != 1 && !grey) || !level || !sums || !sq || (c->tilted && !scratch) || !opt) {
+    if ((im->c != 1 && !grey) || !opt || (serial && bufs_alloc(&b, c, npix, plane, step))) {
         rc = fh_fail(FH_E_NOMEM, "haar: out of memory for a %dx%d image", W, H);
         goto done;
     }
-    const uint8_t *g = im->data;
-    size_t gstride = im->stride;
+    struct pyramid py = {.g = im->data, .gstride = im->stride, .step = step, .plane = plane, .W = W, .H = H};
     if (im->c != 1) {
         haar_grey(im, grey);
-        g = grey, gstride = (size_t)W;
+        py.g = grey, py.gstride = (size_t)W;
     }
 
     // feature offsets depend only on the row step, so once per call
-    struct scan s = {.c = c, .area = (double)(c->win_w - 2) * (c->win_h - 2)};
+    struct scan *s = &py.s;
+    *s = (struct scan){.c = c, .area = (double)(c->win_w - 2) * (c->win_h - 2)};
     int istep = (int)step, tofs = (int)plane;
-    s.nofs[0] = 1 + istep, s.nofs[1] = c->win_w - 1 + istep;
-    s.nofs[2] = 1 + istep * (c->win_h - 1), s.nofs[3] = c->win_w - 1 + istep * (c->win_h - 1);
+    s->nofs[0] = 1 + istep, s->nofs[1] = c->win_w - 1 + istep;
+    s->nofs[2] = 1 + istep * (c->win_h - 1), s->nofs[3] = c->win_w - 1 + istep * (c->win_h - 1);
     if (c->stumps) {
-        s.stumps = opt;
+        s->stumps = opt;
         for (int t = 0; t < c->ntrees; t++) {
             const struct haar_node *nd = &c->nodes[c->trees[t].node0];
-            set_offsets(&c->features[nd->feature], istep, tofs, &s.stumps[t].f);
-            s.stumps[t].threshold = nd->threshold;
-            s.stumps[t].left = c->leaves[c->trees[t].leaf0 - nd->left];
-            s.stumps[t].right = c->leaves[c->trees[t].leaf0 - nd->right];
+            set_offsets(&c->features[nd->feature], istep, tofs, &s->stumps[t].f);
+            s->stumps[t].threshold = nd->threshold;
+            s->stumps[t].left = c->leaves[c->trees[t].leaf0 - nd->left];
+            s->stumps[t].right = c->leaves[c->trees[t].leaf0 - nd->right];
         }
     } else {
-        s.feats = opt;
-        for (int f = 0; f < c->nfeatures; f++) set_offsets(&c->features[f], istep, tofs, &s.feats[f]);
+        s->feats = opt;
+        for (int f = 0; f < c->nfeatures; f++) set_offsets(&c->features[f], istep, tofs, &s->feats[f]);
     }
 
-    for (int k = 0; k < nscales; k++) {
-        float sc = scales[k];
-        // level size: OpenCV divides in float and rounds half to even
-        int lw = (int)lrintf((float)W / sc), lh = (int)lrintf((float)H / sc);
-        if (lw < 1 || lh < 1) continue;
-        if (lw > W) lw = W;
-        if (lh > H) lh = H;
-        const uint8_t *src = g;
-        size_t sstride = gstride;
-        if (lw != W || lh != H) {
-            if ((rc = haar_resize(g, W, H, gstride, level, lw, lh))) goto done;
-            src = level, sstride = (size_t)lw;
-        }
-        haar_integral(src, lw, lh, sstride, step, sums, sq, c->tilted ? sums + plane : NULL, scratch);
-
-        int ystep = sc >= 2.f ? 1 : 2;
-        int ww = lw + 1 - c->win_w, wh = lh + 1 - c->win_h;   // window origins x < ww, y < wh
-        int winw = (int)lrintf((float)c->win_w * sc), winh = (int)lrintf((float)c->win_h * sc);
-        for (int y = 0; y < wh; y += ystep) {
-            const uint32_t *prow = sums + (size_t)y * step, *qrow = sq + (size_t)y * step;
-            for (int x = 0; x < ww; x += ystep) {
-                double margin;
-                int r = run_window(&s, prow + x, qrow + x, &margin);
-                if (r == 1) {
-                    if ((rc = add_hit(&hits, (int)lrintf((float)x * sc), (int)lrintf((float)y * sc),
-                                      winw, winh, margin)))
-                        goto done;
-                } else if (r == 0) {
-                    x += ystep;   // failed the first stage: OpenCV skips the next position
-                }
-            }
-        }
+    if (serial) {
+        for (int k = 0; k < nscales; k++)
+            if ((rc = scan_level(&py, scales[k], &b, &hits))) goto done;
+    } else if ((rc = scan_parallel(p->pool, &py, scales, nscales, &hits))) {
+        goto done;
     }
     *out = hits.d, *n = hits.n;
     hits.d = NULL;
 done:
     fh_free(hits.d);
-    fh_free(scales), fh_free(grey), fh_free(level), fh_free(sums), fh_free(sq), fh_free(scratch);
-    fh_free(opt);
+    bufs_free(&b);
+    fh_free(scales), fh_free(grey), fh_free(opt);
     return rc;
 }
 

@@ -16,7 +16,8 @@
 //   haar_free(c);
 //
 // Thread safety: a loaded cascade is immutable and may be shared; haar_detect is
-// reentrant. Single-threaded: one call uses one core.
+// reentrant. One call uses one core, or the threads of haar_params.pool (the pyramid
+// levels shared out among them); the detections are the same for any thread count.
 #ifndef FH_HAAR_H
 #define FH_HAAR_H
 
@@ -49,6 +50,7 @@
 #define HAAR_GROUP_EPS 0.2
 
 struct haar_cascade;
+struct fh_pool;
 
 struct haar_params {
     double scale_factor;   // window growth per scale (OpenCV default 1.1); > 1
@@ -56,6 +58,11 @@ struct haar_params {
                            // groups of >= 4 hits survive); <= 0: raw hits, ungrouped
     int min_size;          // smallest window side in pixels (0: the cascade's own size)
     int max_size;          // largest window side (0: the image)
+    struct fh_pool *pool;  // borrowed; NULL (the default): scan on the caller's thread only.
+                           // Otherwise the pool's threads take whole pyramid levels, each
+                           // thread with its own work buffers (~9 bytes a pixel, 13 with
+                           // tilted features, per thread beyond the first). Same output for
+                           // any pool size. The pool must not be running another job.
 };
 
 struct haar_det {
@@ -69,7 +76,7 @@ struct haar_det {
 // stage threshold) >= 0, tie = 0.5 + 0.5 * m / (1 + m), in [0.5, 1). So score orders by
 // neighbors first, then by how clearly the group's windows passed the final stage.
 
-// OpenCV's defaults: {1.1, 3, 0, 0}.
+// OpenCV's defaults: {1.1, 3, 0, 0}, no pool.
 struct haar_params haar_params_default(void);
 
 // Loads an OpenCV cascade XML (old "opencv-haar-classifier" or new "opencv-cascade-

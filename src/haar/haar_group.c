@@ -78,7 +78,7 @@ int haar_group(const struct haar_det *hits, int n, int min_neighbors, double eps
         cl[k].x1 = (int)lrintf((float)cl[k].x * s), cl[k].y1 = (int)lrintf((float)cl[k].y * s);
         cl[k].w1 = (int)lrintf((float)cl[k].w * s), cl[k].h1 = (int)lrintf((float)cl[k].h * s);
     }
-    struct haar_det *d = fh_malloc((size_t)ncls * sizeof *d);
+    struct haar_det *d = fh_calloc((size_t)ncls, sizeof *d);   // zeroed padding: comparable by memcmp
     if (!d) {
         fh_free(parent), fh_free(label), fh_free(cl);
         return fh_fail(FH_E_NOMEM, "haar: out of memory grouping %d hits", n);

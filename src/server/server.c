@@ -64,11 +64,12 @@ int srv_start(const struct srv_config *c, struct srv **out) {
     if (!S->cfg.owner) S->cfg.owner = LIB_OWNER_LOCAL;
     pthread_mutex_init(&S->mu, NULL);
     int rc = FH_OK;
-    char *up = fh_malloc(strlen(c->db) + 16);
+    size_t up_n = strlen(c->db) + 16;
+    char *up = fh_malloc(up_n);
     S->db = dup_str(c->db), S->models = dup_str(c->models), S->bind = dup_str(c->bind ? c->bind : "127.0.0.1");
     if (!up || !S->db || !S->models || !S->bind) rc = fh_fail(FH_E_NOMEM, "out of memory");
     if (!rc) {
-        sprintf(up, "%s.uploads", c->db);
+        snprintf(up, up_n, "%s.uploads", c->db);
         if (mkdir(up, 0755) && errno != EEXIST) rc = fh_fail(FH_E_IO, "%s: %s", up, strerror(errno));
         else if (!(S->uploads = realpath(up, NULL))) rc = fh_fail(FH_E_IO, "%s: %s", up, strerror(errno));
     }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "base/pool.h"
 #include "haar/haar.h"
 #include "haar/haar_int.h"
 
@@ -320,6 +321,42 @@ static void test_detect_args(const struct haar_cascade *c) {
     }
 }
 
+// The same detections (boxes, order, scores, bit for bit) with 1, 2 and 3 threads, also
+// raw (ungrouped) hits, which show any change of order directly.
+static void test_detect_threads(const struct haar_cascade *c) {
+    static const char *const imgs[] = {"aerosmith-double", "baseball", "cnn1085", "knex20", "trek-trio"};
+    struct fh_pool *pools[3] = {NULL, fh_pool_new(2), fh_pool_new(3)};
+    int ok = pools[1] && pools[2], total = 0;
+    for (size_t k = 0; ok && k < sizeof imgs / sizeof *imgs; k++) {
+        char path[256];
+        snprintf(path, sizeof path, CMU "%s.jpg", imgs[k]);
+        struct img im;
+        if (img_decode_file(path, &im)) {
+            printf("# %s\n", fh_errmsg());
+            ok = 0;
+            break;
+        }
+        for (int raw = 0; raw < 2; raw++) {
+            struct haar_det *d[3] = {NULL, NULL, NULL};
+            int n[3] = {-1, -1, -1};
+            for (int t = 0; t < 3; t++) {
+                struct haar_params p = haar_params_default();
+                p.pool = pools[t];
+                int rc = raw ? haar_detect_raw(c, &im, &p, &d[t], &n[t]) : haar_detect(c, &im, &p, &d[t], &n[t]);
+                ok &= rc == FH_OK;
+            }
+            for (int t = 1; t < 3; t++)
+                ok &= n[t] == n[0] && (n[0] == 0 || memcmp(d[t], d[0], (size_t)n[0] * sizeof *d[0]) == 0);
+            if (!raw) total += n[0];
+            for (int t = 0; t < 3; t++) fh_free(d[t]);
+        }
+        img_free(&im);
+    }
+    fh_pool_free(pools[1]), fh_pool_free(pools[2]);
+    TEST_COND("detect: 1, 2 and 3 threads give identical detections and raw hits (5 CMU+MIT images)",
+              ok && total > 0);
+}
+
 int main(void) {
     int ok = 1;
     for (int i = 0; i < 6; i++) ok &= check_integral(1 + (int)(rnd() % 9), 1 + (int)(rnd() % 9));
@@ -372,6 +409,7 @@ int main(void) {
     if (c) {
         test_detect_args(c);
         test_detect_vs_opencv(c);
+        test_detect_threads(c);
     }
     haar_free(c);
     return TEST_REPORT();

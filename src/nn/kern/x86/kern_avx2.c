@@ -242,12 +242,12 @@ static void ukern_1x16(int K, const float *A, const float *B, float *y, int ncol
     conv_store_row(c0, c1, y, ncol, bias, act, alpha);
 }
 
-// y rows [0, rows) of a tile: A (rows x K, lda) times every panel
+// y rows [0, rows) of a tile: A (rows x K, lda) times panels [pa, pb)
 static void conv_tile(const struct nn_conv_args *a, int K, const float *A, size_t lda, int rows,
-                      float *y) {
-    int OC = a->OC, np = (OC + NR - 1) / NR;
+                      float *y, int pa, int pb) {
+    int OC = a->OC;
     const float *alpha = a->act == 2 ? a->alpha : NULL;
-    for (int p = 0; p < np; p++) {
+    for (int p = pa; p < pb; p++) {
         const float *B = a->wp + (size_t)p * K * NR;
         int oc0 = p * NR, ncol = OC - oc0 < NR ? OC - oc0 : NR;
         const float *bias = a->bias ? a->bias + oc0 : NULL;
@@ -265,13 +265,24 @@ static void conv_tile(const struct nn_conv_args *a, int K, const float *A, size_
 
 static void avx2_conv2d(const struct nn_conv_args *a, int ith, int nth) {
     int M = a->N * a->OH * a->OW, K = a->KH * a->KW * a->C, m0, m1;
+    int np = (a->OC + NR - 1) / NR;
+    if (a->OC <= 0) return;
+    // Few rows (an FC layer at batch 1, a 1x1 conv after global pooling): split the output
+    // channels instead, so every thread works. Each element still goes through the same
+    // micro-kernel arithmetic as in a single-threaded run.
+    if (conv_direct(a) && nth > 1 && M < MR * nth && np >= nth) {
+        int p0, p1;
+        nn_split(np, ith, nth, 1, &p0, &p1);
+        if (p0 < p1) conv_tile(a, K, a->x, (size_t)K, M, a->y, p0, p1);
+        return;
+    }
     nn_split(M, ith, nth, MR, &m0, &m1);
-    if (m0 >= m1 || a->OC <= 0) return;
+    if (m0 >= m1) return;
     int tm = conv_tm(K);
     if (conv_direct(a)) {
         for (int t = m0; t < m1; t += tm) {
             int rows = m1 - t < tm ? m1 - t : tm;
-            conv_tile(a, K, a->x + (size_t)t * K, (size_t)K, rows, a->y + (size_t)t * a->OC);
+            conv_tile(a, K, a->x + (size_t)t * K, (size_t)K, rows, a->y + (size_t)t * a->OC, 0, np);
         }
         return;
     }
@@ -279,7 +290,7 @@ static void avx2_conv2d(const struct nn_conv_args *a, int ith, int nth) {
     for (int t = m0; t < m1; t += tm) {
         int rows = m1 - t < tm ? m1 - t : tm;
         im2col(a, t, rows, A);
-        conv_tile(a, K, A, (size_t)K, rows, a->y + (size_t)t * a->OC);
+        conv_tile(a, K, A, (size_t)K, rows, a->y + (size_t)t * a->OC, 0, np);
     }
 }
 
