@@ -68,7 +68,7 @@ int srv_start(const struct srv_config *c, struct srv **out) {
     char *up = fh_malloc(up_n);
     S->db = dup_str(c->db), S->models = dup_str(c->models), S->bind = dup_str(c->bind ? c->bind : "127.0.0.1");
     if (!up || !S->db || !S->models || !S->bind) rc = fh_fail(FH_E_NOMEM, "out of memory");
-    if (!rc) {
+    if (!rc && up) {
         snprintf(up, up_n, "%s.uploads", c->db);
         if (mkdir(up, 0755) && errno != EEXIST) rc = fh_fail(FH_E_IO, "%s: %s", up, strerror(errno));
         else if (!(S->uploads = realpath(up, NULL))) rc = fh_fail(FH_E_IO, "%s: %s", up, strerror(errno));
