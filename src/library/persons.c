@@ -447,7 +447,8 @@ int lib_update_avatars(struct lib *L) {
 int lib_search(struct lib *L, const struct img *im, const struct lib_options *o, struct lib_match **out, int *n) {
     *out = NULL, *n = 0;
     struct fh_engine *e;
-    int rc = fh_engine_new(L->m, o->threads, &e), k = 0;
+    int rc = lib_models(L), k = 0;
+    if (!rc) rc = fh_engine_new(L->m, o->threads, &e);
     if (rc) return rc;
     struct fh_config cfg = fh_config_default();
     cfg.min_face = o->min_face, cfg.flip = o->flip;

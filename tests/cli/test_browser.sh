@@ -2,7 +2,7 @@
 # The web UI in real headless Chromium (tests/browser/test_ui.js, playwright-core): starts
 # `facehatch serve` on an empty library on 127.0.0.1 (free port), runs the UI flow, stops
 # the server. Screenshots go to $BUILD/test-artifacts/ (people.png, person.png, ...).
-# Skips (exit 0, with a message) only when chromium is not installed; CI installs it with
+# Skips (exit 0, with a message) only when chromium is not installed outside CI; CI installs it with
 # `apt-get install -y chromium`. Installs playwright-core from tests/browser/package-lock.json
 # if node_modules is missing.
 set -u
@@ -10,6 +10,8 @@ cd "$(dirname "$0")/../.."
 BIN=${FACEHATCH:-${BUILD:-build}/facehatch}
 CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
 if [ -z "$CHROMIUM" ]; then
+    # CI installs chromium (tools/install_deps.sh): there a missing browser is a failure
+    if [ -n "${CI:-}" ]; then echo "FAIL: chromium is not installed"; echo "0 passed, 1 failed"; exit 1; fi
     echo "SKIP: chromium is not installed (apt-get install -y chromium); the browser test did not run"
     exit 0
 fi
