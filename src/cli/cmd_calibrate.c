@@ -20,6 +20,7 @@
 
 #include "align/align.h"
 #include "cli/cli.h"
+#include "eval/eval_det.h"
 #include "library/calib.h"
 #include "library/library.h"
 
@@ -51,12 +52,10 @@ static int push(struct samples *s, const struct sample *x) {
     return 0;
 }
 
+// IoU of a detection with an annotated box (eval's +1-pixel convention)
 static double iou(const int *a, const struct box *b) {
-    double x1 = fmax(a[0], b->x1), y1 = fmax(a[1], b->y1), x2 = fmin(a[2], b->x2), y2 = fmin(a[3], b->y2);
-    if (x2 < x1 || y2 < y1) return 0;
-    double in = (x2 - x1 + 1) * (y2 - y1 + 1);
-    double aa = (a[2] - a[0] + 1.0) * (a[3] - a[1] + 1), bb = (b->x2 - b->x1 + 1.0) * (b->y2 - b->y1 + 1);
-    return in / (aa + bb - in);
+    struct eval_box x = {a[0], a[1], a[2], a[3], 0, 0}, y = {b->x1, b->y1, b->x2, b->y2, 0, 0};
+    return eval_iou(&x, &y);
 }
 
 // one image: detect, label each face as matched (with its blur label) or trash
