@@ -5,7 +5,7 @@
 set -euo pipefail
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 PKGS="build-essential pkg-config libjpeg62-turbo-dev libpng-dev libexif-dev libheif-dev libwebp-dev
-      libsqlite3-dev libcjson-dev libmatio-dev libmicrohttpd-dev opencv-data python3-opencv
+      libsqlite3-dev libsodium-dev libcjson-dev libmatio-dev libmicrohttpd-dev opencv-data python3-opencv
       chromium curl jq sqlite3 openssl python3 ca-certificates"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 missing=""
