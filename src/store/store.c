@@ -505,6 +505,25 @@ static int exec_sql(struct store *s, const char *sql, const char *what) {
     return rc == SQLITE_OK ? FH_OK : fail_db(s, rc, what);
 }
 
+// PRAGMA foreign_key_check: FH_E_DB naming the first dangling reference
+static int fk_check(struct store *s) {
+    int rc = FH_OK;
+    sqlite3_stmt *st;
+    int r = sqlite3_prepare_v2(s->db, "PRAGMA foreign_key_check", -1, &st, NULL);
+    if (r != SQLITE_OK) return fail_db(s, r, "foreign_key_check");
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        const unsigned char *tab = sqlite3_column_text(st, 0), *par = sqlite3_column_text(st, 2);
+        rc = fh_fail(FH_E_DB, "store: foreign key check: %s row %lld refers to a missing %s row",
+                     tab ? (const char *)tab : "?", (long long)sqlite3_column_int64(st, 1),
+                     par ? (const char *)par : "?");
+    } else if (r != SQLITE_DONE) {
+        rc = fail_db(s, r, "foreign_key_check");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int store_schema_version(struct store *s, int *version) {
     int64_t v = 0;
     int rc = pragma_int(s, "PRAGMA user_version", &v);
@@ -512,7 +531,7 @@ int store_schema_version(struct store *s, int *version) {
     return rc;
 }
 
-int store_migrate(struct store *s, const char *const *steps, int n_steps) {
+static int migrate_steps(struct store *s, const char *const *steps, int n_steps) {
     for (;;) {
         int rc = exec_sql(s, "BEGIN IMMEDIATE", "migrate: begin");
         if (rc) return rc;
@@ -531,6 +550,7 @@ int store_migrate(struct store *s, const char *const *steps, int n_steps) {
             snprintf(sql, sizeof sql, "PRAGMA user_version = %d; PRAGMA application_id = %d",
                      v + 1, STORE_APPLICATION_ID);
             if (rc == FH_OK) rc = exec_sql(s, sql, what);
+            if (rc == FH_OK) rc = fk_check(s);
             if (rc == FH_OK) rc = exec_sql(s, "COMMIT", what);
         }
         if (rc) {
@@ -538,6 +558,17 @@ int store_migrate(struct store *s, const char *const *steps, int n_steps) {
             return rc;
         }
     }
+}
+
+// Steps run with foreign keys off, so a step may rebuild a table (SQLite's "12-step"
+// ALTER: create the new table, copy, drop the old, rename) without the drop cascading;
+// each step's result is checked with foreign_key_check before its commit. The pragma is a
+// no-op inside a transaction, hence here, around the steps.
+int store_migrate(struct store *s, const char *const *steps, int n_steps) {
+    int rc = exec_sql(s, "PRAGMA foreign_keys = OFF", "foreign_keys");
+    if (rc == FH_OK) rc = migrate_steps(s, steps, n_steps);
+    int on = exec_sql(s, "PRAGMA foreign_keys = ON", "foreign_keys");
+    return rc ? rc : on;
 }
 
 // Decides from read-only queries whether path holds a database we may use: a fresh empty
@@ -637,20 +668,7 @@ int store_check(struct store *s) {
     if (rc) return rc;
     if (strcmp(first, "ok") != 0)
         return fh_fail(FH_E_DB, "store: integrity check: %s", first);
-    sqlite3_stmt *st;
-    int r = sqlite3_prepare_v2(s->db, "PRAGMA foreign_key_check", -1, &st, NULL);
-    if (r != SQLITE_OK) return fail_db(s, r, "foreign_key_check");
-    r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
-        const unsigned char *tab = sqlite3_column_text(st, 0), *par = sqlite3_column_text(st, 2);
-        rc = fh_fail(FH_E_DB, "store: foreign key check: %s row %lld refers to a missing %s row",
-                     tab ? (const char *)tab : "?", (long long)sqlite3_column_int64(st, 1),
-                     par ? (const char *)par : "?");
-    } else if (r != SQLITE_DONE) {
-        rc = fail_db(s, r, "foreign_key_check");
-    }
-    sqlite3_finalize(st);
-    return rc;
+    return fk_check(s);
 }
 
 // ---- iterations ----------------------------------------------------------------------------------
