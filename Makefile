@@ -7,6 +7,13 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter -MMD -MP -Isrc -pthread
 LDLIBS  += -ljpeg -lpng -lexif -lheif -lwebp -lwebpdemux -lsqlite3 -lmatio -lm -pthread
 AVX2FLAGS := -mavx2 -mfma
+# make install PREFIX=/usr DESTDIR=/tmp/pkg: the binary, the models and the man page. The
+# prefix is compiled in (where the installed binary looks for its models).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+INSTALL ?= install
+# FH_VERSION: `git describe` in a git checkout, else the release number (a tarball build)
+VERSION := $(or $(if $(wildcard .git),$(shell git describe --always --dirty 2>/dev/null)),0.7.0)
 ifeq ($(DEBUG),1)
   CFLAGS += -O0
 endif
@@ -34,7 +41,7 @@ LIB      := $(BUILD)/libfacehatch.a
 BIN      := $(BUILD)/facehatch
 EXAMPLE  := $(BUILD)/examples/example
 
-.PHONY: all test models bench bench-peers check-deps clean demo tools
+.PHONY: all test models bench bench-peers check-deps clean demo tools install uninstall FORCE
 all: $(BIN) $(EXAMPLE)
 
 # ---- server: libmicrohttpd, and web/ embedded into the binary ------------------------------
@@ -73,6 +80,17 @@ $(LIB): $(LIB_OBJ)
 $(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# the version and the prefix go into two CLI files only, rebuilt when either changes: the
+# stamp is rewritten only then (so an unchanged `make install` compiles nothing)
+BUILD_INFO := $(BUILD)/gen/build-info
+BUILD_INFO_OBJ := $(BUILD)/src/cli/cmd_version.o $(BUILD)/src/cli/models_dir.o
+$(BUILD_INFO): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(VERSION) $(PREFIX)' | cmp -s - $@ || echo '$(VERSION) $(PREFIX)' >$@
+$(BUILD_INFO_OBJ): $(BUILD_INFO)
+$(BUILD_INFO_OBJ): CFLAGS += -DFH_VERSION='"$(VERSION)"' -DFH_PREFIX='"$(PREFIX)"'
+FORCE:
+
 $(EXAMPLE): examples/example.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
@@ -83,6 +101,20 @@ $(BUILD)/tests/%: tests/%.c $(LIB) tests/harness.h
 
 models:
 	tools/fetch_models.sh models
+
+MODEL_FILES := pnet.tflite rnet.tflite onet.tflite MobileFaceNet.tflite SHA256SUMS
+SHARE := $(DESTDIR)$(PREFIX)/share
+install: $(BIN) models
+	$(INSTALL) -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/facehatch/models/samples $(SHARE)/man/man1
+	$(INSTALL) -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/facehatch
+	$(INSTALL) -m 644 $(addprefix models/,$(MODEL_FILES)) $(SHARE)/facehatch/models/
+	$(INSTALL) -m 644 models/samples/*.jpg $(SHARE)/facehatch/models/samples/
+	$(INSTALL) -m 644 docs/facehatch.1 $(SHARE)/man/man1/facehatch.1
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/facehatch $(SHARE)/man/man1/facehatch.1
+	rm -f $(addprefix $(SHARE)/facehatch/models/,$(MODEL_FILES)) $(SHARE)/facehatch/models/samples/sample*.jpg
+	-rmdir $(SHARE)/facehatch/models/samples $(SHARE)/facehatch/models $(SHARE)/facehatch 2>/dev/null
 
 # The default test run: unit + op + golden + pipeline + CLI tests. Needs `make models`
 # and ../shared (golden, data); tests that need them say so and fail if missing.

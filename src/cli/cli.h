@@ -13,7 +13,10 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 // options every command that runs the models understands
 struct cli_opts {
-    const char *models;   // --models DIR (default: $FACEHATCH_MODELS or "models")
+    const char *models;   // the models folder cli_models_find chose (or, when none holds
+                          // them, --models DIR or "./models"); see models_found
+    const char *models_arg; // --models DIR as given, or NULL
+    int models_found;     // 1 when `models` holds every model file
     int threads;          // --threads N (default 0 = all cores)
     int ref;              // --ref: scalar reference kernels
     int min_face;         // --min-face N
@@ -37,6 +40,26 @@ int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage);
 struct fh_config cli_config(const struct cli_opts *o);
 // Loads the models and an engine; prints the error and returns EXIT_FAIL on failure.
 int cli_load(const struct cli_opts *o, int threads, struct fh_models **m, struct fh_engine **e);
+
+// ---- the models folder (cli/models_dir.c) ----
+// The one search for the models. With --models DIR (explicit_dir) only DIR is tried: if it
+// lacks them, that is the error, with no fallback. Otherwise, in order: $FACEHATCH_MODELS;
+// $XDG_DATA_HOME/facehatch/models (unset: ~/.local/share/facehatch/models); each of
+// $XDG_DATA_DIRS (unset: /usr/local/share:/usr/share) + /facehatch/models; the install
+// prefix compiled in (cli_models_prefix()/share/facehatch/models); ./models (a source
+// checkout). Relative XDG paths are ignored (XDG spec); a folder is tried once. The first
+// folder holding every model file (fh_model_file) wins; their checksums are checked later,
+// by fh_models_load. Returns that folder (static storage, valid until the next call) or
+// NULL; when report is not NULL each folder tried and not chosen is written to it, one a
+// line with why it was tried and the file it lacks. cli_parse calls it once (quietly).
+const char *cli_models_find(const char *explicit_dir, FILE *report);
+// The install prefix compiled in (-DFH_PREFIX, from the Makefile's PREFIX).
+const char *cli_models_prefix(void);
+// EXIT_OK when cli_parse found the models; otherwise prints every place tried and how to
+// fetch the models to stderr and returns EXIT_FAIL. For commands that need the models.
+int cli_models_need(const struct cli_opts *o);
+// cli_models_need, then fh_models_load(o->models) with --ref honoured; prints any error.
+int cli_models_load(const struct cli_opts *o, struct fh_models **m);
 
 // JSON output helpers (stdout)
 void json_str(FILE *f, const char *s);
@@ -84,6 +107,7 @@ int cmd_face(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_recluster(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_version(int argc, char **argv);
 
 // the evals (cli/eval_*.c); each returns an exit code
 int eval_lfw_cmd(const struct cli_opts *o);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // facehatch bench: median latency of each net and of the whole pipeline, at 1 thread
-// and at all cores, on real inputs (models from models/, photos from models/samples).
+// and at all cores, on real inputs (the models folder cli_models_find chose, photos from its samples/).
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,10 +67,7 @@ int cmd_bench(int argc, char **argv) {
         return EXIT_USAGE;
     }
     struct fh_models *m;
-    if (fh_models_load(o.models, o.ref ? FH_LOAD_REF : 0, &m)) {
-        fprintf(stderr, "facehatch: %s\n", fh_errmsg());
-        return EXIT_FAIL;
-    }
+    if ((rc = cli_models_load(&o, &m))) return rc;
     int all = o.threads > 0 ? o.threads : fh_cpu_count();
     struct nn_net *pnet, *rnet, *onet, *mfn;
     struct nn_options no = {.force_ref = o.ref};

