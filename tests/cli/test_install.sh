@@ -37,6 +37,9 @@ n=$(ls "$M"/*.tflite 2>/dev/null | wc -l)
 if command -v groff >/dev/null; then
     groff -man -ww -z "$MAN" 2>"$T/err" && [ ! -s "$T/err" ] && ok "man page renders without warnings" || bad "groff warnings"
 fi
+if command -v mandoc >/dev/null; then
+    mandoc -T lint -W warning "$MAN" >"$T/err" 2>&1 && ok "mandoc -T lint: no warnings" || bad "mandoc lint warnings"
+fi
 
 # run from a folder with no models/, with a HOME and XDG dirs of our own
 mkdir -p "$T/elsewhere" "$T/home"
