@@ -57,26 +57,34 @@ int auth_new(const struct auth_opts *opts, struct auth **out) {
     if (!a) return fh_fail(FH_E_NOMEM, "auth: cannot allocate the state");
     a->o = o;
     pthread_mutex_init(&a->mu, NULL);
+    pthread_mutex_init(&a->dummy_mu, NULL);
     pthread_cond_init(&a->cv, NULL);
     randombytes_buf(a->rate_key, sizeof a->rate_key);
-    // the dummy: the hash of a random password nobody knows, at the configured cost
-    uint8_t secret[32];
-    char pw[65];
-    randombytes_buf(secret, sizeof secret);
-    sodium_bin2hex(pw, sizeof pw, secret, sizeof secret);
-    rc = auth_hash(a, pw, a->dummy);
-    sodium_memzero(pw, sizeof pw);
-    if (rc) {
-        auth_free(a);
-        return rc;
-    }
     *out = a;
     return FH_OK;
+}
+
+// The hash of a random password nobody knows, at the configured cost. Made on first need,
+// so the CLI's commands that never log in do not pay for it.
+const char *auth_dummy(struct auth *a) {
+    pthread_mutex_lock(&a->dummy_mu);
+    if (!a->dummy_ready) {
+        uint8_t secret[32];
+        char pw[65];
+        randombytes_buf(secret, sizeof secret);
+        sodium_bin2hex(pw, sizeof pw, secret, sizeof secret);
+        a->dummy_ready = auth_hash(a, pw, a->dummy) == FH_OK;
+        sodium_memzero(pw, sizeof pw);
+        sodium_memzero(secret, sizeof secret);
+    }
+    pthread_mutex_unlock(&a->dummy_mu);
+    return a->dummy_ready ? a->dummy : NULL;
 }
 
 void auth_free(struct auth *a) {
     if (!a) return;
     pthread_mutex_destroy(&a->mu);
+    pthread_mutex_destroy(&a->dummy_mu);
     pthread_cond_destroy(&a->cv);
     sodium_memzero(a, sizeof *a);
     fh_free(a);

@@ -100,8 +100,9 @@ struct auth_who {
 // ---- setup -----------------------------------------------------------------------------------
 // Initialises libsodium once (thread-safe, idempotent). FH_E_UNSUPPORTED if it cannot.
 int auth_init(void);
-// opts NULL = auth_opts_default(). Calls auth_init and makes the dummy hash (one hash of the
-// configured cost). FH_E_ARG for opts out of range (costs below the minimums, times <= 0).
+// opts NULL = auth_opts_default(). Calls auth_init. FH_E_ARG for opts out of range (costs
+// below the minimums, times <= 0). The dummy hash (see Timing) is made at the first login that
+// needs it; a server may call auth_login once at start (any name) to make it early.
 int auth_new(const struct auth_opts *opts, struct auth **out);
 void auth_free(struct auth *a);      // accepts NULL
 

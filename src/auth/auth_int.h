@@ -17,8 +17,10 @@ struct rate_slot {
 
 struct auth {
     struct auth_opts o;
-    char dummy[128];       // crypto_pwhash_STRBYTES: a hash no password is known for
-    pthread_mutex_t mu;    // guards rate[], rate_key and hashing
+    char dummy[128];       // crypto_pwhash_STRBYTES: a hash no password is known for,
+    int dummy_ready;       // made on first need (under dummy_mu)
+    pthread_mutex_t dummy_mu;
+    pthread_mutex_t mu;    // guards rate[] and hashing
     pthread_cond_t cv;     // a hashing slot came free
     int hashing;           // hashes running now (<= o.max_hashing)
     uint8_t rate_key[32];  // random key of the rate table's hash
@@ -29,6 +31,8 @@ int64_t auth_now(struct auth *a);
 // Password hash / verify through the gate (at most o.max_hashing at once).
 int auth_hash(struct auth *a, const char *password, char out[128]);
 int auth_verify(struct auth *a, const char *hash, const char *password); // 1 match, 0 not
+// The dummy hash (made on the first call, at the configured cost), or NULL on failure.
+const char *auth_dummy(struct auth *a);
 
 // ---- rate.c ----
 enum rate_kind { RATE_NAME = 'u', RATE_ADDR = 'a' };

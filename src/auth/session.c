@@ -91,7 +91,9 @@ int auth_login(struct auth *a, struct store *s, const char *user, const char *pa
     if (known) snprintf(stored, sizeof stored, "%s", u.pass_hash); // s's buffer is reused below
     int64_t uid = known ? u.id : 0;
     // unknown users and users without a password take the same time as a wrong password
-    int ok = auth_verify(a, known ? stored : a->dummy, password) && known;
+    const char *against = known ? stored : auth_dummy(a);
+    if (!against) return fh_fail(FH_E_NOMEM, "auth: cannot make the dummy hash");
+    int ok = auth_verify(a, against, password) && known;
     if (!ok) {
         rate_fail(a, RATE_NAME, user, now);
         rate_fail(a, RATE_ADDR, client, now);
