@@ -345,8 +345,48 @@ static void test_sessions_tokens(void) {
     store_close(s);
 }
 
+// every allocation failing in turn, from the open through the accounts calls: FH_OK or
+// FH_E_NOMEM, never a crash or another code, and a database that opened stays consistent.
+// (Statements are prepared on first use, so the accounts calls allocate right after open.)
+static void test_fail_nth(void) {
+    int ok = 0, nomem = 0, other = 0, late = 0, bad_after = 0, run_ok = 0;
+    // every allocation up to 300, then every 7th, until 20 runs in a row saw no failure
+    for (int n = 1; run_ok < 20 && n < 100000; n += n < 300 ? 1 : 7) {
+        struct store *s = NULL;
+        fh_alloc_fail_after(n);
+        int rc = store_open(":memory:", &s), opened = rc == FH_OK;
+        int64_t id = 0;
+        if (rc == FH_OK) rc = store_user_create(s, "u", "$h", 1, &id);
+        struct store_session x = {.user_id = id, .created = 1, .expires = 2, .last_seen = 1};
+        snprintf(x.hash, sizeof x.hash, "%064d", n);
+        if (rc == FH_OK) rc = store_session_insert(s, &x);
+        int64_t tid;
+        if (rc == FH_OK) rc = store_token_insert(s, id, x.hash, "t", 1, &tid);
+        struct store_user_counts c;
+        if (rc == FH_OK) rc = store_user_delete(s, id, &c);
+        fh_alloc_fail_after(0);
+        run_ok = rc == FH_OK ? run_ok + 1 : 0;
+        if (rc == FH_OK) ok++;
+        else if (rc == FH_E_NOMEM) nomem++, late += opened;
+        else other++, printf("# n=%d: %d %s\n", n, rc, fh_errmsg());
+        if (opened) {
+            store_rollback(s);
+            bad_after += store_check(s) != FH_OK;
+        }
+        store_close(s);
+    }
+    printf("# open + accounts under fail-Nth: %d ok, %d FH_E_NOMEM (%d after the open), %d other\n",
+           ok, nomem, late, other);
+    TEST_COND("fail-Nth: only FH_OK or FH_E_NOMEM, some inside the accounts calls",
+              other == 0 && ok > 0 && late > 0);
+    TEST_COND("fail-Nth: every database that opened is consistent after", bad_after == 0);
+}
+
 int main(void) {
     snprintf(db_path, sizeof db_path, "/tmp/fh_test_store_auth_%d.db", (int)getpid());
+    // first: a store_open must initialise SQLite (routing its allocations through fh_malloc)
+    // before this file's own sqlite3 connections do
+    test_fail_nth();
     test_migration();
     test_users();
     test_delete_cascade();
