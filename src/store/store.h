@@ -227,7 +227,7 @@ struct store_user {
     int64_t created;             // 0 for users from before accounts existed
     int recognition;             // face recognition on (1, the default) or off (0)
     int64_t quota_bytes;         // upload quota in bytes; 0 = unlimited
-    int n_photos;                // photos owned, counted on read
+    int n_photos;                // photos owned: counted by store_users_each (0 from find/by_id)
 };
 // Creates a user; pass_hash may be NULL (no login). FH_E_EXISTS if the name is taken.
 int store_user_create(struct store *s, const char *name, const char *pass_hash, int64_t created,

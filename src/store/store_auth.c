@@ -38,7 +38,9 @@ enum xa_id {
 };
 _Static_assert(XA_COUNT <= STORE_XST_MAX, "store_sql.h statement slots");
 
-#define USER_COLS                                                                           \
+// find / by_id run on every request with a session: no photo count there
+#define USER_COLS "u.id, u.name, u.pass_hash, u.created, u.recognition, u.quota_bytes, 0"
+#define USER_COLS_COUNTED                                                                   \
     "u.id, u.name, u.pass_hash, u.created, u.recognition, u.quota_bytes,"                   \
     " (SELECT COUNT(*) FROM photos p WHERE p.owner = u.id)"
 #define TOKEN_COLS "id, user_id, hash, name, created, last_used"
@@ -75,7 +77,7 @@ static const char *const xa_sql[XA_COUNT] = {
     [XA_TOKEN_DEL] = "DELETE FROM tokens WHERE id = ?1 AND user_id = ?2",
     [XA_USER_EXISTS] = "SELECT 1 FROM users WHERE id = ?1",
 };
-static const char users_each_sql[] = "SELECT " USER_COLS " FROM users u ORDER BY u.id";
+static const char users_each_sql[] = "SELECT " USER_COLS_COUNTED " FROM users u ORDER BY u.id";
 static const char tokens_each_sql[] =
     "SELECT " TOKEN_COLS " FROM tokens WHERE user_id = ?1 ORDER BY id";
 
