@@ -5,7 +5,7 @@ BUILD   ?= build
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter -MMD -MP -Isrc -pthread
-LDLIBS  += -ljpeg -lpng -lexif -lheif -lwebp -lwebpdemux -lsqlite3 -lmatio -lm -pthread
+LDLIBS  += -ljpeg -lpng -lexif -lheif -lwebp -lwebpdemux -lsqlite3 -lsodium -lmatio -lm -pthread
 AVX2FLAGS := -mavx2 -mfma
 # make install PREFIX=/usr DESTDIR=/tmp/pkg: the binary, the models and the man page. The
 # prefix is compiled in (where the installed binary looks for its models).

@@ -8,9 +8,9 @@ declare -A allow=(
   [align]="base img align" [embed]="base img nn embed" [eval]="base eval"
   [pipeline]="base img nn detect align embed pipeline"
   [haar]="base img haar" [cluster]="base cluster"
-  [store]="base store" [library]="base img nn detect align embed pipeline store cluster library"
-  [server]="base img pipeline store cluster library server"
-  [cli]="base img nn detect align embed pipeline eval haar cluster store library server cli"
+  [store]="base store" [auth]="base store auth" [library]="base img nn detect align embed pipeline store cluster library"
+  [server]="base img pipeline store cluster library auth server"
+  [cli]="base img nn detect align embed pipeline eval haar cluster store library auth server cli"
 )
 bad=0
 for f in $(find src -name '*.[ch]'); do
@@ -18,6 +18,10 @@ for f in $(find src -name '*.[ch]'); do
   grep -o '#include "[a-z_]*/' "$f" | sed 's/#include "//; s|/||' | sort -u | while read -r dep; do
     case " ${allow[$mod]:-} " in *" $dep "*) ;; *) echo "$f: module '$mod' may not include '$dep/'"; exit 1;; esac
   done || bad=1
+done
+# third-party libraries stay inside their module
+for f in $(grep -l '#include <sodium.h>' $(find src -name '*.[ch]')); do
+  case "$f" in src/auth/*) ;; *) echo "$f: libsodium is used inside auth/ only"; bad=1;; esac
 done
 [ $bad = 0 ] && echo "check-deps: ok"
 exit $bad

@@ -39,6 +39,9 @@ const char *fh_strerror(int code) {
     case FH_E_INTEGRITY: return "integrity check failed";
     case FH_E_DB: return "database error";
     case FH_E_BUSY: return "database busy";
+    case FH_E_EXISTS: return "already exists";
+    case FH_E_AUTH: return "not authenticated";
+    case FH_E_RATE: return "too many attempts";
     }
     return "unknown error";
 }

@@ -25,6 +25,9 @@ enum fh_status {
     FH_E_INTEGRITY = -8,   // checksum mismatch (model file altered)
     FH_E_DB = -9,          // database error (SQLite's message is copied into fh_errmsg)
     FH_E_BUSY = -10,       // the database stayed locked by another connection too long
+    FH_E_EXISTS = -11,     // the name is already taken (user name, ...)
+    FH_E_AUTH = -12,       // credentials refused: wrong password, unknown user, bad session/token
+    FH_E_RATE = -13,       // too many failed attempts: wait (the call says how long)
 };
 
 // Sets the calling thread's last-error message (printf-style) and returns code.

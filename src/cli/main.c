@@ -23,6 +23,7 @@ static const struct {
     {"face", cmd_face, "face move|reject FACE_ID PERSON_ID --db LIB.db   correct one face"},
     {"search", cmd_search, "search --db LIB.db IMAGE            who is this? (each face)"},
     {"recluster", cmd_recluster, "recluster --db LIB.db               regroup all faces (keeps your corrections)"},
+    {"user", cmd_user, "user add|del|list|passwd|token ... --db LIB.db   accounts (see user --help)"},
     {"serve", cmd_serve, "serve --db LIB.db [--bind 127.0.0.1] [--port 8080]   web UI + JSON API (docs/http-api.md)"},
     {"version", cmd_version, "version (or --version)              the version; each model's pinned sha256 and the found file's"},
     {"calibrate", cmd_calibrate, "calibrate [--write FILE]            re-derive the blur and not-a-face constants"},

@@ -84,8 +84,44 @@ static const char schema_v1[] =
     "CREATE INDEX persons_avatar ON persons (avatar_face);"
     "CREATE INDEX face_rejects_person ON face_rejects (person_id);";
 
+// Accounts (src/auth/): users rebuilt with AUTOINCREMENT (an id is never handed out twice,
+// so old links and logs never point at a later user), a password hash (NULL: cannot log in,
+// like the built-in "local"), the per-user settings; sessions and API tokens, both stored
+// only as the SHA-256 of the secret, going with their user. Rows and ids of v1 are kept.
+static const char schema_v2[] =
+    "CREATE TABLE users_v2 ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  pass_hash TEXT,"
+    "  created INTEGER NOT NULL DEFAULT 0,"
+    "  recognition INTEGER NOT NULL DEFAULT 1 CHECK (recognition IN (0, 1)),"
+    "  quota_bytes INTEGER NOT NULL DEFAULT 0 CHECK (quota_bytes >= 0)"
+    ");"
+    "INSERT INTO users_v2 (id, name) SELECT id, name FROM users;"
+    "DROP TABLE users;"
+    "ALTER TABLE users_v2 RENAME TO users;"
+    "CREATE TABLE sessions ("
+    "  hash TEXT PRIMARY KEY,"
+    "  user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+    "  created INTEGER NOT NULL,"
+    "  expires INTEGER NOT NULL,"
+    "  last_seen INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX sessions_user ON sessions (user_id);"
+    "CREATE INDEX sessions_expires ON sessions (expires);"
+    "CREATE TABLE tokens ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+    "  hash TEXT NOT NULL UNIQUE,"
+    "  name TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  last_used INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE INDEX tokens_user ON tokens (user_id);";
+
 const char *const store_migrations[] = {
     schema_v1, // 0 -> 1
+    schema_v2, // 1 -> 2: accounts
 };
 _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCHEMA_VERSION,
                "one migration step per schema version");

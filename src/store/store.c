@@ -25,6 +25,7 @@
 
 #include "base/base.h"
 #include "store/store_int.h"
+#include "store/store_sql.h"
 
 // ---- SQLite's allocator through fh_malloc ------------------------------------------------
 // SQLite needs xSize, so each block carries its size in a 16-byte header (which also keeps
@@ -230,6 +231,7 @@ static const char *const st_sql[ST_COUNT] = {
 struct store {
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];          // the cache; NULL until first use
+    sqlite3_stmt *xst[STORE_XST_MAX];    // the other files' cache (store_sql.h)
     unsigned char st_iter[ST_COUNT];     // cached statement held by a running iteration
     int depth;                           // running iterations (writes refused while > 0)
     int bind_rc;                         // first failed bind since the last step
@@ -645,6 +647,7 @@ void store_close(struct store *s) {
     if (!s) return;
     FH_ASSERT(s->depth == 0); // closing from inside an iteration's callback is a bug
     for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->st[i]);
+    for (int i = 0; i < STORE_XST_MAX; i++) sqlite3_finalize(s->xst[i]);
     if (s->db) {
         rollback_quiet(s);
         sqlite3_close(s->db); // all statements are finalised, so this closes
@@ -1447,4 +1450,54 @@ int store_persons_prune(struct store *s, int64_t owner) {
     if (rc) return rc;
     bind_i64(s, st, 1, owner);
     return run(s, st, "prune persons", NULL);
+}
+
+// ---- for the store's other files (store_sql.h) ------------------------------------------------
+int store_sql_prep(struct store *s, int slot, const char *sql, sqlite3_stmt **out) {
+    FH_ASSERT(slot >= 0 && slot < STORE_XST_MAX);
+    *out = NULL;
+    if (!s->xst[slot]) {
+        int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->xst[slot], NULL);
+        if (rc != SQLITE_OK) return fail_db(s, rc, "prepare");
+    }
+    s->bind_rc = SQLITE_OK;
+    *out = s->xst[slot];
+    return FH_OK;
+}
+void store_sql_bind_i64(struct store *s, sqlite3_stmt *st, int i, int64_t v) { bind_i64(s, st, i, v); }
+void store_sql_bind_text(struct store *s, sqlite3_stmt *st, int i, const char *t) {
+    bind_text(s, st, i, t);
+}
+int store_sql_step(struct store *s, sqlite3_stmt *st, const char *what) { return step(s, st, what); }
+int store_sql_run(struct store *s, sqlite3_stmt *st, const char *what, int *changes) {
+    return run(s, st, what, changes);
+}
+int store_sql_one_i64(struct store *s, sqlite3_stmt *st, const char *what, int64_t *v) {
+    return one_i64(s, st, what, v);
+}
+void store_sql_finish(sqlite3_stmt *st) { finish(st); }
+int store_sql_copy_texts(struct store *s, sqlite3_stmt *st, const int *cols, int n,
+                         const char **out) {
+    return copy_texts(s, st, cols, n, out);
+}
+int store_sql_check_str(const char *v, const char *what, size_t lo, size_t hi) {
+    return check_str(v, what, lo, hi);
+}
+int store_sql_is_hex64(const char *h) { return h && strnlen(h, 65) == 64 && is_hex64(h); }
+int store_sql_writable(struct store *s, const char *what) {
+    WRITE_GUARD(s, what);
+    return FH_OK;
+}
+int store_sql_tx_enter(struct store *s, int *own) { return tx_enter(s, own); }
+int store_sql_tx_leave(struct store *s, int own, int rc) { return tx_leave(s, own, rc); }
+int store_sql_iter_begin(struct store *s, const char *sql, sqlite3_stmt **out) {
+    int rc = sqlite3_prepare_v3(s->db, sql, -1, 0, out, NULL);
+    if (rc != SQLITE_OK) return fail_db(s, rc, "prepare");
+    s->bind_rc = SQLITE_OK;
+    s->depth++;
+    return FH_OK;
+}
+void store_sql_iter_end(struct store *s, sqlite3_stmt *st) {
+    sqlite3_finalize(st);
+    s->depth--;
 }

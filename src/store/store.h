@@ -46,7 +46,7 @@
 
 
 #define STORE_EMB_MAX 512        // largest embedding dimension accepted
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 // Limits on inputs, checked (FH_E_ARG) before the database is touched.
 // TODO(base): move to base/limits.h beside the other limits on outside input.
 #define STORE_PATH_MAX 4096            // photo path bytes: PATH_MAX on Linux
@@ -209,5 +209,92 @@ int store_persons_each(struct store *s, int64_t owner,
                        int (*fn)(void *ctx, const struct store_person *p), void *ctx);
 // Deletes persons with no faces that the user never named. Returns FH_OK.
 int store_persons_prune(struct store *s, int64_t owner);
+
+// ---- accounts: users, sessions, API tokens (store_auth.c) -------------------------------------
+// Rows only; the policy (name and password rules, hashing, expiry, rate limits) is auth/'s.
+// Secrets never reach the store: a password arrives as its hash string (opaque here;
+// libsodium's crypto_pwhash_str), sessions and tokens are kept and looked up by the
+// SHA-256 of the secret (64 hex digits, checked: FH_E_ARG). Times are seconds since the epoch,
+// given by the caller (so tests can move the clock). User ids come from AUTOINCREMENT: a
+// deleted user's id is never handed out again. User names: 1..STORE_NAME_MAX bytes (FH_E_ARG).
+#define STORE_HASH_MAX 256             // password hash string bytes (crypto_pwhash_STRBYTES: 128)
+
+struct store_user {
+    int64_t id;
+    const char *name;            // into s (find/get) or the row (each)
+    const char *pass_hash;       // NULL: no password, cannot log in (each: always NULL)
+    int has_password;            // pass_hash IS NOT NULL (set by each too)
+    int64_t created;             // 0 for users from before accounts existed
+    int recognition;             // face recognition on (1, the default) or off (0)
+    int64_t quota_bytes;         // upload quota in bytes; 0 = unlimited
+    int n_photos;                // photos owned: counted by store_users_each (0 from find/by_id)
+};
+// Creates a user; pass_hash may be NULL (no login). FH_E_EXISTS if the name is taken.
+int store_user_create(struct store *s, const char *name, const char *pass_hash, int64_t created,
+                      int64_t *id);
+// By name, never creating (unlike store_user_get). FH_E_NOTFOUND if absent. Strings in *out
+// point into s, valid until the next store call.
+int store_user_find(struct store *s, const char *name, struct store_user *out);
+// By id. FH_E_NOTFOUND if absent.
+int store_user_by_id(struct store *s, int64_t id, struct store_user *out);
+// Every user ordered by id; the callback rules of the *_each functions (top of this file).
+int store_users_each(struct store *s, int (*fn)(void *ctx, const struct store_user *u), void *ctx);
+// Replaces the password hash (NULL: no password). FH_E_NOTFOUND if no such user.
+int store_user_set_password(struct store *s, int64_t id, const char *pass_hash);
+// What deleting a user removed (counted inside the deleting transaction).
+struct store_user_counts {
+    int64_t photos, faces, persons, rejects, sessions, tokens;
+};
+// Deletes a user and, in the same transaction, every row of theirs: photos, faces (with their
+// embeddings and thumbnails), persons, rejects, sessions, tokens (foreign-key cascades). out
+// may be NULL. FH_E_NOTFOUND if no such user. Files on disk (uploads) are the caller's.
+int store_user_delete(struct store *s, int64_t id, struct store_user_counts *out);
+// Per-user settings; FH_E_NOTFOUND if no such user. on: 0 or 1; bytes >= 0 (else FH_E_ARG).
+int store_user_set_recognition(struct store *s, int64_t id, int on);
+int store_user_get_recognition(struct store *s, int64_t id, int *on);
+int store_user_set_quota(struct store *s, int64_t id, int64_t bytes);
+int store_user_get_quota(struct store *s, int64_t id, int64_t *bytes);
+// How many users have a password ("accounts exist" when > 0).
+int store_users_with_password(struct store *s, int *n);
+
+struct store_session {
+    char hash[65];               // SHA-256 of the session id, 64 hex digits
+    int64_t user_id;
+    int64_t created, expires;    // expires: the first second it is no longer valid
+    int64_t last_seen;
+};
+// Inserts a session (FH_E_EXISTS if the hash is there already; user must exist, else
+// FH_E_NOTFOUND). expires must be > created (FH_E_ARG).
+int store_session_insert(struct store *s, const struct store_session *x);
+// The session with that hash if it is still valid at now (expires > now); FH_E_NOTFOUND if
+// absent or expired (an expired row is left for store_sessions_purge).
+int store_session_get(struct store *s, const char *hash, int64_t now, struct store_session *out);
+// Sets last_seen and expires. FH_E_NOTFOUND if absent.
+int store_session_touch(struct store *s, const char *hash, int64_t last_seen, int64_t expires);
+// Deletes one session. FH_E_NOTFOUND if absent.
+int store_session_delete(struct store *s, const char *hash);
+// Deletes every session of a user / every session expired at now; *n (may be NULL) gets
+// how many went.
+int store_sessions_delete_user(struct store *s, int64_t user_id, int *n);
+int store_sessions_purge(struct store *s, int64_t now, int *n);
+
+struct store_token {
+    int64_t id, user_id;
+    char hash[65];               // SHA-256 of the token, 64 hex digits
+    const char *name;            // the user's label (into s, or the row in each)
+    int64_t created, last_used;  // last_used 0 = never
+};
+// Inserts a token for a user; name 1..STORE_NAME_MAX bytes. FH_E_NOTFOUND if no such user,
+// FH_E_EXISTS if the hash is there already. *id gets its id (AUTOINCREMENT, never reused).
+int store_token_insert(struct store *s, int64_t user_id, const char *hash, const char *name,
+                       int64_t created, int64_t *id);
+// By hash. FH_E_NOTFOUND if absent.
+int store_token_get(struct store *s, const char *hash, struct store_token *out);
+int store_token_touch(struct store *s, int64_t id, int64_t last_used);  // FH_E_NOTFOUND if absent
+// A user's tokens ordered by id (callback rules as above).
+int store_tokens_each(struct store *s, int64_t user_id,
+                      int (*fn)(void *ctx, const struct store_token *t), void *ctx);
+// Deletes a token of that user; FH_E_NOTFOUND if it is absent or another user's.
+int store_token_delete(struct store *s, int64_t user_id, int64_t token_id);
 
 #endif

@@ -120,7 +120,8 @@ static void test_open_persist(void) {
     int rc = store_open(db_path, &s);
     TEST_COND("open creates a new database", rc == FH_OK && s);
     int v = -1;
-    TEST_COND("user_version is the schema version", store_schema_version(s, &v) == 0 && v == 1);
+    TEST_COND("user_version is the schema version",
+              store_schema_version(s, &v) == 0 && v == STORE_SCHEMA_VERSION);
     int64_t uid = 0;
     TEST_COND("'local' is user 1", store_user_get(s, "local", &uid) == 0 && uid == 1);
     TEST_COND("meta set", store_meta_set(s, "thresh", "0.42") == FH_OK);
@@ -129,8 +130,8 @@ static void test_open_persist(void) {
     uint8_t *b;
     size_t n;
     rc = fh_read_file(db_path, 64u << 20, &b, &n);
-    TEST_COND("header: user_version 1 and application_id FHDB at offsets 60/68",
-              rc == 0 && n >= 100 && get_be32(b + 60) == 1 && get_be32(b + 68) == STORE_APPLICATION_ID);
+    TEST_COND("header: user_version and application_id FHDB at offsets 60/68",
+              rc == 0 && n >= 100 && get_be32(b + 60) == STORE_SCHEMA_VERSION && get_be32(b + 68) == STORE_APPLICATION_ID);
     TEST_COND("header: WAL mode (read/write versions 2)", rc == 0 && b[18] == 2 && b[19] == 2);
     if (rc == 0) fh_free(b);
     rc = store_open(db_path, &s);
@@ -141,7 +142,8 @@ static void test_open_persist(void) {
               store_meta_get(s, "thresh", buf, 3) == 0 && strcmp(buf, "0.") == 0);
     TEST_COND("meta get of a missing key is FH_E_NOTFOUND",
               store_meta_get(s, "nope", buf, sizeof buf) == FH_E_NOTFOUND);
-    TEST_COND("reopen: still version 1", store_schema_version(s, &v) == 0 && v == 1);
+    TEST_COND("reopen: still the same version",
+              store_schema_version(s, &v) == 0 && v == STORE_SCHEMA_VERSION);
     TEST_COND("store_check ok after reopen", store_check(s) == FH_OK);
     store_close(s);
     store_close(NULL);
@@ -203,22 +205,25 @@ static void test_refusals(void) {
 static void test_migrations(void) {
     struct store *s;
     int rc = store_open(":memory:", &s);
-    TEST_COND(":memory: opens at version 1", rc == 0);
+    TEST_COND(":memory: opens at the schema version", rc == 0);
     if (rc) return;
+    enum { N = STORE_SCHEMA_VERSION };
     int v = 0;
-    const char *bad[2] = {store_migrations[0],
-                          "CREATE TABLE extra (x INTEGER); SELECT no_such_column FROM extra"};
-    rc = store_migrate(s, bad, 2);
+    // the real steps, then one more
+    const char *bad[N + 1], *good[N + 1];
+    for (int i = 0; i < N; i++) bad[i] = good[i] = store_migrations[i];
+    bad[N] = "CREATE TABLE extra (x INTEGER); SELECT no_such_column FROM extra";
+    good[N] = "CREATE TABLE extra (x INTEGER)";
+    rc = store_migrate(s, bad, N + 1);
     TEST_COND("a failing step returns FH_E_DB", rc == FH_E_DB);
-    TEST_COND("... and leaves the version", store_schema_version(s, &v) == 0 && v == 1);
-    const char *good[2] = {store_migrations[0], "CREATE TABLE extra (x INTEGER)"};
-    rc = store_migrate(s, good, 2);
+    TEST_COND("... and leaves the version", store_schema_version(s, &v) == 0 && v == N);
+    rc = store_migrate(s, good, N + 1);
     // the same CREATE TABLE succeeds, so the failed step's table was rolled back
-    TEST_COND("a step 1 -> 2 runs (the failed one left nothing)", rc == 0);
-    TEST_COND("... and sets user_version 2", store_schema_version(s, &v) == 0 && v == 2);
-    TEST_COND("migrating again is a no-op", store_migrate(s, good, 2) == 0);
+    TEST_COND("a further step runs (the failed one left nothing)", rc == 0);
+    TEST_COND("... and sets user_version + 1", store_schema_version(s, &v) == 0 && v == N + 1);
+    TEST_COND("migrating again is a no-op", store_migrate(s, good, N + 1) == 0);
     TEST_COND("a program knowing fewer steps refuses the database",
-              store_migrate(s, store_migrations, 1) == FH_E_DB);
+              store_migrate(s, store_migrations, N) == FH_E_DB);
     store_close(s);
 }
 
