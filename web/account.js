@@ -113,6 +113,7 @@ export function renderAccount(box, hooks) {
     open(false);
     await api('POST', '/api/logout', {});
     session.user = null;
+    history.replaceState(null, '', '#/people'); // the next user starts on People, not on this page
     hooks.loggedOut('You are logged out.');
   }) });
   const del = el('button', { class: 'menu-item danger', id: 'delete-account-btn', type: 'button', text: 'Delete account…', onclick: guard(async () => {
@@ -125,6 +126,7 @@ export function renderAccount(box, hooks) {
       } });
     if (gone === null) return;
     session.user = null;
+    history.replaceState(null, '', '#/people');
     hooks.loggedOut('Your account was deleted.');
   }) });
 
