@@ -105,7 +105,7 @@ export async function pagePerson($main, id) {
     el('div', { class: 'actions' },
       el('button', { class: 'btn', type: 'button', id: 'merge-btn', onclick: merge, text: 'Merge with…' }),
       el('button', { class: 'btn', type: 'button', id: 'hide-btn', onclick: hide, text: p.hidden ? 'Unhide' : 'Hide' }),
-      el('button', { class: 'btn danger', type: 'button', id: 'delete-person-btn', onclick: del, text: 'Delete…' })));
+      el('button', { class: 'btn danger', type: 'button', id: 'delete-person-btn', onclick: del, text: 'Delete person…' })));
 
   const photoIndex = photo => Math.max(0, d.photos.findIndex(ph => ph.id === photo));
   const show = k => openLightbox(d.photos, k, () => rerender());

@@ -234,10 +234,11 @@ async function api(p) {
     // ---- a phone: 375 px wide, nothing overflows, the nav folds into a menu button ---------------------
     await page.setViewportSize({ width: 375, height: 740 });
     const wide = [];
-    for (const h of ['#/people', '#/person/' + a, '#/unknown', '#/upload', '#/search']) {
+    for (const [h, title] of [['#/people', 'People'], ['#/person/' + a, 'Anna Browser'], ['#/unknown', 'Unknown faces'],
+      ['#/upload', 'Upload photos'], ['#/search', 'Search by photo']]) {
       await page.goto(URL + '/' + h);
-      await page.waitForSelector('main > *');
-      await page.waitForTimeout(200);
+      await page.waitForFunction(t => (document.querySelector('main h1') || {}).textContent === t, title);
+      await page.waitForTimeout(200); // images settle
       const w = await page.evaluate(() => document.documentElement.scrollWidth);
       if (w > 375) wide.push(h + ': ' + w);
     }
