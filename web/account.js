@@ -111,7 +111,7 @@ export function renderAccount(box, hooks) {
 
   const logout = el('button', { class: 'menu-item', id: 'logout-btn', type: 'button', text: 'Log out', onclick: guard(async () => {
     open(false);
-    await api('POST', '/api/logout', {});
+    await api('POST', '/api/logout');
     session.user = null;
     history.replaceState(null, '', '#/people'); // the next user starts on People, not on this page
     hooks.loggedOut('You are logged out.');

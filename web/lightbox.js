@@ -37,7 +37,7 @@ export function openLightbox(photos, index, onDeleted) {
       const ok = await confirmDialog({ title: 'Delete this photo?',
         text: 'The photo and its faces are removed from your library and from every person.', ok: 'Delete photo', danger: true });
       if (!ok) return;
-      const r = await api('POST', '/api/photos/' + ph.id + '/delete', {});
+      const r = await api('POST', '/api/photos/' + ph.id + '/delete');
       done(r, 'Photo deleted');
       close(undefined);
       if (onDeleted) onDeleted(ph.id);

@@ -95,7 +95,7 @@ export async function pagePerson($main, id) {
     const ok = await confirmDialog({ title: "Delete '" + personName(p) + "'?",
       text: 'The ' + plural(p.n_faces, 'face') + ' go back to Unknown faces. The photos stay.', ok: 'Delete person', danger: true });
     if (!ok) return;
-    const r = await api('POST', '/api/persons/' + id + '/delete', {});
+    const r = await api('POST', '/api/persons/' + id + '/delete');
     done(r, 'Deleted ' + personName(p));
     location.hash = '#/people';
   });
