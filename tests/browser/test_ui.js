@@ -1,7 +1,10 @@
 // Headless Chromium drives the facehatch web UI (playwright-core, system chromium):
 // upload photos into an empty library (one by drag and drop, the rest with the file
-// picker), wait for persons to appear, rename one, merge two, reload and check that the
-// changes stayed; search by photo; save screenshots to $ARTIFACTS (people.png, ...).
+// picker), wait for persons to appear, rename one, merge two (the confirmation: Cancel, then
+// Merge), reload and check that the changes stayed; the photo lightbox (next/previous by
+// buttons and arrow keys, Escape, close button, click outside); selecting many faces; search
+// by photo; a 375 px wide phone screen (nothing overflows, the nav folds into a menu button);
+// save screenshots to $ARTIFACTS (people.png, lightbox.png, bulk.png, phone.png, ...).
 // Run by tests/cli/test_browser.sh, which starts the server and passes FH_URL.
 // Ends with "N passed, M failed"; exit status 1 on any failure.
 'use strict';
@@ -32,8 +35,15 @@ async function api(p) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
   page.setDefaultTimeout(20000);
   const errors = [];
+  let noMe = 0; // a server without accounts answers GET /api/me 404, which Chromium logs once per page load
+  page.on('response', r => { if (r.url().endsWith('/api/me') && r.status() === 404) noMe++; });
   page.on('pageerror', e => errors.push('pageerror: ' + e.message));
-  page.on('console', m => { if (m.type() === 'error') errors.push('console: ' + m.text()); });
+  page.on('console', m => {
+    if (m.type() !== 'error') return;
+    if (noMe > 0 && m.text().includes('status of 404')) { noMe--; return; }
+    errors.push('console: ' + m.text());
+  });
+  const text = async sel => (await page.textContent(sel)).trim();
   try {
     await page.goto(URL + '/');
     await page.waitForSelector('.empty');
@@ -97,11 +107,31 @@ async function api(p) {
     await page.waitForFunction(() => document.querySelector('#person-name') && document.querySelector('#person-name').textContent === 'Anna Browser');
     check('rename inline', (await api('/api/persons/' + a)).body.person.name === 'Anna Browser');
 
-    // ---- merge ------------------------------------------------------------------------------------------
+    // ---- merge: pick a person, confirm (Cancel first, then Merge) -----------------------------------
+    await page.click('#merge-btn');
+    await page.waitForSelector(`.dialog .pick button[data-person="${b}"]`);
+    check('the person picker is a modal dialog', await page.$eval('.dialog', d => d.getAttribute('role') === 'dialog' && d.getAttribute('aria-modal') === 'true'));
+    check('focus moves into the dialog', await page.evaluate(() => !!document.activeElement.closest('.dialog')));
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('.dialog', { state: 'detached' });
+    check('Escape closes the dialog and the focus returns to the Merge button', await page.evaluate(() => document.activeElement.id) === 'merge-btn');
     await page.click('#merge-btn');
     await page.waitForSelector(`.dialog .pick button[data-person="${b}"]`);
     await page.screenshot({ path: path.join(ART, 'merge-picker.png') });
     await page.click(`.dialog .pick button[data-person="${b}"]`);
+    await page.waitForSelector('#dialog-ok');
+    const question = await text('.dialog h3');
+    const want = `Merge 'Unnamed #${b}' (${nb} face${nb === 1 ? '' : 's'}) into 'Anna Browser'?`;
+    check('merge asks for confirmation, naming both persons and the face count', question === want, question + ' vs ' + want);
+    await page.screenshot({ path: path.join(ART, 'merge-confirm.png') });
+    await page.click('#dialog-cancel');
+    await page.waitForSelector('.dialog', { state: 'detached' });
+    check('Cancel merges nothing', (await api('/api/persons/' + b)).status === 200 &&
+      (await api('/api/persons/' + a)).body.person.n_faces === before.n_faces);
+    await page.click('#merge-btn');
+    await page.waitForSelector(`.dialog .pick button[data-person="${b}"]`);
+    await page.click(`.dialog .pick button[data-person="${b}"]`);
+    await page.click('#dialog-ok');
     await page.waitForSelector('.dialog', { state: 'detached' });
     await page.waitForFunction(n => (document.querySelector('.person-head .sub') || {}).textContent?.startsWith(n + ' face'), before.n_faces + nb);
     const merged = await api('/api/persons/' + b);
@@ -122,11 +152,114 @@ async function api(p) {
       (await page.textContent(`#people .person[data-person="${a}"] .name`)) === 'Anna Browser');
     await page.screenshot({ path: path.join(ART, 'people.png'), fullPage: true });
 
-    // ---- unknown faces and search --------------------------------------------------------------------------
+    // ---- lightbox: next/previous by buttons and arrow keys; Escape, close button, click outside ----
+    await page.goto(URL + '/#/person/' + a);
+    await page.waitForSelector('#photos .photo');
+    const nPhotos = await page.$$eval('#photos .photo', els => els.length);
+    const firstPhoto = await page.getAttribute('#photos .photo >> nth=0', 'data-photo');
+    await page.click('#photos .photo >> nth=0');
+    await page.waitForSelector('.lightbox #lb-img');
+    const count = () => text('#lb-count');
+    check('the lightbox opens on the clicked photo', (await count()) === `1 / ${nPhotos}` &&
+      (await page.getAttribute('#lb-img', 'data-photo')) === firstPhoto, await count());
+    check('the lightbox is a modal dialog with the focus inside', await page.evaluate(() =>
+      document.querySelector('.lightbox .dialog').getAttribute('aria-modal') === 'true' && !!document.activeElement.closest('.lightbox')));
+    check('"previous" is disabled on the first photo', await page.isDisabled('#lb-prev'));
+    await page.keyboard.press('ArrowRight');
+    check('ArrowRight shows the next photo', (await count()) === `2 / ${nPhotos}`, await count());
+    await page.click('#lb-next');
+    check('the next button shows the next photo', (await count()) === `3 / ${nPhotos}`, await count());
+    await page.click('#lb-prev');
+    check('the previous button goes back', (await count()) === `2 / ${nPhotos}`, await count());
+    await page.keyboard.press('ArrowLeft');
+    check('ArrowLeft goes back', (await count()) === `1 / ${nPhotos}` && (await page.getAttribute('#lb-img', 'data-photo')) === firstPhoto, await count());
+    await page.waitForFunction(() => { const i = document.getElementById('lb-img'); return i && i.complete && i.naturalWidth > 0; });
+    await page.screenshot({ path: path.join(ART, 'lightbox.png') });
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('.lightbox', { state: 'detached' });
+    check('Escape closes the lightbox and the focus returns to the photo',
+      await page.evaluate(() => document.activeElement.classList.contains('photo')));
+    await page.click('#photos .photo >> nth=1');
+    await page.waitForSelector('.lightbox #lb-img');
+    check('the lightbox opens on the second photo', (await count()) === `2 / ${nPhotos}`, await count());
+    await page.click('#lb-close');
+    await page.waitForSelector('.lightbox', { state: 'detached' });
+    check('the close button closes the lightbox', true);
+    await page.click('#photos .photo >> nth=0');
+    await page.waitForSelector('.lightbox #lb-img');
+    await page.mouse.click(12, 850);
+    await page.waitForSelector('.lightbox', { state: 'detached' });
+    check('a click outside the photo closes the lightbox', true);
+
+    // ---- selecting many faces: the sticky action bar ----------------------------------------------------
+    const nFaces = await page.$$eval('#faces .face', els => els.length);
+    check('the selection bar is hidden at first', await page.isHidden('#actionbar'));
+    await page.click('#select-btn');
+    check('"Select" shows the action bar with disabled actions', await page.isVisible('#actionbar') &&
+      await page.isDisabled('#bulk-move') && await page.isDisabled('#bulk-reject') && (await text('#sel-count')) === '0 faces selected');
+    await page.click('#faces .face >> nth=0');
+    await page.click('#faces .face >> nth=1');
+    check('a click on a face selects it (count shown)', (await text('#sel-count')) === '2 faces selected' &&
+      (await page.$$eval('#faces .face.selected', els => els.length)) === 2, await text('#sel-count'));
+    check('the bulk actions are enabled', !(await page.isDisabled('#bulk-move')) && !(await page.isDisabled('#bulk-reject')));
+    await page.click('#faces .face >> nth=0');
+    check('a second click unselects it', (await text('#sel-count')) === '1 face selected', await text('#sel-count'));
+    await page.click('#sel-all');
+    check('"Select all" selects every face', (await text('#sel-count')) === `${nFaces} faces selected`, await text('#sel-count'));
+    check('the bulk reject names the person', (await text('#bulk-reject')) === 'Not Anna Browser');
+    await page.screenshot({ path: path.join(ART, 'bulk.png') });
+    await page.keyboard.press('Escape');
+    check('Escape ends the selection', await page.isHidden('#actionbar') && (await page.$$eval('#faces .face.selected', els => els.length)) === 0);
+    await page.check('#faces .face >> nth=2 >> input.sel');
+    check('ticking a checkbox starts the selection', await page.isVisible('#actionbar') && (await text('#sel-count')) === '1 face selected');
+    await page.click('#sel-cancel');
+    check('Cancel ends the selection', await page.isHidden('#actionbar'));
+
+    // ---- unknown faces: the page renders, and its faces can be selected too ----------------------------
     await page.click('nav a[data-nav="unknown"]');
     await page.waitForSelector('main h1');
     check('the Unknown faces page renders', (await page.textContent('main h1')) === 'Unknown faces');
     await page.screenshot({ path: path.join(ART, 'unknown.png'), fullPage: true });
+    const nUnknown = await page.$$eval('.question', els => els.length);
+    if (nUnknown >= 2) {
+      await page.click('#select-btn');
+      await page.click('.question >> nth=0');
+      await page.click('.question >> nth=1');
+      check('unknown faces can be selected for "New person…"', (await text('#sel-count')) === '2 faces selected' &&
+        !(await page.isDisabled('#bulk-new')));
+      await page.screenshot({ path: path.join(ART, 'unknown-select.png') });
+      await page.keyboard.press('Escape');
+    }
+
+    // ---- a phone: 375 px wide, nothing overflows, the nav folds into a menu button ---------------------
+    await page.setViewportSize({ width: 375, height: 740 });
+    const wide = [];
+    for (const [h, title] of [['#/people', 'People'], ['#/person/' + a, 'Anna Browser'], ['#/unknown', 'Unknown faces'],
+      ['#/upload', 'Upload photos'], ['#/search', 'Search by photo']]) {
+      await page.goto(URL + '/' + h);
+      await page.waitForFunction(t => (document.querySelector('main h1') || {}).textContent === t, title);
+      await page.waitForTimeout(200); // images settle
+      const w = await page.evaluate(() => document.documentElement.scrollWidth);
+      if (w > 375) wide.push(h + ': ' + w);
+    }
+    check('at 375 px no page is wider than the screen', wide.length === 0, wide.join(', '));
+    check('the nav is folded into the menu button', await page.isVisible('#menu-btn') && await page.isHidden('nav a[data-nav="people"]'));
+    await page.click('#menu-btn');
+    check('the menu button opens the nav', await page.isVisible('nav a[data-nav="unknown"]') &&
+      (await page.getAttribute('#menu-btn', 'aria-expanded')) === 'true');
+    await page.screenshot({ path: path.join(ART, 'phone-menu.png') });
+    await page.click('nav a[data-nav="people"]');
+    await page.waitForSelector('#people .person');
+    check('a nav link goes there and folds the nav', page.url().endsWith('#/people') && await page.isHidden('nav a[data-nav="unknown"]'));
+    await page.goto(URL + '/#/person/' + a);
+    await page.waitForSelector('#person-name');
+    check('the person page fits the phone', (await page.evaluate(() => document.documentElement.scrollWidth)) <= 375);
+    await page.screenshot({ path: path.join(ART, 'phone.png') });
+    await page.click('#photos .photo >> nth=0');
+    await page.waitForSelector('.lightbox #lb-img');
+    check('the lightbox fits the phone', (await page.evaluate(() => document.documentElement.scrollWidth)) <= 375 &&
+      await page.isVisible('#lb-next') && await page.isVisible('#lb-close'));
+    await page.keyboard.press('Escape');
     check('no JavaScript errors or CSP violations', errors.length === 0, errors.join(' | '));
   } catch (e) {
     check('the UI flow ran to the end', false, e.message.split('\n')[0]);
