@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: MIT
-// The HTTP adapter: the only file that sees libmicrohttpd. It runs the daemon (one thread
-// per connection, at most SRV_MAX_CONNECTIONS), accumulates each request body in memory
-// under a hard cap (413 before reading a body whose Content-Length is over it; a chunked
-// body that grows over it is drained and answered 413), turns the request into a plain
-// struct srv_req and sends the struct srv_resp that srv_handle fills. libmicrohttpd's
-// two-phase callback (headers, then body pieces, then a last call) stays in here.
+// The HTTP adapter: the only file that sees libmicrohttpd. It runs the daemon (a pool of
+// SRV_HTTP_THREADS epoll threads, each serving many connections; at most
+// SRV_MAX_CONNECTIONS, SRV_MAX_CONNECTIONS_PER_IP from one address, idle ones closed after
+// SRV_CONNECTION_TIMEOUT_S). Before any route sees a request it checks, at header time:
+// the Host header (421 unless an allowed name: DNS rebinding), the origin of every
+// state-changing request (403 unless Origin is ours or Sec-Fetch-Site is same-origin, or a
+// validated bearer token: CSRF), the Content-Type of JSON bodies (415 unless
+// application/json: "simple" cross-origin forms), and the body size (413 from
+// Content-Length). It accumulates JSON bodies in memory under a hard cap, turns the request
+// into a plain struct srv_req and sends the struct srv_resp that srv_handle fills.
+// libmicrohttpd's two-phase callback (headers, then body pieces, then a last call) stays here.
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -22,8 +27,118 @@ struct conn {
     size_t cap;                // body limit for this route
     int too_big;
     int answered;              // a response was queued at header time
+    int bearer;                // a validated bearer token (check_request)
+    int64_t owner;             // its owner
 };
 
+// ---- browser safety -----------------------------------------------------------------------------
+static int is_local_name(const char *h, size_t n) {
+    return (n == 9 && !strncasecmp(h, "localhost", 9)) || (n == 9 && !memcmp(h, "127.0.0.1", 9)) ||
+           (n == 5 && !memcmp(h, "[::1]", 5));
+}
+
+// 1 if h[0..n) is an allowed host name: 2 for one of the loopback names, 1 for a --host name
+static int allowed_name(const struct srv *S, const char *h, size_t n) {
+    if (is_local_name(h, n)) return 2;
+    for (int i = 0; i < S->cfg.n_hosts; i++)
+        if (strlen(S->hosts[i]) == n && !strncasecmp(S->hosts[i], h, n)) return 1;
+    return 0;
+}
+
+// Splits "name[:port]" ("[v6]:port" too). Returns the allowed_name() kind, 0 if not allowed
+// or malformed; *port is -1 when absent.
+static int authority(const struct srv *S, const char *a, size_t len, long *port) {
+    const char *end = a + len, *colon;
+    if (len && a[0] == '[') {
+        const char *rb = memchr(a, ']', len);
+        if (!rb) return 0;
+        colon = rb + 1 < end ? rb + 1 : NULL;
+        if (colon && *colon != ':') return 0;
+    } else
+        colon = memchr(a, ':', len);
+    size_t nl = colon ? (size_t)(colon - a) : len;
+    *port = -1;
+    if (colon) {
+        const char *p = colon + 1;
+        if (p == end || end - p > 5) return 0;
+        long v = 0;
+        for (; p < end; p++) {
+            if (*p < '0' || *p > '9') return 0;
+            v = v * 10 + (*p - '0');
+        }
+        *port = v;
+    }
+    return nl ? allowed_name(S, a, nl) : 0;
+}
+
+// Host: an allowed name, with the bound port or none (a proxy may drop it)
+static int host_ok(const struct srv *S, const char *host) {
+    long port;
+    return host && authority(S, host, strlen(host), &port) && (port < 0 || port == S->port);
+}
+
+// Origin: http://<loopback name>:<bound port> exactly, or http(s)://<--host name>[:port]
+// (a TLS proxy in front may serve it on another port)
+static int origin_ok(const struct srv *S, const char *o) {
+    int tls = !strncmp(o, "https://", 8);
+    if (!tls && strncmp(o, "http://", 7)) return 0; // also "null" (sandboxed, file://)
+    const char *a = o + (tls ? 8 : 7);
+    long port;
+    int kind = authority(S, a, strlen(a), &port);
+    if (kind == 2) return !tls && port == S->port;
+    return kind == 1;
+}
+
+static int is_state_changing(const char *method) {
+    return strcmp(method, "GET") && strcmp(method, "HEAD") && strcmp(method, "OPTIONS");
+}
+
+static int is_multipart_route(const char *url) { return !strcmp(url, "/api/upload") || !strcmp(url, "/api/search"); }
+
+// the media type of a Content-Type value is `type` (case-insensitive; parameters allowed)
+static int media_is(const char *ct, const char *type) {
+    size_t n = strlen(type);
+    return ct && !strncasecmp(ct, type, n) && (!ct[n] || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
+}
+
+// The checks before routing; 0 when the request may go on, else the status (with msg).
+// *bearer/*owner: a validated bearer token and its owner.
+static int check_request(struct srv *S, struct MHD_Connection *c, const char *url, const char *method,
+                         int *bearer, int64_t *owner, char *msg, size_t n) {
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (!host_ok(S, host)) {
+        snprintf(msg, n, "Host '%.100s' is not served here (allowed: localhost, 127.0.0.1, [::1]%s, with port %d)",
+                 host ? host : "", S->cfg.n_hosts ? " and the --host names" : "", S->port);
+        return 421;
+    }
+    *bearer = 0;
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (auth && !strncasecmp(auth, "Bearer ", 7) && S->cfg.bearer_check) {
+        int64_t o = 0;
+        if (S->cfg.bearer_check(S->cfg.bearer_ctx, auth + 7, &o) == 1 && o > 0) *bearer = 1, *owner = o;
+    }
+    if (is_state_changing(method) && !*bearer) {
+        const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+        const char *site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
+        if (origin ? !origin_ok(S, origin) : !(site && !strcmp(site, "same-origin"))) {
+            snprintf(msg, n, "%s from %s%.100s refused: state-changing requests must come from this server's own "
+                             "pages (Origin http://localhost:%d or Sec-Fetch-Site: same-origin)",
+                     method, origin ? "origin " : "", origin ? origin : "an unknown origin", S->port);
+            return 403;
+        }
+    }
+    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    int has_body = te || (cl && strtoull(cl, NULL, 10) > 0);
+    if (has_body && !is_multipart_route(url) && !strncmp(url, "/api/", 5) && !media_is(ct, "application/json")) {
+        snprintf(msg, n, "a JSON body needs Content-Type: application/json (got '%.80s')", ct ? ct : "");
+        return 415;
+    }
+    return 0;
+}
+
+// ---- bodies -------------------------------------------------------------------------------------------
 static size_t body_cap(const struct srv *S, const char *url) {
     if (!strcmp(url, "/api/upload")) return S->cfg.max_upload_bytes * SRV_REQUEST_FILES_FACTOR;
     if (!strcmp(url, "/api/search")) return S->cfg.max_upload_bytes + 65536; // one image + form overhead
@@ -82,11 +197,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!(k = fh_calloc(1, sizeof *k))) return MHD_NO;
         *con_cls = k;
         k->cap = body_cap(S, url);
+        char msg[400];
+        int st = check_request(S, c, url, method, &k->bearer, &k->owner, msg, sizeof msg);
+        if (st) {
+            k->answered = 1;
+            return send_error(c, st, msg);
+        }
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > k->cap) {
             // refuse before reading the body; libmicrohttpd closes the connection after
             k->answered = 1;
-            char msg[128];
             snprintf(msg, sizeof msg, "request body larger than %zu bytes", k->cap);
             return send_error(c, 413, msg);
         }
@@ -120,7 +240,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     rq.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     rq.body = (const uint8_t *)k->body.data;
     rq.body_len = k->body.len;
-    rq.owner = S->cfg.owner;
+    rq.owner = k->bearer ? k->owner : S->cfg.owner;
+    rq.bearer = k->bearer;
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &rq);
     struct srv_resp rs;
     memset(&rs, 0, sizeof rs);
@@ -157,11 +278,16 @@ int srv_http_start(struct srv *S) {
     a.sin_port = htons((uint16_t)S->cfg.port);
     if (inet_pton(AF_INET, S->bind, &a.sin_addr) != 1)
         return fh_fail(FH_E_ARG, "--bind %s: not an IPv4 address", S->bind);
+    // a pool of epoll threads, each serving many connections: idle sockets cost a file
+    // descriptor, not a thread. Handlers run on these threads; the slow ones (search,
+    // recluster) are capped at SRV_SLOW_MAX at once (handlers.c) so most threads stay free.
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-        on_request, S, MHD_OPTION_EXTERNAL_LOGGER, on_log, S, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)SRV_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SRV_CONNECTION_TIMEOUT_S,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, S, MHD_OPTION_END);
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, S,
+        MHD_OPTION_EXTERNAL_LOGGER, on_log, S, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)SRV_HTTP_THREADS, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)SRV_MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)SRV_MAX_CONNECTIONS_PER_IP,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SRV_CONNECTION_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, S, MHD_OPTION_END);
     if (!d) return fh_fail(FH_E_IO, "cannot listen on %s:%d (address in use or not available?)", S->bind, S->cfg.port);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     S->port = info ? info->port : S->cfg.port;

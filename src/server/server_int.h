@@ -103,12 +103,14 @@ void srv_indexer_stop(struct srv_indexer *x);   // finishes the current photo; a
 struct srv {
     struct srv_config cfg;
     char *db, *models, *bind;  // copies of the config strings
+    char *hosts[SRV_MAX_HOSTS]; // copies of cfg.hosts (cfg.hosts points at them)
     char *uploads;             // absolute path of "<db>.uploads"
     struct lib *L;             // the API's handle, used under mu
     pthread_mutex_t mu;
     struct srv_indexer *ix;
     void *http;                // http.c's daemon state
     int port;
+    int slow;                  // search/recluster running now (atomic builtins; <= SRV_SLOW_MAX)
 };
 
 // ---- requests and responses (handlers.c) ------------------------------------------------------
@@ -122,6 +124,9 @@ struct srv_req {
     int n_args;                // query-string arguments
     const char *arg_key[SRV_ARGS_MAX], *arg_val[SRV_ARGS_MAX];
     int64_t owner;             // the user the request acts for
+    int bearer;                // 1: authenticated by a bearer token that cfg.bearer_check
+                               // accepted (owner is the token's); 0 otherwise, also when an
+                               // Authorization header was sent but not validated
 };
 struct srv_resp {
     int status;
