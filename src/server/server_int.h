@@ -49,7 +49,7 @@ void jw_bool(struct srv_json *w, int v);
 void jw_null(struct srv_json *w);
 void jw_id(struct srv_json *w, int64_t id);       // 0 writes null (ids start at 1)
 
-// ---- JSON reader (json.c): validates a whole document, keeps top-level scalar members ------
+// ---- JSON reader (json.c): cJSON validates the whole document; top-level scalars kept ------
 enum srv_jtype { SRV_J_NONE = 0, SRV_J_NULL, SRV_J_BOOL, SRV_J_NUM, SRV_J_STR, SRV_J_OTHER };
 #define SRV_JSON_MEMBERS 16
 struct srv_jmember {
@@ -63,7 +63,8 @@ struct srv_jdoc {
     struct srv_jmember m[SRV_JSON_MEMBERS];
 };
 // Parses text (n bytes, need not be NUL-terminated) that must be one JSON object.
-// FH_OK, FH_E_FORMAT (syntax; fh_errmsg says where), FH_E_LIMIT (nesting, member count).
+// FH_OK, FH_E_FORMAT (syntax, or a \u0000 escape; fh_errmsg says at which byte),
+// FH_E_LIMIT (over SRV_MAX_JSON_BYTES, nesting over SRV_JSON_DEPTH, over SRV_JSON_MEMBERS).
 int srv_json_parse(const char *text, size_t n, struct srv_jdoc *d);
 void srv_json_free(struct srv_jdoc *d);
 const struct srv_jmember *srv_json_get(const struct srv_jdoc *d, const char *key);
