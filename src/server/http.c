@@ -7,7 +7,10 @@
 // state-changing request (403 unless Origin is ours or Sec-Fetch-Site is same-origin, or a
 // validated bearer token: CSRF), the Content-Type of JSON bodies (415 unless
 // application/json: "simple" cross-origin forms), and the body size (413 from
-// Content-Length). It accumulates JSON bodies in memory under a hard cap, turns the request
+// Content-Length). JSON bodies are accumulated in memory under a hard cap; multipart bodies
+// (/api/upload, /api/search) are streamed through a spool (spool.c) to temporary files as
+// they arrive, which are removed when the request ends unless a handler took them. It turns
+// the request
 // into a plain struct srv_req and sends the struct srv_resp that srv_handle fills.
 // libmicrohttpd's two-phase callback (headers, then body pieces, then a last call) stays here.
 #include <arpa/inet.h>
@@ -29,6 +32,10 @@ struct conn {
     int answered;              // a response was queued at header time
     int bearer;                // a validated bearer token (check_request)
     int64_t owner;             // its owner
+    struct srv_spool *sp;      // multipart routes: the body is streamed through it
+    size_t received;           // body bytes so far
+    int sp_rc;                 // the spool's first error (the rest of the body is drained)
+    char sp_msg[300];
 };
 
 // ---- browser safety -----------------------------------------------------------------------------
@@ -210,6 +217,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             snprintf(msg, sizeof msg, "request body larger than %zu bytes", k->cap);
             return send_error(c, 413, msg);
         }
+        if (is_multipart_route(url) && !strcmp(method, "POST")) { // streamed, never held whole
+            const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+            int search = !strcmp(url, "/api/search");
+            if (!(k->sp = fh_calloc(1, sizeof *k->sp))) return MHD_NO;
+            if (srv_spool_init(k->sp, S->uploads, ct, S->cfg.max_upload_bytes,
+                               search ? SRV_SEARCH_PARTS_MAX : SRV_MAX_FILES_PER_REQUEST, search)) {
+                k->answered = 1;
+                return send_error(c, 400, fh_errmsg());
+            }
+        }
         return MHD_YES;
     }
     if (k->answered) {
@@ -217,22 +234,36 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (!k->too_big && k->body.len + *upload_data_size > k->cap) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        k->received += n;
+        if (!k->too_big && k->received > k->cap) { // a chunked body that grew too big
             k->too_big = 1;
             srv_buf_free(&k->body);
+            if (k->sp) srv_spool_free(k->sp); // its temporary files go now
         }
-        if (!k->too_big) {
-            srv_buf_put(&k->body, upload_data, *upload_data_size);
-            if (k->body.oom) return MHD_NO;
+        if (k->too_big || k->sp_rc) return MHD_YES; // drained
+        if (k->sp) {
+            if ((k->sp_rc = srv_spool_feed(k->sp, (const uint8_t *)upload_data, n))) {
+                snprintf(k->sp_msg, sizeof k->sp_msg, "%s", fh_errmsg());
+                srv_spool_free(k->sp);
+            }
+            return MHD_YES;
         }
-        *upload_data_size = 0;
-        return MHD_YES;
+        srv_buf_put(&k->body, upload_data, n);
+        return k->body.oom ? MHD_NO : MHD_YES;
     }
     if (k->too_big) {
         char msg[128];
         snprintf(msg, sizeof msg, "request body larger than %zu bytes", k->cap);
         return send_error(c, 413, msg);
     }
+    if (k->sp && !k->sp_rc && (k->sp_rc = srv_spool_finish(k->sp))) {
+        snprintf(k->sp_msg, sizeof k->sp_msg, "%s", fh_errmsg());
+        srv_spool_free(k->sp);
+    }
+    if (k->sp_rc)
+        return send_error(c, k->sp_rc == FH_E_LIMIT ? 413 : k->sp_rc == FH_E_FORMAT ? 400 : 500, k->sp_msg);
     struct srv_req rq;
     memset(&rq, 0, sizeof rq);
     rq.method = method;
@@ -240,6 +271,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     rq.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     rq.body = (const uint8_t *)k->body.data;
     rq.body_len = k->body.len;
+    if (k->sp) {
+        rq.files = k->sp->files, rq.n_files = k->sp->n;
+        if (k->sp->in_memory) rq.body = (const uint8_t *)k->sp->mem.data, rq.body_len = k->sp->mem.len;
+    }
     rq.owner = k->bearer ? k->owner : S->cfg.owner;
     rq.bearer = k->bearer;
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &rq);
@@ -259,6 +294,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     struct conn *k = *con_cls;
     if (!k) return;
     srv_buf_free(&k->body);
+    if (k->sp) srv_spool_free(k->sp); // removes what the handler did not take (also: client gone)
+    fh_free(k->sp);
     fh_free(k);
     *con_cls = NULL;
 }

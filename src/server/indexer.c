@@ -148,6 +148,14 @@ int srv_indexer_push(struct srv_indexer *x, const char *path, const char *displa
     return FH_OK;
 }
 
+int srv_indexer_pending(struct srv_indexer *x, const char *path) {
+    pthread_mutex_lock(&x->mu);
+    const struct item *it = x->head;
+    while (it && strcmp(it->path, path)) it = it->next;
+    pthread_mutex_unlock(&x->mu);
+    return it != NULL;
+}
+
 void srv_indexer_status(struct srv_indexer *x, struct srv_json *w, int n_recent) {
     pthread_mutex_lock(&x->mu);
     jw_obj(w);

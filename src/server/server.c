@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/base.h"
 #include "library/library.h"
@@ -35,13 +36,18 @@ static int is_upload_name(const char *n) {
                        !strcmp(n + 64, ".webp"));
 }
 
-// queues uploads the store does not know yet (the server stopped before indexing them)
+// queues uploads the store does not know yet (the server stopped before indexing them) and
+// removes temporary files of uploads that a crash cut off
 static int requeue(struct srv *S) {
     DIR *d = opendir(S->uploads);
     if (!d) return fh_fail(FH_E_IO, "%s: %s", S->uploads, strerror(errno));
     struct dirent *e;
     int rc = FH_OK, n = 0;
     while (!rc && (e = readdir(d))) {
+        if (!strncmp(e->d_name, ".part-", 6) || !strncmp(e->d_name, ".tmp-", 5)) {
+            unlinkat(dirfd(d), e->d_name, 0); // an upload cut off by a crash
+            continue;
+        }
         if (!is_upload_name(e->d_name)) continue;
         char path[PATH_MAX];
         if (snprintf(path, sizeof path, "%s/%s", S->uploads, e->d_name) >= (int)sizeof path) continue;

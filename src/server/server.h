@@ -31,6 +31,7 @@
 #define SRV_REQUEST_FILES_FACTOR 4     // a request body may carry up to 4 max-size files
 #define SRV_MAX_JSON_BYTES 65536       // JSON request bodies (a rename is ~50 bytes)
 #define SRV_MAX_FILES_PER_REQUEST 256  // parts of one multipart upload
+#define SRV_SEARCH_PARTS_MAX 8         // parts of one search request
 #define SRV_MAX_CONNECTIONS 1024       // concurrent connections (all clients)
 #define SRV_MAX_CONNECTIONS_PER_IP 100 // concurrent connections from one address
 #define SRV_CONNECTION_TIMEOUT_S 30    // idle connection closed after this

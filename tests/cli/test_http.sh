@@ -157,12 +157,32 @@ check "upload without multipart: 400" [ "$CODE" = 400 ] && is_error 400
 req POST /api/upload -F "name=value"
 check "upload with no file part: 400" [ "$CODE" = 400 ] && is_error 400
 
+# streamed bodies: whatever fails leaves no temporary file behind
+no_parts() { ! ls -A "$TMP/lib.db.uploads" | grep -q '^\.part-'; }
+printf -- '--XyZ\r\nContent-Disposition: form-data; name="files"; filename="a.jpg"\r\n\r\n\xff\xd8\xff\xe0 no closing boundary' >"$TMP/cut.body"
+req POST /api/upload -H 'Content-Type: multipart/form-data; boundary=XyZ' --data-binary "@$TMP/cut.body"
+check "a multipart body without its closing boundary: 400, no temporary file left" [ "$CODE" = 400 ] && is_error 400 && no_parts
+req POST /api/upload -H 'Transfer-Encoding: chunked' -F "files=@$TMP/huge.jpg"
+check "a chunked body growing over the request limit: 413, no temporary file left" [ "$CODE" = 413 ] && no_parts
+{ printf '\xff\xd8\xff\xe0'; head -c 900000 /dev/urandom; } >"$TMP/slow.jpg"
+curl -s -m 1 --limit-rate 200k -H "Origin: $URL" -F "files=@$TMP/slow.jpg" "$URL/api/upload" >/dev/null 2>&1
+for _ in $(seq 1 50); do no_parts && break; sleep 0.1; done
+check "a client gone mid-upload: its temporary file removed" no_parts
+
 check "indexing finishes" wait_indexed
 check "status counts every upload" jqb '.indexing.submitted == 25 and .indexing.finished == 25 and .indexing.failed == 1'
 check "the truncated JPEG is reported failed, with the decoder's message" \
     jqf --arg f "$TRUNC" '[.indexing.recent[] | select(.file == $f and .status == "failed" and (.error | length > 0))] | length == 1' "$TMP/body"
 check "the LFW photos were indexed with a face each" jqf '[.indexing.recent[] | select(.name | test("^(Colin|Tony|Serena)")) | select(.status == "indexed" and .faces >= 1)] | length >= 15' "$TMP/body"
 check "server still alive after the bad uploads" kill -0 "$PID"
+S1=$(sha256sum models/samples/sample1.jpg | cut -c1-64)
+req POST /api/upload -F "files=@models/samples/sample1.jpg;filename=again.jpg"
+check "the same bytes uploaded again: 200, one photo (status duplicate, its stored photo)" [ "$CODE" = 200 ] && jqb ".queued == 0 and .duplicates == 1 and .files[0].status == \"duplicate\" and .files[0].file == \"$S1.jpg\" and (.files[0].photo | type == \"number\")"
+req POST /api/upload -F "files=@models/samples/sample2.jpg" -F "files=@models/samples/sample2.jpg;filename=copy.jpg"
+check "the same bytes twice in one request: never queued twice" [ "$CODE" = 200 ] && jqb '.queued == 0 and .duplicates == 2'
+req GET /api/status
+check "duplicates were not queued" jqb '.indexing.submitted == 25'
+check "no temporary file left after all uploads" no_parts
 
 # ---- persons -------------------------------------------------------------------------------------------
 req GET /api/persons
