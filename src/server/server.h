@@ -3,7 +3,8 @@
 // library handle serves the API (serialised by one mutex); a second handle, owned by one
 // background thread, indexes uploaded photos one at a time. Only http.c sees the HTTP
 // library (libmicrohttpd); handlers are plain functions (request view) -> (status, body).
-// It does not do TLS, accounts or sessions: bind it to loopback or put it behind a proxy.
+// It does not do TLS, accounts or sessions yet: it refuses a non-loopback bind without
+// accounts, and checks Host, Origin and Content-Type before routing (browser safety).
 // Routes, shapes, errors and limits: docs/http-api.md.
 //
 //   struct srv_config c = srv_config_default();
