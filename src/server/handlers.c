@@ -739,9 +739,10 @@ void srv_sanitize_name(const char *raw, char *out, size_t n) {
 // are not queued again: *state says "duplicate" (and *photo the stored photo, if indexed).
 static int take_upload(struct srv *S, int64_t owner, struct srv_upfile *f, const char *ext, char *file, size_t nf,
                        const char **state, int64_t *photo) {
-    char path[4200];
+    char path[4200], tmp[4200];
     snprintf(file, nf, "%s.%s", f->sha, ext);
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", S->uploads, file) >= sizeof path)
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", S->uploads, file) >= sizeof path ||
+        (size_t)snprintf(tmp, sizeof tmp, "%s/%s", S->uploads, f->tmp) >= sizeof tmp)
         return fh_fail(FH_E_LIMIT, "upload path too long");
     *state = "queued", *photo = 0;
     if (!access(path, F_OK)) { // the same content is stored already
@@ -753,7 +754,7 @@ static int take_upload(struct srv *S, int64_t owner, struct srv_upfile *f, const
             *state = "duplicate", *photo = found ? p.id : 0;
             return FH_OK;      // the temporary copy is removed with the request
         }
-    } else if (rename(f->tmp, path)) {
+    } else if (rename(tmp, path)) {
         return fh_fail(FH_E_IO, "cannot store the upload: %s", strerror(errno));
     } else
         f->tmp[0] = 0;         // taken

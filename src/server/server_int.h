@@ -117,7 +117,8 @@ struct srv_upfile {
     size_t bytes;
     int status;                // 0, or the error: 400 empty, 413 too large, 500 write failed
     char msg[300];
-    char tmp[4096];            // its temporary file; "" when none (removed or taken)
+    char tmp[48];              // its temporary file in the uploads folder (".part-<32 hex>");
+                               // "" when none (removed, or taken by a handler)
     char sha[65];              // sha256 of the content (status 0, after the part ended)
     uint8_t head[16];          // the first bytes (magic-byte sniffing)
     size_t head_n;

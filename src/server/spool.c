@@ -14,10 +14,15 @@
 #include "base/base.h"
 #include "server/server_int.h"
 
+static void unlink_tmp(const struct srv_spool *sp, struct srv_upfile *f) {
+    char path[4200];
+    if (f->tmp[0] && (size_t)snprintf(path, sizeof path, "%s/%s", sp->dir, f->tmp) < sizeof path) unlink(path);
+    f->tmp[0] = 0;
+}
+
 static void drop_tmp(struct srv_spool *sp, struct srv_upfile *f) {
     if (sp->fd >= 0 && sp->cur >= 0 && &sp->files[sp->cur] == f) close(sp->fd), sp->fd = -1;
-    if (f->tmp[0]) unlink(f->tmp);
-    f->tmp[0] = 0;
+    unlink_tmp(sp, f);
 }
 
 static void reject(struct srv_spool *sp, struct srv_upfile *f, int status, const char *what) {
@@ -34,9 +39,11 @@ static int open_tmp(struct srv_spool *sp, struct srv_upfile *f) {
         if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) return fh_fail(FH_E_IO, "no random bytes: %s", strerror(errno));
         char hex[33];
         for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", r[i]);
-        if ((size_t)snprintf(f->tmp, sizeof f->tmp, "%s/.part-%s", sp->dir, hex) >= sizeof f->tmp)
+        char path[4200];
+        snprintf(f->tmp, sizeof f->tmp, ".part-%s", hex);
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", sp->dir, f->tmp) >= sizeof path)
             return fh_fail(FH_E_LIMIT, "upload folder path too long");
-        sp->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        sp->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (sp->fd >= 0) return FH_OK;
         f->tmp[0] = 0;
         if (errno != EEXIST) return fh_fail(FH_E_IO, "cannot store the upload: %s", strerror(errno));
@@ -136,8 +143,7 @@ int srv_spool_finish(struct srv_spool *sp) { return srv_mp_finish(&sp->mp); }
 void srv_spool_free(struct srv_spool *sp) {
     if (sp->fd >= 0) close(sp->fd);
     sp->fd = -1;
-    for (int i = 0; i < sp->n; i++)
-        if (sp->files[i].tmp[0]) unlink(sp->files[i].tmp);
+    for (int i = 0; i < sp->n; i++) unlink_tmp(sp, &sp->files[i]);
     fh_free(sp->files);
     srv_buf_free(&sp->mem);
     memset(sp, 0, sizeof *sp);

@@ -207,9 +207,11 @@ int main(void) {
     char hex[65];
     fh_sha256_hex(data, sizeof data, hex);
     struct stat st;
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s/%s", dir, sp.n ? sp.files[0].tmp : "");
     int f0 = sp.n == 2 && !sp.files[0].status && sp.files[0].bytes == sizeof data && !strcmp(sp.files[0].sha, hex) &&
              !strcmp(sp.files[0].name, "a.jpg") && sp.files[0].head_n == 16 && !memcmp(sp.files[0].head, data, 16) &&
-             !stat(sp.files[0].tmp, &st) && st.st_size == (off_t)sizeof data && (st.st_mode & 0777) == 0600;
+             !strncmp(sp.files[0].tmp, ".part-", 6) && !stat(tmp, &st) && st.st_size == (off_t)sizeof data && (st.st_mode & 0777) == 0600;
     TEST_COND("spool: the file at the limit is in a 0600 temp file with its sha256 and sanitised name", f0);
     TEST_COND("spool: the file over the limit is 413 and has no temp file",
               sp.n == 2 && sp.files[1].status == 413 && !sp.files[1].tmp[0] && sp.files[1].bytes == 1600);
