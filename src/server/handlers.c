@@ -830,24 +830,7 @@ static void status(struct srv *S, const struct srv_req *rq, int64_t id, struct s
 }
 
 // ---- search, recluster ------------------------------------------------------------------------------
-// Search and recluster take seconds on one of the few HTTP threads: at most SRV_SLOW_MAX
-// run at once, more are answered 503 (they would only queue on the mutex anyway).
-static int slow_enter(struct srv *S, struct srv_resp *rs) {
-    if (__atomic_add_fetch(&S->slow, 1, __ATOMIC_SEQ_CST) <= SRV_SLOW_MAX) return 1;
-    __atomic_sub_fetch(&S->slow, 1, __ATOMIC_SEQ_CST);
-    srv_error(rs, 503, "busy: %d searches or reclusterings are running; try again shortly", SRV_SLOW_MAX);
-    return 0;
-}
-static void slow_leave(struct srv *S) { __atomic_sub_fetch(&S->slow, 1, __ATOMIC_SEQ_CST); }
-
-static void search_run(struct srv *S, const struct srv_req *rq, struct srv_resp *rs);
 static void search(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs) {
-    if (!slow_enter(S, rs)) return;
-    search_run(S, rq, rs);
-    slow_leave(S);
-}
-
-static void search_run(struct srv *S, const struct srv_req *rq, struct srv_resp *rs) {
     // the first file part, kept in memory by the spool (http.c), its size checked on arrival
     const struct srv_upfile *f = rq->n_files ? &rq->files[0] : NULL;
     if (!f) return srv_error(rs, 400, "no image in the request (a multipart part with a filename)");
@@ -895,11 +878,9 @@ static void recluster(struct srv *S, const struct srv_req *rq, int64_t id, struc
     struct lib_options o = lib_options_default();
     o.threads = S->cfg.threads;
     struct lib_stats st;
-    if (!slow_enter(S, rs)) return;
     pthread_mutex_lock(&S->mu);
     int rc = lib_recluster(S->L, &o, &st);
     pthread_mutex_unlock(&S->mu);
-    slow_leave(S);
     if (rc) return fail(rs, rc);
     struct srv_json w;
     jw_init(&w, &rs->body);

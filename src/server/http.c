@@ -16,11 +16,13 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "base/base.h"
 #include "server/server_int.h"
@@ -34,6 +36,11 @@ struct conn {
     int64_t owner;             // its owner
     struct srv_spool *sp;      // multipart routes: the body is streamed through it
     size_t received;           // body bytes so far
+    struct srv_req rq;         // slow routes: the request a worker thread handles
+    struct srv_resp rs;        // the response (slow routes: filled by the worker)
+    int done;                  // slow routes: the worker finished (atomic)
+    struct srv *S;
+    struct MHD_Connection *c;
     int sp_rc;                 // the spool's first error (the rest of the body is drained)
     char sp_msg[300];
 };
@@ -195,6 +202,63 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
     return MHD_YES;
 }
 
+static void handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs) {
+    memset(rs, 0, sizeof *rs);
+    srv_handle(S, rq, rs);
+    if (rs->body.oom) {
+        srv_buf_free(&rs->body);
+        srv_error(rs, 500, "out of memory");
+    }
+}
+
+static enum MHD_Result send_done(struct MHD_Connection *c, struct conn *k) {
+    enum MHD_Result ok = send_resp(c, &k->rs);
+    srv_buf_free(&k->rs.body);
+    return ok;
+}
+
+// ---- slow routes off the polling threads ---------------------------------------------------------
+// Search and recluster take seconds. Their connection is suspended, a thread of its own runs
+// the handler, then resumes the connection, and libmicrohttpd calls on_request again, which
+// sends the response (k->done). At most SRV_SLOW_MAX run at once; more are answered 503 (they
+// would only queue on the library mutex).
+static int is_slow(const char *method, const char *url) {
+    return !strcmp(method, "POST") && (!strcmp(url, "/api/search") || !strcmp(url, "/api/recluster"));
+}
+
+static void *slow_worker(void *arg) {
+    struct conn *k = arg;
+    struct srv *S = k->S;
+    struct MHD_Connection *c = k->c;
+    handle(S, &k->rq, &k->rs);
+    __atomic_store_n(&k->done, 1, __ATOMIC_RELEASE);
+    MHD_resume_connection(c); // k may be gone after this
+    __atomic_sub_fetch(&S->slow, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+static enum MHD_Result run_slow(struct srv *S, struct MHD_Connection *c, struct conn *k, const struct srv_req *rq) {
+    if (__atomic_add_fetch(&S->slow, 1, __ATOMIC_SEQ_CST) > SRV_SLOW_MAX || __atomic_load_n(&S->stopping, __ATOMIC_SEQ_CST)) {
+        __atomic_sub_fetch(&S->slow, 1, __ATOMIC_SEQ_CST);
+        return send_error(c, 503, "busy: searches or reclusterings are running (at most 4 at once); try again shortly");
+    }
+    k->rq = *rq, k->S = S, k->c = c;
+    pthread_attr_t at;
+    pthread_t th;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    MHD_suspend_connection(c);
+    int e = pthread_create(&th, &at, slow_worker, k);
+    pthread_attr_destroy(&at);
+    if (e) { // no thread: run it here after all
+        MHD_resume_connection(c);
+        __atomic_sub_fetch(&S->slow, 1, __ATOMIC_SEQ_CST);
+        handle(S, &k->rq, &k->rs);
+        return send_done(c, k);
+    }
+    return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls) {
@@ -229,6 +293,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         return MHD_YES;
     }
+    if (__atomic_load_n(&k->done, __ATOMIC_ACQUIRE)) return send_done(c, k); // resumed after a slow route
     if (k->answered) {
         *upload_data_size = 0;
         return MHD_YES;
@@ -278,22 +343,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     rq.owner = k->bearer ? k->owner : S->cfg.owner;
     rq.bearer = k->bearer;
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &rq);
-    struct srv_resp rs;
-    memset(&rs, 0, sizeof rs);
-    srv_handle(S, &rq, &rs);
-    if (rs.body.oom) {
-        srv_buf_free(&rs.body);
-        srv_error(&rs, 500, "out of memory");
-    }
-    enum MHD_Result ok = send_resp(c, &rs);
-    srv_buf_free(&rs.body);
-    return ok;
+    if (is_slow(method, url)) return run_slow(S, c, k, &rq);
+    handle(S, &rq, &k->rs);
+    return send_done(c, k);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
     struct conn *k = *con_cls;
     if (!k) return;
     srv_buf_free(&k->body);
+    srv_buf_free(&k->rs.body);
     if (k->sp) srv_spool_free(k->sp); // removes what the handler did not take (also: client gone)
     fh_free(k->sp);
     fh_free(k);
@@ -316,10 +375,11 @@ int srv_http_start(struct srv *S) {
     if (inet_pton(AF_INET, S->bind, &a.sin_addr) != 1)
         return fh_fail(FH_E_ARG, "--bind %s: not an IPv4 address", S->bind);
     // a pool of epoll threads, each serving many connections: idle sockets cost a file
-    // descriptor, not a thread. Handlers run on these threads; the slow ones (search,
-    // recluster) are capped at SRV_SLOW_MAX at once (handlers.c) so most threads stay free.
+    // descriptor, not a thread. Handlers run on these threads, except the slow ones (search,
+    // recluster), which run on threads of their own while their connection is suspended.
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, S,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
+        NULL, on_request, S,
         MHD_OPTION_EXTERNAL_LOGGER, on_log, S, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)SRV_HTTP_THREADS, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)SRV_MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)SRV_MAX_CONNECTIONS_PER_IP,
@@ -333,6 +393,9 @@ int srv_http_start(struct srv *S) {
 }
 
 void srv_http_stop(struct srv *S) {
+    // no connection may stay suspended when the daemon stops: let running slow routes finish
+    __atomic_store_n(&S->stopping, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&S->slow, __ATOMIC_SEQ_CST)) usleep(10000);
     if (S->http) MHD_stop_daemon(S->http);
     S->http = NULL;
 }

@@ -173,7 +173,8 @@ struct srv {
     struct srv_indexer *ix;
     void *http;                // http.c's daemon state
     int port;
-    int slow;                  // search/recluster running now (atomic builtins; <= SRV_SLOW_MAX)
+    int slow;                  // search/recluster running now (http.c; atomic; <= SRV_SLOW_MAX)
+    int stopping;              // srv_http_stop began: no new slow route (atomic)
 };
 
 // ---- requests and responses (handlers.c) ------------------------------------------------------

@@ -221,6 +221,18 @@ check "GET /api/unknown: shape" [ "$CODE" = 200 ] && jqb '(.total | type == "num
 
 req POST /api/search -F "image=@$LFW/Colin_Powell/Colin_Powell_0010.jpg"
 check "POST /api/search: an unseen Colin Powell photo finds his person" [ "$CODE" = 200 ] && jqb "(.width > 0) and any(.faces[]; .person.id == $A and (.distance | type == \"number\") and (.box | length == 4))"
+pars=()
+for i in 1 2 3 4 5 6 7 8; do
+    curl -s -m 120 -o /dev/null -w '%{http_code}\n' -H "Origin: $URL" -F "image=@models/samples/sample$(( (i - 1) % 6 + 1 )).jpg" "$URL/api/search" >"$TMP/par$i" &
+    pars+=($!)
+done
+sleep 0.2
+t0=$(date +%s%N); st=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$URL/api/status"); as=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$URL/app.js"); t1=$(date +%s%N)
+wait "${pars[@]}"
+codes=$(cat "$TMP"/par* | sort | uniq -c | tr -s ' ' | tr '\n' ' ')
+echo "     8 concurrent searches: $codes; status+asset during them: $(( (t1 - t0) / 1000000 )) ms"
+check "8 concurrent searches: each 200 or 503 (at most 4 run at once), other routes answer meanwhile" \
+    bash -c "! grep -qv '^\(200\|503\)$' $TMP/par* && grep -q '^200$' $TMP/par*" && [ "$st" = 200 ] && [ "$as" = 200 ]
 req POST /api/search -F "image=@$TMP/notimage.jpg"
 check "POST /api/search with a non-image: 415" [ "$CODE" = 415 ] && is_error 415
 req POST /api/search -F "image=@$TMP/truncated.jpg"
