@@ -156,7 +156,7 @@ struct srv_indexer;
 int srv_indexer_start(const char *db, const char *models, int threads, struct srv_indexer **out);
 // Queues one stored upload (absolute path; display name for the status). FH_E_NOMEM.
 int srv_indexer_push(struct srv_indexer *x, const char *path, const char *display);
-// 1 if path is waiting in the queue (not yet taken by the indexing thread).
+// 1 if path is waiting in the queue or being indexed now.
 int srv_indexer_pending(struct srv_indexer *x, const char *path);
 // Writes the "indexing" status object (a JSON value) with w.
 void srv_indexer_status(struct srv_indexer *x, struct srv_json *w, int n_recent);
