@@ -46,7 +46,7 @@ all: $(BIN) $(EXAMPLE)
 
 # ---- server: libmicrohttpd, and web/ embedded into the binary ------------------------------
 # tools/embed (compiled first, for the build machine) turns web/* into build/gen/web_assets.c
-LDLIBS   += -lmicrohttpd
+LDLIBS   += -lmicrohttpd -lcjson
 WEB      := $(sort $(wildcard web/*))
 EMBED    := $(BUILD)/tools/embed
 LIB_OBJ  += $(BUILD)/gen/web_assets.o
@@ -97,7 +97,7 @@ $(EXAMPLE): examples/example.c $(LIB)
 
 $(BUILD)/tests/%: tests/%.c $(LIB) tests/harness.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcjson
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 models:
 	tools/fetch_models.sh models

@@ -196,29 +196,64 @@ static void sha256_block(uint32_t h[8], const uint8_t *p) {
     h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
 }
 
-void fh_sha256(const void *data, size_t n, uint8_t out[32]) {
-    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+void fh_sha256_init(struct fh_sha256_ctx *c) {
+    static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    memcpy(c->h, h0, sizeof h0);
+    c->n = 0;
+}
+
+void fh_sha256_update(struct fh_sha256_ctx *c, const void *data, size_t n) {
     const uint8_t *p = data;
-    size_t left = n;
-    while (left >= 64) sha256_block(h, p), p += 64, left -= 64;
+    size_t used = (size_t)(c->n % 64);
+    c->n += n;
+    if (used) {
+        size_t k = 64 - used < n ? 64 - used : n;
+        memcpy(c->buf + used, p, k);
+        p += k, n -= k, used += k;
+        if (used < 64) return;
+        sha256_block(c->h, c->buf);
+    }
+    while (n >= 64) sha256_block(c->h, p), p += 64, n -= 64;
+    if (n) memcpy(c->buf, p, n);
+}
+
+void fh_sha256_final(struct fh_sha256_ctx *c, uint8_t out[32]) {
+    size_t left = (size_t)(c->n % 64);
     uint8_t tail[128] = {0};
-    memcpy(tail, p, left);
+    memcpy(tail, c->buf, left);
     tail[left] = 0x80;
     size_t tl = left < 56 ? 64 : 128;
-    uint64_t bits = (uint64_t)n * 8;
+    uint64_t bits = c->n * 8;
     for (int i = 0; i < 8; i++) tail[tl - 1 - i] = (uint8_t)(bits >> (8 * i));
-    sha256_block(h, tail);
-    if (tl == 128) sha256_block(h, tail + 64);
+    sha256_block(c->h, tail);
+    if (tl == 128) sha256_block(c->h, tail + 64);
     for (int i = 0; i < 8; i++) {
-        out[4 * i] = h[i] >> 24, out[4 * i + 1] = h[i] >> 16;
-        out[4 * i + 2] = h[i] >> 8, out[4 * i + 3] = h[i];
+        out[4 * i] = c->h[i] >> 24, out[4 * i + 1] = c->h[i] >> 16;
+        out[4 * i + 2] = c->h[i] >> 8, out[4 * i + 3] = c->h[i];
     }
+}
+
+static void to_hex(const uint8_t d[32], char hex[65]) {
+    for (int i = 0; i < 32; i++) sprintf(hex + 2 * i, "%02x", d[i]);
+    hex[64] = 0;
+}
+
+void fh_sha256_final_hex(struct fh_sha256_ctx *c, char hex[65]) {
+    uint8_t d[32];
+    fh_sha256_final(c, d);
+    to_hex(d, hex);
+}
+
+void fh_sha256(const void *data, size_t n, uint8_t out[32]) {
+    struct fh_sha256_ctx c;
+    fh_sha256_init(&c);
+    fh_sha256_update(&c, data, n);
+    fh_sha256_final(&c, out);
 }
 
 void fh_sha256_hex(const void *data, size_t n, char hex[65]) {
     uint8_t d[32];
     fh_sha256(data, n, d);
-    for (int i = 0; i < 32; i++) sprintf(hex + 2 * i, "%02x", d[i]);
-    hex[64] = 0;
+    to_hex(d, hex);
 }

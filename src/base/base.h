@@ -71,6 +71,17 @@ int fh_cpu_count(void);              // online cores, >= 1
 // sha256 of a buffer; out is 32 bytes; hex is 65 chars (with NUL).
 void fh_sha256(const void *data, size_t n, uint8_t out[32]);
 void fh_sha256_hex(const void *data, size_t n, char hex[65]);
+// Incremental sha256 (data fed in pieces, e.g. an upload as it arrives): init, any number
+// of updates, final (out 32 bytes) or final_hex (65 chars); same digest as fh_sha256.
+struct fh_sha256_ctx {
+    uint32_t h[8];
+    uint64_t n;                // bytes fed so far
+    uint8_t buf[64];
+};
+void fh_sha256_init(struct fh_sha256_ctx *c);
+void fh_sha256_update(struct fh_sha256_ctx *c, const void *data, size_t n);
+void fh_sha256_final(struct fh_sha256_ctx *c, uint8_t out[32]);
+void fh_sha256_final_hex(struct fh_sha256_ctx *c, char hex[65]);
 // Reads a whole file into a fresh buffer (caller frees with fh_free). Refuses files
 // larger than max_bytes with FH_E_LIMIT before allocating.
 int fh_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *out_n);

@@ -19,6 +19,10 @@ static void log_stderr(int level, const char *msg) {
     fprintf(stderr, "%s %s: %s\n", ts, level >= 0 && level <= 3 ? tag[level] : "log", msg);
 }
 
+// TODO(auth): ask the accounts module whether the library has accounts; until accounts
+// exist, there are none, so serve stays on loopback (srv_config.accounts_exist).
+static int accounts_exist(const char *db) { return 0; }
+
 static int parse_num(const char *s, long lo, long hi, long *out) {
     char *e;
     errno = 0;
@@ -29,8 +33,8 @@ static int parse_num(const char *s, long lo, long hi, long *out) {
 }
 
 int cmd_serve(int argc, char **argv) {
-    const char *usage = "serve --db LIB.db [--bind 127.0.0.1] [--port 8080] [--models DIR] [--threads N]\n"
-                        "       [--max-upload-mb 50] [--quiet]";
+    const char *usage = "serve --db LIB.db [--bind 127.0.0.1] [--port 8080] [--host NAME]... [--models DIR]\n"
+                        "       [--threads N] [--max-upload-mb 50] [--quiet]";
     struct srv_config c = srv_config_default();
     int quiet = 0, k = 0;
     // the server's own options first; the rest goes to the common parser
@@ -40,6 +44,13 @@ int cmd_serve(int argc, char **argv) {
         if (!strcmp(a, "--bind")) {
             if (!val) goto bad;
             c.bind = val, i++;
+        } else if (!strcmp(a, "--host")) {
+            if (!val) goto bad;
+            if (c.n_hosts == SRV_MAX_HOSTS) {
+                fprintf(stderr, "facehatch: at most %d --host names\n", SRV_MAX_HOSTS);
+                return EXIT_USAGE;
+            }
+            c.hosts[c.n_hosts++] = val, i++;
         } else if (!strcmp(a, "--port")) {
             if (parse_num(val, 0, 65535, &v)) goto bad;
             c.port = (int)v, i++;
@@ -70,6 +81,7 @@ int cmd_serve(int argc, char **argv) {
     }
     if ((rc = cli_models_need(&o))) return rc;
     c.db = o.db, c.models = o.models, c.threads = o.threads;
+    c.accounts_exist = accounts_exist(o.db);
     fh_log_set(log_stderr, quiet ? FH_LOG_WARN : FH_LOG_INFO);
     // block the stop signals before any thread starts, so only sigwait below sees them
     sigset_t set;

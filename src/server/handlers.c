@@ -734,73 +734,61 @@ void srv_sanitize_name(const char *raw, char *out, size_t n) {
     if (!k || !strcmp(out, ".")) snprintf(out, n, "upload");
 }
 
-// writes the bytes to uploads/<sha256>.<ext> (temp file + rename: never half a file)
-static int store_upload(struct srv *S, const uint8_t *data, size_t n, const char *ext, char *path, size_t np,
-                        char *file, size_t nf) {
-    char hex[65];
-    fh_sha256_hex(data, n, hex);
-    snprintf(file, nf, "%s.%s", hex, ext);
-    if ((size_t)snprintf(path, np, "%s/%s", S->uploads, file) >= np) return fh_fail(FH_E_LIMIT, "upload path too long");
-    struct stat st;
-    if (!stat(path, &st) && (size_t)st.st_size == n) return FH_OK; // same content already stored
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s/.tmp-%s-%ld", S->uploads, hex, (long)gettid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return fh_fail(FH_E_IO, "cannot store the upload: %s", strerror(errno));
-    size_t off = 0;
-    while (off < n) {
-        ssize_t w = write(fd, data + off, n - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;
-        off += (size_t)w;
-    }
-    int ok = off == n && !fsync(fd);
-    ok = !close(fd) && ok;
-    if (!ok || rename(tmp, path)) {
-        int e = errno;
-        unlink(tmp);
-        return fh_fail(FH_E_IO, "cannot store the upload: %s", strerror(e));
-    }
-    return FH_OK;
+// Moves a received file (its temporary file, named by its sha256) to uploads/<sha256>.<ext>
+// and queues it. The same bytes already stored for this owner, or waiting in the queue,
+// are not queued again: *state says "duplicate" (and *photo the stored photo, if indexed).
+static int take_upload(struct srv *S, int64_t owner, struct srv_upfile *f, const char *ext, char *file, size_t nf,
+                       const char **state, int64_t *photo) {
+    char path[4200], tmp[4200];
+    snprintf(file, nf, "%s.%s", f->sha, ext);
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", S->uploads, file) >= sizeof path ||
+        (size_t)snprintf(tmp, sizeof tmp, "%s/%s", S->uploads, f->tmp) >= sizeof tmp)
+        return fh_fail(FH_E_LIMIT, "upload path too long");
+    *state = "queued", *photo = 0;
+    if (!access(path, F_OK)) { // the same content is stored already
+        struct store_photo p;
+        pthread_mutex_lock(&S->mu);
+        int found = !store_photo_find(lib_store(S->L), owner, path, &p);
+        pthread_mutex_unlock(&S->mu);
+        if (found || srv_indexer_pending(S->ix, path)) {
+            *state = "duplicate", *photo = found ? p.id : 0;
+            return FH_OK;      // the temporary copy is removed with the request
+        }
+    } else if (rename(tmp, path)) {
+        return fh_fail(FH_E_IO, "cannot store the upload: %s", strerror(errno));
+    } else
+        f->tmp[0] = 0;         // taken
+    // TODO(store): pass f->name on as photos.orig_name once the store has that column
+    // (added by the library/store work of issue 7); today the indexer shows it in /api/status.
+    return srv_indexer_push(S->ix, path, f->name);
 }
 
 static void upload(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs) {
-    char boundary[80];
-    if (srv_multipart_boundary(rq->content_type, boundary, sizeof boundary))
-        return srv_error(rs, 400, "%s", fh_errmsg());
-    struct srv_part *parts;
-    int np, rc = srv_multipart_parse(rq->body, rq->body_len, boundary, SRV_MAX_FILES_PER_REQUEST, &parts, &np);
-    if (rc) return srv_error(rs, rc == FH_E_LIMIT ? 413 : 400, "%s", fh_errmsg());
-    struct srv_buf files = {0};
+    if (!rq->n_files) return srv_error(rs, 400, "no file in the upload (multipart parts with a filename)");
     struct srv_json w;
-    jw_init(&w, &files);
-    jw_arr(&w);
-    int queued = 0, first_err = 0, n_files = 0;
+    jw_init(&w, &rs->body);
+    jw_obj(&w);
+    jw_key(&w, "files"), jw_arr(&w);
+    int queued = 0, dups = 0, first_err = 0;
     char first_msg[400] = "";
-    for (int i = 0; i < np; i++) {
-        const struct srv_part *p = &parts[i];
-        if (!p->has_filename) continue; // plain form fields are ignored
-        n_files++;
-        char name[SRV_NAME_MAX + 1], path[4200], file[80] = "", msg[300] = "";
-        srv_sanitize_name(p->filename, name, sizeof name);
-        int status = 0;
-        const char *ext = NULL;
-        // limits and the magic bytes are checked before anything touches the content
-        if (!p->len) status = 400, snprintf(msg, sizeof msg, "%s: empty file", name);
-        else if (p->len > S->cfg.max_upload_bytes)
-            status = 413, snprintf(msg, sizeof msg, "%s: %zu bytes, larger than the limit of %zu bytes", name, p->len,
-                                   S->cfg.max_upload_bytes);
-        else if (!(ext = srv_sniff_image(p->data, p->len)))
-            status = 415, snprintf(msg, sizeof msg, "%s: not a JPEG, PNG, HEIC or WebP image", name);
-        else if ((rc = store_upload(S, p->data, p->len, ext, path, sizeof path, file, sizeof file)))
-            status = 500, snprintf(msg, sizeof msg, "%s: %s", name, fh_errmsg());
-        else if ((rc = srv_indexer_push(S->ix, path, name)))
-            status = 500, snprintf(msg, sizeof msg, "%s: %s", name, fh_errmsg());
+    for (int i = 0; i < rq->n_files; i++) {
+        struct srv_upfile *f = &rq->files[i];
+        char file[80] = "", msg[400];
+        int status = f->status;
+        const char *ext = NULL, *state = "rejected";
+        int64_t photo = 0;
+        snprintf(msg, sizeof msg, "%s", f->msg);
+        // limits were checked as the bytes arrived (spool.c); the magic bytes before any decoding
+        if (!status && !(ext = srv_sniff_image(f->head, f->head_n)))
+            status = 415, snprintf(msg, sizeof msg, "%s: not a JPEG, PNG, HEIC or WebP image", f->name);
+        if (!status && take_upload(S, rq->owner, f, ext, file, sizeof file, &state, &photo))
+            status = 500, state = "rejected", snprintf(msg, sizeof msg, "%s: %s", f->name, fh_errmsg());
         jw_obj(&w);
-        jw_key(&w, "name"), jw_str(&w, name);
-        jw_key(&w, "bytes"), jw_int(&w, (int64_t)p->len);
-        jw_key(&w, "status"), jw_str(&w, status ? "rejected" : "queued");
+        jw_key(&w, "name"), jw_str(&w, f->name);
+        jw_key(&w, "bytes"), jw_int(&w, (int64_t)f->bytes);
+        jw_key(&w, "status"), jw_str(&w, status ? "rejected" : state);
         jw_key(&w, "file"), jw_str(&w, status ? NULL : file);
+        jw_key(&w, "photo"), jw_id(&w, photo);
         jw_key(&w, "error");
         if (status) {
             jw_obj(&w);
@@ -810,36 +798,25 @@ static void upload(struct srv *S, const struct srv_req *rq, int64_t id, struct s
             if (!first_err) first_err = status, snprintf(first_msg, sizeof first_msg, "%s", msg);
         } else {
             jw_null(&w);
-            queued++;
+            if (!strcmp(state, "queued")) queued++;
+            else dups++;
         }
         jw_obj_end(&w);
     }
     jw_arr_end(&w);
-    fh_free(parts);
-    if (!n_files) {
-        srv_buf_free(&files);
-        return srv_error(rs, 400, "no file in the upload (multipart parts with a filename)");
-    }
-    if (files.oom) {
-        srv_buf_free(&files);
-        return srv_error(rs, 500, "out of memory");
-    }
-    // 202 when anything was queued; otherwise the first file's error, with every file's
-    srv_buf_puts(&rs->body, "{\"files\":");
-    srv_buf_put(&rs->body, files.data, files.len);
-    srv_buf_free(&files);
-    jw_init(&w, &rs->body);
-    w.depth = 1, w.first[1] = 0; // continue the object opened above
-    if (!queued) {
+    // 202 when anything was queued, 200 when all were already there; otherwise the first
+    // file's error, with every file's
+    if (!queued && !dups) {
         jw_key(&w, "error"), jw_obj(&w);
         jw_key(&w, "code"), jw_int(&w, first_err);
         jw_key(&w, "message"), jw_str(&w, first_msg);
         jw_obj_end(&w);
     }
     jw_key(&w, "queued"), jw_int(&w, queued);
-    jw_key(&w, "rejected"), jw_int(&w, n_files - queued);
+    jw_key(&w, "duplicates"), jw_int(&w, dups);
+    jw_key(&w, "rejected"), jw_int(&w, rq->n_files - queued - dups);
     jw_obj_end(&w);
-    json_ok(rs, queued ? 202 : first_err);
+    json_ok(rs, queued ? 202 : dups ? 200 : first_err);
 }
 
 static void status(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs) {
@@ -854,32 +831,14 @@ static void status(struct srv *S, const struct srv_req *rq, int64_t id, struct s
 
 // ---- search, recluster ------------------------------------------------------------------------------
 static void search(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs) {
-    char boundary[80];
-    if (srv_multipart_boundary(rq->content_type, boundary, sizeof boundary))
-        return srv_error(rs, 400, "%s", fh_errmsg());
-    struct srv_part *parts;
-    int np, rc = srv_multipart_parse(rq->body, rq->body_len, boundary, 8, &parts, &np);
-    if (rc) return srv_error(rs, rc == FH_E_LIMIT ? 413 : 400, "%s", fh_errmsg());
-    const struct srv_part *p = NULL;
-    for (int i = 0; i < np && !p; i++)
-        if (parts[i].has_filename) p = &parts[i];
-    if (!p) {
-        fh_free(parts);
-        return srv_error(rs, 400, "no image in the request (a multipart part with a filename)");
-    }
-    char name[SRV_NAME_MAX + 1];
-    srv_sanitize_name(p->filename, name, sizeof name);
-    if (p->len > S->cfg.max_upload_bytes) {
-        fh_free(parts);
-        return srv_error(rs, 413, "%s: larger than the limit of %zu bytes", name, S->cfg.max_upload_bytes);
-    }
-    if (!srv_sniff_image(p->data, p->len)) {
-        fh_free(parts);
-        return srv_error(rs, 415, "%s: not a JPEG, PNG, HEIC or WebP image", name);
-    }
+    // the first file part, kept in memory by the spool (http.c), its size checked on arrival
+    const struct srv_upfile *f = rq->n_files ? &rq->files[0] : NULL;
+    if (!f) return srv_error(rs, 400, "no image in the request (a multipart part with a filename)");
+    if (f->status) return srv_error(rs, f->status, "%s", f->msg);
+    if (!srv_sniff_image(rq->body, rq->body_len))
+        return srv_error(rs, 415, "%s: not a JPEG, PNG, HEIC or WebP image", f->name);
     struct img im;
-    rc = img_decode_mem(p->data, p->len, &im);
-    fh_free(parts);
+    int rc = img_decode_mem(rq->body, rq->body_len, &im);
     if (rc) return fail(rs, rc);
     struct lib_options o = lib_options_default();
     o.threads = S->cfg.threads;

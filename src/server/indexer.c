@@ -32,6 +32,7 @@ struct srv_indexer {
     pthread_cond_t cv;
     int stop, started;
     struct item *head, *tail;
+    const struct item *cur;    // the item being indexed (srv_indexer_pending)
     int queued;
     long submitted, finished, failed, faces;
     char current[SRV_NAME_MAX + 1];
@@ -97,10 +98,12 @@ static void *run(void *arg) {
         x->queued--;
         x->busy = 1;
         snprintf(x->current, sizeof x->current, "%s", it->display);
+        x->cur = it;
         pthread_mutex_unlock(&x->mu);
         index_one(x, it);
-        fh_free(it->path), fh_free(it->display), fh_free(it);
         pthread_mutex_lock(&x->mu);
+        x->cur = NULL;
+        fh_free(it->path), fh_free(it->display), fh_free(it);
     }
     pthread_mutex_unlock(&x->mu);
     return NULL;
@@ -146,6 +149,15 @@ int srv_indexer_push(struct srv_indexer *x, const char *path, const char *displa
     pthread_cond_signal(&x->cv);
     pthread_mutex_unlock(&x->mu);
     return FH_OK;
+}
+
+int srv_indexer_pending(struct srv_indexer *x, const char *path) {
+    pthread_mutex_lock(&x->mu);
+    const struct item *it = x->head;
+    while (it && strcmp(it->path, path)) it = it->next;
+    int found = it || (x->cur && !strcmp(x->cur->path, path));
+    pthread_mutex_unlock(&x->mu);
+    return found;
 }
 
 void srv_indexer_status(struct srv_indexer *x, struct srv_json *w, int n_recent) {

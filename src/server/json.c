@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
-// A growable byte buffer, a tiny JSON writer over it (escaping strings, placing commas)
-// and a small validating JSON reader for request bodies, which are flat objects like
-// {"name":"Anna"} or {"person":12}: it checks the whole document and keeps the top-level
-// scalar members. Not a general JSON library: nested values are validated and skipped.
+// A growable byte buffer, the one JSON writer for every response (escaping strings,
+// placing commas) and the request-body reader: cJSON (Debian's libcjson) parses and
+// validates the whole document; this keeps the top-level scalar members of the object
+// (bodies are flat, like {"name":"Anna"} or {"person":12}); nested values are skipped.
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "base/base.h"
 #include "server/server_int.h"
@@ -182,241 +184,56 @@ void jw_id(struct srv_json *w, int64_t id) {
     else jw_null(w);
 }
 
-// ---- reader ------------------------------------------------------------------------------------
-struct rd {
-    const char *p, *end, *start;
-};
-
-static int rd_fail(const struct rd *r, const char *what) {
-    return fh_fail(FH_E_FORMAT, "bad JSON at byte %zu: %s", (size_t)(r->p - r->start), what);
-}
-
-static void ws(struct rd *r) {
-    while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r')) r->p++;
-}
-
-static int hex4(const char *p, unsigned *v) {
-    *v = 0;
-    for (int i = 0; i < 4; i++) {
-        int c = (unsigned char)p[i], d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                        : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-        if (d < 0) return 0;
-        *v = *v * 16 + (unsigned)d;
+// ---- reader: cJSON parses, this keeps the top-level scalar members -----------------------------
+// deepest nesting under v (v itself is 1)
+static int depth_of(const cJSON *v, int lim) {
+    int d = 0;
+    for (const cJSON *c = v->child; c && d <= lim; c = c->next) {
+        int k = depth_of(c, lim);
+        if (k > d) d = k;
     }
-    return 1;
-}
-
-static void put_utf8(struct srv_buf *b, unsigned c) {
-    unsigned char u[4];
-    size_t n;
-    if (c < 0x80) u[0] = (unsigned char)c, n = 1;
-    else if (c < 0x800) u[0] = (unsigned char)(0xc0 | c >> 6), u[1] = (unsigned char)(0x80 | (c & 63)), n = 2;
-    else if (c < 0x10000)
-        u[0] = (unsigned char)(0xe0 | c >> 12), u[1] = (unsigned char)(0x80 | (c >> 6 & 63)),
-        u[2] = (unsigned char)(0x80 | (c & 63)), n = 3;
-    else
-        u[0] = (unsigned char)(0xf0 | c >> 18), u[1] = (unsigned char)(0x80 | (c >> 12 & 63)),
-        u[2] = (unsigned char)(0x80 | (c >> 6 & 63)), u[3] = (unsigned char)(0x80 | (c & 63)), n = 4;
-    srv_buf_put(b, u, n);
-}
-
-// a string at r->p (the opening quote); out may be NULL (validate only)
-static int rd_string(struct rd *r, struct srv_buf *out) {
-    r->p++;
-    while (r->p < r->end) {
-        unsigned char c = (unsigned char)*r->p;
-        if (c == '"') {
-            r->p++;
-            return FH_OK;
-        }
-        if (c < 0x20) return rd_fail(r, "control character in string");
-        if (c == '\\') {
-            if (r->end - r->p < 2) break;
-            char e = r->p[1];
-            const char *simple = strchr("\"\\/bfnrt", e);
-            if (e && simple) {
-                static const char map[] = "\"\\/\b\f\n\r\t";
-                if (out) srv_buf_put(out, &map[simple - "\"\\/bfnrt"], 1);
-                r->p += 2;
-                continue;
-            }
-            unsigned v, lo;
-            if (e != 'u' || r->end - r->p < 6 || !hex4(r->p + 2, &v)) return rd_fail(r, "bad escape");
-            r->p += 6;
-            if (v >= 0xd800 && v < 0xdc00) { // a surrogate pair must follow
-                if (r->end - r->p < 6 || r->p[0] != '\\' || r->p[1] != 'u' || !hex4(r->p + 2, &lo) ||
-                    lo < 0xdc00 || lo > 0xdfff)
-                    return rd_fail(r, "lone surrogate");
-                r->p += 6;
-                v = 0x10000 + ((v - 0xd800) << 10) + (lo - 0xdc00);
-            } else if (v >= 0xdc00 && v < 0xe000) return rd_fail(r, "lone surrogate");
-            if (v == 0) return rd_fail(r, "NUL in string");
-            if (out) put_utf8(out, v);
-            continue;
-        }
-        int k = utf8_len((const unsigned char *)r->p);
-        if (!k || r->end - r->p < k) return rd_fail(r, "invalid UTF-8");
-        if (out) srv_buf_put(out, r->p, (size_t)k);
-        r->p += k;
-    }
-    return rd_fail(r, "unterminated string");
-}
-
-static int rd_number(struct rd *r, double *v) {
-    const char *s = r->p;
-    if (r->p < r->end && *r->p == '-') r->p++;
-    if (r->p >= r->end || *r->p < '0' || *r->p > '9') return rd_fail(r, "bad number");
-    if (*r->p == '0') r->p++;
-    else while (r->p < r->end && *r->p >= '0' && *r->p <= '9') r->p++;
-    if (r->p < r->end && *r->p == '.') {
-        r->p++;
-        if (r->p >= r->end || *r->p < '0' || *r->p > '9') return rd_fail(r, "bad number");
-        while (r->p < r->end && *r->p >= '0' && *r->p <= '9') r->p++;
-    }
-    if (r->p < r->end && (*r->p == 'e' || *r->p == 'E')) {
-        r->p++;
-        if (r->p < r->end && (*r->p == '+' || *r->p == '-')) r->p++;
-        if (r->p >= r->end || *r->p < '0' || *r->p > '9') return rd_fail(r, "bad number");
-        while (r->p < r->end && *r->p >= '0' && *r->p <= '9') r->p++;
-    }
-    char tmp[64];
-    size_t n = (size_t)(r->p - s);
-    if (n >= sizeof tmp) return rd_fail(r, "number too long");
-    memcpy(tmp, s, n);
-    tmp[n] = 0;
-    *v = strtod(tmp, NULL);
-    return FH_OK;
-}
-
-static int lit(struct rd *r, const char *w) {
-    size_t n = strlen(w);
-    if ((size_t)(r->end - r->p) < n || memcmp(r->p, w, n)) return 0;
-    r->p += n;
-    return 1;
-}
-
-// any value; top-level members of the root object are recorded in m (NULL elsewhere)
-static int rd_value(struct rd *r, int depth, struct srv_jmember *m) {
-    if (depth > SRV_JSON_DEPTH) return fh_fail(FH_E_LIMIT, "JSON nested deeper than %d", SRV_JSON_DEPTH);
-    ws(r);
-    if (r->p >= r->end) return rd_fail(r, "value expected");
-    int rc;
-    char c = *r->p;
-    if (c == '{' || c == '[') {
-        char close = c == '{' ? '}' : ']';
-        r->p++;
-        ws(r);
-        if (r->p < r->end && *r->p == close) {
-            r->p++;
-        } else {
-            for (;;) {
-                ws(r);
-                if (c == '{') {
-                    if (r->p >= r->end || *r->p != '"') return rd_fail(r, "key expected");
-                    if ((rc = rd_string(r, NULL))) return rc;
-                    ws(r);
-                    if (r->p >= r->end || *r->p != ':') return rd_fail(r, "':' expected");
-                    r->p++;
-                }
-                if ((rc = rd_value(r, depth + 1, NULL))) return rc;
-                ws(r);
-                if (r->p < r->end && *r->p == ',') {
-                    r->p++;
-                    continue;
-                }
-                if (r->p < r->end && *r->p == close) {
-                    r->p++;
-                    break;
-                }
-                return rd_fail(r, "',' or end of container expected");
-            }
-        }
-        if (m) m->type = SRV_J_OTHER;
-        return FH_OK;
-    }
-    if (c == '"') {
-        struct srv_buf b = {0};
-        rc = rd_string(r, m ? &b : NULL);
-        if (!rc && m) {
-            srv_buf_put(&b, "", 0); // an empty string still gets a buffer
-            if (b.oom) rc = fh_fail(FH_E_NOMEM, "out of memory");
-            else {
-                m->type = SRV_J_STR, m->str = b.data;
-                return FH_OK;
-            }
-        }
-        srv_buf_free(&b);
-        return rc;
-    }
-    if (lit(r, "true") || lit(r, "false")) {
-        if (m) m->type = SRV_J_BOOL, m->num = r->p[-1] == 'e' && r->p[-2] == 'u';
-        return FH_OK;
-    }
-    if (lit(r, "null")) {
-        if (m) m->type = SRV_J_NULL;
-        return FH_OK;
-    }
-    double v = 0;
-    if ((rc = rd_number(r, &v))) return rc;
-    if (m) m->type = SRV_J_NUM, m->num = v;
-    return FH_OK;
+    return d + 1;
 }
 
 int srv_json_parse(const char *text, size_t n, struct srv_jdoc *d) {
     memset(d, 0, sizeof *d);
-    struct rd r = {text, text + n, text};
+    if (n > SRV_MAX_JSON_BYTES) return fh_fail(FH_E_LIMIT, "JSON body larger than %d bytes", SRV_MAX_JSON_BYTES);
+    // cJSON would cut a string at an escaped NUL; refuse it (strings are C strings here)
+    for (size_t i = 0; i + 6 <= n; i++)
+        if (text[i] == '\\' && text[i + 1] == 'u' && !memcmp(text + i + 2, "0000", 4))
+            return fh_fail(FH_E_FORMAT, "bad JSON: \\u0000 in a string");
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, n, &end, 0);
+    if (!root) {
+        size_t at = end && end >= text && end <= text + n ? (size_t)(end - text) : 0;
+        return fh_fail(FH_E_FORMAT, "bad JSON at byte %zu", at);
+    }
     int rc = FH_OK;
-    ws(&r);
-    if (r.p >= r.end || *r.p != '{') return rd_fail(&r, "an object expected");
-    r.p++;
-    ws(&r);
-    if (r.p < r.end && *r.p == '}') r.p++;
-    else
-        for (;;) {
-            ws(&r);
-            if (r.p >= r.end || *r.p != '"') {
-                rc = rd_fail(&r, "key expected");
-                break;
-            }
-            struct srv_buf key = {0};
-            rc = rd_string(&r, &key);
-            if (rc || key.oom) {
-                srv_buf_free(&key);
-                rc = rc ? rc : fh_fail(FH_E_NOMEM, "out of memory");
-                break;
-            }
-            if (d->n == SRV_JSON_MEMBERS) {
-                srv_buf_free(&key);
-                rc = fh_fail(FH_E_LIMIT, "JSON object with more than %d members", SRV_JSON_MEMBERS);
-                break;
-            }
-            struct srv_jmember *m = &d->m[d->n++];
-            snprintf(m->key, sizeof m->key, "%s", key.data ? key.data : "");
-            if (key.len >= sizeof m->key) m->key[0] = 0; // never matches a field
-            srv_buf_free(&key);
-            ws(&r);
-            if (r.p >= r.end || *r.p != ':') {
-                rc = rd_fail(&r, "':' expected");
-                break;
-            }
-            r.p++;
-            if ((rc = rd_value(&r, 1, m))) break;
-            ws(&r);
-            if (r.p < r.end && *r.p == ',') {
-                r.p++;
-                continue;
-            }
-            if (r.p < r.end && *r.p == '}') {
-                r.p++;
-                break;
-            }
-            rc = rd_fail(&r, "',' or '}' expected");
+    for (const char *p = end; p && p < text + n && !rc; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+            rc = fh_fail(FH_E_FORMAT, "bad JSON at byte %zu: trailing characters", (size_t)(p - text));
+    if (!rc && !cJSON_IsObject(root)) rc = fh_fail(FH_E_FORMAT, "bad JSON: an object expected");
+    if (!rc && depth_of(root, SRV_JSON_DEPTH) > SRV_JSON_DEPTH)
+        rc = fh_fail(FH_E_LIMIT, "JSON nested deeper than %d levels", SRV_JSON_DEPTH);
+    for (const cJSON *c = rc ? NULL : root->child; c && !rc; c = c->next) {
+        if (d->n == SRV_JSON_MEMBERS) {
+            rc = fh_fail(FH_E_LIMIT, "JSON object with more than %d members", SRV_JSON_MEMBERS);
             break;
         }
-    if (!rc) {
-        ws(&r);
-        if (r.p != r.end) rc = rd_fail(&r, "trailing characters");
+        struct srv_jmember *m = &d->m[d->n++];
+        const char *k = c->string ? c->string : "";
+        if (strlen(k) < sizeof m->key) strcpy(m->key, k); // a longer key never matches a field
+        if (cJSON_IsNull(c)) m->type = SRV_J_NULL;
+        else if (cJSON_IsBool(c)) m->type = SRV_J_BOOL, m->num = cJSON_IsTrue(c);
+        else if (cJSON_IsNumber(c)) m->type = SRV_J_NUM, m->num = c->valuedouble;
+        else if (cJSON_IsString(c)) {
+            size_t len = strlen(c->valuestring);
+            if (!(m->str = fh_malloc(len + 1))) rc = fh_fail(FH_E_NOMEM, "out of memory");
+            else memcpy(m->str, c->valuestring, len + 1), m->type = SRV_J_STR;
+        } else
+            m->type = SRV_J_OTHER;
     }
+    cJSON_Delete(root);
     if (rc) srv_json_free(d);
     return rc;
 }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
-// multipart/form-data (RFC 7578) over a body held in memory: parts are views into the
-// body, nothing is copied or decoded. Only Content-Disposition's name and filename are
-// read; other part headers are skipped. A pure function of its input, so it can be fuzzed.
+// multipart/form-data (RFC 7578), streamed: a state machine fed the body in pieces of any
+// size (a delimiter may be split across pieces) that hands each part's headers and data to
+// a sink as they arrive, never holding a part. Limits (part count, part header bytes) are
+// checked as bytes arrive. Only Content-Disposition's name and filename are read; other
+// part headers are skipped. A pure function of its input and the sink, so it can be fuzzed.
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -9,8 +11,7 @@
 #include "base/base.h"
 #include "server/server_int.h"
 
-#define BOUNDARY_MAX 70  // RFC 2046
-#define PART_HEADERS_MAX 8192
+#define BOUNDARY_MAX SRV_MP_BOUNDARY_MAX
 
 int srv_multipart_boundary(const char *ct, char *out, size_t n) {
     if (!ct || strncasecmp(ct, "multipart/form-data", 19)) return fh_fail(FH_E_ARG, "expected multipart/form-data");
@@ -25,6 +26,10 @@ int srv_multipart_boundary(const char *ct, char *out, size_t n) {
         if (quoted) p++;
         while (p[k] && (quoted ? p[k] != '"' : p[k] != ';' && p[k] != ' ' && p[k] != '\t')) k++;
         if (k == 0 || k > BOUNDARY_MAX || k >= n) return fh_fail(FH_E_ARG, "bad multipart boundary");
+        // RFC 2046 bchars: the parser relies on a boundary without CR or LF
+        for (size_t i = 0; i < k; i++)
+            if (!strchr("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'()+_,-./:=? ", p[i]) || !p[i])
+                return fh_fail(FH_E_ARG, "bad multipart boundary");
         memcpy(out, p, k);
         out[k] = 0;
         return FH_OK;
@@ -58,89 +63,115 @@ static int header_param(const char *p, const char *end, const char *key, char *o
     return 0;
 }
 
-int srv_multipart_parse(const uint8_t *body, size_t n, const char *boundary, int max,
-                        struct srv_part **parts, int *n_parts) {
-    *parts = NULL, *n_parts = 0;
-    char delim[BOUNDARY_MAX + 5];
+enum { S_PRE, S_AFTER, S_AFTER_DASH, S_PAD, S_LF, S_HDR, S_BODY, S_END };
+
+int srv_mp_init(struct srv_mp *m, const char *boundary, int max_parts, const struct srv_mp_sink *sink) {
+    memset(m, 0, sizeof *m);
     size_t bl = strlen(boundary);
-    if (!bl || bl > BOUNDARY_MAX) return fh_fail(FH_E_ARG, "bad multipart boundary");
-    snprintf(delim, sizeof delim, "\r\n--%s", boundary);
-    size_t dl = bl + 4;
-    const char *b = (const char *)body, *end = b + n;
-    // the first delimiter may come without the leading CRLF (no preamble)
-    const char *p;
-    if (n >= dl - 2 && !memcmp(b, delim + 2, dl - 2)) p = b + dl - 2;
-    else {
-        p = memmem(b, n, delim, dl);
-        if (!p) return fh_fail(FH_E_FORMAT, "multipart: no boundary found");
-        p += dl;
+    if (!bl || bl > BOUNDARY_MAX || strpbrk(boundary, "\r\n")) return fh_fail(FH_E_ARG, "bad multipart boundary");
+    m->dl = (size_t)snprintf(m->delim, sizeof m->delim, "\r\n--%s", boundary);
+    m->state = S_PRE;
+    m->match = 2; // the body start counts as a line start: "--boundary" first needs no CRLF
+    m->max_parts = max_parts;
+    m->sink = *sink;
+    return FH_OK;
+}
+
+// the part headers in hdr[0..n): Content-Disposition's name and filename
+static void parse_headers(const char *hdr, size_t n, struct srv_mp_head *h) {
+    memset(h, 0, sizeof *h);
+    const char *end = hdr + n;
+    for (const char *line = hdr; line < end;) {
+        const char *le = memmem(line, (size_t)(end - line), "\r\n", 2);
+        if (!le) le = end;
+        if ((size_t)(le - line) > 20 && !strncasecmp(line, "Content-Disposition:", 20)) {
+            header_param(line + 20, le, "name", h->name, sizeof h->name);
+            h->has_filename = header_param(line + 20, le, "filename", h->filename, sizeof h->filename);
+        }
+        line = le + 2;
     }
-    struct srv_part *v = NULL;
-    int cnt = 0, cap = 0, rc = FH_OK;
-    for (;;) {
-        // after a delimiter: "--" ends the body, else transport padding and CRLF
-        if (end - p >= 2 && p[0] == '-' && p[1] == '-') break;
-        while (p < end && (*p == ' ' || *p == '\t')) p++;
-        if (end - p < 2 || p[0] != '\r' || p[1] != '\n') {
-            rc = fh_fail(FH_E_FORMAT, "multipart: bad delimiter line");
-            break;
-        }
-        p += 2;
-        const char *hend = memmem(p, (size_t)(end - p), "\r\n\r\n", 4);
-        const char *blank = NULL;
-        if (end - p >= 2 && p[0] == '\r' && p[1] == '\n') blank = p; // a part without headers
-        if (!hend && !blank) {
-            rc = fh_fail(FH_E_FORMAT, "multipart: part headers not terminated");
-            break;
-        }
-        if (blank) hend = blank - 2;
-        if (hend - p > PART_HEADERS_MAX) {
-            rc = fh_fail(FH_E_LIMIT, "multipart: part headers longer than %d bytes", PART_HEADERS_MAX);
-            break;
-        }
-        struct srv_part part;
-        memset(&part, 0, sizeof part);
-        for (const char *line = p; line < hend;) {
-            const char *le = memmem(line, (size_t)(hend - line), "\r\n", 2);
-            if (!le) le = hend;
-            if ((size_t)(le - line) > 20 && !strncasecmp(line, "Content-Disposition:", 20)) {
-                header_param(line + 20, le, "name", part.name, sizeof part.name);
-                part.has_filename = header_param(line + 20, le, "filename", part.filename, sizeof part.filename);
+}
+
+static int emit(struct srv_mp *m, const void *p, size_t n) {
+    return m->state == S_BODY && n ? m->sink.data(m->sink.ctx, p, n) : FH_OK;
+}
+
+int srv_mp_feed(struct srv_mp *m, const uint8_t *p, size_t n) {
+    size_t i = 0;
+    while (!m->rc && i < n) {
+        if (m->state == S_PRE || m->state == S_BODY) {
+            if (!m->match) { // outside a possible delimiter: pass data up to the next CR
+                const uint8_t *cr = memchr(p + i, '\r', n - i);
+                size_t run = cr ? (size_t)(cr - (p + i)) : n - i;
+                m->rc = emit(m, p + i, run);
+                i += run;
+                if (cr) m->match = 1, i++;
+                continue;
             }
-            line = le + 2;
+            if (p[i] == (uint8_t)m->delim[m->match]) {
+                i++;
+                if (++m->match < m->dl) continue;
+                m->match = 0;
+                if (m->state == S_BODY) m->rc = m->sink.end(m->sink.ctx);
+                m->state = S_AFTER;
+                continue;
+            }
+            // not a delimiter: the bytes matched so far were data. The delimiter has its
+            // only CR first, so a new match can only start at p[i]: look at it again.
+            m->rc = emit(m, m->delim, m->match);
+            m->match = 0;
+            continue;
         }
-        const char *data = hend + 4;
-        if (data > end) {
-            rc = fh_fail(FH_E_FORMAT, "multipart: truncated part");
+        uint8_t c = p[i++];
+        switch (m->state) {
+        case S_AFTER:
+            if (c == '-') m->state = S_AFTER_DASH;
+            else if (c == ' ' || c == '\t') m->state = S_PAD;
+            else if (c == '\r') m->state = S_LF;
+            else m->rc = fh_fail(FH_E_FORMAT, "multipart: bad delimiter line");
             break;
-        }
-        const char *next = memmem(data, (size_t)(end - data), delim, dl);
-        if (!next) {
-            rc = fh_fail(FH_E_FORMAT, "multipart: missing closing boundary");
+        case S_AFTER_DASH:
+            if (c == '-') m->state = S_END;
+            else m->rc = fh_fail(FH_E_FORMAT, "multipart: bad delimiter line");
             break;
-        }
-        if (cnt == max) {
-            rc = fh_fail(FH_E_LIMIT, "multipart: more than %d parts", max);
+        case S_PAD: // transport padding after a delimiter
+            if (c == '\r') m->state = S_LF;
+            else if (c != ' ' && c != '\t') m->rc = fh_fail(FH_E_FORMAT, "multipart: bad delimiter line");
             break;
-        }
-        if (cnt == cap) {
-            int nc = cap ? cap * 2 : 8;
-            struct srv_part *nv = fh_realloc(v, (size_t)nc * sizeof *nv);
-            if (!nv) {
-                rc = fh_fail(FH_E_NOMEM, "out of memory");
+        case S_LF:
+            if (c != '\n') m->rc = fh_fail(FH_E_FORMAT, "multipart: bad delimiter line");
+            else if (m->parts == m->max_parts) m->rc = fh_fail(FH_E_LIMIT, "multipart: more than %d parts", m->max_parts);
+            else m->parts++, m->hdr_len = m->line_start = 0, m->state = S_HDR;
+            break;
+        case S_HDR:
+            if (m->hdr_len == sizeof m->hdr) {
+                m->rc = fh_fail(FH_E_LIMIT, "multipart: part headers longer than %zu bytes", sizeof m->hdr);
                 break;
             }
-            v = nv, cap = nc;
+            m->hdr[m->hdr_len++] = (char)c;
+            if (c != '\n' || m->hdr_len - m->line_start < 2 || m->hdr[m->hdr_len - 2] != '\r') break;
+            if (m->hdr_len - m->line_start > 2) { // a header line ended
+                m->line_start = m->hdr_len;
+                break;
+            }
+            { // the blank line: the part's data follows
+                struct srv_mp_head h;
+                parse_headers(m->hdr, m->line_start, &h);
+                m->state = S_BODY, m->match = 0;
+                m->rc = m->sink.begin(m->sink.ctx, &h);
+            }
+            break;
+        default: // S_END: the epilogue is ignored
+            i = n;
         }
-        part.data = (const uint8_t *)data;
-        part.len = (size_t)(next - data);
-        v[cnt++] = part;
-        p = next + dl;
     }
-    if (rc) {
-        fh_free(v);
-        return rc;
-    }
-    *parts = v, *n_parts = cnt;
-    return FH_OK;
+    return m->rc;
+}
+
+int srv_mp_finish(struct srv_mp *m) {
+    if (m->rc) return m->rc;
+    if (m->state == S_END) return FH_OK;
+    return m->rc = fh_fail(FH_E_FORMAT, m->state == S_PRE ? "multipart: no boundary found"
+                                        : m->state == S_HDR ? "multipart: part headers not terminated"
+                                                            : "multipart: missing closing boundary");
 }

@@ -2,6 +2,7 @@
 // Server lifecycle: opens the library twice (the API's handle under one mutex, the
 // indexer's own), prepares the upload folder "<db>.uploads/", re-queues uploads that were
 // stored but not indexed when the server last stopped, then starts the HTTP daemon.
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/base.h"
 #include "library/library.h"
@@ -34,13 +36,18 @@ static int is_upload_name(const char *n) {
                        !strcmp(n + 64, ".webp"));
 }
 
-// queues uploads the store does not know yet (the server stopped before indexing them)
+// queues uploads the store does not know yet (the server stopped before indexing them) and
+// removes temporary files of uploads that a crash cut off
 static int requeue(struct srv *S) {
     DIR *d = opendir(S->uploads);
     if (!d) return fh_fail(FH_E_IO, "%s: %s", S->uploads, strerror(errno));
     struct dirent *e;
     int rc = FH_OK, n = 0;
     while (!rc && (e = readdir(d))) {
+        if (!strncmp(e->d_name, ".part-", 6) || !strncmp(e->d_name, ".tmp-", 5)) {
+            unlinkat(dirfd(d), e->d_name, 0); // an upload cut off by a crash
+            continue;
+        }
         if (!is_upload_name(e->d_name)) continue;
         char path[PATH_MAX];
         if (snprintf(path, sizeof path, "%s/%s", S->uploads, e->d_name) >= (int)sizeof path) continue;
@@ -53,8 +60,35 @@ static int requeue(struct srv *S) {
     return rc;
 }
 
+// 1 for an IPv4 loopback address (127.0.0.0/8)
+static int is_loopback(const char *bind) {
+    struct in_addr a;
+    return inet_pton(AF_INET, bind, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+// a --host name: letters, digits, '-', '.', or a bracketed IPv6 literal; no port
+static int host_name_ok(const char *h) {
+    size_t n = strlen(h);
+    if (!n || n > 253) return 0;
+    if (h[0] == '[') return n > 2 && h[n - 1] == ']' && strspn(h + 1, "0123456789abcdefABCDEF:.") == n - 2;
+    return strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") == n;
+}
+
 int srv_start(const struct srv_config *c, struct srv **out) {
     *out = NULL;
+    const char *bind = c->bind ? c->bind : "127.0.0.1";
+    if (!is_loopback(bind) && !c->accounts_exist)
+        return fh_fail(FH_E_ARG,
+                       "serve: refusing to listen on %s: there are no accounts, so anyone who can reach "
+                       "that address could read and change the whole library. Bind to 127.0.0.1 (the "
+                       "default), or add an account first",
+                       bind);
+    if (c->n_hosts < 0 || c->n_hosts > SRV_MAX_HOSTS)
+        return fh_fail(FH_E_ARG, "serve: at most %d --host names", SRV_MAX_HOSTS);
+    for (int i = 0; i < c->n_hosts; i++)
+        if (!c->hosts[i] || !host_name_ok(c->hosts[i]))
+            return fh_fail(FH_E_ARG, "serve: --host %s: not a host name (letters, digits, '-', '.'; no port)",
+                           c->hosts[i] ? c->hosts[i] : "(null)");
     if (!c->db || !*c->db || !c->models) return fh_fail(FH_E_ARG, "serve: a database and a models folder are required");
     if (c->port < 0 || c->port > 65535) return fh_fail(FH_E_ARG, "serve: port %d out of range", c->port);
     if (!c->max_upload_bytes) return fh_fail(FH_E_ARG, "serve: the upload limit must be positive");
@@ -66,8 +100,10 @@ int srv_start(const struct srv_config *c, struct srv **out) {
     int rc = FH_OK;
     size_t up_n = strlen(c->db) + 16;
     char *up = fh_malloc(up_n);
-    S->db = dup_str(c->db), S->models = dup_str(c->models), S->bind = dup_str(c->bind ? c->bind : "127.0.0.1");
-    if (!up || !S->db || !S->models || !S->bind) rc = fh_fail(FH_E_NOMEM, "out of memory");
+    S->db = dup_str(c->db), S->models = dup_str(c->models), S->bind = dup_str(bind);
+    int hosts_ok = 1;
+    for (int i = 0; i < c->n_hosts; i++) hosts_ok &= !!(S->cfg.hosts[i] = S->hosts[i] = dup_str(c->hosts[i]));
+    if (!up || !S->db || !S->models || !S->bind || !hosts_ok) rc = fh_fail(FH_E_NOMEM, "out of memory");
     if (!rc && up) {
         snprintf(up, up_n, "%s.uploads", c->db);
         if (mkdir(up, 0755) && errno != EEXIST) rc = fh_fail(FH_E_IO, "%s: %s", up, strerror(errno));
@@ -98,5 +134,6 @@ void srv_stop(struct srv *S) {
     pthread_mutex_destroy(&S->mu);
     free(S->uploads);          // from realpath (libc malloc)
     fh_free(S->db), fh_free(S->models), fh_free(S->bind);
+    for (int i = 0; i < SRV_MAX_HOSTS; i++) fh_free(S->hosts[i]);
     fh_free(S);
 }

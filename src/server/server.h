@@ -3,7 +3,8 @@
 // library handle serves the API (serialised by one mutex); a second handle, owned by one
 // background thread, indexes uploaded photos one at a time. Only http.c sees the HTTP
 // library (libmicrohttpd); handlers are plain functions (request view) -> (status, body).
-// It does not do TLS, accounts or sessions: bind it to loopback or put it behind a proxy.
+// It does not do TLS, accounts or sessions yet: it refuses a non-loopback bind without
+// accounts, and checks Host, Origin and Content-Type before routing (browser safety).
 // Routes, shapes, errors and limits: docs/http-api.md.
 //
 //   struct srv_config c = srv_config_default();
@@ -15,7 +16,8 @@
 //
 // Errors: FH_OK or FH_E_* from opening the library (FH_E_DB, FH_E_IO, FH_E_INTEGRITY),
 // FH_E_IO when the upload folder cannot be created or the address cannot be bound,
-// FH_E_ARG for a bad config; fh_errmsg() says which.
+// FH_E_ARG for a bad config (incl. a non-loopback bind without accounts); fh_errmsg()
+// says which.
 // Thread safety: srv_start/srv_stop from one thread; the server runs its own threads.
 #ifndef FH_SERVER_H
 #define FH_SERVER_H
@@ -30,8 +32,13 @@
 #define SRV_REQUEST_FILES_FACTOR 4     // a request body may carry up to 4 max-size files
 #define SRV_MAX_JSON_BYTES 65536       // JSON request bodies (a rename is ~50 bytes)
 #define SRV_MAX_FILES_PER_REQUEST 256  // parts of one multipart upload
-#define SRV_MAX_CONNECTIONS 64         // concurrent connections (one thread each)
-#define SRV_CONNECTION_TIMEOUT_S 120   // idle connection closed after this
+#define SRV_SEARCH_PARTS_MAX 8         // parts of one search request
+#define SRV_MAX_CONNECTIONS 1024       // concurrent connections (all clients)
+#define SRV_MAX_CONNECTIONS_PER_IP 100 // concurrent connections from one address
+#define SRV_CONNECTION_TIMEOUT_S 30    // idle connection closed after this
+#define SRV_HTTP_THREADS 16            // polling threads (epoll), each serving many connections
+#define SRV_SLOW_MAX 4                 // search/recluster running at once; more: 503
+#define SRV_MAX_HOSTS 16               // --host names
 #define SRV_PHOTO_MAX_SIDE 1600        // GET /api/photos/{id}/image: longest side
 #define SRV_NAME_MAX 100               // sanitised upload file name (bytes, for display)
 #define SRV_RECENT_MAX 200             // recent indexing results kept for /api/status
@@ -46,6 +53,20 @@ struct srv_config {
     int threads;               // threads of the indexing engine (0 = all cores)
     int64_t owner;             // the user every request acts for (default 1, "local";
                                // accounts later, ROADMAP)
+    // Browser safety (docs/http-api.md "Browser safety"): the Host header must name
+    // localhost, 127.0.0.1, [::1] or one of hosts[] (with or without the bound port).
+    const char *hosts[SRV_MAX_HOSTS];
+    int n_hosts;
+    // Set by the caller when the library has accounts. Binding to a non-loopback address
+    // without accounts is refused (FH_E_ARG): anyone on the network could read and change
+    // everything. TODO(auth): cmd_serve fills it from the accounts module.
+    int accounts_exist;
+    // Bearer tokens: a state-changing request with `Authorization: Bearer T` is exempt from
+    // the Origin check only when bearer_check(bearer_ctx, T, &owner) returns 1 (then the
+    // request acts for that owner). NULL (today): no token is valid, nothing is exempt.
+    // TODO(auth): the accounts helper sets it to its API-token check.
+    int (*bearer_check)(void *ctx, const char *token, int64_t *owner);
+    void *bearer_ctx;
 };
 struct srv_config srv_config_default(void);
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/base.h"
 #include "server/server.h"
 
 struct lib;
@@ -49,7 +50,7 @@ void jw_bool(struct srv_json *w, int v);
 void jw_null(struct srv_json *w);
 void jw_id(struct srv_json *w, int64_t id);       // 0 writes null (ids start at 1)
 
-// ---- JSON reader (json.c): validates a whole document, keeps top-level scalar members ------
+// ---- JSON reader (json.c): cJSON validates the whole document; top-level scalars kept ------
 enum srv_jtype { SRV_J_NONE = 0, SRV_J_NULL, SRV_J_BOOL, SRV_J_NUM, SRV_J_STR, SRV_J_OTHER };
 #define SRV_JSON_MEMBERS 16
 struct srv_jmember {
@@ -63,25 +64,85 @@ struct srv_jdoc {
     struct srv_jmember m[SRV_JSON_MEMBERS];
 };
 // Parses text (n bytes, need not be NUL-terminated) that must be one JSON object.
-// FH_OK, FH_E_FORMAT (syntax; fh_errmsg says where), FH_E_LIMIT (nesting, member count).
+// FH_OK, FH_E_FORMAT (syntax, or a \u0000 escape; fh_errmsg says at which byte),
+// FH_E_LIMIT (over SRV_MAX_JSON_BYTES, nesting over SRV_JSON_DEPTH, over SRV_JSON_MEMBERS).
 int srv_json_parse(const char *text, size_t n, struct srv_jdoc *d);
 void srv_json_free(struct srv_jdoc *d);
 const struct srv_jmember *srv_json_get(const struct srv_jdoc *d, const char *key);
 
-// ---- multipart/form-data (multipart.c) -----------------------------------------------------
-struct srv_part {
+// ---- multipart/form-data, streamed (multipart.c) ------------------------------------------
+// Extracts the boundary from a Content-Type header value. FH_E_ARG if absent or bad
+// (RFC 2046 characters only, at most SRV_MP_BOUNDARY_MAX).
+#define SRV_MP_BOUNDARY_MAX 70
+#define SRV_MP_HEADERS_MAX 8192        // bytes of one part's header block
+int srv_multipart_boundary(const char *content_type, char *out, size_t n);
+struct srv_mp_head {
     char name[64];             // form field name (truncated)
     char filename[256];        // as sent (raw, untrusted, truncated); "" if none
     int has_filename;
-    const uint8_t *data;       // points into the body
-    size_t len;
 };
-// Extracts the boundary from a Content-Type header value. FH_E_ARG if absent or bad.
-int srv_multipart_boundary(const char *content_type, char *out, size_t n);
-// Splits body into at most max parts (OUT: *parts fh_malloc'd, views into body).
-// FH_E_FORMAT for a malformed body, FH_E_LIMIT for more than max parts.
-int srv_multipart_parse(const uint8_t *body, size_t n, const char *boundary, int max,
-                        struct srv_part **parts, int *n_parts);
+// The parser calls begin at each part's data, data with its bytes in pieces (any sizes),
+// end after its last byte. A non-zero return (FH_E_*) stops the parser with that code.
+struct srv_mp_sink {
+    int (*begin)(void *ctx, const struct srv_mp_head *h);
+    int (*data)(void *ctx, const uint8_t *p, size_t n);
+    int (*end)(void *ctx);
+    void *ctx;
+};
+struct srv_mp {                // a streaming parser; fixed size, no allocation
+    char delim[SRV_MP_BOUNDARY_MAX + 5];
+    size_t dl, match;          // delimiter length; bytes of it matched so far
+    int state, parts, max_parts, rc;
+    char hdr[SRV_MP_HEADERS_MAX];
+    size_t hdr_len, line_start;
+    struct srv_mp_sink sink;
+};
+// FH_E_ARG for a bad boundary.
+int srv_mp_init(struct srv_mp *m, const char *boundary, int max_parts, const struct srv_mp_sink *sink);
+// Feeds the next n bytes of the body. FH_OK, or (sticky: every later call returns it)
+// FH_E_FORMAT for a malformed body, FH_E_LIMIT for more than max_parts parts or a part
+// header block over SRV_MP_HEADERS_MAX, or the sink's error.
+int srv_mp_feed(struct srv_mp *m, const uint8_t *p, size_t n);
+// At the end of the body: FH_OK if the closing delimiter was seen, else FH_E_FORMAT.
+int srv_mp_finish(struct srv_mp *m);
+
+// ---- uploads spooled to disk while they arrive (spool.c) ----------------------------------
+// The sink for /api/upload: each file part goes to a new temporary file in the uploads
+// folder (".part-<random>", O_EXCL, 0600), hashed (sha256) while written; over max_file
+// bytes it is dropped at once (status 413) and the rest of its bytes are only counted.
+// For /api/search (in_memory): the first file part is kept in memory instead (at most
+// max_file bytes), other parts are skipped. Plain form fields are ignored.
+struct srv_upfile {
+    char name[SRV_NAME_MAX + 1];  // the client's file name, sanitised (srv_sanitize_name)
+    size_t bytes;
+    int status;                // 0, or the error: 400 empty, 413 too large, 500 write failed
+    char msg[300];
+    char tmp[48];              // its temporary file in the uploads folder (".part-<32 hex>");
+                               // "" when none (removed, or taken by a handler)
+    char sha[65];              // sha256 of the content (status 0, after the part ended)
+    uint8_t head[16];          // the first bytes (magic-byte sniffing)
+    size_t head_n;
+};
+struct srv_spool {
+    const char *dir;
+    size_t max_file;
+    int in_memory;
+    struct srv_upfile *files;  // the file parts, in order
+    int n, cap;
+    int fd;                    // the open temporary file, -1 when none
+    int cur;                   // the current part is files[cur]; -1 for a skipped part
+    struct fh_sha256_ctx sha;
+    struct srv_buf mem;        // in_memory: the image
+    struct srv_mp mp;
+};
+// FH_E_ARG when content_type is not multipart/form-data with a good boundary.
+int srv_spool_init(struct srv_spool *sp, const char *dir, const char *content_type, size_t max_file,
+                   int max_parts, int in_memory);
+// Errors as srv_mp_feed, and FH_E_NOMEM; FH_E_IO when a temporary file cannot be created.
+int srv_spool_feed(struct srv_spool *sp, const uint8_t *p, size_t n);
+int srv_spool_finish(struct srv_spool *sp);
+// Closes and removes every temporary file still listed, frees; accepts a zeroed spool.
+void srv_spool_free(struct srv_spool *sp);
 
 // ---- uploads (handlers.c) -------------------------------------------------------------------
 // Image kind from the first bytes: "jpg", "png", "heic", "webp", or NULL (not an image).
@@ -95,6 +156,8 @@ struct srv_indexer;
 int srv_indexer_start(const char *db, const char *models, int threads, struct srv_indexer **out);
 // Queues one stored upload (absolute path; display name for the status). FH_E_NOMEM.
 int srv_indexer_push(struct srv_indexer *x, const char *path, const char *display);
+// 1 if path is waiting in the queue or being indexed now.
+int srv_indexer_pending(struct srv_indexer *x, const char *path);
 // Writes the "indexing" status object (a JSON value) with w.
 void srv_indexer_status(struct srv_indexer *x, struct srv_json *w, int n_recent);
 void srv_indexer_stop(struct srv_indexer *x);   // finishes the current photo; accepts NULL
@@ -103,12 +166,15 @@ void srv_indexer_stop(struct srv_indexer *x);   // finishes the current photo; a
 struct srv {
     struct srv_config cfg;
     char *db, *models, *bind;  // copies of the config strings
+    char *hosts[SRV_MAX_HOSTS]; // copies of cfg.hosts (cfg.hosts points at them)
     char *uploads;             // absolute path of "<db>.uploads"
     struct lib *L;             // the API's handle, used under mu
     pthread_mutex_t mu;
     struct srv_indexer *ix;
     void *http;                // http.c's daemon state
     int port;
+    int slow;                  // search/recluster running now (http.c; atomic; <= SRV_SLOW_MAX)
+    int stopping;              // srv_http_stop began: no new slow route (atomic)
 };
 
 // ---- requests and responses (handlers.c) ------------------------------------------------------
@@ -117,11 +183,16 @@ struct srv_req {
     const char *method;        // "GET", "POST", ...
     const char *path;          // decoded path, no query string
     const char *content_type;  // may be NULL
-    const uint8_t *body;       // the whole body (NULL if none)
+    const uint8_t *body;       // JSON routes: the whole body; /api/search: the image (NULL if none)
     size_t body_len;
+    struct srv_upfile *files;  // /api/upload, /api/search: the file parts received (spool.c);
+    int n_files;               // a handler that keeps a temporary file sets its tmp to 
     int n_args;                // query-string arguments
     const char *arg_key[SRV_ARGS_MAX], *arg_val[SRV_ARGS_MAX];
     int64_t owner;             // the user the request acts for
+    int bearer;                // 1: authenticated by a bearer token that cfg.bearer_check
+                               // accepted (owner is the token's); 0 otherwise, also when an
+                               // Authorization header was sent but not validated
 };
 struct srv_resp {
     int status;

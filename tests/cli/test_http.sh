@@ -2,7 +2,8 @@
 # Black-box test of `facehatch serve` over loopback: every route's status code and JSON
 # shape, bad uploads (not an image, too large, truncated JPEG, path-traversal names),
 # rename/merge/hide/avatar/move/reject through the API and their persistence across a
-# server restart. Uploads: the demo photos and 5 LFW photos each of 3 people.
+# server restart; browser safety (rebinding Host 421, cross-origin writes 403, text/plain
+# JSON 415), 70 idle sockets not stalling others, the non-loopback bind refused. Uploads: the demo photos and 5 LFW photos each of 3 people.
 # The server listens on 127.0.0.1 on a free port (--port 0, read from its log) and is
 # always stopped at the end. Ends with "N passed, M failed"; exit status 1 on any failure.
 set -u
@@ -31,19 +32,24 @@ check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
 jqb() { jq -e "$1" "$TMP/body" >/dev/null 2>&1; }
 jqf() { jq -e "$@" >/dev/null 2>&1; }
 
-# req METHOD PATH [curl args...]: sets CODE and CTYPE, body in $TMP/body
-req() {
+# req METHOD PATH [curl args...]: sets CODE and CTYPE, body in $TMP/body. Writes carry the
+# server's own Origin (as its web UI's do); xreq sends only the headers given.
+xreq() {
     local m=$1 p=$2; shift 2
     local out
     out=$(curl -s -m 120 -X "$m" -o "$TMP/body" -w '%{http_code} %{content_type}' "$@" "$URL$p")
     CODE=${out%% *}; CTYPE=${out#* }
+}
+req() {
+    local m=$1 p=$2; shift 2
+    if [ "$m" = GET ]; then xreq "$m" "$p" "$@"; else xreq "$m" "$p" -H "Origin: $URL" "$@"; fi
 }
 post_json() { req POST "$1" -H 'Content-Type: application/json' --data-binary "$2"; }
 is_error() { jqb ".error.code == $1 and (.error.message | type == \"string\" and length > 0)"; }
 
 start_server() {
     : >"$TMP/log"
-    "$BIN" serve --db "$TMP/lib.db" --port 0 --max-upload-mb 1 --threads 2 >"$TMP/log" 2>&1 &
+    "$BIN" serve --db "$TMP/lib.db" --port 0 --max-upload-mb 1 --threads 2 "$@" >"$TMP/log" 2>&1 &
     PID=$!
     URL=
     for _ in $(seq 1 600); do   # <= 60 s for the models to load
@@ -68,6 +74,12 @@ wait_indexed() { # until the queue is empty (<= 300 s)
     done
     return 1
 }
+
+# ---- refused before anything starts --------------------------------------------------------------
+"$BIN" serve --db "$TMP/open.db" --bind 0.0.0.0 --port 0 >"$TMP/bindlog" 2>&1; rc=$?
+check "--bind 0.0.0.0 without accounts: refused, exit 1, says why" [ $rc = 1 ] && grep -q 'refusing to listen on 0.0.0.0' "$TMP/bindlog" && [ ! -e "$TMP/open.db" ]
+"$BIN" serve --db "$TMP/open.db" --host 'evil.example:80' --port 0 >"$TMP/bindlog" 2>&1; rc=$?
+check "--host with a port: refused" [ $rc = 1 ] && grep -q 'not a host name' "$TMP/bindlog"
 
 check "server starts on a free loopback port" start_server || { cat "$TMP/log"; echo "$pass passed, $((fail+1)) failed"; exit 1; }
 echo "     $URL"
@@ -145,12 +157,34 @@ check "upload without multipart: 400" [ "$CODE" = 400 ] && is_error 400
 req POST /api/upload -F "name=value"
 check "upload with no file part: 400" [ "$CODE" = 400 ] && is_error 400
 
+# streamed bodies: whatever fails leaves no temporary file behind
+no_parts() { ! ls -A "$TMP/lib.db.uploads" | grep -q '^\.part-'; }
+printf -- '--XyZ\r\nContent-Disposition: form-data; name="files"; filename="a.jpg"\r\n\r\n\xff\xd8\xff\xe0 no closing boundary' >"$TMP/cut.body"
+req POST /api/upload -H 'Content-Type: multipart/form-data; boundary=XyZ' --data-binary "@$TMP/cut.body"
+check "a multipart body without its closing boundary: 400, no temporary file left" [ "$CODE" = 400 ] && is_error 400 && no_parts
+req POST /api/upload -H 'Transfer-Encoding: chunked' -F "files=@$TMP/huge.jpg"
+check "a chunked body growing over the request limit: 413, no temporary file left" [ "$CODE" = 413 ] && no_parts
+{ printf '\xff\xd8\xff\xe0'; head -c 900000 /dev/urandom; } >"$TMP/slow.jpg"
+curl -s -m 1 --limit-rate 200k -H "Origin: $URL" -F "files=@$TMP/slow.jpg" "$URL/api/upload" >/dev/null 2>&1
+for _ in $(seq 1 50); do no_parts && break; sleep 0.1; done
+check "a client gone mid-upload: its temporary file removed" no_parts
+
 check "indexing finishes" wait_indexed
 check "status counts every upload" jqb '.indexing.submitted == 25 and .indexing.finished == 25 and .indexing.failed == 1'
 check "the truncated JPEG is reported failed, with the decoder's message" \
     jqf --arg f "$TRUNC" '[.indexing.recent[] | select(.file == $f and .status == "failed" and (.error | length > 0))] | length == 1' "$TMP/body"
 check "the LFW photos were indexed with a face each" jqf '[.indexing.recent[] | select(.name | test("^(Colin|Tony|Serena)")) | select(.status == "indexed" and .faces >= 1)] | length >= 15' "$TMP/body"
 check "server still alive after the bad uploads" kill -0 "$PID"
+S1=$(sha256sum models/samples/sample1.jpg | cut -c1-64)
+req POST /api/upload -F "files=@models/samples/sample1.jpg;filename=again.jpg"
+check "the same bytes uploaded again: 200, one photo (status duplicate, its stored photo)" [ "$CODE" = 200 ] && jqb ".queued == 0 and .duplicates == 1 and .files[0].status == \"duplicate\" and .files[0].file == \"$S1.jpg\" and (.files[0].photo | type == \"number\")"
+req POST /api/upload -F "files=@models/samples/sample2.jpg" -F "files=@models/samples/sample2.jpg;filename=copy.jpg"
+check "the same bytes twice in one request: never queued twice" [ "$CODE" = 200 ] && jqb '.queued == 0 and .duplicates == 2'
+req POST /api/upload -F "files=@$LFW/Hugo_Chavez/Hugo_Chavez_0002.jpg" -F "files=@$LFW/Hugo_Chavez/Hugo_Chavez_0002.jpg;filename=again.jpg"
+check "new bytes twice in one request: queued once, then duplicate" [ "$CODE" = 202 ] && jqb '.queued == 1 and .duplicates == 1 and .files[1].status == "duplicate"'
+wait_indexed
+check "duplicates were not queued" jqb '.indexing.submitted == 26'
+check "no temporary file left after all uploads" no_parts
 
 # ---- persons -------------------------------------------------------------------------------------------
 req GET /api/persons
@@ -189,10 +223,86 @@ check "GET /api/unknown: shape" [ "$CODE" = 200 ] && jqb '(.total | type == "num
 
 req POST /api/search -F "image=@$LFW/Colin_Powell/Colin_Powell_0010.jpg"
 check "POST /api/search: an unseen Colin Powell photo finds his person" [ "$CODE" = 200 ] && jqb "(.width > 0) and any(.faces[]; .person.id == $A and (.distance | type == \"number\") and (.box | length == 4))"
+pars=()
+for i in 1 2 3 4 5 6 7 8; do
+    curl -s -m 120 -o /dev/null -w '%{http_code}\n' -H "Origin: $URL" -F "image=@models/samples/sample$(( (i - 1) % 6 + 1 )).jpg" "$URL/api/search" >"$TMP/par$i" &
+    pars+=($!)
+done
+sleep 0.2
+t0=$(date +%s%N); st=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$URL/api/status"); as=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$URL/app.js"); t1=$(date +%s%N)
+wait "${pars[@]}"
+codes=$(cat "$TMP"/par* | sort | uniq -c | tr -s ' ' | tr '\n' ' ')
+echo "     8 concurrent searches: $codes; status+asset during them: $(( (t1 - t0) / 1000000 )) ms"
+check "8 concurrent searches: each 200 or 503 (at most 4 run at once), other routes answer meanwhile" \
+    bash -c "! grep -qv '^\(200\|503\)$' $TMP/par* && grep -q '^200$' $TMP/par*" && [ "$st" = 200 ] && [ "$as" = 200 ]
 req POST /api/search -F "image=@$TMP/notimage.jpg"
 check "POST /api/search with a non-image: 415" [ "$CODE" = 415 ] && is_error 415
 req POST /api/search -F "image=@$TMP/truncated.jpg"
 check "POST /api/search with a truncated JPEG: 415 with the decoder's message" [ "$CODE" = 415 ] && is_error 415
+
+# ---- browser safety: DNS rebinding, CSRF -------------------------------------------------------------
+PORT=${URL##*:}
+xreq GET /api/persons -H "Host: evil.example:$PORT"
+check "a rebinding Host (evil.example): 421, no data" [ "$CODE" = 421 ] && is_error 421 && ! grep -q persons "$TMP/body"
+xreq GET "/api/faces/$AF1/thumb" -H "Host: evil.example"
+check "a rebinding Host on a face crop: 421" [ "$CODE" = 421 ]
+xreq GET /api/persons -H "Host: 127.0.0.1:1"
+check "an allowed name with another port: 421" [ "$CODE" = 421 ]
+xreq GET /api/persons -H "Host: localhost:$PORT"; c1=$CODE
+xreq GET /api/persons -H "Host: [::1]"; c2=$CODE
+xreq GET / -H "Host: LOCALHOST"
+check "Host localhost:PORT, [::1] and LOCALHOST: 200" [ "$c1" = 200 ] && [ "$c2" = 200 ] && [ "$CODE" = 200 ]
+req GET "/api/persons/$A"; NAME_A=$(jq -c '.person.name' "$TMP/body")
+xreq POST "/api/persons/$A/rename" -H 'Origin: http://evil.example' -H 'Content-Type: application/json' --data-binary '{"name":"pwned"}'
+check "cross-origin rename (Origin evil.example): 403" [ "$CODE" = 403 ] && is_error 403
+xreq POST "/api/persons/$A/rename" -H 'Origin: http://evil.example' -H 'Content-Type: text/plain' --data-binary '{"name":"pwned"}'
+check "cross-origin text/plain form rename: refused" [ "$CODE" = 403 ]
+xreq POST "/api/persons/$A/rename" -H 'Content-Type: application/json' --data-binary '{"name":"pwned"}'
+check "rename with neither Origin nor Sec-Fetch-Site: 403" [ "$CODE" = 403 ]
+xreq POST "/api/persons/$A/rename" -H 'Sec-Fetch-Site: cross-site' -H 'Content-Type: application/json' --data-binary '{"name":"pwned"}'
+check "rename with Sec-Fetch-Site: cross-site: 403" [ "$CODE" = 403 ]
+xreq POST "/api/persons/$A/rename" -H 'Origin: null' -H 'Content-Type: application/json' --data-binary '{"name":"pwned"}'
+check "rename with Origin: null: 403" [ "$CODE" = 403 ]
+xreq POST "/api/persons/$A/rename" -H "Origin: http://127.0.0.1:1" -H 'Content-Type: application/json' --data-binary '{"name":"pwned"}'
+check "rename from another port on loopback: 403" [ "$CODE" = 403 ]
+xreq POST "/api/persons/$A/rename" -H 'Origin: http://evil.example' -H 'Authorization: Bearer guessed' -H 'Content-Type: application/json' --data-binary '{"name":"pwned"}'
+check "an unvalidated bearer token is not exempt: 403" [ "$CODE" = 403 ]
+xreq POST "/api/persons/$C/hide" -H 'Origin: http://evil.example' -H 'Content-Type: application/json' --data-binary '{"hidden":true}'
+check "cross-origin hide: 403" [ "$CODE" = 403 ]
+xreq POST "/api/persons/$A/merge" -H 'Origin: http://evil.example' -H 'Content-Type: application/json' --data-binary "{\"from\":$B}"
+check "cross-origin merge: 403" [ "$CODE" = 403 ]
+n_up=$(ls "$TMP/lib.db.uploads" | wc -l)
+xreq POST /api/upload -H 'Origin: http://evil.example' -F "files=@$LFW/Hugo_Chavez/Hugo_Chavez_0001.jpg"
+check "cross-origin upload: 403, nothing stored" [ "$CODE" = 403 ] && [ "$(ls "$TMP/lib.db.uploads" | wc -l)" = "$n_up" ]
+xreq POST /api/recluster
+check "recluster without an origin: 403" [ "$CODE" = 403 ]
+req GET "/api/persons/$A"; req GET "/api/persons/$C"; hid=$(jq -r '.person.hidden' "$TMP/body")
+req GET "/api/persons/$A"
+check "after the refused requests: name unchanged, not hidden, not merged" [ "$(jq -c '.person.name' "$TMP/body")" = "$NAME_A" ] && [ "$hid" = false ] && [ "$(jq -r '.person.n_faces' "$TMP/body")" = "$NA" ]
+req POST "/api/persons/$A/rename" -H 'Content-Type: text/plain' --data-binary '{"name":"x"}'
+check "same-origin JSON with Content-Type text/plain: 415" [ "$CODE" = 415 ] && is_error 415
+req POST "/api/persons/$A/rename" --data-binary '{"name":"x"}'
+check "same-origin JSON as a urlencoded form: 415" [ "$CODE" = 415 ]
+xreq POST "/api/persons/$A/rename" -H 'Sec-Fetch-Site: same-origin' -H 'Content-Type: application/json; charset=utf-8' --data-binary "{\"name\":$NAME_A}"
+check "Sec-Fetch-Site: same-origin (no Origin), charset parameter: 200" [ "$CODE" = 200 ]
+xreq POST "/api/persons/$A/rename" -H "Origin: http://localhost:$PORT" -H "Host: localhost:$PORT" -H 'Content-Type: application/json' --data-binary "{\"name\":$NAME_A}"
+check "Origin http://localhost:PORT: 200" [ "$CODE" = 200 ]
+
+# ---- connections: idle sockets do not stall other clients --------------------------------------------
+if command -v python3 >/dev/null; then
+    python3 -c '
+import socket, sys, time
+s = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(70)]
+print("open", flush=True)
+time.sleep(20)' "$PORT" >"$TMP/idle" 2>&1 &
+    IDLE=$!
+    for _ in $(seq 1 100); do grep -q open "$TMP/idle" && break; sleep 0.1; done
+    out=$(curl -s -m 5 -o "$TMP/body" -w '%{http_code}' "$URL/api/persons")
+    check "70 idle sockets open: GET /api/persons still answers within 5 s" grep -q open "$TMP/idle" && [ "$out" = 200 ] && jqb '.persons | length > 0'
+    kill $IDLE 2>/dev/null; wait $IDLE 2>/dev/null
+else
+    bad "python3 is required for the idle-sockets check"
+fi
 
 # ---- corrections ---------------------------------------------------------------------------------------
 post_json "/api/persons/$A/rename" '{"name":"Colin \"the\" Test ✓"}'
@@ -239,7 +349,11 @@ check "a rejected face is never suggested for that person" jqb "all(.faces[] | s
 
 # ---- persistence across a restart --------------------------------------------------------------------
 check "server stops cleanly on SIGTERM" stop_server
-check "server restarts on the same library" start_server
+check "server restarts on the same library (with --host photos.example)" start_server --host photos.example
+PORT=${URL##*:}
+xreq GET /api/persons -H "Host: photos.example"; c1=$CODE
+xreq POST "/api/persons/$C/hide" -H "Host: photos.example" -H "Origin: https://photos.example" -H 'Content-Type: application/json' --data-binary '{"hidden":true}'
+check "a --host name is served, and is an allowed origin" [ "$c1" = 200 ] && [ "$CODE" = 200 ]
 req GET "/api/persons/$A"
 check "after restart: name, merge, avatar kept" jqb ".person.name == \"Colin \\\"the\\\" Test ✓\" and .person.n_faces == $((NA + NB - 3)) and .person.avatar == $AF2 and (any(.faces[]; .id == $AF1) | not) and (any(.faces[]; .id == $AF3) | not)"
 req GET "/api/persons/$B"
