@@ -283,6 +283,26 @@ static int find_face(const struct fset *s, int64_t id) {
     return -1;
 }
 
+// persons the user holds: named, or holding user-assigned faces
+struct kept {
+    int64_t *v;
+    int n, cap;
+};
+static int kept_has(const struct kept *k, int64_t id) {
+    for (int i = 0; i < k->n; i++)
+        if (k->v[i] == id) return 1;
+    return 0;
+}
+static int kept_add(struct kept *k, int64_t id) {
+    if (kept_has(k, id)) return FH_OK;
+    if (fh_grow((void **)&k->v, &k->cap, k->n + 1, sizeof *k->v)) return FH_E_NOMEM;
+    k->v[k->n++] = id;
+    return FH_OK;
+}
+static int kept_cb(void *ctx, const struct store_person *p) {
+    return p->name && p->name[0] ? kept_add(ctx, p->id) : FH_OK;
+}
+
 struct ov {
     int cluster;
     int64_t person;
@@ -350,12 +370,24 @@ int lib_recluster(struct lib *L, const struct lib_options *o, struct lib_stats *
             if (j == nov) ov[nov++] = (struct ov){label[i], f.person[i], 0};
             ov[j].count++;
         }
+    // A person the user holds (named, or with faces the user put there) is continued by the
+    // untagged cluster that overlaps it most, even when its user-assigned faces ended up in
+    // a cluster of their own (an outlier the user confirmed): both clusters become that
+    // person, so a recluster never strips a named person down to the user's own faces.
+    struct kept kp = {0};
+    if (!rc) rc = store_persons_each(L->s, L->owner, kept_cb, &kp);
+    for (int i = 0; !rc && i < n; i++)
+        if (tag[i] && kept_add(&kp, tag[i])) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
+    char *by_ov = rc ? NULL : fh_calloc((size_t)(k ? k : 1), 1); // cluster got its person by overlap
+    if (!rc && !by_ov) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
     if (!rc) qsort(ov, (size_t)nov, sizeof *ov, cmp_ov);
     for (int j = 0; !rc && j < nov; j++) {
-        int taken = 0;
-        for (int q = 0; q < k && !taken; q++) taken = cp[q] == ov[j].person;
-        if (!cp[ov[j].cluster] && !taken && csize[ov[j].cluster] >= o->min_person_faces) cp[ov[j].cluster] = ov[j].person;
+        int taken = 0, held = kept_has(&kp, ov[j].person);
+        for (int q = 0; q < k && !taken; q++) taken = cp[q] == ov[j].person && (by_ov[q] || !held);
+        if (!cp[ov[j].cluster] && !taken && (held || csize[ov[j].cluster] >= o->min_person_faces))
+            cp[ov[j].cluster] = ov[j].person, by_ov[ov[j].cluster] = 1;
     }
+    fh_free(by_ov), fh_free(kp.v);
     if (!rc && !(rc = store_begin(L->s))) {
         rc = store_faces_clear_auto(L->s, L->owner);
         for (int i = 0; !rc && i < n; i++) {
