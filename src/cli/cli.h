@@ -28,6 +28,7 @@ struct cli_opts {
     int seed;             // --seed N (ident/cluster sampling; default 1)
     const char *db;       // --db FILE (photo library)
     int json;             // --json
+    const char *user;     // --user NAME (library commands; default "local")
 };
 
 // Parses argv (after the subcommand name), removing the options it knows; what is

@@ -8,13 +8,20 @@
 #include "cli/cli.h"
 #include "library/library.h"
 
-static int open_lib(const struct cli_opts *o, const char *usage, struct lib **L) {
+// Opens the library and resolves --user (default "local") to its id without creating it:
+// an unknown user is an error (exit 1).
+static int open_lib(const struct cli_opts *o, const char *usage, struct lib **L, int64_t *owner) {
     if (!o->db) {
         fprintf(stderr, "facehatch: --db LIB.db is required\nusage: facehatch %s\n", usage);
         return EXIT_USAGE;
     }
     if (lib_open(o->db, o->models, L)) {
         fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+        return EXIT_FAIL;
+    }
+    if (store_user_find(lib_store(*L), o->user, owner)) {
+        fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+        lib_close(*L);
         return EXIT_FAIL;
     }
     return EXIT_OK;
@@ -48,21 +55,22 @@ static void progress(void *ctx, const struct lib_progress *p) {
 }
 
 int cmd_index(int argc, char **argv) {
-    const char *usage = "index DIR... --db LIB.db [--threads N] [--min-face N] [--no-flip]";
+    const char *usage = "index DIR... --db LIB.db [--user NAME] [--threads N] [--min-face N] [--no-flip]";
     struct cli_opts o;
     struct lib *L;
+    int64_t owner;
     int rc = cli_parse(&argc, argv, &o, usage);
     if (rc) return rc;
     if (argc < 1) {
         fprintf(stderr, "facehatch: index needs a folder\nusage: facehatch %s\n", usage);
         return EXIT_USAGE;
     }
-    if ((rc = open_lib(&o, usage, &L))) return rc;
+    if ((rc = open_lib(&o, usage, &L, &owner))) return rc;
     struct lib_options lo = lib_opts(&o);
     struct bar b = {isatty(2), 0};
     lo.progress = progress, lo.progress_ctx = &b;
     struct lib_stats st;
-    rc = lib_index(L, (const char *const *)argv, argc, &lo, &st);
+    rc = lib_index(L, owner, (const char *const *)argv, argc, &lo, &st);
     if (rc) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
     printf("{\"files\":%d,\"indexed\":%d,\"unchanged\":%d,\"failed\":%d,\"deleted\":%d,\"faces\":%d,"
            "\"persons_new\":%d,\"seconds\":%.2f,\"photos_per_s\":%.2f,\"faces_per_s\":%.2f}\n",
@@ -138,11 +146,11 @@ static void json_face_row(const struct row *f, const struct paths *ph, int first
            f->blurry ? "true" : "false", f->trash ? "true" : "false");
 }
 
-static int load_all(struct lib *L, struct rows *fr, struct prows *pr, struct paths *ph) {
+static int load_all(struct lib *L, int64_t owner, struct rows *fr, struct prows *pr, struct paths *ph) {
     struct store *s = lib_store(L);
-    int rc = store_faces_each(s, LIB_OWNER_LOCAL, 0, face_cb, fr);
-    if (!rc) rc = store_persons_each(s, LIB_OWNER_LOCAL, person_cb, pr);
-    if (!rc) rc = store_photos_each(s, LIB_OWNER_LOCAL, photo_cb, ph);
+    int rc = store_faces_each(s, owner, 0, face_cb, fr);
+    if (!rc) rc = store_persons_each(s, owner, person_cb, pr);
+    if (!rc) rc = store_photos_each(s, owner, photo_cb, ph);
     return rc;
 }
 static void free_all(struct rows *fr, struct prows *pr, struct paths *ph) {
@@ -174,15 +182,16 @@ static void print_person_json(const struct prow *p, const struct rows *fr, const
 }
 
 int cmd_persons(int argc, char **argv) {
-    const char *usage = "persons --db LIB.db [--json]";
+    const char *usage = "persons --db LIB.db [--user NAME] [--json]";
     struct cli_opts o;
     struct lib *L;
+    int64_t owner;
     int rc = cli_parse(&argc, argv, &o, usage);
-    if (rc || (rc = open_lib(&o, usage, &L))) return rc;
+    if (rc || (rc = open_lib(&o, usage, &L, &owner))) return rc;
     struct rows fr = {0};
     struct prows pr = {0};
     struct paths ph = {0};
-    if ((rc = load_all(L, &fr, &pr, &ph))) {
+    if ((rc = load_all(L, owner, &fr, &pr, &ph))) {
         fprintf(stderr, "facehatch: %s\n", fh_errmsg());
     } else if (o.json) {
         putchar('[');
@@ -213,37 +222,38 @@ int cmd_persons(int argc, char **argv) {
     return rc ? EXIT_FAIL : EXIT_OK;
 }
 
-static int resolve_person(struct lib *L, const char *arg, int64_t *id) {
+static int resolve_person(struct lib *L, int64_t owner, const char *arg, int64_t *id) {
     char *end;
     long long v = strtoll(arg, &end, 10);
     struct store_person p;
     if (*arg && !*end && v > 0) {
-        if (store_person_get(lib_store(L), LIB_OWNER_LOCAL, v, &p)) return fh_fail(FH_E_NOTFOUND, "no person with id %lld", v);
+        if (store_person_get(lib_store(L), owner, v, &p)) return fh_fail(FH_E_NOTFOUND, "no person with id %lld", v);
         *id = v;
         return FH_OK;
     }
-    int rc = store_person_find(lib_store(L), LIB_OWNER_LOCAL, arg, &p);
+    int rc = store_person_find(lib_store(L), owner, arg, &p);
     if (rc == FH_E_NOTFOUND) return fh_fail(rc, "no person named '%s'", arg);
     if (!rc) *id = p.id;
     return rc;
 }
 
 int cmd_person(int argc, char **argv) {
-    const char *usage = "person NAME|ID --db LIB.db";
+    const char *usage = "person NAME|ID --db LIB.db [--user NAME]";
     struct cli_opts o;
     struct lib *L;
+    int64_t owner;
     int rc = cli_parse(&argc, argv, &o, usage);
     if (rc) return rc;
     if (argc != 1) {
         fprintf(stderr, "facehatch: person takes one name or id\nusage: facehatch %s\n", usage);
         return EXIT_USAGE;
     }
-    if ((rc = open_lib(&o, usage, &L))) return rc;
+    if ((rc = open_lib(&o, usage, &L, &owner))) return rc;
     int64_t id;
     struct rows fr = {0};
     struct prows pr = {0};
     struct paths ph = {0};
-    if ((rc = resolve_person(L, argv[0], &id)) || (rc = load_all(L, &fr, &pr, &ph))) {
+    if ((rc = resolve_person(L, owner, argv[0], &id)) || (rc = load_all(L, owner, &fr, &pr, &ph))) {
         fprintf(stderr, "facehatch: %s\n", fh_errmsg());
     } else {
         for (int i = 0; i < pr.n; i++)
@@ -265,13 +275,14 @@ static int two_args(int argc, char **argv, const char *usage, struct cli_opts *o
 }
 
 int cmd_rename(int argc, char **argv) {
-    const char *usage = "rename ID|NAME NEW_NAME --db LIB.db";
+    const char *usage = "rename ID|NAME NEW_NAME --db LIB.db [--user NAME]";
     struct cli_opts o;
     struct lib *L;
+    int64_t owner;
     int rc = two_args(argc, argv, usage, &o, 2);
-    if (rc || (rc = open_lib(&o, usage, &L))) return rc;
+    if (rc || (rc = open_lib(&o, usage, &L, &owner))) return rc;
     int64_t id;
-    if ((rc = resolve_person(L, argv[0], &id)) || (rc = lib_rename(L, id, argv[1])))
+    if ((rc = resolve_person(L, owner, argv[0], &id)) || (rc = lib_rename(L, owner, id, argv[1])))
         fprintf(stderr, "facehatch: %s\n", fh_errmsg());
     else
         printf("{\"id\":%lld,\"name\":", (long long)id), json_str(stdout, argv[1]), puts("}");
@@ -280,13 +291,14 @@ int cmd_rename(int argc, char **argv) {
 }
 
 int cmd_merge(int argc, char **argv) {
-    const char *usage = "merge INTO FROM --db LIB.db   (ids or names; FROM's faces join INTO)";
+    const char *usage = "merge INTO FROM --db LIB.db [--user NAME]   (ids or names; FROM's faces join INTO)";
     struct cli_opts o;
     struct lib *L;
+    int64_t owner;
     int rc = two_args(argc, argv, usage, &o, 2);
-    if (rc || (rc = open_lib(&o, usage, &L))) return rc;
+    if (rc || (rc = open_lib(&o, usage, &L, &owner))) return rc;
     int64_t a, b;
-    if ((rc = resolve_person(L, argv[0], &a)) || (rc = resolve_person(L, argv[1], &b)) || (rc = lib_merge(L, a, b)))
+    if ((rc = resolve_person(L, owner, argv[0], &a)) || (rc = resolve_person(L, owner, argv[1], &b)) || (rc = lib_merge(L, owner, a, b)))
         fprintf(stderr, "facehatch: %s\n", fh_errmsg());
     else
         printf("{\"merged\":%lld,\"into\":%lld}\n", (long long)b, (long long)a);
@@ -295,9 +307,10 @@ int cmd_merge(int argc, char **argv) {
 }
 
 int cmd_face(int argc, char **argv) {
-    const char *usage = "face move FACE_ID PERSON|unknown --db LIB.db  |  face reject FACE_ID PERSON --db LIB.db";
+    const char *usage = "face move FACE_ID PERSON|unknown --db LIB.db [--user NAME]  |  face reject FACE_ID PERSON --db LIB.db [--user NAME]";
     struct cli_opts o;
     struct lib *L;
+    int64_t owner;
     int rc = two_args(argc, argv, usage, &o, 3);
     if (rc) return rc;
     int move = !strcmp(argv[0], "move");
@@ -311,10 +324,10 @@ int cmd_face(int argc, char **argv) {
         fprintf(stderr, "facehatch: bad face id '%s'\n", argv[1]);
         return EXIT_USAGE;
     }
-    if ((rc = open_lib(&o, usage, &L))) return rc;
+    if ((rc = open_lib(&o, usage, &L, &owner))) return rc;
     int64_t pid = 0;
-    if (!(move && !strcmp(argv[2], "unknown"))) rc = resolve_person(L, argv[2], &pid);
-    if (!rc) rc = move ? lib_move_face(L, fid, pid) : lib_reject_face(L, fid, pid);
+    if (!(move && !strcmp(argv[2], "unknown"))) rc = resolve_person(L, owner, argv[2], &pid);
+    if (!rc) rc = move ? lib_move_face(L, owner, fid, pid) : lib_reject_face(L, owner, fid, pid);
     if (rc) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
     else printf("{\"face\":%lld,\"%s\":%lld}\n", fid, move ? "person" : "rejected", (long long)pid);
     lib_close(L);
@@ -322,11 +335,12 @@ int cmd_face(int argc, char **argv) {
 }
 
 int cmd_search(int argc, char **argv) {
-    const char *usage = "search --db LIB.db IMAGE";
+    const char *usage = "search --db LIB.db [--user NAME] IMAGE";
     struct cli_opts o;
     struct lib *L;
+    int64_t owner;
     int rc = two_args(argc, argv, usage, &o, 1);
-    if (rc || (rc = open_lib(&o, usage, &L))) return rc;
+    if (rc || (rc = open_lib(&o, usage, &L, &owner))) return rc;
     struct img im;
     struct lib_match *m = NULL;
     int n = 0;
@@ -334,7 +348,7 @@ int cmd_search(int argc, char **argv) {
     struct rows fr = {0};
     struct prows pr = {0};
     struct paths ph = {0};
-    if ((rc = fh_image_load(argv[0], &im)) || (rc = lib_search(L, &im, &lo, &m, &n)) || (rc = load_all(L, &fr, &pr, &ph))) {
+    if ((rc = fh_image_load(argv[0], &im)) || (rc = lib_search(L, owner, &im, &lo, &m, &n)) || (rc = load_all(L, owner, &fr, &pr, &ph))) {
         fprintf(stderr, "facehatch: %s\n", fh_errmsg());
     } else {
         fputs("{\"image\":", stdout);
@@ -373,14 +387,15 @@ int cmd_search(int argc, char **argv) {
 }
 
 int cmd_recluster(int argc, char **argv) {
-    const char *usage = "recluster --db LIB.db";
+    const char *usage = "recluster --db LIB.db [--user NAME]";
     struct cli_opts o;
     struct lib *L;
+    int64_t owner;
     int rc = two_args(argc, argv, usage, &o, 0);
-    if (rc || (rc = open_lib(&o, usage, &L))) return rc;
+    if (rc || (rc = open_lib(&o, usage, &L, &owner))) return rc;
     struct lib_options lo = lib_opts(&o);
     struct lib_stats st;
-    if ((rc = lib_recluster(L, &lo, &st))) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+    if ((rc = lib_recluster(L, owner, &lo, &st))) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
     else printf("{\"faces\":%d,\"persons_new\":%d,\"seconds\":%.2f}\n", st.faces, st.persons_new, st.seconds);
     lib_close(L);
     return rc ? EXIT_FAIL : EXIT_OK;

@@ -19,7 +19,7 @@ int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
     const char *env = getenv("FACEHATCH_MODELS");
     *o = (struct cli_opts){.models = env && *env ? env : "models", .min_face = 20, .flip = 1,
                            .data = "../shared/data", .view = 2,
-                           .detector = "mtcnn", .seed = 1};
+                           .detector = "mtcnn", .seed = 1, .user = "local"};
     int k = 0;
     for (int i = 0; i < *argc; i++) {
         const char *a = argv[i];
@@ -34,9 +34,10 @@ int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
         else if (!strcmp(a, "--quick")) o->quick = 1;
         else if (!strcmp(a, "--json")) o->json = 1;
         else if (!strcmp(a, "--models") || !strcmp(a, "--data") || !strcmp(a, "--detector") ||
-                 !strcmp(a, "--plot") || !strcmp(a, "--db")) {
+                 !strcmp(a, "--plot") || !strcmp(a, "--db") || !strcmp(a, "--user")) {
             const char **dst = !strcmp(a, "--models") ? &o->models : !strcmp(a, "--data") ? &o->data
-                             : !strcmp(a, "--plot") ? &o->plot : !strcmp(a, "--db") ? &o->db : &o->detector;
+                             : !strcmp(a, "--plot") ? &o->plot : !strcmp(a, "--db") ? &o->db
+                             : !strcmp(a, "--user") ? &o->user : &o->detector;
             if (!val) bad = 1;
             else *dst = val, i++;
             if (dst == &o->detector && val && strcmp(val, "mtcnn") && strcmp(val, "haar")) bad = 1;

@@ -11,7 +11,7 @@
 //   struct lib_options o = lib_options_default();
 //   const char *roots[] = {"/photos"};
 //   struct lib_stats st;
-//   lib_index(L, roots, 1, &o, &st);      // new / changed / deleted files
+//   lib_index(L, LIB_OWNER_LOCAL, roots, 1, &o, &st);   // new / changed / deleted files
 //   lib_close(L);
 //
 // Thread safety: a struct lib is used by one thread at a time (lib_index starts its own
@@ -25,7 +25,10 @@
 #include "pipeline/facehatch.h"
 #include "store/store.h"
 
-#define LIB_OWNER_LOCAL 1 // the CLI's user
+// Owners: every function that reads or changes a user's data takes the owner (a user id of
+// the store, see store_user_find) explicitly; nothing in a struct lib fixes it. A row of
+// another owner is FH_E_NOTFOUND, exactly like a missing one.
+#define LIB_OWNER_LOCAL 1 // the CLI's default user ("local", created with the database)
 #define LIB_MIN_FACE 40   // default smallest face indexed (px): smaller ones are too poor to recognise
 
 struct lib_progress {
@@ -70,17 +73,17 @@ struct store *lib_store(struct lib *L);
 // recursively. Unchanged files are skipped; changed ones re-indexed (user corrections
 // of faces that are still there are kept); files gone from disk are removed; new faces
 // join persons or wait among the unknowns, which form new persons when enough are alike.
-int lib_index(struct lib *L, const char *const *roots, int n_roots, const struct lib_options *o,
+int lib_index(struct lib *L, int64_t owner, const char *const *roots, int n_roots, const struct lib_options *o,
               struct lib_stats *st);
 // Indexes one photo given as bytes (uploads): stored under `name` (a library-relative
 // name chosen by the caller). Same semantics as one file of lib_index.
-int lib_index_bytes(struct lib *L, const char *name, const uint8_t *data, size_t n,
+int lib_index_bytes(struct lib *L, int64_t owner, const char *name, const uint8_t *data, size_t n,
                     const struct lib_options *o, struct lib_stats *st);
 
 // Re-groups all automatic assignments from scratch under the user's constraints (user
 // assignments, merges and "not this person" stay). Persons keep their ids and names when
 // their faces mostly stay together.
-int lib_recluster(struct lib *L, const struct lib_options *o, struct lib_stats *st);
+int lib_recluster(struct lib *L, int64_t owner, const struct lib_options *o, struct lib_stats *st);
 
 // "Who is this?": for each face in the image, the nearest person and the distance
 // (person 0 when nobody is within the threshold). faces/match arrays are fh_malloc'd.
@@ -89,16 +92,16 @@ struct lib_match {
     int64_t person_id;          // 0 = unknown
     float distance;             // to the person (root mean square distance to its faces)
 };
-int lib_search(struct lib *L, const struct img *im, const struct lib_options *o,
+int lib_search(struct lib *L, int64_t owner, const struct img *im, const struct lib_options *o,
                struct lib_match **out, int *n);
 
 // User actions (they win over clustering and persist)
-int lib_move_face(struct lib *L, int64_t face_id, int64_t person_id); // 0 = unknown
-int lib_reject_face(struct lib *L, int64_t face_id, int64_t person_id);
-int lib_merge(struct lib *L, int64_t into, int64_t from);
-int lib_rename(struct lib *L, int64_t person_id, const char *name);
+int lib_move_face(struct lib *L, int64_t owner, int64_t face_id, int64_t person_id); // 0 = unknown
+int lib_reject_face(struct lib *L, int64_t owner, int64_t face_id, int64_t person_id);
+int lib_merge(struct lib *L, int64_t owner, int64_t into, int64_t from);
+int lib_rename(struct lib *L, int64_t owner, int64_t person_id, const char *name);
 // Recomputes avatars of persons whose avatar the user did not pick.
-int lib_update_avatars(struct lib *L);
+int lib_update_avatars(struct lib *L, int64_t owner);
 
 // ---- quality gates (library/quality.c) --------------------------------------------------
 // Variance of the Laplacian of the aligned 112x112 grey crop; below LIB_BLUR_THRESHOLD the

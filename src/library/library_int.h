@@ -10,7 +10,6 @@ struct lib {
     struct store *s;
     struct fh_models *m;       // NULL until lib_models() (listing and editing need none)
     char *models_dir;
-    int64_t owner;
     int64_t model_id;
 };
 
@@ -46,17 +45,17 @@ struct persons_index {
     double *sum;               // n x FH_EMB_DIM
     int *count;
 };
-int lib_persons_load(struct lib *L, struct persons_index *px);
+int lib_persons_load(struct lib *L, int64_t owner, struct persons_index *px);
 void lib_persons_free(struct persons_index *px);
 // nearest person by root-mean-square distance to its faces; skips ids in `exclude`
 int64_t lib_persons_nearest(const struct persons_index *px, const float *emb, const int64_t *exclude,
                             int n_exclude, float *dist);
 
 // commits one analysed photo in one transaction (see index.c)
-int lib_commit_photo(struct lib *L, struct persons_index *px, const struct lib_options *o,
+int lib_commit_photo(struct lib *L, int64_t owner, struct persons_index *px, const struct lib_options *o,
                      const char *path, int64_t size, int64_t mtime, const struct lib_result *r,
                      struct lib_stats *st);
 // unknown clusterable faces that group into >= min_person_faces become new persons
-int lib_promote_unknowns(struct lib *L, const struct lib_options *o, struct lib_stats *st);
+int lib_promote_unknowns(struct lib *L, int64_t owner, const struct lib_options *o, struct lib_stats *st);
 
 #endif

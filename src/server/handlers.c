@@ -309,7 +309,7 @@ static void person_rename(struct srv *S, const struct srv_req *rq, int64_t id, s
     }
     srv_json_free(&d);
     pthread_mutex_lock(&S->mu);
-    int rc = lib_rename(S->L, id, name[0] ? name : NULL);
+    int rc = lib_rename(S->L, rq->owner, id, name[0] ? name : NULL);
     if (rc) fail(rs, rc);
     else person_reply(S, rq, id, rs);
     pthread_mutex_unlock(&S->mu);
@@ -328,7 +328,7 @@ static void person_merge(struct srv *S, const struct srv_req *rq, int64_t id, st
     // both must exist: 404 names the missing one
     int rc = store_person_get(lib_store(S->L), rq->owner, id, &p);
     if (!rc) rc = store_person_get(lib_store(S->L), rq->owner, from, &p);
-    if (!rc) rc = lib_merge(S->L, id, from);
+    if (!rc) rc = lib_merge(S->L, rq->owner, id, from);
     if (rc) fail(rs, rc);
     else person_reply(S, rq, id, rs);
     pthread_mutex_unlock(&S->mu);
@@ -550,7 +550,7 @@ static void face_move(struct srv *S, const struct srv_req *rq, int64_t id, struc
     srv_json_free(&d);
     if (bad) return;
     pthread_mutex_lock(&S->mu);
-    int rc = lib_move_face(S->L, id, person);
+    int rc = lib_move_face(S->L, rq->owner, id, person);
     if (rc) fail(rs, rc);
     else face_reply(S, rq, id, rs);
     pthread_mutex_unlock(&S->mu);
@@ -564,7 +564,7 @@ static void face_reject(struct srv *S, const struct srv_req *rq, int64_t id, str
     srv_json_free(&d);
     if (bad) return;
     pthread_mutex_lock(&S->mu);
-    int rc = lib_reject_face(S->L, id, person);
+    int rc = lib_reject_face(S->L, rq->owner, id, person);
     if (rc) fail(rs, rc);
     else face_reply(S, rq, id, rs);
     pthread_mutex_unlock(&S->mu);
@@ -892,7 +892,7 @@ static void search(struct srv *S, const struct srv_req *rq, int64_t id, struct s
     jw_key(&w, "height"), jw_int(&w, im.h);
     jw_key(&w, "faces"), jw_arr(&w);
     pthread_mutex_lock(&S->mu);
-    rc = lib_search(S->L, &im, &o, &m, &n);
+    rc = lib_search(S->L, rq->owner, &im, &o, &m, &n);
     for (int i = 0; !rc && i < n; i++) {
         jw_obj(&w);
         jw_key(&w, "box"), jw_arr(&w);
@@ -920,7 +920,7 @@ static void recluster(struct srv *S, const struct srv_req *rq, int64_t id, struc
     o.threads = S->cfg.threads;
     struct lib_stats st;
     pthread_mutex_lock(&S->mu);
-    int rc = lib_recluster(S->L, &o, &st);
+    int rc = lib_recluster(S->L, rq->owner, &o, &st);
     pthread_mutex_unlock(&S->mu);
     if (rc) return fail(rs, rc);
     struct srv_json w;

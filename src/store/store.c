@@ -724,6 +724,17 @@ int store_user_get(struct store *s, const char *name, int64_t *id) {
     return fh_fail(FH_E_DB, "store: user '%s' vanished after insert", name);
 }
 
+int store_user_find(struct store *s, const char *name, int64_t *id) {
+    FH_ASSERT(s && id);
+    int rc = check_str(name, "user name", 1, STORE_NAME_MAX);
+    sqlite3_stmt *st;
+    if (rc || (rc = prep(s, ST_USER_FIND, &st))) return rc;
+    bind_text(s, st, 1, name);
+    rc = one_i64(s, st, "find user", id);
+    if (rc < 0) return rc;
+    return rc ? FH_OK : fh_fail(FH_E_NOTFOUND, "no user named '%s'", name);
+}
+
 int store_model_get(struct store *s, const char *name, const char *version, const char *sha256,
                     int dim, int64_t *id) {
     FH_ASSERT(s && id);

@@ -78,6 +78,9 @@ int store_check(struct store *s);
 // The id of a user by name, creating it if absent ("local" is user 1, created at open).
 // name: 1..STORE_NAME_MAX bytes, else FH_E_ARG.
 int store_user_get(struct store *s, const char *name, int64_t *id);
+// The id of an existing user by name; FH_E_NOTFOUND ("no user named ...") if absent. Creates
+// nothing (the CLI's --user and logins use this one). name: 1..STORE_NAME_MAX bytes.
+int store_user_find(struct store *s, const char *name, int64_t *id);
 // The id of an embedding model (name, version, sha256 of its file, dimension), created if
 // absent. Every stored embedding refers to one. sha256: 64 hex digits; dim 1..STORE_EMB_MAX;
 // the same (name, version, sha256) registered with another dim is FH_E_ARG.

@@ -45,5 +45,11 @@ need(len(ids) >= $NBEFORE, 'Serena keeps her faces: %d after, $NBEFORE + 1 befor
 other = max([sum('Serena_' in f['photo'] for f in p['faces']) for p in ps if p['id'] not in (None, $SID)] or [0])
 need(other < $NBEFORE // 2, 'no other person took her faces (largest other share: %d)' % other)
 sys.exit(0 if ok else 1)" && ok "names and user decisions survive recluster" || bad "recluster lost the user's work"
+# --user: an unknown user is an error (exit 1), never created
+"$BIN" persons --db "$DB" --user nobody >/dev/null 2>"$T/err"; rc=$?
+[ $rc = 1 ] && grep -q "no user named 'nobody'" "$T/err" && ok "--user nobody: exit 1, named" || bad "--user nobody: rc $rc $(cat "$T/err")"
+"$BIN" rename "$SID" X --db "$DB" --user nobody >/dev/null 2>&1; rc=$?
+"$BIN" persons --db "$DB" --user local --json | grep -q '"name":"Serena"' && [ $rc = 1 ] \
+    && ok "a command for an unknown user changes nothing" || bad "unknown user changed data (rc $rc)"
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

@@ -558,6 +558,11 @@ static void test_owners(struct store *s) {
     int64_t u2 = 0, again = 0;
     TEST_COND("a second user", store_user_get(s, "alice", &u2) == 0 && u2 != 1 &&
                                    store_user_get(s, "alice", &again) == 0 && again == u2);
+    int64_t found = 0;
+    TEST_COND("store_user_find finds an existing user", store_user_find(s, "alice", &found) == 0 && found == u2);
+    TEST_COND("store_user_find: absent is FH_E_NOTFOUND", store_user_find(s, "nobody-here", &found) == FH_E_NOTFOUND);
+    TEST_COND("... and creates nothing", store_user_find(s, "nobody-here", &found) == FH_E_NOTFOUND);
+    TEST_COND("store_user_find: an empty name is FH_E_ARG", store_user_find(s, "", &found) == FH_E_ARG);
     float emb[128] = {0};
     struct store_photo ph = mkphoto("/shared/name.jpg", 21);
     int64_t p1, p2, f1, f2, pers1, pers2, id;
