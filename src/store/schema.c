@@ -85,7 +85,8 @@ static const char schema_v1[] =
     "CREATE INDEX face_rejects_person ON face_rejects (person_id);";
 
 const char *const store_migrations[] = {
-    schema_v1, // 0 -> 1
+    schema_v1,           // 0 -> 1
+    store_schema_domain, // 1 -> 2 (schema_domain.c: AUTOINCREMENT ids, orig_name, ops log)
 };
 _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCHEMA_VERSION,
                "one migration step per schema version");

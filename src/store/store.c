@@ -127,7 +127,7 @@ enum st_id {
 
 #define PHOTO_COLS                                                                          \
     "p.id, p.path, p.size, p.mtime, p.sha256, p.width, p.height,"                          \
-    " (SELECT COUNT(*) FROM faces f WHERE f.photo_id = p.id), p.status, p.error"
+    " (SELECT COUNT(*) FROM faces f WHERE f.photo_id = p.id), p.status, p.error, p.orig_name"
 // column order read by face_row(); the blobs come last
 #define FACE_COLS_LITE                                                                      \
     "id, photo_id, x1, y1, x2, y2, det_score, blur, quality, blurry, trash, model_id, dim,"   \
@@ -160,9 +160,9 @@ static const char *const st_sql[ST_COUNT] = {
     [ST_PHOTO_EACH] = "SELECT " PHOTO_COLS " FROM photos p WHERE p.owner = ?1 ORDER BY p.path",
     [ST_PHOTO_KEY] = "SELECT id, sha256 FROM photos WHERE owner = ?1 AND path = ?2",
     [ST_PHOTO_ADD] = "INSERT INTO photos (owner, path, size, mtime, sha256, width, height,"
-                     " status, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+                     " status, error, orig_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
     [ST_PHOTO_SET] = "UPDATE photos SET size = ?2, mtime = ?3, sha256 = ?4, width = ?5,"
-                     " height = ?6, status = ?7, error = ?8 WHERE id = ?1",
+                     " height = ?6, status = ?7, error = ?8, orig_name = COALESCE(?9, orig_name) WHERE id = ?1",
     [ST_PHOTO_CLEAR_FACES] = "DELETE FROM faces WHERE photo_id = ?1",
     [ST_PHOTO_DEL] = "DELETE FROM photos WHERE id = ?1 AND owner = ?2",
     [ST_PHOTO_OWNED] = "SELECT 1 FROM photos WHERE id = ?1 AND owner = ?2",
@@ -829,16 +829,18 @@ static void photo_row(sqlite3_stmt *st, struct store_photo *p) {
     p->n_faces = sqlite3_column_int(st, 7);
     p->status = sqlite3_column_int(st, 8);
     p->error = (const char *)sqlite3_column_text(st, 9);
+    p->orig_name = (const char *)sqlite3_column_text(st, 10);
 }
 
 // Reads the one row of a stepped ST_PHOTO_FIND/GET into out, strings copied into s.
 static int photo_one(struct store *s, sqlite3_stmt *st, struct store_photo *out) {
     photo_row(st, out);
-    static const int cols[2] = {1, 9};
-    const char *txt[2];
-    int rc = copy_texts(s, st, cols, 2, txt);
+    static const int cols[3] = {1, 9, 10};
+    const char *txt[3];
+    int rc = copy_texts(s, st, cols, 3, txt);
     out->path = txt[0];
     out->error = txt[1];
+    out->orig_name = txt[2];
     finish(st);
     return rc;
 }
@@ -874,6 +876,7 @@ int store_photo_upsert(struct store *s, int64_t owner, const struct store_photo 
     FH_ASSERT(s && p && id);
     int rc = check_str(p->path, "photo path", 1, STORE_PATH_MAX);
     if (rc == FH_OK) rc = check_str(p->error, "photo error", 0, STORE_TEXT_MAX);
+    if (rc == FH_OK) rc = check_str(p->orig_name, "photo original name", 0, STORE_PATH_MAX);
     if (rc) return rc;
     size_t hl = strnlen(p->sha256, sizeof p->sha256);
     if (hl == sizeof p->sha256 || (hl != 0 && (hl != 64 || !is_hex64(p->sha256))))
@@ -911,6 +914,7 @@ int store_photo_upsert(struct store *s, int64_t owner, const struct store_photo 
             bind_i64(s, st, 6, p->height);
             bind_i64(s, st, 7, p->status);
             bind_text(s, st, 8, p->error);
+            bind_text(s, st, 9, p->orig_name);
             rc = run(s, st, "update photo", NULL);
         }
         // new content: the old faces describe another picture
@@ -929,6 +933,7 @@ int store_photo_upsert(struct store *s, int64_t owner, const struct store_photo 
             bind_i64(s, st, 7, p->height);
             bind_i64(s, st, 8, p->status);
             bind_text(s, st, 9, p->error);
+            bind_text(s, st, 10, p->orig_name);
             rc = step(s, st, "insert photo");
             if (rc == 1) {
                 pid = sqlite3_column_int64(st, 0);

@@ -46,7 +46,7 @@
 
 
 #define STORE_EMB_MAX 512        // largest embedding dimension accepted
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 // Limits on inputs, checked (FH_E_ARG) before the database is touched.
 // TODO(base): move to base/limits.h beside the other limits on outside input.
 #define STORE_PATH_MAX 4096            // photo path bytes: PATH_MAX on Linux
@@ -103,6 +103,9 @@ struct store_photo {
     int n_faces;                 // faces stored for the photo: counted on read, ignored by upsert
     int status;                  // 0 indexed, 1 could not be read (error holds why)
     const char *error;           // may be NULL; at most STORE_TEXT_MAX bytes
+    const char *orig_name;       // an upload's original file name (NULL: none, e.g. indexed
+                                 // folders); at most STORE_PATH_MAX bytes. Upsert of an existing
+                                 // row with NULL keeps the stored name.
 };
 // Looks a photo up by owner and path. FH_E_NOTFOUND if absent. Strings in *out point into
 // a buffer owned by s, valid until the next store call.

@@ -14,6 +14,8 @@
 // store_migrations[k] is the SQL (one or more statements) taking a database from
 // user_version k to k + 1. Released steps are never edited, only appended.
 extern const char *const store_migrations[STORE_SCHEMA_VERSION];
+extern const char store_schema_domain[]; // schema_domain.c: photos/persons/faces rebuilt
+                                          // with AUTOINCREMENT, photos.orig_name, ops log
 
 // Runs steps[v .. n_steps-1] where v is the database's user_version, each step in its own
 // BEGIN IMMEDIATE transaction that also sets user_version (and application_id). v is
