@@ -237,13 +237,56 @@ static int resolve_person(struct lib *L, int64_t owner, const char *arg, int64_t
     return rc;
 }
 
+static int parse_id(const char *arg, const char *what, int64_t *id) {
+    char *end;
+    long long v = strtoll(arg, &end, 10);
+    if (!*arg || *end || v <= 0) {
+        fprintf(stderr, "facehatch: bad %s id '%s'\n", what, arg);
+        return EXIT_USAGE;
+    }
+    *id = v;
+    return EXIT_OK;
+}
+
+// person new NAME FACE... | person delete ID|NAME
+static int person_edit(struct cli_opts *o, int argc, char **argv, const char *usage) {
+    int isnew = !strcmp(argv[0], "new");
+    if (isnew ? argc < 3 : argc != 2) {
+        fprintf(stderr, "facehatch: person new NAME FACE_ID... | person delete ID|NAME\nusage: facehatch %s\n", usage);
+        return EXIT_USAGE;
+    }
+    int n = isnew ? argc - 2 : 0, rc = EXIT_OK;
+    if (n > LIB_FACES_MAX) {
+        fprintf(stderr, "facehatch: at most %d faces\n", LIB_FACES_MAX);
+        return EXIT_USAGE;
+    }
+    int64_t *faces = fh_calloc((size_t)(n ? n : 1), sizeof *faces);
+    if (!faces) return EXIT_FAIL;
+    for (int i = 0; !rc && i < n; i++) rc = parse_id(argv[2 + i], "face", &faces[i]);
+    struct lib *L;
+    int64_t owner, id = 0;
+    if (rc || (rc = open_lib(o, usage, &L, &owner))) {
+        fh_free(faces);
+        return rc;
+    }
+    int e = isnew ? lib_person_new(L, owner, argv[1], faces, n, &id)
+                  : resolve_person(L, owner, argv[1], &id) ? FH_E_NOTFOUND : lib_person_delete(L, owner, id);
+    if (e) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+    else if (isnew) printf("{\"id\":%lld,\"name\":", (long long)id), json_str(stdout, argv[1]), printf(",\"faces\":%d}\n", n);
+    else printf("{\"deleted\":%lld}\n", (long long)id);
+    fh_free(faces);
+    lib_close(L);
+    return e ? EXIT_FAIL : EXIT_OK;
+}
+
 int cmd_person(int argc, char **argv) {
-    const char *usage = "person NAME|ID --db LIB.db [--user NAME]";
+    const char *usage = "person NAME|ID --db LIB.db [--user NAME]  |  person new NAME FACE_ID...  |  person delete ID|NAME";
     struct cli_opts o;
     struct lib *L;
     int64_t owner;
     int rc = cli_parse(&argc, argv, &o, usage);
     if (rc) return rc;
+    if (argc >= 1 && (!strcmp(argv[0], "new") || !strcmp(argv[0], "delete"))) return person_edit(&o, argc, argv, usage);
     if (argc != 1) {
         fprintf(stderr, "facehatch: person takes one name or id\nusage: facehatch %s\n", usage);
         return EXIT_USAGE;
@@ -397,6 +440,57 @@ int cmd_recluster(int argc, char **argv) {
     struct lib_stats st;
     if ((rc = lib_recluster(L, owner, &lo, &st))) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
     else printf("{\"faces\":%d,\"persons_new\":%d,\"seconds\":%.2f}\n", st.faces, st.persons_new, st.seconds);
+    lib_close(L);
+    return rc ? EXIT_FAIL : EXIT_OK;
+}
+
+// ---- photo delete, hide, undo --------------------------------------------------------------------
+int cmd_photo(int argc, char **argv) {
+    const char *usage = "photo delete PHOTO_ID --db LIB.db [--user NAME]   (undo brings it back; the file is kept)";
+    struct cli_opts o;
+    struct lib *L;
+    int64_t owner, id;
+    int rc = two_args(argc, argv, usage, &o, 2);
+    if (rc) return rc;
+    if (strcmp(argv[0], "delete")) {
+        fprintf(stderr, "facehatch: photo delete PHOTO_ID\nusage: facehatch %s\n", usage);
+        return EXIT_USAGE;
+    }
+    if ((rc = parse_id(argv[1], "photo", &id)) || (rc = open_lib(&o, usage, &L, &owner))) return rc;
+    if ((rc = lib_photo_delete(L, owner, id))) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+    else printf("{\"deleted_photo\":%lld}\n", (long long)id);
+    lib_close(L);
+    return rc ? EXIT_FAIL : EXIT_OK;
+}
+
+int cmd_hide(int argc, char **argv) {
+    const char *usage = "hide ID|NAME --db LIB.db [--user NAME] [--show]";
+    struct cli_opts o;
+    struct lib *L;
+    int64_t owner, id;
+    int show = 0, k = 0;
+    for (int i = 0; i < argc; i++) // --show is hide's own option
+        if (!strcmp(argv[i], "--show")) show = 1;
+        else argv[k++] = argv[i];
+    int rc = two_args(k, argv, usage, &o, 1);
+    if (rc || (rc = open_lib(&o, usage, &L, &owner))) return rc;
+    if ((rc = resolve_person(L, owner, argv[0], &id)) || (rc = lib_hide(L, owner, id, !show)))
+        fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+    else printf("{\"id\":%lld,\"hidden\":%s}\n", (long long)id, show ? "false" : "true");
+    lib_close(L);
+    return rc ? EXIT_FAIL : EXIT_OK;
+}
+
+int cmd_undo(int argc, char **argv) {
+    const char *usage = "undo --db LIB.db [--user NAME]   (takes back your last change)";
+    struct cli_opts o;
+    struct lib *L;
+    int64_t owner;
+    char sum[256];
+    int rc = two_args(argc, argv, usage, &o, 0);
+    if (rc || (rc = open_lib(&o, usage, &L, &owner))) return rc;
+    if ((rc = lib_undo(L, owner, sum, sizeof sum))) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+    else fputs("{\"undone\":", stdout), json_str(stdout, sum), puts("}");
     lib_close(L);
     return rc ? EXIT_FAIL : EXIT_OK;
 }

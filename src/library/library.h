@@ -95,11 +95,37 @@ struct lib_match {
 int lib_search(struct lib *L, int64_t owner, const struct img *im, const struct lib_options *o,
                struct lib_match **out, int *n);
 
-// User actions (they win over clustering and persist)
+// User actions (they win over clustering and persist; library/ops.c)
 int lib_move_face(struct lib *L, int64_t owner, int64_t face_id, int64_t person_id); // 0 = unknown
 int lib_reject_face(struct lib *L, int64_t owner, int64_t face_id, int64_t person_id);
 int lib_merge(struct lib *L, int64_t owner, int64_t into, int64_t from);
 int lib_rename(struct lib *L, int64_t owner, int64_t person_id, const char *name);
+// Every user action below is recorded as one op of the owner's operation log (a short
+// human summary, e.g. "Merged 'Bob' into 'Anna'") so lib_undo can take it back; the log
+// keeps the LIB_OPS_KEEP newest ops per owner. FH_E_NOTFOUND for ids that are not the
+// owner's (nothing is recorded then).
+#define LIB_OPS_KEEP 50
+#define LIB_FACES_MAX 10000 // faces one call may name (lib_person_new)
+int lib_hide(struct lib *L, int64_t owner, int64_t person_id, int hidden);
+// The user's pick of a person's picture: face_id must be one of its faces (FH_E_ARG).
+int lib_set_avatar(struct lib *L, int64_t owner, int64_t person_id, int64_t face_id);
+// "New person" from 1..LIB_FACES_MAX faces (unknown or in other persons): a new person
+// (name may be NULL) holding them as the user's decision; *id gets its id (may be NULL).
+int lib_person_new(struct lib *L, int64_t owner, const char *name, const int64_t *face_ids, int n, int64_t *id);
+// Deletes a person. Its faces become unknown by the user's word: no clustering (index,
+// recluster) puts them into any person again until the user moves them; the id is never
+// given to another person (AUTOINCREMENT).
+int lib_person_delete(struct lib *L, int64_t owner, int64_t person_id);
+// Deletes a photo's row and faces (persons left empty and unnamed go too). The photo's file
+// is NOT touched: undo may bring the photo back, so the file must stay while an op can
+// restore it. When the op leaves the log (pruned past LIB_OPS_KEEP) and no photo row refers
+// to the path any more, the callback set with lib_on_forget is called with the path: the
+// server deletes uploaded files there; the CLI sets none (indexed folders are the user's).
+int lib_photo_delete(struct lib *L, int64_t owner, int64_t photo_id);
+void lib_on_forget(struct lib *L, void (*fn)(void *ctx, int64_t owner, const char *path), void *ctx);
+// Undoes the owner's most recent op (see store_op_undo for what comes back); summary (n
+// bytes, may be NULL if n is 0) gets its text. FH_E_NOTFOUND "nothing to undo".
+int lib_undo(struct lib *L, int64_t owner, char *summary, size_t n);
 // Recomputes avatars of persons whose avatar the user did not pick.
 int lib_update_avatars(struct lib *L, int64_t owner);
 

@@ -11,6 +11,8 @@ struct lib {
     struct fh_models *m;       // NULL until lib_models() (listing and editing need none)
     char *models_dir;
     int64_t model_id;
+    void (*forget)(void *ctx, int64_t owner, const char *path); // lib_on_forget
+    void *forget_ctx;
 };
 
 // Loads the models on first use (indexing, search); FH_OK or the loader's error.

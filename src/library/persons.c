@@ -213,7 +213,7 @@ int lib_promote_unknowns(struct lib *L, int64_t owner, const struct lib_options 
         return rc;
     }
     for (int i = 0; i < u.n; i++) {
-        if (u.person[i]) continue;
+        if (u.person[i] || u.assigned[i] == STORE_USER) continue; // the user said "unknown"
         u.id[k] = u.id[i], u.photo[k] = u.photo[i], u.person[k] = 0, u.assigned[k] = u.assigned[i];
         memmove(u.emb + (size_t)k * FH_EMB_DIM, u.emb + (size_t)i * FH_EMB_DIM, sizeof(float) * FH_EMB_DIM);
         k++;
@@ -475,7 +475,7 @@ int lib_update_avatars(struct lib *L, int64_t owner) {
     return rc;
 }
 
-// ---- search and user actions ------------------------------------------------------------------
+// ---- search ------------------------------------------------------------------
 int lib_search(struct lib *L, int64_t owner, const struct img *im, const struct lib_options *o, struct lib_match **out, int *n) {
     *out = NULL, *n = 0;
     struct fh_engine *e;
@@ -499,38 +499,4 @@ int lib_search(struct lib *L, int64_t owner, const struct img *im, const struct 
     }
     fh_engine_free(e);
     return rc;
-}
-
-static int in_txn(struct lib *L, int rc) {
-    if (!rc) rc = store_commit(L->s);
-    if (rc) store_rollback(L->s);
-    return rc;
-}
-
-int lib_move_face(struct lib *L, int64_t owner, int64_t face_id, int64_t person_id) {
-    int rc = store_begin(L->s);
-    if (!rc) rc = store_face_assign(L->s, owner, face_id, person_id, STORE_USER);
-    rc = in_txn(L, rc);
-    return rc ? rc : lib_update_avatars(L, owner);
-}
-
-int lib_reject_face(struct lib *L, int64_t owner, int64_t face_id, int64_t person_id) {
-    int rc = store_begin(L->s);
-    if (!rc) rc = store_face_reject(L->s, owner, face_id, person_id);
-    rc = in_txn(L, rc);
-    return rc ? rc : lib_update_avatars(L, owner);
-}
-
-int lib_merge(struct lib *L, int64_t owner, int64_t into, int64_t from) {
-    if (into == from) return fh_fail(FH_E_ARG, "merge: a person cannot be merged into itself");
-    int rc = store_begin(L->s);
-    if (!rc) rc = store_person_merge(L->s, owner, into, from);
-    rc = in_txn(L, rc);
-    return rc ? rc : lib_update_avatars(L, owner);
-}
-
-int lib_rename(struct lib *L, int64_t owner, int64_t person_id, const char *name) {
-    int rc = store_begin(L->s);
-    if (!rc) rc = store_person_rename(L->s, owner, person_id, name);
-    return in_txn(L, rc);
 }

@@ -342,7 +342,7 @@ static void person_hide(struct srv *S, const struct srv_req *rq, int64_t id, str
     srv_json_free(&d);
     if (hidden < 0) return srv_error(rs, 400, "\"hidden\" must be true or false");
     pthread_mutex_lock(&S->mu);
-    int rc = store_person_hide(lib_store(S->L), rq->owner, id, hidden);
+    int rc = lib_hide(S->L, rq->owner, id, hidden);
     if (rc) fail(rs, rc);
     else person_reply(S, rq, id, rs);
     pthread_mutex_unlock(&S->mu);
@@ -359,7 +359,7 @@ static void person_avatar(struct srv *S, const struct srv_req *rq, int64_t id, s
     struct store_face f;
     int rc = store_face_get(lib_store(S->L), rq->owner, face, &f);
     if (!rc && f.person_id != id) rc = fh_fail(FH_E_ARG, "face %lld is not a face of person %lld", (long long)face, (long long)id);
-    if (!rc) rc = store_person_set_avatar(lib_store(S->L), rq->owner, id, face, 1);
+    if (!rc) rc = lib_set_avatar(S->L, rq->owner, id, face);
     if (rc) fail(rs, rc);
     else person_reply(S, rq, id, rs);
     pthread_mutex_unlock(&S->mu);

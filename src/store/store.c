@@ -1464,3 +1464,48 @@ int store_persons_prune(struct store *s, int64_t owner) {
     bind_i64(s, st, 1, owner);
     return run(s, st, "prune persons", NULL);
 }
+
+// ---- one-off statements for store_ops.c ----------------------------------------------------------
+int store_sql(struct store *s, const char *sql, const int64_t *args, int n, const char *text,
+              struct store_sql_row *row, const char *what) {
+    FH_ASSERT(s && sql && n >= 0);
+    if (s->depth) return refuse_in_iteration(what);
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) return fail_db(s, rc, what);
+    s->bind_rc = SQLITE_OK;
+    int np = sqlite3_bind_parameter_count(st); // a statement may leave trailing args unused
+    for (int i = 0; i < n && i < np; i++) note(s, sqlite3_bind_int64(st, i + 1, args[i]));
+    if (text && n < np) note(s, sqlite3_bind_text(st, n + 1, text, -1, SQLITE_STATIC));
+    int got = 0;
+    if (s->bind_rc != SQLITE_OK) rc = s->bind_rc;
+    else
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (row && got < 1) {
+                row->i = sqlite3_column_int64(st, 0);
+                const unsigned char *t = sqlite3_column_count(st) > 1 ? sqlite3_column_text(st, 1) : NULL;
+                snprintf(row->text, sizeof row->text, "%s", t ? (const char *)t : "");
+            }
+            if (row && row->each && row->each(row->ctx, sqlite3_column_int64(st, 0),
+                                             (const char *)sqlite3_column_text(st, 1))) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            got++;
+        }
+    int out = rc == SQLITE_DONE ? (got > 0) : fail_db(s, rc, what);
+    sqlite3_finalize(st);
+    return out;
+}
+
+int store_person_dissolve(struct store *s, int64_t owner, int64_t id) {
+    FH_ASSERT(s);
+    int rc = person_owned(s, owner, id, NULL);
+    if (rc) return rc;
+    int64_t a[2] = {id, owner};
+    rc = store_sql(s, "UPDATE faces SET person_id = NULL, assigned = 1 WHERE person_id = ?1 AND owner = ?2", a, 2,
+                   NULL, NULL, "dissolve person: faces");
+    if (rc >= 0)
+        rc = store_sql(s, "DELETE FROM persons WHERE id = ?1 AND owner = ?2", a, 2, NULL, NULL, "dissolve person");
+    return rc < 0 ? rc : FH_OK;
+}

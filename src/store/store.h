@@ -213,7 +213,43 @@ int store_person_merge(struct store *s, int64_t owner, int64_t into, int64_t fro
 // n_photos distinct photos with a face of the person (store_person_get fills them too).
 int store_persons_each(struct store *s, int64_t owner,
                        int (*fn)(void *ctx, const struct store_person *p), void *ctx);
+// Deletes a person; its faces become unknown by the user's word (STORE_USER, so clustering
+// leaves them unknown until the user moves them); its rejects go with it. FH_E_NOTFOUND if
+// not the owner's.
+int store_person_dissolve(struct store *s, int64_t owner, int64_t id);
 // Deletes persons with no faces that the user never named. Returns FH_OK.
 int store_persons_prune(struct store *s, int64_t owner);
+
+// ---- operation log and undo (store_ops.c) ---------------------------------------------------
+// A user action is recorded as one op (owner, kind, a short human summary) plus before-images
+// of the rows it is about to change. The library calls, inside the action's transaction and
+// BEFORE changing anything: store_op_begin, then the save functions for every row the action
+// touches (saving a row twice keeps the first image). store_op_undo restores the owner's most
+// recent op: photos and faces it deleted come back (ids kept), persons get their name,
+// hidden flag, avatar and faces' assignments back, persons it created are deleted, the "not
+// this person" rows of everything in scope are as before. Rows whose parent vanished since
+// (a face whose photo was deleted later, a reject of a deleted person) are skipped. Undo
+// removes the op (undo is a stack; there is no redo). Only the owner's ops are seen.
+#define STORE_OP_SUMMARY_MAX 200 // bytes of an op's summary kept (longer is truncated)
+int store_op_begin(struct store *s, int64_t owner, const char *kind, const char *summary, int64_t *op);
+// The person row (name, hidden, avatar) and the rejects of it; with_faces: also the
+// assignment and rejects of every face now in it (merge, delete person).
+int store_op_save_person(struct store *s, int64_t op, int64_t owner, int64_t person_id, int with_faces);
+// A person the op creates: undo deletes it.
+int store_op_new_person(struct store *s, int64_t op, int64_t person_id);
+// One face's assignment (person, who decided) and all its rejects.
+int store_op_save_face(struct store *s, int64_t op, int64_t owner, int64_t face_id);
+// A photo about to be deleted: its row, its faces in full (embedding, thumbnail), their
+// rejects, and the rows of the persons they are in.
+int store_op_save_photo(struct store *s, int64_t op, int64_t owner, int64_t photo_id);
+// Undoes the owner's most recent op (own transaction); summary gets its text (may be NULL
+// when n is 0). FH_E_NOTFOUND "nothing to undo" when the owner has no op.
+int store_op_undo(struct store *s, int64_t owner, char *summary, size_t n);
+// Keeps the owner's `keep` newest ops, deletes the older ones. *paths (fh_malloc'd array of
+// fh_malloc'd strings, *n_paths of them) gets the paths of photos deleted by the pruned ops
+// that no photo row and no kept op refers to: their files may go now. Inside the caller's
+// transaction or its own statement.
+int store_ops_prune(struct store *s, int64_t owner, int keep, char ***paths, int *n_paths);
+int store_ops_count(struct store *s, int64_t owner, int *n);
 
 #endif

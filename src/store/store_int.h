@@ -26,4 +26,18 @@ int store_migrate(struct store *s, const char *const *steps, int n_steps);
 // The database's PRAGMA user_version.
 int store_schema_version(struct store *s, int *version);
 
+// One statement on s's connection (prepared each call: for rare paths like the op log).
+// args bind ?1..?n, text (if not NULL) ?n+1. With row: the first result row's column 0 goes to
+// row->i and column 1 (as text, truncated) to row->text; row->each, if set, is called for
+// every row with columns 0 and 1 (non-zero stops with FH_E_NOMEM). Returns 1 if the statement
+// produced a row, 0 if not, or FH_E_*; refused (FH_E_ARG) inside an iteration.
+struct store_sql_row {
+    int64_t i;
+    char text[512];
+    int (*each)(void *ctx, int64_t i, const char *text);
+    void *ctx;
+};
+int store_sql(struct store *s, const char *sql, const int64_t *args, int n, const char *text,
+              struct store_sql_row *row, const char *what);
+
 #endif
