@@ -31,6 +31,7 @@ int lib_open(const char *db_path, const char *models_dir, struct lib **out) {
     *out = NULL;
     struct lib *L = fh_calloc(1, sizeof *L);
     if (!L) return fh_fail(FH_E_NOMEM, "library: out of memory");
+    pthread_mutex_init(&L->engine_mu, NULL);
     int rc = store_open(db_path, &L->s);
     if (!rc && !(L->models_dir = fh_malloc(strlen(models_dir) + 1))) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
     if (!rc) strcpy(L->models_dir, models_dir);
@@ -48,14 +49,21 @@ int lib_open(const char *db_path, const char *models_dir, struct lib **out) {
 void lib_close(struct lib *L) {
     if (!L) return;
     store_close(L->s);
+    lib_query_free(L);
     fh_models_free(L->m);
+    pthread_mutex_destroy(&L->engine_mu);
     fh_free(L->models_dir);
     fh_free(L);
 }
 
 struct store *lib_store(struct lib *L) { return L->s; }
 
-int lib_models(struct lib *L) { return L->m ? FH_OK : fh_models_load(L->models_dir, 0, &L->m); }
+int lib_models(struct lib *L) {
+    pthread_mutex_lock(&L->engine_mu);
+    int rc = L->m ? FH_OK : fh_models_load(L->models_dir, 0, &L->m);
+    pthread_mutex_unlock(&L->engine_mu);
+    return rc;
+}
 
 // ---- walking ------------------------------------------------------------------------------
 struct file {

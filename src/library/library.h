@@ -15,7 +15,9 @@
 //   lib_close(L);
 //
 // Thread safety: a struct lib is used by one thread at a time (lib_index starts its own
-// worker threads inside).
+// worker threads inside): callers sharing one L hold their own lock around every call,
+// EXCEPT lib_embed, which needs no lock (it uses only the models and L's engine, serialised
+// by a mutex inside L), so the slow model work of a search runs outside the caller's lock.
 #ifndef FH_LIBRARY_H
 #define FH_LIBRARY_H
 
@@ -85,15 +87,45 @@ int lib_index_bytes(struct lib *L, int64_t owner, const char *name, const uint8_
 // their faces mostly stay together.
 int lib_recluster(struct lib *L, int64_t owner, const struct lib_options *o, struct lib_stats *st);
 
+// ---- questions (library/query.c) --------------------------------------------------------------
 // "Who is this?": for each face in the image, the nearest person and the distance
-// (person 0 when nobody is within the threshold). faces/match arrays are fh_malloc'd.
+// (person 0 when nobody is within the threshold). In two steps so the slow one needs no lock:
+//   lib_embed: detection + embeddings on L's warm engine. Touches no store and no owner data:
+//     may run in any thread WITHOUT the caller's lock, concurrently with any other lib call on
+//     L (the engine and the model loading are serialised inside L). *out fh_malloc'd.
+//   lib_match: the owner's nearest persons (the person index stays warm in L, rebuilt when
+//     the store changed). Needs the store: under the caller's lock like every other call.
+// lib_search = lib_embed + lib_match. match array fh_malloc'd.
 struct lib_match {
     struct fh_face face;
     int64_t person_id;          // 0 = unknown
     float distance;             // to the person (root mean square distance to its faces)
 };
+int lib_embed(struct lib *L, const struct img *im, const struct lib_options *o, struct fh_face **out, int *n);
+int lib_match(struct lib *L, int64_t owner, const struct fh_face *faces, int n, const struct lib_options *o,
+              struct lib_match **out);
 int lib_search(struct lib *L, int64_t owner, const struct img *im, const struct lib_options *o,
                struct lib_match **out, int *n);
+
+// Unknown faces (not "not a face" unless with_trash), each with a suggested person: the
+// nearest visible person the user did not reject for it, by root mean square distance to the
+// person's faces, up to LIB_SUGGEST_FACTOR x the clustering threshold (unknown faces are by
+// construction a little beyond it, so the question "is this Anna?" is worth asking a bit
+// further out; the user's answer decides). Ordered: faces with a
+// suggestion first (nearest first), then by id. At most LIB_UNKNOWN_SCAN_MAX faces are
+// considered; *out (fh_malloc'd) gets the first `limit` (1..LIB_UNKNOWN_SCAN_MAX, else
+// FH_E_ARG), *total all unknown faces. face.embedding/thumb are NULL in the results.
+#define LIB_SUGGEST_FACTOR 1.3f
+#define LIB_UNKNOWN_SCAN_MAX 5000
+struct lib_unknown {
+    struct store_face face;
+    int has_emb;                // has an embedding a suggestion can be made from
+    int64_t person;             // suggested person (0 none)
+    char name[STORE_NAME_MAX + 1]; // its name ("" unnamed)
+    float distance;
+};
+int lib_unknown_faces(struct lib *L, int64_t owner, int limit, int with_trash, struct lib_unknown **out, int *n,
+                      int *total);
 
 // User actions (they win over clustering and persist; library/ops.c)
 int lib_move_face(struct lib *L, int64_t owner, int64_t face_id, int64_t person_id); // 0 = unknown

@@ -3,6 +3,8 @@
 #ifndef FH_LIBRARY_INT_H
 #define FH_LIBRARY_INT_H
 
+#include <pthread.h>
+
 #include "library/calib.h"
 #include "library/library.h"
 
@@ -13,10 +15,21 @@ struct lib {
     int64_t model_id;
     void (*forget)(void *ctx, int64_t owner, const char *path); // lib_on_forget
     void *forget_ctx;
+    // the warm parts (query.c): one engine, models loaded once, and the person index of the
+    // last owner asked, rebuilt when the store's change stamp moves
+    pthread_mutex_t engine_mu; // guards m (loading), e, e_threads: lib_embed runs unlocked
+    struct fh_engine *e;
+    int e_threads;
+    struct lib_px_cache *pxc;
 };
 
-// Loads the models on first use (indexing, search); FH_OK or the loader's error.
+// Loads the models on first use (indexing, search); FH_OK or the loader's error. Thread-safe
+// (engine_mu).
 int lib_models(struct lib *L);
+struct persons_index;
+// The owner's person index, kept warm in L (query.c); valid until the next lib call on L.
+int lib_persons_cached(struct lib *L, int64_t owner, const struct persons_index **px);
+void lib_query_free(struct lib *L);
 
 // one analysed face, before it is stored
 struct lib_face {

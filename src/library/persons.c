@@ -474,29 +474,3 @@ int lib_update_avatars(struct lib *L, int64_t owner) {
     fh_free(b.v), fh_free(p.v);
     return rc;
 }
-
-// ---- search ------------------------------------------------------------------
-int lib_search(struct lib *L, int64_t owner, const struct img *im, const struct lib_options *o, struct lib_match **out, int *n) {
-    *out = NULL, *n = 0;
-    struct fh_engine *e;
-    int rc = lib_models(L), k = 0;
-    if (!rc) rc = fh_engine_new(L->m, o->threads, &e);
-    if (rc) return rc;
-    struct fh_config cfg = fh_config_default();
-    cfg.min_face = o->min_face, cfg.flip = o->flip;
-    struct fh_face *faces;
-    struct persons_index px;
-    if (!(rc = fh_process(e, im, &cfg, &faces, &k)) && !(rc = lib_persons_load(L, owner, &px))) {
-        struct lib_match *m = fh_calloc((size_t)(k ? k : 1), sizeof *m);
-        if (!m) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
-        for (int i = 0; !rc && i < k; i++) {
-            m[i].face = faces[i];
-            m[i].person_id = lib_persons_nearest(&px, faces[i].embedding, NULL, 0, &m[i].distance);
-            if (m[i].distance >= o->cluster_t) m[i].person_id = 0;
-        }
-        lib_persons_free(&px);
-        if (!rc) *out = m, *n = k;
-    }
-    fh_engine_free(e);
-    return rc;
-}

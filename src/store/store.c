@@ -1509,3 +1509,10 @@ int store_person_dissolve(struct store *s, int64_t owner, int64_t id) {
         rc = store_sql(s, "DELETE FROM persons WHERE id = ?1 AND owner = ?2", a, 2, NULL, NULL, "dissolve person");
     return rc < 0 ? rc : FH_OK;
 }
+
+int store_change_stamp(struct store *s, int64_t stamp[2]) {
+    FH_ASSERT(s && stamp);
+    int rc = pragma_int(s, "PRAGMA data_version", &stamp[0]);
+    stamp[1] = sqlite3_total_changes64(s->db);
+    return rc;
+}

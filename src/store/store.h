@@ -87,6 +87,11 @@ int store_user_find(struct store *s, const char *name, int64_t *id);
 int store_model_get(struct store *s, const char *name, const char *version, const char *sha256,
                     int dim, int64_t *id);
 
+// A stamp that changes whenever the database may have changed: another connection committed
+// (PRAGMA data_version) or this one wrote (total changes). Equal stamps: nothing changed, a
+// cache built from the data is still good.
+int store_change_stamp(struct store *s, int64_t stamp[2]);
+
 // ---- key/value settings (calibration constants, clustering parameters) ----------------------
 // key: 1..STORE_NAME_MAX bytes; value: at most STORE_TEXT_MAX bytes. Global (not per owner).
 int store_meta_set(struct store *s, const char *key, const char *value);

