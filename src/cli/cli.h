@@ -87,6 +87,7 @@ int cmd_recluster(int argc, char **argv);
 int cmd_photo(int argc, char **argv);
 int cmd_hide(int argc, char **argv);
 int cmd_undo(int argc, char **argv);
+int cmd_recognition(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 
 // the evals (cli/eval_*.c); each returns an exit code

@@ -494,3 +494,26 @@ int cmd_undo(int argc, char **argv) {
     lib_close(L);
     return rc ? EXIT_FAIL : EXIT_OK;
 }
+
+int cmd_recognition(int argc, char **argv) {
+    const char *usage = "recognition off|on --db LIB.db [--user NAME]   (off deletes the user's faces and persons)";
+    struct cli_opts o;
+    struct lib *L;
+    int64_t owner;
+    int rc = two_args(argc, argv, usage, &o, 1);
+    if (rc) return rc;
+    int on = !strcmp(argv[0], "on");
+    if (!on && strcmp(argv[0], "off")) {
+        fprintf(stderr, "facehatch: recognition off|on\nusage: facehatch %s\n", usage);
+        return EXIT_USAGE;
+    }
+    if ((rc = open_lib(&o, usage, &L, &owner))) return rc;
+    struct lib_options lo = lib_opts(&o);
+    struct lib_stats st;
+    if ((rc = lib_recognition_set(L, owner, on, &lo, &st))) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+    else
+        printf("{\"recognition\":%s,\"photos\":%d,\"indexed\":%d,\"failed\":%d,\"faces\":%d,\"persons_new\":%d}\n",
+               on ? "true" : "false", st.files, st.indexed, st.failed, st.faces, st.persons_new);
+    lib_close(L);
+    return rc ? EXIT_FAIL : EXIT_OK;
+}

@@ -23,6 +23,7 @@ static const struct {
     {"face", cmd_face, "face move|reject FACE_ID PERSON_ID --db LIB.db   correct one face"},
     {"hide", cmd_hide, "hide ID|NAME --db LIB.db [--show]      hide a person (or show it again)"},
     {"photo", cmd_photo, "photo delete PHOTO_ID --db LIB.db      remove a photo from the library"},
+    {"recognition", cmd_recognition, "recognition off|on --db LIB.db      face recognition off (deletes faces) / on"},
     {"undo", cmd_undo, "undo --db LIB.db                     take back your last change"},
     {"search", cmd_search, "search --db LIB.db IMAGE            who is this? (each face)"},
     {"recluster", cmd_recluster, "recluster --db LIB.db               regroup all faces (keeps your corrections)"},

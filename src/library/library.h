@@ -161,6 +161,17 @@ int lib_undo(struct lib *L, int64_t owner, char *summary, size_t n);
 // Recomputes avatars of persons whose avatar the user did not pick.
 int lib_update_avatars(struct lib *L, int64_t owner);
 
+// Face recognition for one owner (library/recognition.c). Off: every face of the owner
+// (box, embedding, thumbnail), person, "not this person" and the owner's operation log are
+// deleted (the log's before-images hold embeddings; nothing can be undone past this); the
+// photos stay. Faces rows are removed rather than kept without embeddings: a box and
+// landmarks are still face data. On: the same, then every photo of the owner is analysed
+// again from its stored path (files that are gone count in st->failed and keep no faces) and
+// persons are formed anew; names and corrections from before are not restored. The flag
+// itself is not stored here: the caller keeps it (the users table) and must not index for
+// an owner whose recognition is off.
+int lib_recognition_set(struct lib *L, int64_t owner, int on, const struct lib_options *o, struct lib_stats *st);
+
 // ---- quality gates (library/quality.c) --------------------------------------------------
 // Variance of the Laplacian of the aligned 112x112 grey crop; below LIB_BLUR_THRESHOLD the
 // face is "blurry" (kept, shown, never clustered).

@@ -1516,3 +1516,17 @@ int store_change_stamp(struct store *s, int64_t stamp[2]) {
     stamp[1] = sqlite3_total_changes64(s->db);
     return rc;
 }
+
+int store_owner_forget_faces(struct store *s, int64_t owner) {
+    FH_ASSERT(s);
+    static const char *const q[] = {
+        "DELETE FROM ops WHERE owner = ?1", // before-images hold embeddings and thumbnails
+        "DELETE FROM persons WHERE owner = ?1",
+        "DELETE FROM faces WHERE owner = ?1",
+        "UPDATE photos SET sha256 = '' WHERE owner = ?1",
+    };
+    int rc = FH_OK;
+    for (size_t i = 0; rc >= 0 && i < sizeof q / sizeof q[0]; i++)
+        rc = store_sql(s, q[i], &owner, 1, NULL, NULL, "forget faces");
+    return rc < 0 ? rc : FH_OK;
+}

@@ -225,6 +225,12 @@ int store_person_dissolve(struct store *s, int64_t owner, int64_t id);
 // Deletes persons with no faces that the user never named. Returns FH_OK.
 int store_persons_prune(struct store *s, int64_t owner);
 
+// Face recognition off for an owner: deletes all their faces (boxes, embeddings,
+// thumbnails), persons, rejects and their operation log (its before-images hold embeddings);
+// their photos stay, with sha256 cleared so the next analysis of each stores faces again.
+// Call inside a transaction (store_begin) for atomicity.
+int store_owner_forget_faces(struct store *s, int64_t owner);
+
 // ---- operation log and undo (store_ops.c) ---------------------------------------------------
 // A user action is recorded as one op (owner, kind, a short human summary) plus before-images
 // of the rows it is about to change. The library calls, inside the action's transaction and

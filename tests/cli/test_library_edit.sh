@@ -55,6 +55,23 @@ out=$("$BIN" undo --db "$DB" 2>&1); rc=$?   # the rename, then nothing
 out=$("$BIN" undo --db "$DB" 2>&1); rc=$?
 [ $rc = 1 ] && echo "$out" | grep -q "nothing to undo" && ok "nothing to undo: exit 1" || bad "empty undo: rc $rc $out"
 "$BIN" undo --db "$DB" --user nobody >/dev/null 2>&1; [ $? = 1 ] && ok "--user nobody: exit 1" || bad "--user nobody"
+# face recognition off / on for one user
+nf=$(snap | python3 -c 'import json,sys; print(sum(len(p["faces"]) for p in json.load(sys.stdin)))')
+np=$(snap | python3 -c 'import json,sys; print(sum(1 for p in json.load(sys.stdin) if p["id"]))')
+out=$("$BIN" recognition off --db "$DB") && [ "$(snap | python3 -c 'import json,sys; print(sum(len(p["faces"]) for p in json.load(sys.stdin)))')" = 0 ] \
+    && [ "$(snap | python3 -c 'import json,sys; print(sum(1 for p in json.load(sys.stdin) if p["id"]))')" = 0 ] \
+    && ok "recognition off: no faces, no persons left ($out)" || bad "recognition off: $out"
+if command -v sqlite3 >/dev/null; then
+    c=$(sqlite3 "$DB" "SELECT (SELECT COUNT(*) FROM faces) + (SELECT COUNT(*) FROM op_faces) + (SELECT COUNT(*) FROM persons)")
+    p=$(sqlite3 "$DB" "SELECT COUNT(*) FROM photos")
+    [ "$c" = 0 ] && [ "$p" -gt 0 ] && ok "SQL: no face, embedding or person rows; $p photos kept" || bad "SQL after off: $c face rows, $p photos"
+fi
+"$BIN" undo --db "$DB" >/dev/null 2>&1; [ $? = 1 ] && ok "nothing to undo after recognition off" || bad "undo after off"
+"$BIN" index "$T/photos" --db "$DB" 2>/dev/null | grep -q '"indexed":0' && ok "index while off re-analyses nothing" || bad "index while off"
+out=$("$BIN" recognition on --db "$DB")
+nf2=$(snap | python3 -c 'import json,sys; print(sum(len(p["faces"]) for p in json.load(sys.stdin)))')
+np2=$(snap | python3 -c 'import json,sys; print(sum(1 for p in json.load(sys.stdin) if p["id"]))')
+[ "$nf2" = "$nf" ] && [ "$np2" -ge 2 ] && ok "recognition on: $nf2 faces, $np2 persons again ($out)" || bad "recognition on: $nf2/$nf faces, $np2 persons: $out"
 if command -v sqlite3 >/dev/null; then
     [ "$(sqlite3 "$DB" 'PRAGMA integrity_check')" = ok ] && ok "integrity_check ok" || bad "integrity_check"
 fi
