@@ -83,8 +83,10 @@ int lib_index_bytes(struct lib *L, int64_t owner, const char *name, const uint8_
                     const struct lib_options *o, struct lib_stats *st);
 
 // Re-groups all automatic assignments from scratch under the user's constraints (user
-// assignments, merges and "not this person" stay). Persons keep their ids and names when
-// their faces mostly stay together.
+// assignments, merges and "not this person" stay; faces the user made unknown stay
+// unknown). Persons keep their ids and names when their faces mostly stay together; a
+// person the user holds (named, or with user-assigned faces) keeps the cluster that overlaps
+// it most even when the user's own faces cluster apart. Not a user action: not in the op log.
 int lib_recluster(struct lib *L, int64_t owner, const struct lib_options *o, struct lib_stats *st);
 
 // ---- questions (library/query.c) --------------------------------------------------------------

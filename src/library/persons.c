@@ -6,7 +6,9 @@
 //   * only clusterable faces (not blurry, not "not a face") are grouped;
 //   * two faces of one photo never go into one person automatically;
 //   * a face the user put somewhere stays there; "not this person" is never undone;
-//   * persons keep ids and names across reclustering when their faces mostly stay.
+//   * persons keep ids and names across reclustering when their faces mostly stay; a named
+//     or user-held person is continued by the cluster overlapping it most (issue 7);
+//   * a face the user made unknown (assigned by the user, no person) is never clustered.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
