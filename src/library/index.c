@@ -319,13 +319,9 @@ int lib_index_bytes(struct lib *L, int64_t owner, const char *name, const uint8_
                     const struct lib_options *o, struct lib_stats *st) {
     memset(st, 0, sizeof *st);
     double t0 = fh_now_ms();
-    struct fh_engine *e;
-    int rc = lib_models(L);
-    if (!rc) rc = fh_engine_new(L->m, o->threads, &e);
+    struct lib_result *r;
+    int rc = lib_analyse_warm(L, o, data, n, &r); // one engine kept in L across uploads
     if (rc) return rc;
-    struct lib_result *r = lib_analyse(e, o, data, n);
-    fh_engine_free(e);
-    if (!r) return fh_fail(FH_E_NOMEM, "index: out of memory");
     struct persons_index px = {0};
     rc = lib_persons_load(L, owner, &px);
     if (!rc) rc = lib_commit_photo(L, owner, &px, o, name, (int64_t)n, 0, r, st);

@@ -30,6 +30,10 @@ struct persons_index;
 // The owner's person index, kept warm in L (query.c); valid until the next lib call on L.
 int lib_persons_cached(struct lib *L, int64_t owner, const struct persons_index **px);
 void lib_query_free(struct lib *L);
+// lib_analyse on L's warm engine (models loaded on first need; thread-safe like lib_embed)
+struct lib_result;
+int lib_analyse_warm(struct lib *L, const struct lib_options *o, const uint8_t *data, size_t n,
+                     struct lib_result **out);
 
 // one analysed face, before it is stored
 struct lib_face {

@@ -43,13 +43,32 @@ int lib_persons_cached(struct lib *L, int64_t owner, const struct persons_index 
     return FH_OK;
 }
 
+// L's engine for o->threads, made on first need; call with engine_mu held
+static int warm_engine(struct lib *L, const struct lib_options *o) {
+    int rc = FH_OK;
+    if (L->e && L->e_threads != o->threads) fh_engine_free(L->e), L->e = NULL;
+    if (!L->e && !(rc = fh_engine_new(L->m, o->threads, &L->e))) L->e_threads = o->threads;
+    return rc;
+}
+
+int lib_analyse_warm(struct lib *L, const struct lib_options *o, const uint8_t *data, size_t n,
+                     struct lib_result **out) {
+    *out = NULL;
+    int rc = lib_models(L);
+    if (rc) return rc;
+    pthread_mutex_lock(&L->engine_mu);
+    if (!(rc = warm_engine(L, o)) && !(*out = lib_analyse(L->e, o, data, n)))
+        rc = fh_fail(FH_E_NOMEM, "library: out of memory");
+    pthread_mutex_unlock(&L->engine_mu);
+    return rc;
+}
+
 int lib_embed(struct lib *L, const struct img *im, const struct lib_options *o, struct fh_face **out, int *n) {
     *out = NULL, *n = 0;
     int rc = lib_models(L), k = 0;
     if (rc) return rc;
     pthread_mutex_lock(&L->engine_mu);
-    if (L->e && L->e_threads != o->threads) fh_engine_free(L->e), L->e = NULL;
-    if (!L->e && !(rc = fh_engine_new(L->m, o->threads, &L->e))) L->e_threads = o->threads;
+    rc = warm_engine(L, o);
     struct fh_config cfg = fh_config_default();
     cfg.min_face = o->min_face, cfg.flip = o->flip;
     struct fh_face *faces = NULL;

@@ -31,18 +31,13 @@ static int recompute(struct lib *L, int64_t owner, const struct lib_options *o, 
     struct phs all = {0};
     struct persons_index px = {0};
     int rc = store_photos_each(L->s, owner, ph_cb, &all);
-    if (!rc) rc = lib_models(L);
     if (!rc) rc = lib_persons_load(L, owner, &px);
     for (int i = 0; !rc && i < all.n; i++) {
         uint8_t *data = NULL;
         size_t n = 0;
         struct lib_result *r = NULL;
         if (!fh_read_file(all.v[i].path, FH_MAX_IMAGE_FILE_BYTES, &data, &n)) {
-            pthread_mutex_lock(&L->engine_mu);
-            if (L->e && L->e_threads != o->threads) fh_engine_free(L->e), L->e = NULL;
-            if (!L->e && !(rc = fh_engine_new(L->m, o->threads, &L->e))) L->e_threads = o->threads;
-            if (!rc && !(r = lib_analyse(L->e, o, data, n))) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
-            pthread_mutex_unlock(&L->engine_mu);
+            rc = lib_analyse_warm(L, o, data, n, &r);
             fh_free(data);
         } else {
             st->failed++; // the file is gone: the photo stays, without faces
