@@ -185,7 +185,7 @@ int lib_unknown_faces(struct lib *L, int64_t owner, int limit, int with_trash, s
         }
     }
     fh_free(excl);
-    if (!rc) qsort(u.v, (size_t)u.n, sizeof *u.v, cmp_unknown);
+    if (!rc && u.n) qsort(u.v, (size_t)u.n, sizeof *u.v, cmp_unknown);
     for (int i = 0; !rc && i < u.n && i < limit; i++) { // the suggestions' names
         struct store_person p;
         if (u.v[i].person && !store_person_get(L->s, owner, u.v[i].person, &p) && p.name)
