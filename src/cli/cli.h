@@ -31,6 +31,7 @@ struct cli_opts {
     int seed;             // --seed N (ident/cluster sampling; default 1)
     const char *db;       // --db FILE (photo library)
     int json;             // --json
+    const char *user;     // --user NAME (library commands; default "local")
 };
 
 // Parses argv (after the subcommand name), removing the options it knows; what is
@@ -106,6 +107,10 @@ int cmd_merge(int argc, char **argv);
 int cmd_face(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_recluster(int argc, char **argv);
+int cmd_photo(int argc, char **argv);
+int cmd_hide(int argc, char **argv);
+int cmd_undo(int argc, char **argv);
+int cmd_recognition(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_user(int argc, char **argv);

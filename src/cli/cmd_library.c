@@ -8,9 +8,11 @@
 #include "cli/cli.h"
 #include "library/library.h"
 
-// need_models: the command runs the models (index, search), so missing ones are an error
-// now, listing where they were looked for; the others never load them.
-static int open_lib(const struct cli_opts *o, const char *usage, int need_models, struct lib **L) {
+// Opens the library and resolves --user (default "local") to its id without creating it:
+// an unknown user is an error (exit 1). need_models: the command runs the models (index,
+// search), so missing ones are an error now, listing where they were looked for.
+static int open_lib(const struct cli_opts *o, const char *usage, int need_models, struct lib **L,
+                    int64_t *owner) {
     if (!o->db) {
         fprintf(stderr, "facehatch: --db LIB.db is required\nusage: facehatch %s\n", usage);
         return EXIT_USAGE;
@@ -18,6 +20,11 @@ static int open_lib(const struct cli_opts *o, const char *usage, int need_models
     if (need_models && cli_models_need(o)) return EXIT_FAIL;
     if (lib_open(o->db, o->models, L)) {
         fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+        return EXIT_FAIL;
+    }
+    if (store_user_id(lib_store(*L), o->user, owner)) {
+        fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+        lib_close(*L);
         return EXIT_FAIL;
     }
     return EXIT_OK;
@@ -51,21 +58,22 @@ static void progress(void *ctx, const struct lib_progress *p) {
 }
 
 int cmd_index(int argc, char **argv) {
-    const char *usage = "index DIR... --db LIB.db [--threads N] [--min-face N] [--no-flip]";
+    const char *usage = "index DIR... --db LIB.db [--user NAME] [--threads N] [--min-face N] [--no-flip]";
     struct cli_opts o;
     struct lib *L;
+    int64_t owner;
     int rc = cli_parse(&argc, argv, &o, usage);
     if (rc) return rc;
     if (argc < 1) {
         fprintf(stderr, "facehatch: index needs a folder\nusage: facehatch %s\n", usage);
         return EXIT_USAGE;
     }
-    if ((rc = open_lib(&o, usage, 1, &L))) return rc;
+    if ((rc = open_lib(&o, usage, 1, &L, &owner))) return rc;
     struct lib_options lo = lib_opts(&o);
     struct bar b = {isatty(2), 0};
     lo.progress = progress, lo.progress_ctx = &b;
     struct lib_stats st;
-    rc = lib_index(L, (const char *const *)argv, argc, &lo, &st);
+    rc = lib_index(L, owner, (const char *const *)argv, argc, &lo, &st);
     if (rc) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
     printf("{\"files\":%d,\"indexed\":%d,\"unchanged\":%d,\"failed\":%d,\"deleted\":%d,\"faces\":%d,"
            "\"persons_new\":%d,\"seconds\":%.2f,\"photos_per_s\":%.2f,\"faces_per_s\":%.2f}\n",
@@ -141,11 +149,11 @@ static void json_face_row(const struct row *f, const struct paths *ph, int first
            f->blurry ? "true" : "false", f->trash ? "true" : "false");
 }
 
-static int load_all(struct lib *L, struct rows *fr, struct prows *pr, struct paths *ph) {
+static int load_all(struct lib *L, int64_t owner, struct rows *fr, struct prows *pr, struct paths *ph) {
     struct store *s = lib_store(L);
-    int rc = store_faces_each(s, LIB_OWNER_LOCAL, 0, face_cb, fr);
-    if (!rc) rc = store_persons_each(s, LIB_OWNER_LOCAL, person_cb, pr);
-    if (!rc) rc = store_photos_each(s, LIB_OWNER_LOCAL, photo_cb, ph);
+    int rc = store_faces_each(s, owner, 0, face_cb, fr);
+    if (!rc) rc = store_persons_each(s, owner, person_cb, pr);
+    if (!rc) rc = store_photos_each(s, owner, photo_cb, ph);
     return rc;
 }
 static void free_all(struct rows *fr, struct prows *pr, struct paths *ph) {
@@ -177,15 +185,16 @@ static void print_person_json(const struct prow *p, const struct rows *fr, const
 }
 
 int cmd_persons(int argc, char **argv) {
-    const char *usage = "persons --db LIB.db [--json]";
+    const char *usage = "persons --db LIB.db [--user NAME] [--json]";
     struct cli_opts o;
     struct lib *L;
+    int64_t owner;
     int rc = cli_parse(&argc, argv, &o, usage);
-    if (rc || (rc = open_lib(&o, usage, 0, &L))) return rc;
+    if (rc || (rc = open_lib(&o, usage, 0, &L, &owner))) return rc;
     struct rows fr = {0};
     struct prows pr = {0};
     struct paths ph = {0};
-    if ((rc = load_all(L, &fr, &pr, &ph))) {
+    if ((rc = load_all(L, owner, &fr, &pr, &ph))) {
         fprintf(stderr, "facehatch: %s\n", fh_errmsg());
     } else if (o.json) {
         putchar('[');
@@ -216,37 +225,81 @@ int cmd_persons(int argc, char **argv) {
     return rc ? EXIT_FAIL : EXIT_OK;
 }
 
-static int resolve_person(struct lib *L, const char *arg, int64_t *id) {
+static int resolve_person(struct lib *L, int64_t owner, const char *arg, int64_t *id) {
     char *end;
     long long v = strtoll(arg, &end, 10);
     struct store_person p;
     if (*arg && !*end && v > 0) {
-        if (store_person_get(lib_store(L), LIB_OWNER_LOCAL, v, &p)) return fh_fail(FH_E_NOTFOUND, "no person with id %lld", v);
+        if (store_person_get(lib_store(L), owner, v, &p)) return fh_fail(FH_E_NOTFOUND, "no person with id %lld", v);
         *id = v;
         return FH_OK;
     }
-    int rc = store_person_find(lib_store(L), LIB_OWNER_LOCAL, arg, &p);
+    int rc = store_person_find(lib_store(L), owner, arg, &p);
     if (rc == FH_E_NOTFOUND) return fh_fail(rc, "no person named '%s'", arg);
     if (!rc) *id = p.id;
     return rc;
 }
 
+static int parse_id(const char *arg, const char *what, int64_t *id) {
+    char *end;
+    long long v = strtoll(arg, &end, 10);
+    if (!*arg || *end || v <= 0) {
+        fprintf(stderr, "facehatch: bad %s id '%s'\n", what, arg);
+        return EXIT_USAGE;
+    }
+    *id = v;
+    return EXIT_OK;
+}
+
+// person new NAME FACE... | person delete ID|NAME
+static int person_edit(struct cli_opts *o, int argc, char **argv, const char *usage) {
+    int isnew = !strcmp(argv[0], "new");
+    if (isnew ? argc < 3 : argc != 2) {
+        fprintf(stderr, "facehatch: person new NAME FACE_ID... | person delete ID|NAME\nusage: facehatch %s\n", usage);
+        return EXIT_USAGE;
+    }
+    int n = isnew ? argc - 2 : 0, rc = EXIT_OK;
+    if (n > LIB_FACES_MAX) {
+        fprintf(stderr, "facehatch: at most %d faces\n", LIB_FACES_MAX);
+        return EXIT_USAGE;
+    }
+    int64_t *faces = fh_calloc((size_t)(n ? n : 1), sizeof *faces);
+    if (!faces) return EXIT_FAIL;
+    for (int i = 0; !rc && i < n; i++) rc = parse_id(argv[2 + i], "face", &faces[i]);
+    struct lib *L;
+    int64_t owner, id = 0;
+    if (rc || (rc = open_lib(o, usage, 0, &L, &owner))) {
+        fh_free(faces);
+        return rc;
+    }
+    int e = isnew ? lib_person_new(L, owner, argv[1], faces, n, &id)
+                  : resolve_person(L, owner, argv[1], &id) ? FH_E_NOTFOUND : lib_person_delete(L, owner, id);
+    if (e) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+    else if (isnew) printf("{\"id\":%lld,\"name\":", (long long)id), json_str(stdout, argv[1]), printf(",\"faces\":%d}\n", n);
+    else printf("{\"deleted\":%lld}\n", (long long)id);
+    fh_free(faces);
+    lib_close(L);
+    return e ? EXIT_FAIL : EXIT_OK;
+}
+
 int cmd_person(int argc, char **argv) {
-    const char *usage = "person NAME|ID --db LIB.db";
+    const char *usage = "person NAME|ID --db LIB.db [--user NAME]  |  person new NAME FACE_ID...  |  person delete ID|NAME";
     struct cli_opts o;
     struct lib *L;
+    int64_t owner;
     int rc = cli_parse(&argc, argv, &o, usage);
     if (rc) return rc;
+    if (argc >= 1 && (!strcmp(argv[0], "new") || !strcmp(argv[0], "delete"))) return person_edit(&o, argc, argv, usage);
     if (argc != 1) {
         fprintf(stderr, "facehatch: person takes one name or id\nusage: facehatch %s\n", usage);
         return EXIT_USAGE;
     }
-    if ((rc = open_lib(&o, usage, 0, &L))) return rc;
+    if ((rc = open_lib(&o, usage, 0, &L, &owner))) return rc;
     int64_t id;
     struct rows fr = {0};
     struct prows pr = {0};
     struct paths ph = {0};
-    if ((rc = resolve_person(L, argv[0], &id)) || (rc = load_all(L, &fr, &pr, &ph))) {
+    if ((rc = resolve_person(L, owner, argv[0], &id)) || (rc = load_all(L, owner, &fr, &pr, &ph))) {
         fprintf(stderr, "facehatch: %s\n", fh_errmsg());
     } else {
         for (int i = 0; i < pr.n; i++)
@@ -268,13 +321,14 @@ static int two_args(int argc, char **argv, const char *usage, struct cli_opts *o
 }
 
 int cmd_rename(int argc, char **argv) {
-    const char *usage = "rename ID|NAME NEW_NAME --db LIB.db";
+    const char *usage = "rename ID|NAME NEW_NAME --db LIB.db [--user NAME]";
     struct cli_opts o;
     struct lib *L;
+    int64_t owner;
     int rc = two_args(argc, argv, usage, &o, 2);
-    if (rc || (rc = open_lib(&o, usage, 0, &L))) return rc;
+    if (rc || (rc = open_lib(&o, usage, 0, &L, &owner))) return rc;
     int64_t id;
-    if ((rc = resolve_person(L, argv[0], &id)) || (rc = lib_rename(L, id, argv[1])))
+    if ((rc = resolve_person(L, owner, argv[0], &id)) || (rc = lib_rename(L, owner, id, argv[1])))
         fprintf(stderr, "facehatch: %s\n", fh_errmsg());
     else
         printf("{\"id\":%lld,\"name\":", (long long)id), json_str(stdout, argv[1]), puts("}");
@@ -283,13 +337,14 @@ int cmd_rename(int argc, char **argv) {
 }
 
 int cmd_merge(int argc, char **argv) {
-    const char *usage = "merge INTO FROM --db LIB.db   (ids or names; FROM's faces join INTO)";
+    const char *usage = "merge INTO FROM --db LIB.db [--user NAME]   (ids or names; FROM's faces join INTO)";
     struct cli_opts o;
     struct lib *L;
+    int64_t owner;
     int rc = two_args(argc, argv, usage, &o, 2);
-    if (rc || (rc = open_lib(&o, usage, 0, &L))) return rc;
+    if (rc || (rc = open_lib(&o, usage, 0, &L, &owner))) return rc;
     int64_t a, b;
-    if ((rc = resolve_person(L, argv[0], &a)) || (rc = resolve_person(L, argv[1], &b)) || (rc = lib_merge(L, a, b)))
+    if ((rc = resolve_person(L, owner, argv[0], &a)) || (rc = resolve_person(L, owner, argv[1], &b)) || (rc = lib_merge(L, owner, a, b)))
         fprintf(stderr, "facehatch: %s\n", fh_errmsg());
     else
         printf("{\"merged\":%lld,\"into\":%lld}\n", (long long)b, (long long)a);
@@ -298,9 +353,10 @@ int cmd_merge(int argc, char **argv) {
 }
 
 int cmd_face(int argc, char **argv) {
-    const char *usage = "face move FACE_ID PERSON|unknown --db LIB.db  |  face reject FACE_ID PERSON --db LIB.db";
+    const char *usage = "face move FACE_ID PERSON|unknown --db LIB.db [--user NAME]  |  face reject FACE_ID PERSON --db LIB.db [--user NAME]";
     struct cli_opts o;
     struct lib *L;
+    int64_t owner;
     int rc = two_args(argc, argv, usage, &o, 3);
     if (rc) return rc;
     int move = !strcmp(argv[0], "move");
@@ -314,10 +370,10 @@ int cmd_face(int argc, char **argv) {
         fprintf(stderr, "facehatch: bad face id '%s'\n", argv[1]);
         return EXIT_USAGE;
     }
-    if ((rc = open_lib(&o, usage, 0, &L))) return rc;
+    if ((rc = open_lib(&o, usage, 0, &L, &owner))) return rc;
     int64_t pid = 0;
-    if (!(move && !strcmp(argv[2], "unknown"))) rc = resolve_person(L, argv[2], &pid);
-    if (!rc) rc = move ? lib_move_face(L, fid, pid) : lib_reject_face(L, fid, pid);
+    if (!(move && !strcmp(argv[2], "unknown"))) rc = resolve_person(L, owner, argv[2], &pid);
+    if (!rc) rc = move ? lib_move_face(L, owner, fid, pid) : lib_reject_face(L, owner, fid, pid);
     if (rc) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
     else printf("{\"face\":%lld,\"%s\":%lld}\n", fid, move ? "person" : "rejected", (long long)pid);
     lib_close(L);
@@ -325,11 +381,12 @@ int cmd_face(int argc, char **argv) {
 }
 
 int cmd_search(int argc, char **argv) {
-    const char *usage = "search --db LIB.db IMAGE";
+    const char *usage = "search --db LIB.db [--user NAME] IMAGE";
     struct cli_opts o;
     struct lib *L;
+    int64_t owner;
     int rc = two_args(argc, argv, usage, &o, 1);
-    if (rc || (rc = open_lib(&o, usage, 1, &L))) return rc;
+    if (rc || (rc = open_lib(&o, usage, 1, &L, &owner))) return rc;
     struct img im;
     struct lib_match *m = NULL;
     int n = 0;
@@ -337,7 +394,7 @@ int cmd_search(int argc, char **argv) {
     struct rows fr = {0};
     struct prows pr = {0};
     struct paths ph = {0};
-    if ((rc = fh_image_load(argv[0], &im)) || (rc = lib_search(L, &im, &lo, &m, &n)) || (rc = load_all(L, &fr, &pr, &ph))) {
+    if ((rc = fh_image_load(argv[0], &im)) || (rc = lib_search(L, owner, &im, &lo, &m, &n)) || (rc = load_all(L, owner, &fr, &pr, &ph))) {
         fprintf(stderr, "facehatch: %s\n", fh_errmsg());
     } else {
         fputs("{\"image\":", stdout);
@@ -376,15 +433,90 @@ int cmd_search(int argc, char **argv) {
 }
 
 int cmd_recluster(int argc, char **argv) {
-    const char *usage = "recluster --db LIB.db";
+    const char *usage = "recluster --db LIB.db [--user NAME]";
     struct cli_opts o;
     struct lib *L;
+    int64_t owner;
     int rc = two_args(argc, argv, usage, &o, 0);
-    if (rc || (rc = open_lib(&o, usage, 0, &L))) return rc;
+    if (rc || (rc = open_lib(&o, usage, 0, &L, &owner))) return rc;
     struct lib_options lo = lib_opts(&o);
     struct lib_stats st;
-    if ((rc = lib_recluster(L, &lo, &st))) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+    if ((rc = lib_recluster(L, owner, &lo, &st))) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
     else printf("{\"faces\":%d,\"persons_new\":%d,\"seconds\":%.2f}\n", st.faces, st.persons_new, st.seconds);
+    lib_close(L);
+    return rc ? EXIT_FAIL : EXIT_OK;
+}
+
+// ---- photo delete, hide, undo --------------------------------------------------------------------
+int cmd_photo(int argc, char **argv) {
+    const char *usage = "photo delete PHOTO_ID --db LIB.db [--user NAME]   (undo brings it back; the file is kept)";
+    struct cli_opts o;
+    struct lib *L;
+    int64_t owner, id;
+    int rc = two_args(argc, argv, usage, &o, 2);
+    if (rc) return rc;
+    if (strcmp(argv[0], "delete")) {
+        fprintf(stderr, "facehatch: photo delete PHOTO_ID\nusage: facehatch %s\n", usage);
+        return EXIT_USAGE;
+    }
+    if ((rc = parse_id(argv[1], "photo", &id)) || (rc = open_lib(&o, usage, 0, &L, &owner))) return rc;
+    if ((rc = lib_photo_delete(L, owner, id))) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+    else printf("{\"deleted_photo\":%lld}\n", (long long)id);
+    lib_close(L);
+    return rc ? EXIT_FAIL : EXIT_OK;
+}
+
+int cmd_hide(int argc, char **argv) {
+    const char *usage = "hide ID|NAME --db LIB.db [--user NAME] [--show]";
+    struct cli_opts o;
+    struct lib *L;
+    int64_t owner, id;
+    int show = 0, k = 0;
+    for (int i = 0; i < argc; i++) // --show is hide's own option
+        if (!strcmp(argv[i], "--show")) show = 1;
+        else argv[k++] = argv[i];
+    int rc = two_args(k, argv, usage, &o, 1);
+    if (rc || (rc = open_lib(&o, usage, 0, &L, &owner))) return rc;
+    if ((rc = resolve_person(L, owner, argv[0], &id)) || (rc = lib_hide(L, owner, id, !show)))
+        fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+    else printf("{\"id\":%lld,\"hidden\":%s}\n", (long long)id, show ? "false" : "true");
+    lib_close(L);
+    return rc ? EXIT_FAIL : EXIT_OK;
+}
+
+int cmd_undo(int argc, char **argv) {
+    const char *usage = "undo --db LIB.db [--user NAME]   (takes back your last change)";
+    struct cli_opts o;
+    struct lib *L;
+    int64_t owner;
+    char sum[256];
+    int rc = two_args(argc, argv, usage, &o, 0);
+    if (rc || (rc = open_lib(&o, usage, 0, &L, &owner))) return rc;
+    if ((rc = lib_undo(L, owner, sum, sizeof sum))) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+    else fputs("{\"undone\":", stdout), json_str(stdout, sum), puts("}");
+    lib_close(L);
+    return rc ? EXIT_FAIL : EXIT_OK;
+}
+
+int cmd_recognition(int argc, char **argv) {
+    const char *usage = "recognition off|on --db LIB.db [--user NAME]   (off deletes the user's faces and persons)";
+    struct cli_opts o;
+    struct lib *L;
+    int64_t owner;
+    int rc = two_args(argc, argv, usage, &o, 1);
+    if (rc) return rc;
+    int on = !strcmp(argv[0], "on");
+    if (!on && strcmp(argv[0], "off")) {
+        fprintf(stderr, "facehatch: recognition off|on\nusage: facehatch %s\n", usage);
+        return EXIT_USAGE;
+    }
+    if ((rc = open_lib(&o, usage, 1, &L, &owner))) return rc;
+    struct lib_options lo = lib_opts(&o);
+    struct lib_stats st;
+    if ((rc = lib_recognition_set(L, owner, on, &lo, &st))) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+    else
+        printf("{\"recognition\":%s,\"photos\":%d,\"indexed\":%d,\"failed\":%d,\"faces\":%d,\"persons_new\":%d}\n",
+               on ? "true" : "false", st.files, st.indexed, st.failed, st.faces, st.persons_new);
     lib_close(L);
     return rc ? EXIT_FAIL : EXIT_OK;
 }

@@ -18,7 +18,7 @@ static int parse_int(const char *s, int lo, int hi, int *out) {
 int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
     *o = (struct cli_opts){.min_face = 20, .flip = 1,
                            .data = "../shared/data", .view = 2,
-                           .detector = "mtcnn", .seed = 1};
+                           .detector = "mtcnn", .seed = 1, .user = "local"};
     int k = 0;
     for (int i = 0; i < *argc; i++) {
         const char *a = argv[i];
@@ -33,9 +33,10 @@ int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
         else if (!strcmp(a, "--quick")) o->quick = 1;
         else if (!strcmp(a, "--json")) o->json = 1;
         else if (!strcmp(a, "--models") || !strcmp(a, "--data") || !strcmp(a, "--detector") ||
-                 !strcmp(a, "--plot") || !strcmp(a, "--db")) {
+                 !strcmp(a, "--plot") || !strcmp(a, "--db") || !strcmp(a, "--user")) {
             const char **dst = !strcmp(a, "--models") ? &o->models_arg : !strcmp(a, "--data") ? &o->data
-                             : !strcmp(a, "--plot") ? &o->plot : !strcmp(a, "--db") ? &o->db : &o->detector;
+                             : !strcmp(a, "--plot") ? &o->plot : !strcmp(a, "--db") ? &o->db
+                             : !strcmp(a, "--user") ? &o->user : &o->detector;
             if (!val) bad = 1;
             else *dst = val, i++;
             if (dst == &o->detector && val && strcmp(val, "mtcnn") && strcmp(val, "haar")) bad = 1;

@@ -17,10 +17,14 @@ static const struct {
     {"eval", cmd_eval, "eval lfw|wider|cmu-mit|ident|cluster   the measuring instruments (see eval --help)"},
     {"index", cmd_index, "index DIR... --db LIB.db               add/update photos in a library"},
     {"persons", cmd_persons, "persons --db LIB.db [--json]        the persons found (unknown faces last)"},
-    {"person", cmd_person, "person NAME|ID --db LIB.db          one person's faces and photos"},
+    {"person", cmd_person, "person NAME|ID|new NAME FACE...|delete ID --db LIB.db   one person; new; delete"},
     {"rename", cmd_rename, "rename ID NAME --db LIB.db          name a person"},
     {"merge", cmd_merge, "merge INTO_ID FROM_ID --db LIB.db    two persons are one"},
     {"face", cmd_face, "face move|reject FACE_ID PERSON_ID --db LIB.db   correct one face"},
+    {"hide", cmd_hide, "hide ID|NAME --db LIB.db [--show]      hide a person (or show it again)"},
+    {"photo", cmd_photo, "photo delete PHOTO_ID --db LIB.db      remove a photo from the library"},
+    {"recognition", cmd_recognition, "recognition off|on --db LIB.db      face recognition off (deletes faces) / on"},
+    {"undo", cmd_undo, "undo --db LIB.db                     take back your last change"},
     {"search", cmd_search, "search --db LIB.db IMAGE            who is this? (each face)"},
     {"recluster", cmd_recluster, "recluster --db LIB.db               regroup all faces (keeps your corrections)"},
     {"user", cmd_user, "user add|del|list|passwd|token ... --db LIB.db   accounts (see user --help)"},
@@ -32,7 +36,7 @@ static const struct {
 static void usage(FILE *f) {
     fprintf(f, "usage: facehatch COMMAND [OPTIONS] ARGS\n\ncommands:\n");
     for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++) fprintf(f, "  %s\n", COMMANDS[i].help);
-    fprintf(f, "\ncommon options: --models DIR (default: the first of $FACEHATCH_MODELS, the XDG data dirs\n"
+    fprintf(f, "\nlibrary commands take --user NAME (default \"local\").\ncommon options: --models DIR (default: the first of $FACEHATCH_MODELS, the XDG data dirs\n"
                "  + facehatch/models, %s/share/facehatch/models, ./models; see man facehatch), --threads N,\n"
                "  --ref (scalar reference kernels; also FH_FORCE_REF=1), --packed-pyramid\n"
                "output: one JSON object per line on stdout; errors on stderr.\n"

@@ -31,6 +31,7 @@ int lib_open(const char *db_path, const char *models_dir, struct lib **out) {
     *out = NULL;
     struct lib *L = fh_calloc(1, sizeof *L);
     if (!L) return fh_fail(FH_E_NOMEM, "library: out of memory");
+    pthread_mutex_init(&L->engine_mu, NULL);
     int rc = store_open(db_path, &L->s);
     if (!rc && !(L->models_dir = fh_malloc(strlen(models_dir) + 1))) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
     if (!rc) strcpy(L->models_dir, models_dir);
@@ -41,7 +42,6 @@ int lib_open(const char *db_path, const char *models_dir, struct lib **out) {
         lib_close(L);
         return rc;
     }
-    L->owner = LIB_OWNER_LOCAL;
     *out = L;
     return FH_OK;
 }
@@ -49,14 +49,21 @@ int lib_open(const char *db_path, const char *models_dir, struct lib **out) {
 void lib_close(struct lib *L) {
     if (!L) return;
     store_close(L->s);
+    lib_query_free(L);
     fh_models_free(L->m);
+    pthread_mutex_destroy(&L->engine_mu);
     fh_free(L->models_dir);
     fh_free(L);
 }
 
 struct store *lib_store(struct lib *L) { return L->s; }
 
-int lib_models(struct lib *L) { return L->m ? FH_OK : fh_models_load(L->models_dir, 0, &L->m); }
+int lib_models(struct lib *L) {
+    pthread_mutex_lock(&L->engine_mu);
+    int rc = L->m ? FH_OK : fh_models_load(L->models_dir, 0, &L->m);
+    pthread_mutex_unlock(&L->engine_mu);
+    return rc;
+}
 
 // ---- walking ------------------------------------------------------------------------------
 struct file {
@@ -221,7 +228,7 @@ static int collect_gone(void *ctx, const struct store_photo *p) {
     return 0;
 }
 
-int lib_index(struct lib *L, const char *const *roots_in, int n_roots, const struct lib_options *o,
+int lib_index(struct lib *L, int64_t owner, const char *const *roots_in, int n_roots, const struct lib_options *o,
               struct lib_stats *st) {
     memset(st, 0, sizeof *st);
     double t0 = fh_now_ms();
@@ -243,14 +250,14 @@ int lib_index(struct lib *L, const char *const *roots_in, int n_roots, const str
     // skip what is committed with the same size and mtime
     for (int i = 0; !rc && i < all.n; i++) {
         struct store_photo p;
-        int f = store_photo_find(L->s, L->owner, all.v[i].path, &p);
+        int f = store_photo_find(L->s, owner, all.v[i].path, &p);
         if (f == FH_OK && p.size == all.v[i].size && p.mtime == all.v[i].mtime) st->unchanged++;
         else if (f == FH_OK || f == FH_E_NOTFOUND) rc = add_file(&todo, all.v[i].path, &(struct stat){.st_size = all.v[i].size, .st_mtime = all.v[i].mtime});
         else rc = f;
     }
     struct persons_index px = {0};
     if (!rc && todo.n) rc = lib_models(L);
-    if (!rc && todo.n) rc = lib_persons_load(L, &px);
+    if (!rc && todo.n) rc = lib_persons_load(L, owner, &px);
     struct queue q = {.L = L, .o = o, .todo = &todo};
     pthread_t th[64];
     int nt = o->threads > 0 ? o->threads : fh_cpu_count(), started = 0;
@@ -270,7 +277,7 @@ int lib_index(struct lib *L, const char *const *roots_in, int n_roots, const str
             struct lib_result *r = q.done[i];
             pthread_mutex_unlock(&q.mu);
             if (r == (struct lib_result *)&q.done) { rc = fh_fail(FH_E_NOMEM, "index: out of memory"); break; }
-            rc = lib_commit_photo(L, &px, o, todo.v[i].path, todo.v[i].size, todo.v[i].mtime, r, st);
+            rc = lib_commit_photo(L, owner, &px, o, todo.v[i].path, todo.v[i].size, todo.v[i].mtime, r, st);
             lib_result_free(r);
             q.done[i] = (struct lib_result *)&q.done; // consumed
             report(o, i + 1, todo.n, st->faces, t0, todo.v[i].path);
@@ -287,17 +294,17 @@ int lib_index(struct lib *L, const char *const *roots_in, int n_roots, const str
     }
     // files gone from disk
     struct gone_ctx g = {(const char *const *)roots, n_roots, NULL, 0, 0};
-    if (!rc) rc = store_photos_each(L->s, L->owner, collect_gone, &g);
+    if (!rc) rc = store_photos_each(L->s, owner, collect_gone, &g);
     for (int i = 0; !rc && i < g.n; i++) {
-        if (!(rc = store_begin(L->s)) && !(rc = store_photo_delete(L->s, L->owner, g.ids[i]))) rc = store_commit(L->s);
+        if (!(rc = store_begin(L->s)) && !(rc = store_photo_delete(L->s, owner, g.ids[i]))) rc = store_commit(L->s);
         if (rc) store_rollback(L->s);
         else st->deleted++;
     }
     fh_free(g.ids);
     // persons and avatars only change when faces came or went (a re-run over an
     // unchanged library reads no embeddings)
-    if (!rc && (st->indexed || st->deleted)) rc = lib_promote_unknowns(L, o, st);
-    if (!rc && (st->indexed || st->deleted)) rc = lib_update_avatars(L);
+    if (!rc && (st->indexed || st->deleted)) rc = lib_promote_unknowns(L, owner, o, st);
+    if (!rc && (st->indexed || st->deleted)) rc = lib_update_avatars(L, owner);
     lib_persons_free(&px);
     for (int i = 0; i < all.n; i++) fh_free(all.v[i].path);
     for (int i = 0; i < todo.n; i++) fh_free(todo.v[i].path);
@@ -308,24 +315,20 @@ int lib_index(struct lib *L, const char *const *roots_in, int n_roots, const str
     return rc;
 }
 
-int lib_index_bytes(struct lib *L, const char *name, const uint8_t *data, size_t n,
+int lib_index_bytes(struct lib *L, int64_t owner, const char *name, const uint8_t *data, size_t n,
                     const struct lib_options *o, struct lib_stats *st) {
     memset(st, 0, sizeof *st);
     double t0 = fh_now_ms();
-    struct fh_engine *e;
-    int rc = lib_models(L);
-    if (!rc) rc = fh_engine_new(L->m, o->threads, &e);
+    struct lib_result *r;
+    int rc = lib_analyse_warm(L, o, data, n, &r); // one engine kept in L across uploads
     if (rc) return rc;
-    struct lib_result *r = lib_analyse(e, o, data, n);
-    fh_engine_free(e);
-    if (!r) return fh_fail(FH_E_NOMEM, "index: out of memory");
     struct persons_index px = {0};
-    rc = lib_persons_load(L, &px);
-    if (!rc) rc = lib_commit_photo(L, &px, o, name, (int64_t)n, 0, r, st);
+    rc = lib_persons_load(L, owner, &px);
+    if (!rc) rc = lib_commit_photo(L, owner, &px, o, name, (int64_t)n, 0, r, st);
     lib_result_free(r);
     lib_persons_free(&px);
-    if (!rc) rc = lib_promote_unknowns(L, o, st);
-    if (!rc) rc = lib_update_avatars(L);
+    if (!rc) rc = lib_promote_unknowns(L, owner, o, st);
+    if (!rc) rc = lib_update_avatars(L, owner);
     st->files = 1;
     st->seconds = (fh_now_ms() - t0) / 1e3;
     return rc;

@@ -11,11 +11,13 @@
 //   struct lib_options o = lib_options_default();
 //   const char *roots[] = {"/photos"};
 //   struct lib_stats st;
-//   lib_index(L, roots, 1, &o, &st);      // new / changed / deleted files
+//   lib_index(L, LIB_OWNER_LOCAL, roots, 1, &o, &st);   // new / changed / deleted files
 //   lib_close(L);
 //
 // Thread safety: a struct lib is used by one thread at a time (lib_index starts its own
-// worker threads inside).
+// worker threads inside): callers sharing one L hold their own lock around every call,
+// EXCEPT lib_embed, which needs no lock (it uses only the models and L's engine, serialised
+// by a mutex inside L), so the slow model work of a search runs outside the caller's lock.
 #ifndef FH_LIBRARY_H
 #define FH_LIBRARY_H
 
@@ -25,7 +27,10 @@
 #include "pipeline/facehatch.h"
 #include "store/store.h"
 
-#define LIB_OWNER_LOCAL 1 // the CLI's user
+// Owners: every function that reads or changes a user's data takes the owner (a user id of
+// the store, see store_user_id) explicitly; nothing in a struct lib fixes it. A row of
+// another owner is FH_E_NOTFOUND, exactly like a missing one.
+#define LIB_OWNER_LOCAL 1 // the CLI's default user ("local", created with the database)
 #define LIB_MIN_FACE 40   // default smallest face indexed (px): smaller ones are too poor to recognise
 
 struct lib_progress {
@@ -70,35 +75,104 @@ struct store *lib_store(struct lib *L);
 // recursively. Unchanged files are skipped; changed ones re-indexed (user corrections
 // of faces that are still there are kept); files gone from disk are removed; new faces
 // join persons or wait among the unknowns, which form new persons when enough are alike.
-int lib_index(struct lib *L, const char *const *roots, int n_roots, const struct lib_options *o,
+int lib_index(struct lib *L, int64_t owner, const char *const *roots, int n_roots, const struct lib_options *o,
               struct lib_stats *st);
 // Indexes one photo given as bytes (uploads): stored under `name` (a library-relative
 // name chosen by the caller). Same semantics as one file of lib_index.
-int lib_index_bytes(struct lib *L, const char *name, const uint8_t *data, size_t n,
+int lib_index_bytes(struct lib *L, int64_t owner, const char *name, const uint8_t *data, size_t n,
                     const struct lib_options *o, struct lib_stats *st);
 
 // Re-groups all automatic assignments from scratch under the user's constraints (user
-// assignments, merges and "not this person" stay). Persons keep their ids and names when
-// their faces mostly stay together.
-int lib_recluster(struct lib *L, const struct lib_options *o, struct lib_stats *st);
+// assignments, merges and "not this person" stay; faces the user made unknown stay
+// unknown). Persons keep their ids and names when their faces mostly stay together; a
+// person the user holds (named, or with user-assigned faces) keeps the cluster that overlaps
+// it most even when the user's own faces cluster apart. Not a user action: not in the op log.
+int lib_recluster(struct lib *L, int64_t owner, const struct lib_options *o, struct lib_stats *st);
 
+// ---- questions (library/query.c) --------------------------------------------------------------
 // "Who is this?": for each face in the image, the nearest person and the distance
-// (person 0 when nobody is within the threshold). faces/match arrays are fh_malloc'd.
+// (person 0 when nobody is within the threshold). In two steps so the slow one needs no lock:
+//   lib_embed: detection + embeddings on L's warm engine. Touches no store and no owner data:
+//     may run in any thread WITHOUT the caller's lock, concurrently with any other lib call on
+//     L (the engine and the model loading are serialised inside L). *out fh_malloc'd.
+//   lib_match: the owner's nearest persons (the person index stays warm in L, rebuilt when
+//     the store changed). Needs the store: under the caller's lock like every other call.
+// lib_search = lib_embed + lib_match. match array fh_malloc'd.
 struct lib_match {
     struct fh_face face;
     int64_t person_id;          // 0 = unknown
     float distance;             // to the person (root mean square distance to its faces)
 };
-int lib_search(struct lib *L, const struct img *im, const struct lib_options *o,
+int lib_embed(struct lib *L, const struct img *im, const struct lib_options *o, struct fh_face **out, int *n);
+int lib_match(struct lib *L, int64_t owner, const struct fh_face *faces, int n, const struct lib_options *o,
+              struct lib_match **out);
+int lib_search(struct lib *L, int64_t owner, const struct img *im, const struct lib_options *o,
                struct lib_match **out, int *n);
 
-// User actions (they win over clustering and persist)
-int lib_move_face(struct lib *L, int64_t face_id, int64_t person_id); // 0 = unknown
-int lib_reject_face(struct lib *L, int64_t face_id, int64_t person_id);
-int lib_merge(struct lib *L, int64_t into, int64_t from);
-int lib_rename(struct lib *L, int64_t person_id, const char *name);
+// Unknown faces (not "not a face" unless with_trash), each with a suggested person: the
+// nearest visible person the user did not reject for it, by root mean square distance to the
+// person's faces, up to LIB_SUGGEST_FACTOR x the clustering threshold (unknown faces are by
+// construction a little beyond it, so the question "is this Anna?" is worth asking a bit
+// further out; the user's answer decides). Ordered: faces with a
+// suggestion first (nearest first), then by id. At most LIB_UNKNOWN_SCAN_MAX faces are
+// considered; *out (fh_malloc'd) gets the first `limit` (1..LIB_UNKNOWN_SCAN_MAX, else
+// FH_E_ARG), *total all unknown faces. face.embedding/thumb are NULL in the results.
+#define LIB_SUGGEST_FACTOR 1.3f
+#define LIB_UNKNOWN_SCAN_MAX 5000
+struct lib_unknown {
+    struct store_face face;
+    int has_emb;                // has an embedding a suggestion can be made from
+    int64_t person;             // suggested person (0 none)
+    char name[STORE_NAME_MAX + 1]; // its name ("" unnamed)
+    float distance;
+};
+int lib_unknown_faces(struct lib *L, int64_t owner, int limit, int with_trash, struct lib_unknown **out, int *n,
+                      int *total);
+
+// User actions (they win over clustering and persist; library/ops.c)
+int lib_move_face(struct lib *L, int64_t owner, int64_t face_id, int64_t person_id); // 0 = unknown
+int lib_reject_face(struct lib *L, int64_t owner, int64_t face_id, int64_t person_id);
+int lib_merge(struct lib *L, int64_t owner, int64_t into, int64_t from);
+int lib_rename(struct lib *L, int64_t owner, int64_t person_id, const char *name);
+// Every user action below is recorded as one op of the owner's operation log (a short
+// human summary, e.g. "Merged 'Bob' into 'Anna'") so lib_undo can take it back; the log
+// keeps the LIB_OPS_KEEP newest ops per owner. FH_E_NOTFOUND for ids that are not the
+// owner's (nothing is recorded then).
+#define LIB_OPS_KEEP 50
+#define LIB_FACES_MAX 10000 // faces one call may name (lib_person_new)
+int lib_hide(struct lib *L, int64_t owner, int64_t person_id, int hidden);
+// The user's pick of a person's picture: face_id must be one of its faces (FH_E_ARG).
+int lib_set_avatar(struct lib *L, int64_t owner, int64_t person_id, int64_t face_id);
+// "New person" from 1..LIB_FACES_MAX faces (unknown or in other persons): a new person
+// (name may be NULL) holding them as the user's decision; *id gets its id (may be NULL).
+int lib_person_new(struct lib *L, int64_t owner, const char *name, const int64_t *face_ids, int n, int64_t *id);
+// Deletes a person. Its faces become unknown by the user's word: no clustering (index,
+// recluster) puts them into any person again until the user moves them; the id is never
+// given to another person (AUTOINCREMENT).
+int lib_person_delete(struct lib *L, int64_t owner, int64_t person_id);
+// Deletes a photo's row and faces (persons left empty and unnamed go too). The photo's file
+// is NOT touched: undo may bring the photo back, so the file must stay while an op can
+// restore it. When the op leaves the log (pruned past LIB_OPS_KEEP) and no photo row refers
+// to the path any more, the callback set with lib_on_forget is called with the path: the
+// server deletes uploaded files there; the CLI sets none (indexed folders are the user's).
+int lib_photo_delete(struct lib *L, int64_t owner, int64_t photo_id);
+void lib_on_forget(struct lib *L, void (*fn)(void *ctx, int64_t owner, const char *path), void *ctx);
+// Undoes the owner's most recent op (see store_op_undo for what comes back); summary (n
+// bytes, may be NULL if n is 0) gets its text. FH_E_NOTFOUND "nothing to undo".
+int lib_undo(struct lib *L, int64_t owner, char *summary, size_t n);
 // Recomputes avatars of persons whose avatar the user did not pick.
-int lib_update_avatars(struct lib *L);
+int lib_update_avatars(struct lib *L, int64_t owner);
+
+// Face recognition for one owner (library/recognition.c). Off: every face of the owner
+// (box, embedding, thumbnail), person, "not this person" and the owner's operation log are
+// deleted (the log's before-images hold embeddings; nothing can be undone past this); the
+// photos stay. Faces rows are removed rather than kept without embeddings: a box and
+// landmarks are still face data. On: the same, then every photo of the owner is analysed
+// again from its stored path (files that are gone count in st->failed and keep no faces) and
+// persons are formed anew; names and corrections from before are not restored. The flag
+// itself is not stored here: the caller keeps it (the users table) and must not index for
+// an owner whose recognition is off.
+int lib_recognition_set(struct lib *L, int64_t owner, int on, const struct lib_options *o, struct lib_stats *st);
 
 // ---- quality gates (library/quality.c) --------------------------------------------------
 // Variance of the Laplacian of the aligned 112x112 grey crop; below LIB_BLUR_THRESHOLD the

@@ -3,6 +3,8 @@
 #ifndef FH_LIBRARY_INT_H
 #define FH_LIBRARY_INT_H
 
+#include <pthread.h>
+
 #include "library/calib.h"
 #include "library/library.h"
 
@@ -10,12 +12,28 @@ struct lib {
     struct store *s;
     struct fh_models *m;       // NULL until lib_models() (listing and editing need none)
     char *models_dir;
-    int64_t owner;
     int64_t model_id;
+    void (*forget)(void *ctx, int64_t owner, const char *path); // lib_on_forget
+    void *forget_ctx;
+    // the warm parts (query.c): one engine, models loaded once, and the person index of the
+    // last owner asked, rebuilt when the store's change stamp moves
+    pthread_mutex_t engine_mu; // guards m (loading), e, e_threads: lib_embed runs unlocked
+    struct fh_engine *e;
+    int e_threads;
+    struct lib_px_cache *pxc;
 };
 
-// Loads the models on first use (indexing, search); FH_OK or the loader's error.
+// Loads the models on first use (indexing, search); FH_OK or the loader's error. Thread-safe
+// (engine_mu).
 int lib_models(struct lib *L);
+struct persons_index;
+// The owner's person index, kept warm in L (query.c); valid until the next lib call on L.
+int lib_persons_cached(struct lib *L, int64_t owner, const struct persons_index **px);
+void lib_query_free(struct lib *L);
+// lib_analyse on L's warm engine (models loaded on first need; thread-safe like lib_embed)
+struct lib_result;
+int lib_analyse_warm(struct lib *L, const struct lib_options *o, const uint8_t *data, size_t n,
+                     struct lib_result **out);
 
 // one analysed face, before it is stored
 struct lib_face {
@@ -46,17 +64,17 @@ struct persons_index {
     double *sum;               // n x FH_EMB_DIM
     int *count;
 };
-int lib_persons_load(struct lib *L, struct persons_index *px);
+int lib_persons_load(struct lib *L, int64_t owner, struct persons_index *px);
 void lib_persons_free(struct persons_index *px);
 // nearest person by root-mean-square distance to its faces; skips ids in `exclude`
 int64_t lib_persons_nearest(const struct persons_index *px, const float *emb, const int64_t *exclude,
                             int n_exclude, float *dist);
 
 // commits one analysed photo in one transaction (see index.c)
-int lib_commit_photo(struct lib *L, struct persons_index *px, const struct lib_options *o,
+int lib_commit_photo(struct lib *L, int64_t owner, struct persons_index *px, const struct lib_options *o,
                      const char *path, int64_t size, int64_t mtime, const struct lib_result *r,
                      struct lib_stats *st);
 // unknown clusterable faces that group into >= min_person_faces become new persons
-int lib_promote_unknowns(struct lib *L, const struct lib_options *o, struct lib_stats *st);
+int lib_promote_unknowns(struct lib *L, int64_t owner, const struct lib_options *o, struct lib_stats *st);
 
 #endif

@@ -6,7 +6,9 @@
 //   * only clusterable faces (not blurry, not "not a face") are grouped;
 //   * two faces of one photo never go into one person automatically;
 //   * a face the user put somewhere stays there; "not this person" is never undone;
-//   * persons keep ids and names across reclustering when their faces mostly stay.
+//   * persons keep ids and names across reclustering when their faces mostly stay; a named
+//     or user-held person is continued by the cluster overlapping it most (issue 7);
+//   * a face the user made unknown (assigned by the user, no person) is never clustered.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,9 +56,9 @@ static int load_cb(void *ctx, const struct store_face *f) {
     return px_add(px, f->person_id, f->embedding) ? 1 : 0;
 }
 
-int lib_persons_load(struct lib *L, struct persons_index *px) {
+int lib_persons_load(struct lib *L, int64_t owner, struct persons_index *px) {
     memset(px, 0, sizeof *px);
-    return store_faces_each(L->s, L->owner, 1, load_cb, px);
+    return store_faces_each(L->s, owner, 1, load_cb, px);
 }
 
 void lib_persons_free(struct persons_index *px) {
@@ -111,17 +113,17 @@ static double iou(const int *a, const int *b) {
     return in / (aa + bb - in);
 }
 
-int lib_commit_photo(struct lib *L, struct persons_index *px, const struct lib_options *o,
+int lib_commit_photo(struct lib *L, int64_t owner, struct persons_index *px, const struct lib_options *o,
                      const char *path, int64_t size, int64_t mtime, const struct lib_result *r,
                      struct lib_stats *st) {
     struct store_photo old;
     char old_sha[65] = "";
     int64_t old_id = 0;
-    int rc = store_photo_find(L->s, L->owner, path, &old);
+    int rc = store_photo_find(L->s, owner, path, &old);
     if (rc == FH_OK) memcpy(old_sha, old.sha256, sizeof old_sha), old_id = old.id;
     else if (rc != FH_E_NOTFOUND) return rc;
     struct old_faces keep = {.n = 0};
-    if (old_id && strcmp(old_sha, r->sha256) && (rc = store_faces_of_photo(L->s, L->owner, old_id, old_cb, &keep)))
+    if (old_id && strcmp(old_sha, r->sha256) && (rc = store_faces_of_photo(L->s, owner, old_id, old_cb, &keep)))
         return rc;
     struct store_photo p = {.path = path, .size = size, .mtime = mtime, .width = r->width, .height = r->height,
                             .n_faces = r->failed ? 0 : r->n, .status = r->failed, .error = r->failed ? r->error : NULL};
@@ -129,7 +131,7 @@ int lib_commit_photo(struct lib *L, struct persons_index *px, const struct lib_o
     int64_t pid, used[256], assigned[256];
     int n_used = 0;
     if ((rc = store_begin(L->s))) return rc;
-    rc = store_photo_upsert(L->s, L->owner, &p, &pid);
+    rc = store_photo_upsert(L->s, owner, &p, &pid);
     int same = !rc && old_id && !strcmp(old_sha, r->sha256);
     for (int i = 0; !rc && !r->failed && !same && i < r->n; i++) {
         const struct lib_face *lf = &r->faces[i];
@@ -151,7 +153,7 @@ int lib_commit_photo(struct lib *L, struct persons_index *px, const struct lib_o
         memcpy(f.box, lf->f.box, sizeof f.box);
         memcpy(f.landmarks, lf->f.landmarks, sizeof f.landmarks);
         int64_t fid;
-        rc = store_face_insert(L->s, L->owner, &f, &fid);
+        rc = store_face_insert(L->s, owner, &f, &fid);
         assigned[i < 256 ? i : 255] = person;
     }
     if (!rc) rc = store_commit(L->s);
@@ -204,16 +206,16 @@ static void fset_free(struct fset *s) {
     fh_free(s->id), fh_free(s->photo), fh_free(s->person), fh_free(s->assigned), fh_free(s->emb);
 }
 
-int lib_promote_unknowns(struct lib *L, const struct lib_options *o, struct lib_stats *st) {
+int lib_promote_unknowns(struct lib *L, int64_t owner, const struct lib_options *o, struct lib_stats *st) {
     // the clusterable faces nobody holds yet
     struct fset u = {0};
-    int rc = store_faces_each(L->s, L->owner, 1, fset_cb, &u), k = 0;
+    int rc = store_faces_each(L->s, owner, 1, fset_cb, &u), k = 0;
     if (rc) {
         fset_free(&u);
         return rc;
     }
     for (int i = 0; i < u.n; i++) {
-        if (u.person[i]) continue;
+        if (u.person[i] || u.assigned[i] == STORE_USER) continue; // the user said "unknown"
         u.id[k] = u.id[i], u.photo[k] = u.photo[i], u.person[k] = 0, u.assigned[k] = u.assigned[i];
         memmove(u.emb + (size_t)k * FH_EMB_DIM, u.emb + (size_t)i * FH_EMB_DIM, sizeof(float) * FH_EMB_DIM);
         k++;
@@ -239,10 +241,10 @@ int lib_promote_unknowns(struct lib *L, const struct lib_options *o, struct lib_
             int l = label[i];
             if (size[l] < o->min_person_faces) continue;
             if (!pid[l]) {
-                if ((rc = store_person_create(L->s, L->owner, NULL, &pid[l]))) break;
+                if ((rc = store_person_create(L->s, owner, NULL, &pid[l]))) break;
                 st->persons_new++;
             }
-            rc = store_face_assign(L->s, L->owner, u.id[i], pid[l], STORE_AUTO);
+            rc = store_face_assign(L->s, owner, u.id[i], pid[l], STORE_AUTO);
         }
         if (!rc) rc = store_commit(L->s);
         if (rc) store_rollback(L->s);
@@ -283,6 +285,26 @@ static int find_face(const struct fset *s, int64_t id) {
     return -1;
 }
 
+// persons the user holds: named, or holding user-assigned faces
+struct kept {
+    int64_t *v;
+    int n, cap;
+};
+static int kept_has(const struct kept *k, int64_t id) {
+    for (int i = 0; i < k->n; i++)
+        if (k->v[i] == id) return 1;
+    return 0;
+}
+static int kept_add(struct kept *k, int64_t id) {
+    if (kept_has(k, id)) return FH_OK;
+    if (fh_grow((void **)&k->v, &k->cap, k->n + 1, sizeof *k->v)) return FH_E_NOMEM;
+    k->v[k->n++] = id;
+    return FH_OK;
+}
+static int kept_cb(void *ctx, const struct store_person *p) {
+    return p->name && p->name[0] ? kept_add(ctx, p->id) : FH_OK;
+}
+
 struct ov {
     int cluster;
     int64_t person;
@@ -295,13 +317,13 @@ static int cmp_ov(const void *a, const void *b) {
     return (x->person > y->person) - (x->person < y->person);
 }
 
-int lib_recluster(struct lib *L, const struct lib_options *o, struct lib_stats *st) {
+int lib_recluster(struct lib *L, int64_t owner, const struct lib_options *o, struct lib_stats *st) {
     memset(st, 0, sizeof *st);
     double t0 = fh_now_ms();
     struct fset f = {0};
     struct rej rj = {0};
-    int rc = store_faces_each(L->s, L->owner, 1, fset_cb, &f);
-    if (!rc) rc = store_rejects_each(L->s, L->owner, rej_cb, &rj);
+    int rc = store_faces_each(L->s, owner, 1, fset_cb, &f);
+    if (!rc) rc = store_rejects_each(L->s, owner, rej_cb, &rj);
     int n = f.n;
     int *label = fh_malloc((size_t)(n ? n : 1) * sizeof *label), *group = fh_malloc((size_t)(n ? n : 1) * sizeof *group);
     int64_t *tag = fh_calloc((size_t)(n ? n : 1), sizeof *tag);
@@ -350,30 +372,42 @@ int lib_recluster(struct lib *L, const struct lib_options *o, struct lib_stats *
             if (j == nov) ov[nov++] = (struct ov){label[i], f.person[i], 0};
             ov[j].count++;
         }
+    // A person the user holds (named, or with faces the user put there) is continued by the
+    // untagged cluster that overlaps it most, even when its user-assigned faces ended up in
+    // a cluster of their own (an outlier the user confirmed): both clusters become that
+    // person, so a recluster never strips a named person down to the user's own faces.
+    struct kept kp = {0};
+    if (!rc) rc = store_persons_each(L->s, owner, kept_cb, &kp);
+    for (int i = 0; !rc && i < n; i++)
+        if (tag[i] && kept_add(&kp, tag[i])) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
+    char *by_ov = rc ? NULL : fh_calloc((size_t)(k ? k : 1), 1); // cluster got its person by overlap
+    if (!rc && !by_ov) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
     if (!rc) qsort(ov, (size_t)nov, sizeof *ov, cmp_ov);
     for (int j = 0; !rc && j < nov; j++) {
-        int taken = 0;
-        for (int q = 0; q < k && !taken; q++) taken = cp[q] == ov[j].person;
-        if (!cp[ov[j].cluster] && !taken && csize[ov[j].cluster] >= o->min_person_faces) cp[ov[j].cluster] = ov[j].person;
+        int taken = 0, held = kept_has(&kp, ov[j].person);
+        for (int q = 0; q < k && !taken; q++) taken = cp[q] == ov[j].person && (by_ov[q] || !held);
+        if (!cp[ov[j].cluster] && !taken && (held || csize[ov[j].cluster] >= o->min_person_faces))
+            cp[ov[j].cluster] = ov[j].person, by_ov[ov[j].cluster] = 1;
     }
+    fh_free(by_ov), fh_free(kp.v);
     if (!rc && !(rc = store_begin(L->s))) {
-        rc = store_faces_clear_auto(L->s, L->owner);
+        rc = store_faces_clear_auto(L->s, owner);
         for (int i = 0; !rc && i < n; i++) {
             if (f.assigned[i] == STORE_USER) continue;
             int l = label[i];
             if (!cp[l] && csize[l] >= o->min_person_faces) {
-                if ((rc = store_person_create(L->s, L->owner, NULL, &cp[l]))) break;
+                if ((rc = store_person_create(L->s, owner, NULL, &cp[l]))) break;
                 st->persons_new++;
             }
             int said_no = 0; // "not this person" beats the cluster it landed in
             for (int r = 0; r < nr && !said_no; r++) said_no = ritem[r] == i && rj.person[r] == cp[l];
-            if (cp[l] && !said_no) rc = store_face_assign(L->s, L->owner, f.id[i], cp[l], STORE_AUTO);
+            if (cp[l] && !said_no) rc = store_face_assign(L->s, owner, f.id[i], cp[l], STORE_AUTO);
         }
-        if (!rc) rc = store_persons_prune(L->s, L->owner);
+        if (!rc) rc = store_persons_prune(L->s, owner);
         if (!rc) rc = store_commit(L->s);
         if (rc) store_rollback(L->s);
     }
-    if (!rc) rc = lib_update_avatars(L);
+    if (!rc) rc = lib_update_avatars(L, owner);
     st->faces = n;
     st->seconds = (fh_now_ms() - t0) / 1e3;
     fh_free(cp), fh_free(csize), fh_free(ov), fh_free(e), fh_free(label), fh_free(group), fh_free(tag), fh_free(ritem);
@@ -418,11 +452,11 @@ static int pinfo_cb(void *ctx, const struct store_person *p) {
     return 0;
 }
 
-int lib_update_avatars(struct lib *L) {
+int lib_update_avatars(struct lib *L, int64_t owner) {
     struct bests b = {0};
     struct pinfos p = {0};
-    int rc = store_faces_each(L->s, L->owner, 0, best_cb, &b);
-    if (!rc) rc = store_persons_each(L->s, L->owner, pinfo_cb, &p);
+    int rc = store_faces_each(L->s, owner, 0, best_cb, &b);
+    if (!rc) rc = store_persons_each(L->s, owner, pinfo_cb, &p);
     if (!rc && !(rc = store_begin(L->s))) {
         for (int i = 0; !rc && i < p.n; i++) {
             int64_t face = 0;
@@ -432,73 +466,13 @@ int lib_update_avatars(struct lib *L) {
             int keep = 0;
             if (p.v[i].by_user && p.v[i].avatar) {
                 struct store_face f;
-                keep = !store_face_get(L->s, L->owner, p.v[i].avatar, &f) && f.person_id == p.v[i].id;
+                keep = !store_face_get(L->s, owner, p.v[i].avatar, &f) && f.person_id == p.v[i].id;
             }
-            if (!keep && face != p.v[i].avatar) rc = store_person_set_avatar(L->s, L->owner, p.v[i].id, face, 0);
+            if (!keep && face != p.v[i].avatar) rc = store_person_set_avatar(L->s, owner, p.v[i].id, face, 0);
         }
         if (!rc) rc = store_commit(L->s);
         if (rc) store_rollback(L->s);
     }
     fh_free(b.v), fh_free(p.v);
     return rc;
-}
-
-// ---- search and user actions ------------------------------------------------------------------
-int lib_search(struct lib *L, const struct img *im, const struct lib_options *o, struct lib_match **out, int *n) {
-    *out = NULL, *n = 0;
-    struct fh_engine *e;
-    int rc = lib_models(L), k = 0;
-    if (!rc) rc = fh_engine_new(L->m, o->threads, &e);
-    if (rc) return rc;
-    struct fh_config cfg = fh_config_default();
-    cfg.min_face = o->min_face, cfg.flip = o->flip;
-    struct fh_face *faces;
-    struct persons_index px;
-    if (!(rc = fh_process(e, im, &cfg, &faces, &k)) && !(rc = lib_persons_load(L, &px))) {
-        struct lib_match *m = fh_calloc((size_t)(k ? k : 1), sizeof *m);
-        if (!m) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
-        for (int i = 0; !rc && i < k; i++) {
-            m[i].face = faces[i];
-            m[i].person_id = lib_persons_nearest(&px, faces[i].embedding, NULL, 0, &m[i].distance);
-            if (m[i].distance >= o->cluster_t) m[i].person_id = 0;
-        }
-        lib_persons_free(&px);
-        if (!rc) *out = m, *n = k;
-    }
-    fh_engine_free(e);
-    return rc;
-}
-
-static int in_txn(struct lib *L, int rc) {
-    if (!rc) rc = store_commit(L->s);
-    if (rc) store_rollback(L->s);
-    return rc;
-}
-
-int lib_move_face(struct lib *L, int64_t face_id, int64_t person_id) {
-    int rc = store_begin(L->s);
-    if (!rc) rc = store_face_assign(L->s, L->owner, face_id, person_id, STORE_USER);
-    rc = in_txn(L, rc);
-    return rc ? rc : lib_update_avatars(L);
-}
-
-int lib_reject_face(struct lib *L, int64_t face_id, int64_t person_id) {
-    int rc = store_begin(L->s);
-    if (!rc) rc = store_face_reject(L->s, L->owner, face_id, person_id);
-    rc = in_txn(L, rc);
-    return rc ? rc : lib_update_avatars(L);
-}
-
-int lib_merge(struct lib *L, int64_t into, int64_t from) {
-    if (into == from) return fh_fail(FH_E_ARG, "merge: a person cannot be merged into itself");
-    int rc = store_begin(L->s);
-    if (!rc) rc = store_person_merge(L->s, L->owner, into, from);
-    rc = in_txn(L, rc);
-    return rc ? rc : lib_update_avatars(L);
-}
-
-int lib_rename(struct lib *L, int64_t person_id, const char *name) {
-    int rc = store_begin(L->s);
-    if (!rc) rc = store_person_rename(L->s, L->owner, person_id, name);
-    return in_txn(L, rc);
 }

@@ -19,13 +19,8 @@
 #include "server/server_int.h"
 #include "store/store.h"
 
-#define UNKNOWN_SCAN_MAX 5000   // unknown faces considered by GET /api/unknown (memory bound)
 #define UNKNOWN_LIMIT_DEFAULT 100
 #define UNKNOWN_LIMIT_MAX 1000
-// A suggestion ("is this Anna?") is offered up to this multiple of the clustering
-// threshold: unknown faces are by construction a little beyond it, so the question is
-// worth asking a bit further out; the user's answer decides.
-#define SUGGEST_FACTOR 1.3f
 #define PHOTO_JPEG_QUALITY 85
 
 // ---- errors -------------------------------------------------------------------------------------
@@ -309,7 +304,7 @@ static void person_rename(struct srv *S, const struct srv_req *rq, int64_t id, s
     }
     srv_json_free(&d);
     pthread_mutex_lock(&S->mu);
-    int rc = lib_rename(S->L, id, name[0] ? name : NULL);
+    int rc = lib_rename(S->L, rq->owner, id, name[0] ? name : NULL);
     if (rc) fail(rs, rc);
     else person_reply(S, rq, id, rs);
     pthread_mutex_unlock(&S->mu);
@@ -328,7 +323,7 @@ static void person_merge(struct srv *S, const struct srv_req *rq, int64_t id, st
     // both must exist: 404 names the missing one
     int rc = store_person_get(lib_store(S->L), rq->owner, id, &p);
     if (!rc) rc = store_person_get(lib_store(S->L), rq->owner, from, &p);
-    if (!rc) rc = lib_merge(S->L, id, from);
+    if (!rc) rc = lib_merge(S->L, rq->owner, id, from);
     if (rc) fail(rs, rc);
     else person_reply(S, rq, id, rs);
     pthread_mutex_unlock(&S->mu);
@@ -342,7 +337,7 @@ static void person_hide(struct srv *S, const struct srv_req *rq, int64_t id, str
     srv_json_free(&d);
     if (hidden < 0) return srv_error(rs, 400, "\"hidden\" must be true or false");
     pthread_mutex_lock(&S->mu);
-    int rc = store_person_hide(lib_store(S->L), rq->owner, id, hidden);
+    int rc = lib_hide(S->L, rq->owner, id, hidden);
     if (rc) fail(rs, rc);
     else person_reply(S, rq, id, rs);
     pthread_mutex_unlock(&S->mu);
@@ -359,167 +354,49 @@ static void person_avatar(struct srv *S, const struct srv_req *rq, int64_t id, s
     struct store_face f;
     int rc = store_face_get(lib_store(S->L), rq->owner, face, &f);
     if (!rc && f.person_id != id) rc = fh_fail(FH_E_ARG, "face %lld is not a face of person %lld", (long long)face, (long long)id);
-    if (!rc) rc = store_person_set_avatar(lib_store(S->L), rq->owner, id, face, 1);
+    if (!rc) rc = lib_set_avatar(S->L, rq->owner, id, face);
     if (rc) fail(rs, rc);
     else person_reply(S, rq, id, rs);
     pthread_mutex_unlock(&S->mu);
 }
 
 // ---- unknown faces with suggestions ------------------------------------------------------------------
-struct pvec {
-    int64_t id;
-    int hidden;
-    char name[STORE_NAME_MAX + 1];
-    double sum[FH_EMB_DIM];
-    int count;
-};
-struct ufaces {
-    struct pvec *p;
-    int np, capp;
-    struct store_face *f;      // unknown faces (embedding/thumb pointers cleared)
-    float *emb;                // nf x FH_EMB_DIM (0-length rows for faces without one)
-    int *has_emb;
-    int nf, capf, total, with_trash;
-    float *dist;
-    int64_t *sugg;
-};
-
-static int upersons_cb(void *ctx, const struct store_person *p) {
-    struct ufaces *u = ctx;
-    if (u->np == u->capp) {
-        int nc = u->capp ? 2 * u->capp : 32;
-        struct pvec *v = fh_realloc(u->p, (size_t)nc * sizeof *v);
-        if (!v) return fh_fail(FH_E_NOMEM, "out of memory");
-        u->p = v, u->capp = nc;
-    }
-    struct pvec *q = &u->p[u->np++];
-    memset(q, 0, sizeof *q);
-    q->id = p->id, q->hidden = p->hidden;
-    snprintf(q->name, sizeof q->name, "%s", p->name ? p->name : "");
-    return 0;
-}
-
-static int ufaces_cb(void *ctx, const struct store_face *f) {
-    struct ufaces *u = ctx;
-    int ok_emb = f->dim == FH_EMB_DIM && f->embedding;
-    if (f->person_id) { // clusterable faces make the person's mean, as the library does
-        if (!ok_emb || f->blurry || f->trash) return 0;
-        for (int i = 0; i < u->np; i++)
-            if (u->p[i].id == f->person_id) {
-                for (int k = 0; k < FH_EMB_DIM; k++) u->p[i].sum[k] += f->embedding[k];
-                u->p[i].count++;
-                break;
-            }
-        return 0;
-    }
-    if (f->trash && !u->with_trash) return 0;
-    u->total++;
-    if (u->nf == UNKNOWN_SCAN_MAX) return 0;
-    if (u->nf == u->capf) {
-        int nc = u->capf ? 2 * u->capf : 64;
-        struct store_face *v = fh_realloc(u->f, (size_t)nc * sizeof *v);
-        if (v) u->f = v;
-        float *e = v ? fh_realloc(u->emb, (size_t)nc * FH_EMB_DIM * sizeof *e) : NULL;
-        if (e) u->emb = e;
-        int *h = e ? fh_realloc(u->has_emb, (size_t)nc * sizeof *h) : NULL;
-        if (!h) return fh_fail(FH_E_NOMEM, "out of memory");
-        u->has_emb = h, u->capf = nc;
-    }
-    u->f[u->nf] = *f;
-    u->f[u->nf].embedding = NULL, u->f[u->nf].thumb = NULL;
-    u->has_emb[u->nf] = ok_emb && !f->trash;
-    if (ok_emb) memcpy(u->emb + (size_t)u->nf * FH_EMB_DIM, f->embedding, FH_EMB_DIM * sizeof(float));
-    u->nf++;
-    return 0;
-}
-
-static int cmp_unknown(const void *a, const void *b, void *ctx) {
-    int i = *(const int *)a, j = *(const int *)b;
-    const struct ufaces *u = ctx;
-    int si = u->sugg[i] != 0, sj = u->sugg[j] != 0;
-    if (si != sj) return sj - si; // faces with a suggestion first
-    if (si && u->dist[i] != u->dist[j]) return u->dist[i] < u->dist[j] ? -1 : 1;
-    return u->f[i].id < u->f[j].id ? -1 : u->f[i].id > u->f[j].id;
-}
-
+// the person-centroid logic lives in the library (lib_unknown_faces)
 static void unknown_list(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs) {
     int limit = arg_int(rq, "limit", UNKNOWN_LIMIT_DEFAULT, 1, UNKNOWN_LIMIT_MAX);
-    struct ufaces u;
-    memset(&u, 0, sizeof u);
     const char *t = arg(rq, "trash");
-    u.with_trash = t && !strcmp(t, "1");
-    float suggest_max = lib_options_default().cluster_t * SUGGEST_FACTOR;
-    int *order = NULL;
+    struct lib_unknown *u = NULL;
+    int n = 0, total = 0;
     pthread_mutex_lock(&S->mu);
-    struct store *s = lib_store(S->L);
-    int rc = store_persons_each(s, rq->owner, upersons_cb, &u);
-    if (!rc) rc = store_faces_each(s, rq->owner, 1, ufaces_cb, &u);
-    if (!rc && u.nf) {
-        u.dist = fh_calloc((size_t)u.nf, sizeof *u.dist);
-        u.sugg = fh_calloc((size_t)u.nf, sizeof *u.sugg);
-        order = fh_calloc((size_t)u.nf, sizeof *order);
-        if (!u.dist || !u.sugg || !order) rc = fh_fail(FH_E_NOMEM, "out of memory");
-    }
-    for (int i = 0; !rc && i < u.nf; i++) {
-        order[i] = i;
-        if (!u.has_emb[i]) continue;
-        const float *e = u.emb + (size_t)i * FH_EMB_DIM;
-        // nearest visible person the user did not reject for this face; root mean square
-        // distance to its faces (unit vectors): sqrt(2 - 2 <e, mean>)
-        for (int tries = 0; tries < 4; tries++) {
-            int best = -1;
-            double bd = 1e9;
-            for (int p = 0; p < u.np; p++) {
-                if (!u.p[p].count || u.p[p].hidden || u.p[p].id < 0) continue;
-                double dot = 0;
-                for (int k = 0; k < FH_EMB_DIM; k++) dot += e[k] * u.p[p].sum[k];
-                double d = sqrt(fmax(0, 2 - 2 * dot / u.p[p].count));
-                if (d < bd) bd = d, best = p;
-            }
-            if (best < 0 || bd >= suggest_max) break;
-            int rej = store_face_is_rejected(s, u.f[i].id, u.p[best].id);
-            if (rej == 0) {
-                u.sugg[i] = u.p[best].id, u.dist[i] = (float)bd;
-                break;
-            }
-            u.p[best].id = -u.p[best].id; // skip it for this face, restored below
-        }
-        for (int p = 0; p < u.np; p++)
-            if (u.p[p].id < 0) u.p[p].id = -u.p[p].id;
-    }
-    if (!rc) {
-        qsort_r(order, (size_t)u.nf, sizeof *order, cmp_unknown, &u);
-    }
+    int rc = lib_unknown_faces(S->L, rq->owner, limit, t && !strcmp(t, "1"), &u, &n, &total);
     pthread_mutex_unlock(&S->mu);
-    if (!rc) {
-        struct srv_json w;
-        jw_init(&w, &rs->body);
+    if (rc) {
+        fail(rs, rc);
+        return;
+    }
+    struct srv_json w;
+    jw_init(&w, &rs->body);
+    jw_obj(&w);
+    jw_key(&w, "total"), jw_int(&w, total);
+    jw_key(&w, "faces"), jw_arr(&w);
+    for (int i = 0; i < n; i++) {
         jw_obj(&w);
-        jw_key(&w, "total"), jw_int(&w, u.total);
-        jw_key(&w, "faces"), jw_arr(&w);
-        for (int k = 0; k < u.nf && k < limit; k++) {
-            int i = order[k];
+        jw_key(&w, "face");
+        face_json(&w, &u[i].face);
+        jw_key(&w, "suggestion");
+        if (u[i].person) {
             jw_obj(&w);
-            jw_key(&w, "face");
-            face_json(&w, &u.f[i]);
-            jw_key(&w, "suggestion");
-            const struct pvec *p = NULL;
-            for (int q = 0; u.sugg[i] && q < u.np; q++)
-                if (u.p[q].id == u.sugg[i]) p = &u.p[q];
-            if (p) {
-                jw_obj(&w);
-                jw_key(&w, "person"), jw_int(&w, p->id);
-                jw_key(&w, "name"), jw_str(&w, p->name[0] ? p->name : NULL);
-                jw_key(&w, "distance"), jw_num(&w, u.dist[i]);
-                jw_obj_end(&w);
-            } else jw_null(&w);
+            jw_key(&w, "person"), jw_int(&w, u[i].person);
+            jw_key(&w, "name"), jw_str(&w, u[i].name[0] ? u[i].name : NULL);
+            jw_key(&w, "distance"), jw_num(&w, u[i].distance);
             jw_obj_end(&w);
-        }
-        jw_arr_end(&w);
+        } else jw_null(&w);
         jw_obj_end(&w);
-        json_ok(rs, 200);
-    } else fail(rs, rc);
-    fh_free(u.p), fh_free(u.f), fh_free(u.emb), fh_free(u.has_emb), fh_free(u.dist), fh_free(u.sugg), fh_free(order);
+    }
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    json_ok(rs, 200);
+    fh_free(u);
 }
 
 // ---- faces -----------------------------------------------------------------------------------------
@@ -550,7 +427,7 @@ static void face_move(struct srv *S, const struct srv_req *rq, int64_t id, struc
     srv_json_free(&d);
     if (bad) return;
     pthread_mutex_lock(&S->mu);
-    int rc = lib_move_face(S->L, id, person);
+    int rc = lib_move_face(S->L, rq->owner, id, person);
     if (rc) fail(rs, rc);
     else face_reply(S, rq, id, rs);
     pthread_mutex_unlock(&S->mu);
@@ -564,7 +441,7 @@ static void face_reject(struct srv *S, const struct srv_req *rq, int64_t id, str
     srv_json_free(&d);
     if (bad) return;
     pthread_mutex_lock(&S->mu);
-    int rc = lib_reject_face(S->L, id, person);
+    int rc = lib_reject_face(S->L, rq->owner, id, person);
     if (rc) fail(rs, rc);
     else face_reply(S, rq, id, rs);
     pthread_mutex_unlock(&S->mu);
@@ -850,8 +727,11 @@ static void search(struct srv *S, const struct srv_req *rq, int64_t id, struct s
     jw_key(&w, "width"), jw_int(&w, im.w);
     jw_key(&w, "height"), jw_int(&w, im.h);
     jw_key(&w, "faces"), jw_arr(&w);
+    struct fh_face *faces = NULL;
+    rc = lib_embed(S->L, &im, &o, &faces, &n); // the models run outside the global lock
     pthread_mutex_lock(&S->mu);
-    rc = lib_search(S->L, &im, &o, &m, &n);
+    if (!rc) rc = lib_match(S->L, rq->owner, faces, n, &o, &m);
+    fh_free(faces);
     for (int i = 0; !rc && i < n; i++) {
         jw_obj(&w);
         jw_key(&w, "box"), jw_arr(&w);
@@ -879,7 +759,7 @@ static void recluster(struct srv *S, const struct srv_req *rq, int64_t id, struc
     o.threads = S->cfg.threads;
     struct lib_stats st;
     pthread_mutex_lock(&S->mu);
-    int rc = lib_recluster(S->L, &o, &st);
+    int rc = lib_recluster(S->L, rq->owner, &o, &st);
     pthread_mutex_unlock(&S->mu);
     if (rc) return fail(rs, rc);
     struct srv_json w;

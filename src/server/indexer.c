@@ -56,7 +56,7 @@ static void index_one(struct srv_indexer *x, const struct item *it) {
     struct lib_stats st;
     memset(&st, 0, sizeof st);
     int rc = fh_read_file(it->path, FH_MAX_IMAGE_FILE_BYTES, &data, &n);
-    if (!rc) rc = lib_index_bytes(x->L, it->path, data, n, &x->o, &st);
+    if (!rc) rc = lib_index_bytes(x->L, LIB_OWNER_LOCAL, it->path, data, n, &x->o, &st);
     fh_free(data);
     if (rc) {
         r.status = 1;

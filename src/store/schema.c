@@ -120,8 +120,9 @@ static const char schema_v2[] =
     "CREATE INDEX tokens_user ON tokens (user_id);";
 
 const char *const store_migrations[] = {
-    schema_v1, // 0 -> 1
-    schema_v2, // 1 -> 2: accounts
+    schema_v1,           // 0 -> 1
+    schema_v2,           // 1 -> 2: accounts
+    store_schema_domain, // 2 -> 3 (schema_domain.c: AUTOINCREMENT ids, orig_name, ops log)
 };
 _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCHEMA_VERSION,
                "one migration step per schema version");

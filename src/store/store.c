@@ -128,7 +128,7 @@ enum st_id {
 
 #define PHOTO_COLS                                                                          \
     "p.id, p.path, p.size, p.mtime, p.sha256, p.width, p.height,"                          \
-    " (SELECT COUNT(*) FROM faces f WHERE f.photo_id = p.id), p.status, p.error"
+    " (SELECT COUNT(*) FROM faces f WHERE f.photo_id = p.id), p.status, p.error, p.orig_name"
 // column order read by face_row(); the blobs come last
 #define FACE_COLS_LITE                                                                      \
     "id, photo_id, x1, y1, x2, y2, det_score, blur, quality, blurry, trash, model_id, dim,"   \
@@ -161,9 +161,9 @@ static const char *const st_sql[ST_COUNT] = {
     [ST_PHOTO_EACH] = "SELECT " PHOTO_COLS " FROM photos p WHERE p.owner = ?1 ORDER BY p.path",
     [ST_PHOTO_KEY] = "SELECT id, sha256 FROM photos WHERE owner = ?1 AND path = ?2",
     [ST_PHOTO_ADD] = "INSERT INTO photos (owner, path, size, mtime, sha256, width, height,"
-                     " status, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+                     " status, error, orig_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
     [ST_PHOTO_SET] = "UPDATE photos SET size = ?2, mtime = ?3, sha256 = ?4, width = ?5,"
-                     " height = ?6, status = ?7, error = ?8 WHERE id = ?1",
+                     " height = ?6, status = ?7, error = ?8, orig_name = COALESCE(?9, orig_name) WHERE id = ?1",
     [ST_PHOTO_CLEAR_FACES] = "DELETE FROM faces WHERE photo_id = ?1",
     [ST_PHOTO_DEL] = "DELETE FROM photos WHERE id = ?1 AND owner = ?2",
     [ST_PHOTO_OWNED] = "SELECT 1 FROM photos WHERE id = ?1 AND owner = ?2",
@@ -727,6 +727,17 @@ int store_user_get(struct store *s, const char *name, int64_t *id) {
     return fh_fail(FH_E_DB, "store: user '%s' vanished after insert", name);
 }
 
+int store_user_id(struct store *s, const char *name, int64_t *id) {
+    FH_ASSERT(s && id);
+    int rc = check_str(name, "user name", 1, STORE_NAME_MAX);
+    sqlite3_stmt *st;
+    if (rc || (rc = prep(s, ST_USER_FIND, &st))) return rc;
+    bind_text(s, st, 1, name);
+    rc = one_i64(s, st, "find user", id);
+    if (rc < 0) return rc;
+    return rc ? FH_OK : fh_fail(FH_E_NOTFOUND, "no user named '%s'", name);
+}
+
 int store_model_get(struct store *s, const char *name, const char *version, const char *sha256,
                     int dim, int64_t *id) {
     FH_ASSERT(s && id);
@@ -821,16 +832,18 @@ static void photo_row(sqlite3_stmt *st, struct store_photo *p) {
     p->n_faces = sqlite3_column_int(st, 7);
     p->status = sqlite3_column_int(st, 8);
     p->error = (const char *)sqlite3_column_text(st, 9);
+    p->orig_name = (const char *)sqlite3_column_text(st, 10);
 }
 
 // Reads the one row of a stepped ST_PHOTO_FIND/GET into out, strings copied into s.
 static int photo_one(struct store *s, sqlite3_stmt *st, struct store_photo *out) {
     photo_row(st, out);
-    static const int cols[2] = {1, 9};
-    const char *txt[2];
-    int rc = copy_texts(s, st, cols, 2, txt);
+    static const int cols[3] = {1, 9, 10};
+    const char *txt[3];
+    int rc = copy_texts(s, st, cols, 3, txt);
     out->path = txt[0];
     out->error = txt[1];
+    out->orig_name = txt[2];
     finish(st);
     return rc;
 }
@@ -866,6 +879,7 @@ int store_photo_upsert(struct store *s, int64_t owner, const struct store_photo 
     FH_ASSERT(s && p && id);
     int rc = check_str(p->path, "photo path", 1, STORE_PATH_MAX);
     if (rc == FH_OK) rc = check_str(p->error, "photo error", 0, STORE_TEXT_MAX);
+    if (rc == FH_OK) rc = check_str(p->orig_name, "photo original name", 0, STORE_PATH_MAX);
     if (rc) return rc;
     size_t hl = strnlen(p->sha256, sizeof p->sha256);
     if (hl == sizeof p->sha256 || (hl != 0 && (hl != 64 || !is_hex64(p->sha256))))
@@ -903,6 +917,7 @@ int store_photo_upsert(struct store *s, int64_t owner, const struct store_photo 
             bind_i64(s, st, 6, p->height);
             bind_i64(s, st, 7, p->status);
             bind_text(s, st, 8, p->error);
+            bind_text(s, st, 9, p->orig_name);
             rc = run(s, st, "update photo", NULL);
         }
         // new content: the old faces describe another picture
@@ -921,6 +936,7 @@ int store_photo_upsert(struct store *s, int64_t owner, const struct store_photo 
             bind_i64(s, st, 7, p->height);
             bind_i64(s, st, 8, p->status);
             bind_text(s, st, 9, p->error);
+            bind_text(s, st, 10, p->orig_name);
             rc = step(s, st, "insert photo");
             if (rc == 1) {
                 pid = sqlite3_column_int64(st, 0);
@@ -1500,4 +1516,70 @@ int store_sql_iter_begin(struct store *s, const char *sql, sqlite3_stmt **out) {
 void store_sql_iter_end(struct store *s, sqlite3_stmt *st) {
     sqlite3_finalize(st);
     s->depth--;
+}
+
+// ---- one-off statements for store_ops.c ----------------------------------------------------------
+int store_sql(struct store *s, const char *sql, const int64_t *args, int n, const char *text,
+              struct store_sql_row *row, const char *what) {
+    FH_ASSERT(s && sql && n >= 0);
+    if (s->depth) return refuse_in_iteration(what);
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) return fail_db(s, rc, what);
+    s->bind_rc = SQLITE_OK;
+    int np = sqlite3_bind_parameter_count(st); // a statement may leave trailing args unused
+    for (int i = 0; i < n && i < np; i++) note(s, sqlite3_bind_int64(st, i + 1, args[i]));
+    if (text && n < np) note(s, sqlite3_bind_text(st, n + 1, text, -1, SQLITE_STATIC));
+    int got = 0;
+    if (s->bind_rc != SQLITE_OK) rc = s->bind_rc;
+    else
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (row && got < 1) {
+                row->i = sqlite3_column_int64(st, 0);
+                const unsigned char *t = sqlite3_column_count(st) > 1 ? sqlite3_column_text(st, 1) : NULL;
+                snprintf(row->text, sizeof row->text, "%s", t ? (const char *)t : "");
+            }
+            if (row && row->each && row->each(row->ctx, sqlite3_column_int64(st, 0),
+                                             (const char *)sqlite3_column_text(st, 1))) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            got++;
+        }
+    int out = rc == SQLITE_DONE ? (got > 0) : fail_db(s, rc, what);
+    sqlite3_finalize(st);
+    return out;
+}
+
+int store_person_dissolve(struct store *s, int64_t owner, int64_t id) {
+    FH_ASSERT(s);
+    int rc = person_owned(s, owner, id, NULL);
+    if (rc) return rc;
+    int64_t a[2] = {id, owner};
+    rc = store_sql(s, "UPDATE faces SET person_id = NULL, assigned = 1 WHERE person_id = ?1 AND owner = ?2", a, 2,
+                   NULL, NULL, "dissolve person: faces");
+    if (rc >= 0)
+        rc = store_sql(s, "DELETE FROM persons WHERE id = ?1 AND owner = ?2", a, 2, NULL, NULL, "dissolve person");
+    return rc < 0 ? rc : FH_OK;
+}
+
+int store_change_stamp(struct store *s, int64_t stamp[2]) {
+    FH_ASSERT(s && stamp);
+    int rc = pragma_int(s, "PRAGMA data_version", &stamp[0]);
+    stamp[1] = sqlite3_total_changes64(s->db);
+    return rc;
+}
+
+int store_owner_forget_faces(struct store *s, int64_t owner) {
+    FH_ASSERT(s);
+    static const char *const q[] = {
+        "DELETE FROM ops WHERE owner = ?1", // before-images hold embeddings and thumbnails
+        "DELETE FROM persons WHERE owner = ?1",
+        "DELETE FROM faces WHERE owner = ?1",
+        "UPDATE photos SET sha256 = '' WHERE owner = ?1",
+    };
+    int rc = FH_OK;
+    for (size_t i = 0; rc >= 0 && i < sizeof q / sizeof q[0]; i++)
+        rc = store_sql(s, q[i], &owner, 1, NULL, NULL, "forget faces");
+    return rc < 0 ? rc : FH_OK;
 }

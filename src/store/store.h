@@ -46,7 +46,7 @@
 
 
 #define STORE_EMB_MAX 512        // largest embedding dimension accepted
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 // Limits on inputs, checked (FH_E_ARG) before the database is touched.
 // TODO(base): move to base/limits.h beside the other limits on outside input.
 #define STORE_PATH_MAX 4096            // photo path bytes: PATH_MAX on Linux
@@ -78,11 +78,19 @@ int store_check(struct store *s);
 // The id of a user by name, creating it if absent ("local" is user 1, created at open).
 // name: 1..STORE_NAME_MAX bytes, else FH_E_ARG.
 int store_user_get(struct store *s, const char *name, int64_t *id);
+// The id of an existing user by name; FH_E_NOTFOUND ("no user named ...") if absent. Creates
+// nothing (the CLI's --user uses this one; store_user_find gives the whole row). name: 1..STORE_NAME_MAX bytes.
+int store_user_id(struct store *s, const char *name, int64_t *id);
 // The id of an embedding model (name, version, sha256 of its file, dimension), created if
 // absent. Every stored embedding refers to one. sha256: 64 hex digits; dim 1..STORE_EMB_MAX;
 // the same (name, version, sha256) registered with another dim is FH_E_ARG.
 int store_model_get(struct store *s, const char *name, const char *version, const char *sha256,
                     int dim, int64_t *id);
+
+// A stamp that changes whenever the database may have changed: another connection committed
+// (PRAGMA data_version) or this one wrote (total changes). Equal stamps: nothing changed, a
+// cache built from the data is still good.
+int store_change_stamp(struct store *s, int64_t stamp[2]);
 
 // ---- key/value settings (calibration constants, clustering parameters) ----------------------
 // key: 1..STORE_NAME_MAX bytes; value: at most STORE_TEXT_MAX bytes. Global (not per owner).
@@ -100,6 +108,9 @@ struct store_photo {
     int n_faces;                 // faces stored for the photo: counted on read, ignored by upsert
     int status;                  // 0 indexed, 1 could not be read (error holds why)
     const char *error;           // may be NULL; at most STORE_TEXT_MAX bytes
+    const char *orig_name;       // an upload's original file name (NULL: none, e.g. indexed
+                                 // folders); at most STORE_PATH_MAX bytes. Upsert of an existing
+                                 // row with NULL keeps the stored name.
 };
 // Looks a photo up by owner and path. FH_E_NOTFOUND if absent. Strings in *out point into
 // a buffer owned by s, valid until the next store call.
@@ -207,6 +218,10 @@ int store_person_merge(struct store *s, int64_t owner, int64_t into, int64_t fro
 // n_photos distinct photos with a face of the person (store_person_get fills them too).
 int store_persons_each(struct store *s, int64_t owner,
                        int (*fn)(void *ctx, const struct store_person *p), void *ctx);
+// Deletes a person; its faces become unknown by the user's word (STORE_USER, so clustering
+// leaves them unknown until the user moves them); its rejects go with it. FH_E_NOTFOUND if
+// not the owner's.
+int store_person_dissolve(struct store *s, int64_t owner, int64_t id);
 // Deletes persons with no faces that the user never named. Returns FH_OK.
 int store_persons_prune(struct store *s, int64_t owner);
 
@@ -296,5 +311,42 @@ int store_tokens_each(struct store *s, int64_t user_id,
                       int (*fn)(void *ctx, const struct store_token *t), void *ctx);
 // Deletes a token of that user; FH_E_NOTFOUND if it is absent or another user's.
 int store_token_delete(struct store *s, int64_t user_id, int64_t token_id);
+// Face recognition off for an owner: deletes all their faces (boxes, embeddings,
+// thumbnails), persons, rejects and their operation log (its before-images hold embeddings);
+// their photos stay, with sha256 cleared so the next analysis of each stores faces again.
+// Call inside a transaction (store_begin) for atomicity.
+int store_owner_forget_faces(struct store *s, int64_t owner);
+
+// ---- operation log and undo (store_ops.c) ---------------------------------------------------
+// A user action is recorded as one op (owner, kind, a short human summary) plus before-images
+// of the rows it is about to change. The library calls, inside the action's transaction and
+// BEFORE changing anything: store_op_begin, then the save functions for every row the action
+// touches (saving a row twice keeps the first image). store_op_undo restores the owner's most
+// recent op: photos and faces it deleted come back (ids kept), persons get their name,
+// hidden flag, avatar and faces' assignments back, persons it created are deleted, the "not
+// this person" rows of everything in scope are as before. Rows whose parent vanished since
+// (a face whose photo was deleted later, a reject of a deleted person) are skipped. Undo
+// removes the op (undo is a stack; there is no redo). Only the owner's ops are seen.
+#define STORE_OP_SUMMARY_MAX 200 // bytes of an op's summary kept (longer is truncated)
+int store_op_begin(struct store *s, int64_t owner, const char *kind, const char *summary, int64_t *op);
+// The person row (name, hidden, avatar) and the rejects of it; with_faces: also the
+// assignment and rejects of every face now in it (merge, delete person).
+int store_op_save_person(struct store *s, int64_t op, int64_t owner, int64_t person_id, int with_faces);
+// A person the op creates: undo deletes it.
+int store_op_new_person(struct store *s, int64_t op, int64_t person_id);
+// One face's assignment (person, who decided) and all its rejects.
+int store_op_save_face(struct store *s, int64_t op, int64_t owner, int64_t face_id);
+// A photo about to be deleted: its row, its faces in full (embedding, thumbnail), their
+// rejects, and the rows of the persons they are in.
+int store_op_save_photo(struct store *s, int64_t op, int64_t owner, int64_t photo_id);
+// Undoes the owner's most recent op (own transaction); summary gets its text (may be NULL
+// when n is 0). FH_E_NOTFOUND "nothing to undo" when the owner has no op.
+int store_op_undo(struct store *s, int64_t owner, char *summary, size_t n);
+// Keeps the owner's `keep` newest ops, deletes the older ones. *paths (fh_malloc'd array of
+// fh_malloc'd strings, *n_paths of them) gets the paths of photos deleted by the pruned ops
+// that no photo row and no kept op refers to: their files may go now. Inside the caller's
+// transaction or its own statement.
+int store_ops_prune(struct store *s, int64_t owner, int keep, char ***paths, int *n_paths);
+int store_ops_count(struct store *s, int64_t owner, int *n);
 
 #endif

@@ -14,6 +14,8 @@
 // store_migrations[k] is the SQL (one or more statements) taking a database from
 // user_version k to k + 1. Released steps are never edited, only appended.
 extern const char *const store_migrations[STORE_SCHEMA_VERSION];
+extern const char store_schema_domain[]; // schema_domain.c: photos/persons/faces rebuilt
+                                          // with AUTOINCREMENT, photos.orig_name, ops log
 
 // Runs steps[v .. n_steps-1] where v is the database's user_version, each step in its own
 // BEGIN IMMEDIATE transaction that also sets user_version (and application_id). v is
@@ -23,5 +25,19 @@ extern const char *const store_migrations[STORE_SCHEMA_VERSION];
 int store_migrate(struct store *s, const char *const *steps, int n_steps);
 // The database's PRAGMA user_version.
 int store_schema_version(struct store *s, int *version);
+
+// One statement on s's connection (prepared each call: for rare paths like the op log).
+// args bind ?1..?n, text (if not NULL) ?n+1. With row: the first result row's column 0 goes to
+// row->i and column 1 (as text, truncated) to row->text; row->each, if set, is called for
+// every row with columns 0 and 1 (non-zero stops with FH_E_NOMEM). Returns 1 if the statement
+// produced a row, 0 if not, or FH_E_*; refused (FH_E_ARG) inside an iteration.
+struct store_sql_row {
+    int64_t i;
+    char text[512];
+    int (*each)(void *ctx, int64_t i, const char *text);
+    void *ctx;
+};
+int store_sql(struct store *s, const char *sql, const int64_t *args, int n, const char *text,
+              struct store_sql_row *row, const char *what);
 
 #endif

