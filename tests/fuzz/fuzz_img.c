@@ -7,7 +7,9 @@
 // codecs themselves (libjpeg-turbo, libpng, libheif, libwebp) are Debian's, not
 // instrumented: coverage feedback comes from our wrappers (header and limit checks,
 // EXIF orientation, WebP chunk walking), crashes anywhere are still caught.
+// libheif has no frame pointers: full unwinding at malloc lets lsan.supp see its frames.
 // fuzz: -max_len=65536
+// asan: fast_unwind_on_malloc=0
 #include <stddef.h>
 #include <stdint.h>
 

@@ -2,7 +2,7 @@
 # Runs each libFuzzer harness for SECONDS on a copy of its seed corpus (tests/fuzz/corpus/
 # <entry>, copied into build-fuzz/corpus/<entry>, which keeps what the fuzzer adds), with
 # the -max_len its source names on a "// fuzz:" line (and the extra seed files a
-# "// seeds:" line names, e.g. the fetched models). Fails on the first crash, leak,
+# "// seeds:" line names, e.g. the fetched models, and the ASAN_OPTIONS an "// asan:" line adds). Fails on the first crash, leak,
 # sanitizer report or timeout; the input is left as build-fuzz/crash-<entry>-*.
 # Usage: tests/fuzz/run.sh SECONDS build-fuzz/fuzz/fuzz_<entry>...   (make fuzz does this)
 set -euo pipefail
@@ -24,7 +24,8 @@ for bin in "$@"; do
         if [ -f "$f" ]; then cp "$f" "$work"/; else echo "fuzz_$entry: seed $f missing (make models)"; fi
     done
     echo "== fuzz_$entry: $secs s, $opts, corpus $(ls "$work" | wc -l) files"
-    if ! "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2560 -print_final_stats=1 \
+    asan=$(sed -n 's|^// asan: ||p' "$src")   # per-harness ASAN_OPTIONS additions
+    if ! ASAN_OPTIONS=$ASAN_OPTIONS${asan:+:$asan} "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2560 -print_final_stats=1 \
             -artifact_prefix="build-fuzz/crash-$entry-" $opts "$work" \
             > "build-fuzz/fuzz_$entry.log" 2>&1; then
         echo "fuzz_$entry FAILED (build-fuzz/fuzz_$entry.log):"

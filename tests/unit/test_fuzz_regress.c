@@ -9,6 +9,7 @@
 
 #include "base/base.h"
 #include "harness.h"
+#include "nn/nn.h"
 #include "server/server_int.h"
 
 // A copy of p[0..n) ending exactly where a PROT_NONE page starts (NULL if mmap fails).
@@ -53,7 +54,36 @@ static void json_utf8_lead_at_end(void) {
     if (!rc) srv_json_free(&d);
 }
 
+// fuzz_tflite, corpus/tflite/crash-no-data-input.tflite: an operator whose data input is
+// -1 (TFLite's "omitted optional input") loaded, and planning the session then read a NULL
+// shape (conv) or net->values[-1] (a missing conv/FC filter). Made here from the real P-Net
+// by the one change that matters: the first input of one of its operators set to -1.
+static void tflite_missing_data_input(void) {
+    uint8_t *b;
+    size_t n;
+    if (fh_read_file(FH_MODELS "/pnet.tflite", 1 << 24, &b, &n)) {
+        printf("%s\n", fh_errmsg());
+        TEST_COND("models/pnet.tflite readable (run make models)", 0);
+        return;
+    }
+    const size_t at = 32032;   // the operator input index (41) the fuzzer turned into -1
+    TEST_COND("pnet.tflite is the pinned file (input index 41 at 32032)",
+              n > at + 4 && !memcmp(b + at, "\x29\0\0\0", 4));
+    if (n > at + 4) {
+        struct nn_net *net = NULL;
+        TEST_COND("the intact P-Net loads", nn_net_load_tflite_mem(b, n, NULL, &net) == FH_OK);
+        nn_net_free(net);
+        memset(b + at, 0xff, 4);
+        net = NULL;
+        int rc = nn_net_load_tflite_mem(b, n, NULL, &net);
+        TEST_COND("an operator without its data input: FH_E_FORMAT at load", rc == FH_E_FORMAT && !net);
+        nn_net_free(net);
+    }
+    fh_free(b);
+}
+
 int main(void) {
     json_utf8_lead_at_end();
+    tflite_missing_data_input();
     return TEST_REPORT();
 }
