@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs each libFuzzer harness for SECONDS on a copy of its seed corpus (tests/fuzz/corpus/
-# <entry>, copied into build-fuzz/corpus/<entry>, which keeps what the fuzzer adds), with
-# the -max_len its source names on a "// fuzz:" line (and the extra seed files a
-# "// seeds:" line names, e.g. the fetched models, and the ASAN_OPTIONS an "// asan:" line adds). Fails on the first crash, leak,
-# sanitizer report or timeout; the input is left as build-fuzz/crash-<entry>-*.
+# <entry>, copied into build-fuzz/corpus/<entry>, which keeps what the fuzzer adds). A
+# harness's source names its options on comment lines: "// fuzz:" libFuzzer flags (the
+# -max_len), "// seeds:" extra seed files kept elsewhere (the fetched models), "// asan:"
+# ASAN_OPTIONS additions. Fails on the first crash, leak, sanitizer report or timeout; the
+# input is left as build-fuzz/crash-<entry>-*.
 # Usage: tests/fuzz/run.sh SECONDS build-fuzz/fuzz/fuzz_<entry>...   (make fuzz does this)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,14 +26,14 @@ for bin in "$@"; do
     done
     echo "== fuzz_$entry: $secs s, $opts, corpus $(ls "$work" | wc -l) files"
     asan=$(sed -n 's|^// asan: ||p' "$src")   # per-harness ASAN_OPTIONS additions
-    if ! ASAN_OPTIONS=$ASAN_OPTIONS${asan:+:$asan} "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2560 -print_final_stats=1 \
-            -artifact_prefix="build-fuzz/crash-$entry-" $opts "$work" \
+    if ! ASAN_OPTIONS=$ASAN_OPTIONS${asan:+:$asan} "$bin" -max_total_time="$secs" -timeout=10 \
+            -rss_limit_mb=2560 -print_final_stats=1 -artifact_prefix="build-fuzz/crash-$entry-" $opts "$work" \
             > "build-fuzz/fuzz_$entry.log" 2>&1; then
         echo "fuzz_$entry FAILED (build-fuzz/fuzz_$entry.log):"
         tail -n 60 "build-fuzz/fuzz_$entry.log"
         fail=1
     else
-        grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|#[0-9]+ +DONE)' \
+        grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::slowest_unit_time_sec|#[0-9]+[[:space:]]+DONE)' \
             "build-fuzz/fuzz_$entry.log" || true
     fi
 done
