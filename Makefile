@@ -22,6 +22,15 @@ ifeq ($(SAN),1)
   CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
   LDFLAGS += -fsanitize=address,undefined
 endif
+# make fuzz (below) builds the library again with clang into build-fuzz/ (coverage for
+# libFuzzer + ASan + UBSan); FUZZ=1 is that variant, the fuzz target sets it itself.
+ifeq ($(FUZZ),1)
+  CC      := clang
+  BUILD   := build-fuzz
+  CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+             -fno-omit-frame-pointer
+  LDFLAGS += -fsanitize=address,undefined
+endif
 ifeq ($(REF),1)
   CFLAGS  += -DFH_REF_ONLY
 endif
@@ -41,7 +50,7 @@ LIB      := $(BUILD)/libfacehatch.a
 BIN      := $(BUILD)/facehatch
 EXAMPLE  := $(BUILD)/examples/example
 
-.PHONY: all test models bench bench-peers check-deps clean demo tools install uninstall FORCE
+.PHONY: all test models bench bench-peers check-deps clean demo tools install uninstall fuzz FORCE
 all: $(BIN) $(EXAMPLE)
 
 # ---- server: libmicrohttpd, and web/ embedded into the binary ------------------------------
@@ -135,12 +144,25 @@ bench: $(BIN) $(BUILD)/bench/bench_kern models
 bench-peers: $(BIN) models
 	bench/peers/run.sh
 
+# libFuzzer harnesses tests/fuzz/fuzz_<entry>.c, each linked with -fsanitize=fuzzer against the
+# clang-built library, run FUZZ_SECONDS each on a copy of tests/fuzz/corpus/<entry> (kept and
+# grown in build-fuzz/corpus/<entry>); fails on the first crash, leak or sanitizer report.
+FUZZ_SECONDS ?= 60
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,build-fuzz/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+fuzz:
+	$(MAKE) FUZZ=1 $(FUZZ_BIN)
+	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
 # module dependency rule (docs/architecture.md): which modules each may include
 check-deps:
 	@tools/check_deps.sh
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 

@@ -330,6 +330,8 @@ static int read_ops(struct fb *f, size_t model, size_t sg, struct nn_net *net) {
         }
         int32_t o = (int32_t)rd32(f, out_at);
         if (rc) break;
+        // -1 marks an omitted optional input (a bias); the data input never is one
+        if (nd->in[0] < 0) { FAIL(FH_E_FORMAT, "model: operator %u (%s) has no data input", i, nn_op_name(nd->op)); break; }
         if (o < 0 || o >= net->n_values || have[o]) { FAIL(FH_E_FORMAT, "model: operator %u output %d invalid", i, o); break; }
         have[o] = 1;
         nd->out = o;
@@ -346,7 +348,7 @@ static int read_ops(struct fb *f, size_t model, size_t sg, struct nn_net *net) {
             fused_act = (int)fb_int(f, opt, dw ? 4 : 3, 1, 0);
             if (fb_int(f, opt, dw ? 5 : 4, 4, 1) != 1 || fb_int(f, opt, dw ? 6 : 5, 4, 1) != 1)
                 FAIL(FH_E_UNSUPPORTED, "model: operator %u: dilated convolution", i);
-            const struct nn_value *w = n_in >= 2 ? &net->values[nd->in[1]] : NULL;
+            const struct nn_value *w = n_in >= 2 && nd->in[1] >= 0 ? &net->values[nd->in[1]] : NULL;
             if (!w || !w->data || w->shape.rank != 4 || (dw && w->shape.d[0] != 1))
                 FAIL(FH_E_FORMAT, "model: operator %u (%s) filter must be a constant 4-D tensor", i, name);
             else if (n_in > 2 && nd->in[2] >= 0 && (!net->values[nd->in[2]].data || nn_shape_count(&net->values[nd->in[2]].shape) != (size_t)w->shape.d[dw ? 3 : 0]))
@@ -357,7 +359,7 @@ static int read_ops(struct fb *f, size_t model, size_t sg, struct nn_net *net) {
         }
         case NN_OP_FC: {
             fused_act = (int)fb_int(f, opt, 0, 1, 0);
-            const struct nn_value *w = n_in >= 2 ? &net->values[nd->in[1]] : NULL;
+            const struct nn_value *w = n_in >= 2 && nd->in[1] >= 0 ? &net->values[nd->in[1]] : NULL;
             if (!w || !w->data || w->shape.rank != 2 || w->shape.d[0] < 1)
                 FAIL(FH_E_FORMAT, "model: operator %u (FC) weights must be a constant 2-D tensor", i);
             else if (n_in > 2 && nd->in[2] >= 0 && (!net->values[nd->in[2]].data || nn_shape_count(&net->values[nd->in[2]].shape) != (size_t)w->shape.d[0]))

@@ -103,10 +103,12 @@ void jw_obj_end(struct srv_json *w) { close_(w, '}'); }
 void jw_arr(struct srv_json *w) { open_(w, '['); }
 void jw_arr_end(struct srv_json *w) { close_(w, ']'); }
 
-// length of the valid UTF-8 sequence at s (1..4), 0 if invalid
-static int utf8_len(const unsigned char *s) {
+// length of the valid UTF-8 sequence at s (1..4), 0 if invalid or longer than the avail
+// bytes there (avail >= 1; a NUL-terminated string may pass SIZE_MAX: NUL ends a sequence)
+static int utf8_len(const unsigned char *s, size_t avail) {
     if (s[0] < 0x80) return 1;
     int n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
+    if ((size_t)n > avail) return 0;
     for (int i = 1; i < n; i++)
         if ((s[i] & 0xc0) != 0x80) return 0;
     if (n == 3 && s[0] == 0xe0 && s[1] < 0xa0) return 0;  // overlong
@@ -130,7 +132,7 @@ static void put_string(struct srv_buf *b, const char *s) {
             p++;
             continue;
         }
-        int k = utf8_len(p);
+        int k = utf8_len(p, SIZE_MAX);
         if (!k) { // invalid byte: U+FFFD, so the output stays valid JSON
             srv_buf_puts(b, "\\ufffd");
             p++;
