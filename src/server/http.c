@@ -3,9 +3,10 @@
 // SRV_HTTP_THREADS epoll threads, each serving many connections; at most
 // SRV_MAX_CONNECTIONS, SRV_MAX_CONNECTIONS_PER_IP from one address, idle ones closed after
 // SRV_CONNECTION_TIMEOUT_S). Before any route sees a request it checks, at header time:
-// the Host header (421 unless an allowed name: DNS rebinding), the origin of every
-// state-changing request (403 unless Origin is ours or Sec-Fetch-Site is same-origin, or a
-// validated bearer token: CSRF), the Content-Type of JSON bodies (415 unless
+// the Host header (421 unless an allowed name: DNS rebinding), who is asking (a bearer token,
+// else the fh_session cookie: accounts.c), the origin of every state-changing request (403
+// unless Origin is ours or Sec-Fetch-Site is same-origin, or a validated bearer token: CSRF),
+// a login in accounts mode (401), the Content-Type of JSON bodies (415 unless
 // application/json: "simple" cross-origin forms), and the body size (413 from
 // Content-Length). JSON bodies are accumulated in memory under a hard cap; multipart bodies
 // (/api/upload, /api/search) are streamed through a spool (spool.c) to temporary files as
