@@ -53,15 +53,16 @@ void srv_store_give(struct srv *S, struct store *s) {
 // ---- the mode -------------------------------------------------------------------------------------
 static int64_t now_s(void) { return (int64_t)time(NULL); }
 
-// Computes the mode now. A failure keeps the server closed (accounts mode).
+// Computes the mode now; -1 when the database cannot tell (busy, broken).
 static int mode_compute(struct srv *S) {
-    int yes = 1;
+    int yes = 0;
     struct store *s = srv_store_take(S);
-    if (!s || auth_accounts_exist(s, &yes)) {
-        fh_log(FH_LOG_WARN, "serve: cannot tell whether accounts exist (%s): login required", fh_errmsg());
-        yes = 1;
-    }
+    int rc = s ? auth_accounts_exist(s, &yes) : FH_E_DB;
     srv_store_give(S, s);
+    if (rc) {
+        fh_log(FH_LOG_WARN, "serve: cannot tell whether accounts exist (%s): mode unchanged", fh_errmsg());
+        return -1;
+    }
     return yes || !S->loopback;
 }
 
@@ -69,24 +70,29 @@ int srv_accounts_mode(struct srv *S) {
     int64_t t = now_s(), at = __atomic_load_n(&S->accounts_at, __ATOMIC_ACQUIRE);
     if (at && t - at < SRV_MODE_REFRESH_S && t >= at) return __atomic_load_n(&S->accounts, __ATOMIC_ACQUIRE);
     int m = mode_compute(S); // two threads may both compute: same answer, no harm
+    if (m < 0) m = __atomic_load_n(&S->accounts, __ATOMIC_ACQUIRE); // starts at 1: closed
     int old = __atomic_exchange_n(&S->accounts, m, __ATOMIC_ACQ_REL);
     __atomic_store_n(&S->accounts_at, t, __ATOMIC_RELEASE);
-    if (old != m && at) fh_log(FH_LOG_INFO, "serve: now in %s mode", m ? "accounts (login required)" : "local");
+    if (old != m && S->http) fh_log(FH_LOG_INFO, "serve: now in %s mode", m ? "accounts (login required)" : "local");
     return m;
 }
 
 void srv_accounts_changed(struct srv *S) { __atomic_store_n(&S->accounts_at, 0, __ATOMIC_RELEASE); }
 
 // ---- credentials ------------------------------------------------------------------------------------
-// fn: auth_session_check or auth_token_check
+// fn: auth_session_check or auth_token_check. 1 valid, 0 not, -1 the check itself failed
+// (database busy or broken: not the client's fault, so not a 401)
 static int who_owner(struct srv *S, const char *secret, int64_t *owner,
                      int (*fn)(struct auth *, struct store *, const char *, struct auth_who *)) {
     struct store *s = srv_store_take(S);
-    if (!s) return 0;
+    if (!s) return -1;
     struct auth_who who;
     int rc = fn(S->auth, s, secret, &who);
     srv_store_give(S, s);
-    if (rc && rc != FH_E_AUTH) fh_log(FH_LOG_WARN, "serve: credential check failed: %s", fh_errmsg());
+    if (rc && rc != FH_E_AUTH) {
+        fh_log(FH_LOG_WARN, "serve: credential check failed: %s", fh_errmsg());
+        return -1;
+    }
     if (rc || who.user_id <= 0) return 0;
     *owner = who.user_id;
     return 1;
@@ -108,6 +114,7 @@ int srv_accounts_start(struct srv *S) {
     int rc = auth_new(NULL, &S->auth);
     if (rc) return rc;
     if (!S->cfg.bearer_check) S->cfg.bearer_check = srv_bearer_owner, S->cfg.bearer_ctx = S;
+    S->accounts = 1; // until the database says otherwise: a failure keeps the server closed
     srv_accounts_mode(S);
     // one login nobody can pass (the name is longer than any account's), so the dummy hash that
     // unknown names are checked against exists before the first real login: no timing tell

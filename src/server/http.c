@@ -127,22 +127,26 @@ static int open_route(const char *method, const char *url) {
 }
 
 // Who is asking: a bearer token (cfg.bearer_check) or else the fh_session cookie; only on
-// /api/ paths (assets need nobody). Fills k->bearer, k->authed, k->owner, k->sid.
-static void identify(struct srv *S, struct MHD_Connection *c, const char *url, struct conn *k) {
+// /api/ paths (assets need nobody). Fills k->bearer, k->authed, k->owner, k->sid. Returns -1
+// when a credential could not be checked (database busy), else 0.
+static int identify(struct srv *S, struct MHD_Connection *c, const char *url, struct conn *k) {
     k->bearer = k->authed = 0, k->sid[0] = 0;
-    if (strncmp(url, "/api/", 5)) return;
+    if (strncmp(url, "/api/", 5)) return 0;
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (auth && !strncasecmp(auth, "Bearer ", 7) && S->cfg.bearer_check) {
         int64_t o = 0;
-        if (S->cfg.bearer_check(S->cfg.bearer_ctx, auth + 7, &o) == 1 && o > 0) k->bearer = k->authed = 1, k->owner = o;
-        return; // a token that fails is not replaced by a cookie
+        int v = S->cfg.bearer_check(S->cfg.bearer_ctx, auth + 7, &o);
+        if (v == 1 && o > 0) k->bearer = k->authed = 1, k->owner = o;
+        return v < 0 ? -1 : 0; // a token that fails is not replaced by a cookie
     }
     const char *sid = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, SRV_COOKIE);
     int64_t o = 0;
-    if (sid && strlen(sid) < sizeof k->sid && srv_session_owner(S, sid, &o)) {
+    int v = sid && strlen(sid) < sizeof k->sid ? srv_session_owner(S, sid, &o) : 0;
+    if (v == 1) {
         k->authed = 1, k->owner = o;
         snprintf(k->sid, sizeof k->sid, "%s", sid);
     }
+    return v < 0 ? -1 : 0;
 }
 
 // The checks before routing; 0 when the request may go on, else the status (with msg).
@@ -155,7 +159,10 @@ static int check_request(struct srv *S, struct MHD_Connection *c, const char *ur
                  host ? host : "", S->cfg.n_hosts ? " and the --host names" : "", S->port);
         return 421;
     }
-    identify(S, c, url, k);
+    if (identify(S, c, url, k)) {
+        snprintf(msg, n, "the session could not be checked now (database busy); try again shortly");
+        return 503;
+    }
     k->accounts = srv_accounts_mode(S);
     const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
     k->https = origin && !strncmp(origin, "https://", 8);

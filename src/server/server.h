@@ -65,7 +65,8 @@ struct srv_config {
     int accounts_exist;
     // Bearer tokens: a request with `Authorization: Bearer T` acts for owner, and a
     // state-changing one is exempt from the Origin check, only when bearer_check(bearer_ctx,
-    // T, &owner) returns 1. NULL: srv_start sets the accounts' API-token check (auth_token_check).
+    // T, &owner) returns 1 (0: not a valid token; -1: could not check now, answered 503).
+    // NULL: srv_start sets the accounts' API-token check (auth_token_check).
     int (*bearer_check)(void *ctx, const char *token, int64_t *owner);
     void *bearer_ctx;
 };

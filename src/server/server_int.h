@@ -204,9 +204,11 @@ struct store *srv_store_take(struct srv *S);   // NULL (fh_errmsg says why) when
 void srv_store_give(struct srv *S, struct store *s);
 int srv_accounts_mode(struct srv *S);    // 1 accounts, 0 local
 void srv_accounts_changed(struct srv *S);
-// The owner of a session id (the fh_session cookie value): 1 and *owner when valid, else 0.
+// The owner of a session id (the fh_session cookie value): 1 and *owner when valid, 0 when
+// not, -1 when the check could not be made (database busy or broken; logged).
 int srv_session_owner(struct srv *S, const char *sid, int64_t *owner);
-// srv_config.bearer_check when the caller sets none: auth_token_check (ctx is the srv).
+// srv_config.bearer_check when the caller sets none: auth_token_check (ctx is the srv);
+// returns as srv_session_owner.
 int srv_bearer_owner(void *ctx, const char *token, int64_t *owner);
 
 // ---- requests and responses (handlers.c) ------------------------------------------------------
