@@ -5,10 +5,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
+#include "auth/auth.h"
 #include "cli/cli.h"
 #include "server/server.h"
+#include "store/store.h"
 
 static void log_stderr(int level, const char *msg) {
     static const char *const tag[] = {"error", "warn", "info", "debug"};
@@ -19,9 +22,19 @@ static void log_stderr(int level, const char *msg) {
     fprintf(stderr, "%s %s: %s\n", ts, level >= 0 && level <= 3 ? tag[level] : "log", msg);
 }
 
-// TODO(auth): ask the accounts module whether the library has accounts; until accounts
-// exist, there are none, so serve stays on loopback (srv_config.accounts_exist).
-static int accounts_exist(const char *db) { return 0; }
+// 1 if the library has accounts (a user with a password: srv_config.accounts_exist). A missing
+// file has none, and is not created here (a refused start leaves nothing behind); a file that
+// cannot be read is reported by srv_start when it opens it, and counts as none here.
+static int accounts_exist(const char *db) {
+    struct stat st;
+    if (stat(db, &st)) return 0;
+    struct store *s;
+    int yes = 0;
+    if (store_open(db, &s)) return 0;
+    if (auth_accounts_exist(s, &yes)) yes = 0;
+    store_close(s);
+    return yes;
+}
 
 static int parse_num(const char *s, long lo, long hi, long *out) {
     char *e;

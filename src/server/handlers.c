@@ -795,6 +795,11 @@ static const struct route {
     {"GET", "/api/status", status},
     {"POST", "/api/search", search},
     {"POST", "/api/recluster", recluster},
+    {"GET", "/api/me", srv_h_me},
+    {"POST", "/api/login", srv_h_login},
+    {"POST", "/api/logout", srv_h_logout},
+    {"POST", "/api/account/recognition", srv_h_recognition},
+    {"POST", "/api/account/delete", srv_h_account_delete},
 };
 
 // 1 if path matches pattern (*id gets the '#' segment)

@@ -3,9 +3,10 @@
 // SRV_HTTP_THREADS epoll threads, each serving many connections; at most
 // SRV_MAX_CONNECTIONS, SRV_MAX_CONNECTIONS_PER_IP from one address, idle ones closed after
 // SRV_CONNECTION_TIMEOUT_S). Before any route sees a request it checks, at header time:
-// the Host header (421 unless an allowed name: DNS rebinding), the origin of every
-// state-changing request (403 unless Origin is ours or Sec-Fetch-Site is same-origin, or a
-// validated bearer token: CSRF), the Content-Type of JSON bodies (415 unless
+// the Host header (421 unless an allowed name: DNS rebinding), who is asking (a bearer token,
+// else the fh_session cookie: accounts.c), the origin of every state-changing request (403
+// unless Origin is ours or Sec-Fetch-Site is same-origin, or a validated bearer token: CSRF),
+// a login in accounts mode (401), the Content-Type of JSON bodies (415 unless
 // application/json: "simple" cross-origin forms), and the body size (413 from
 // Content-Length). JSON bodies are accumulated in memory under a hard cap; multipart bodies
 // (/api/upload, /api/search) are streamed through a spool (spool.c) to temporary files as
@@ -33,7 +34,12 @@ struct conn {
     int too_big;
     int answered;              // a response was queued at header time
     int bearer;                // a validated bearer token (check_request)
-    int64_t owner;             // its owner
+    int authed;                // a valid session cookie or bearer token (check_request)
+    int accounts;              // the server's mode at header time (1 accounts)
+    int https;                 // Origin is https://
+    int64_t owner;             // the owner of the session or token
+    char sid[72];              // the valid session id from the cookie ("" none)
+    char client[64];           // the peer's address
     struct srv_spool *sp;      // multipart routes: the body is streamed through it
     size_t received;           // body bytes so far
     struct srv_req rq;         // slow routes: the request a worker thread handles
@@ -115,24 +121,52 @@ static int media_is(const char *ct, const char *type) {
     return ct && !strncasecmp(ct, type, n) && (!ct[n] || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
 }
 
+// Routes that answer without credentials in accounts mode (docs/http-api.md "Modes").
+static int open_route(const char *method, const char *url) {
+    return (!strcmp(method, "POST") && !strcmp(url, "/api/login")) || (!strcmp(method, "GET") && !strcmp(url, "/api/me"));
+}
+
+// Who is asking: a bearer token (cfg.bearer_check) or else the fh_session cookie; only on
+// /api/ paths (assets need nobody). Fills k->bearer, k->authed, k->owner, k->sid. Returns -1
+// when a credential could not be checked (database busy), else 0.
+static int identify(struct srv *S, struct MHD_Connection *c, const char *url, struct conn *k) {
+    k->bearer = k->authed = 0, k->sid[0] = 0;
+    if (strncmp(url, "/api/", 5)) return 0;
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (auth && !strncasecmp(auth, "Bearer ", 7) && S->cfg.bearer_check) {
+        int64_t o = 0;
+        int v = S->cfg.bearer_check(S->cfg.bearer_ctx, auth + 7, &o);
+        if (v == 1 && o > 0) k->bearer = k->authed = 1, k->owner = o;
+        return v < 0 ? -1 : 0; // a token that fails is not replaced by a cookie
+    }
+    const char *sid = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, SRV_COOKIE);
+    int64_t o = 0;
+    int v = sid && strlen(sid) < sizeof k->sid ? srv_session_owner(S, sid, &o) : 0;
+    if (v == 1) {
+        k->authed = 1, k->owner = o;
+        snprintf(k->sid, sizeof k->sid, "%s", sid);
+    }
+    return v < 0 ? -1 : 0;
+}
+
 // The checks before routing; 0 when the request may go on, else the status (with msg).
-// *bearer/*owner: a validated bearer token and its owner.
+// Fills k's identity (identify) and mode.
 static int check_request(struct srv *S, struct MHD_Connection *c, const char *url, const char *method,
-                         int *bearer, int64_t *owner, char *msg, size_t n) {
+                         struct conn *k, char *msg, size_t n) {
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     if (!host_ok(S, host)) {
         snprintf(msg, n, "Host '%.100s' is not served here (allowed: localhost, 127.0.0.1, [::1]%s, with port %d)",
                  host ? host : "", S->cfg.n_hosts ? " and the --host names" : "", S->port);
         return 421;
     }
-    *bearer = 0;
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (auth && !strncasecmp(auth, "Bearer ", 7) && S->cfg.bearer_check) {
-        int64_t o = 0;
-        if (S->cfg.bearer_check(S->cfg.bearer_ctx, auth + 7, &o) == 1 && o > 0) *bearer = 1, *owner = o;
+    if (identify(S, c, url, k)) {
+        snprintf(msg, n, "the session could not be checked now (database busy); try again shortly");
+        return 503;
     }
-    if (is_state_changing(method) && !*bearer) {
-        const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    k->accounts = srv_accounts_mode(S);
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    k->https = origin && !strncmp(origin, "https://", 8);
+    if (is_state_changing(method) && !k->bearer) {
         const char *site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
         if (origin ? !origin_ok(S, origin) : !(site && !strcmp(site, "same-origin"))) {
             snprintf(msg, n, "%s from %s%.100s refused: state-changing requests must come from this server's own "
@@ -140,6 +174,10 @@ static int check_request(struct srv *S, struct MHD_Connection *c, const char *ur
                      method, origin ? "origin " : "", origin ? origin : "an unknown origin", S->port);
             return 403;
         }
+    }
+    if (k->accounts && !k->authed && !strncmp(url, "/api/", 5) && !open_route(method, url)) {
+        snprintf(msg, n, "login required");
+        return 401;
     }
     const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -180,9 +218,29 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct srv_resp *rs) 
                                 "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; "
                                 "script-src 'self'; connect-src 'self'; frame-ancestors 'none'");
     if (rs->status == 405) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, POST");
+    for (int i = 0; i < rs->n_headers; i++) MHD_add_response_header(r, rs->headers[i].name, rs->headers[i].value);
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)rs->status, r);
     MHD_destroy_response(r);
     return ok;
+}
+
+void srv_resp_header(struct srv_resp *rs, const char *name, const char *fmt, ...) {
+    if (rs->n_headers == SRV_RESP_HEADERS) {
+        fh_log(FH_LOG_WARN, "http: header %s dropped: more than %d extra headers", name, SRV_RESP_HEADERS);
+        return;
+    }
+    char *v = rs->headers[rs->n_headers].value;
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(v, SRV_HEADER_MAX, fmt, ap);
+    va_end(ap);
+    for (int i = 0; len >= 0 && len < SRV_HEADER_MAX && v[i]; i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) len = -1; // no header injection
+    if (len < 0 || len >= SRV_HEADER_MAX) {
+        fh_log(FH_LOG_WARN, "http: header %s dropped: too long or a control character", name);
+        return;
+    }
+    rs->headers[rs->n_headers++].name = name;
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *c, int status, const char *msg) {
@@ -222,8 +280,12 @@ static enum MHD_Result send_done(struct MHD_Connection *c, struct conn *k) {
 // the handler, then resumes the connection, and libmicrohttpd calls on_request again, which
 // sends the response (k->done). At most SRV_SLOW_MAX run at once; more are answered 503 (they
 // would only queue on the library mutex).
+// Login and account deletion hash a password (Argon2id, ~0.3 s); turning recognition on
+// analyses every photo of the user again: slow as well.
 static int is_slow(const char *method, const char *url) {
-    return !strcmp(method, "POST") && (!strcmp(url, "/api/search") || !strcmp(url, "/api/recluster"));
+    return !strcmp(method, "POST") && (!strcmp(url, "/api/search") || !strcmp(url, "/api/recluster") ||
+                                       !strcmp(url, "/api/login") || !strcmp(url, "/api/account/delete") ||
+                                       !strcmp(url, "/api/account/recognition"));
 }
 
 static void *slow_worker(void *arg) {
@@ -259,6 +321,17 @@ static enum MHD_Result run_slow(struct srv *S, struct MHD_Connection *c, struct 
     return MHD_YES;
 }
 
+// the peer's address as text ("" if unknown)
+static void peer(struct MHD_Connection *c, char *out, size_t n) {
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    out[0] = 0;
+    if (!ci || !ci->client_addr) return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET) inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)n);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)n);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls) {
@@ -269,7 +342,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *con_cls = k;
         k->cap = body_cap(S, url);
         char msg[400];
-        int st = check_request(S, c, url, method, &k->bearer, &k->owner, msg, sizeof msg);
+        int st = check_request(S, c, url, method, k, msg, sizeof msg);
         if (st) {
             k->answered = 1;
             return send_error(c, st, msg);
@@ -340,8 +413,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         rq.files = k->sp->files, rq.n_files = k->sp->n;
         if (k->sp->in_memory) rq.body = (const uint8_t *)k->sp->mem.data, rq.body_len = k->sp->mem.len;
     }
-    rq.owner = k->bearer ? k->owner : S->cfg.owner;
+    rq.owner = k->authed ? k->owner : S->cfg.owner; // accounts mode: only open routes lack one
     rq.bearer = k->bearer;
+    rq.authed = k->authed;
+    rq.accounts = k->accounts;
+    rq.sid = k->sid[0] ? k->sid : NULL;
+    rq.https = k->https;
+    peer(c, k->client, sizeof k->client);
+    rq.client = k->client;
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &rq);
     if (is_slow(method, url)) return run_slow(S, c, k, &rq);
     handle(S, &rq, &k->rs);

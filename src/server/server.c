@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Server lifecycle: opens the library twice (the API's handle under one mutex, the
-// indexer's own), prepares the upload folder "<db>.uploads/", re-queues uploads that were
+// indexer's own), prepares the upload folder "<db>.uploads/", starts the accounts side
+// (accounts.c: the mode, the auth state, the store pool), re-queues uploads that were
 // stored but not indexed when the server last stopped, then starts the HTTP daemon.
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -96,6 +97,7 @@ int srv_start(const struct srv_config *c, struct srv **out) {
     if (!S) return fh_fail(FH_E_NOMEM, "out of memory");
     S->cfg = *c;
     if (!S->cfg.owner) S->cfg.owner = LIB_OWNER_LOCAL;
+    S->loopback = is_loopback(bind);
     pthread_mutex_init(&S->mu, NULL);
     int rc = FH_OK;
     size_t up_n = strlen(c->db) + 16;
@@ -111,6 +113,7 @@ int srv_start(const struct srv_config *c, struct srv **out) {
     }
     fh_free(up);
     if (!rc) rc = lib_open(S->db, S->models, &S->L);
+    if (!rc) rc = srv_accounts_start(S);
     if (!rc) rc = srv_indexer_start(S->db, S->models, c->threads, &S->ix);
     if (!rc) rc = requeue(S);
     if (!rc) rc = srv_http_start(S);
@@ -130,6 +133,7 @@ void srv_stop(struct srv *S) {
     if (!S) return;
     srv_http_stop(S);          // no request runs after this
     srv_indexer_stop(S->ix);
+    srv_accounts_stop(S);
     lib_close(S->L);
     pthread_mutex_destroy(&S->mu);
     free(S->uploads);          // from realpath (libc malloc)

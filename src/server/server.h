@@ -3,8 +3,10 @@
 // library handle serves the API (serialised by one mutex); a second handle, owned by one
 // background thread, indexes uploaded photos one at a time. Only http.c sees the HTTP
 // library (libmicrohttpd); handlers are plain functions (request view) -> (status, body).
-// It does not do TLS, accounts or sessions yet: it refuses a non-loopback bind without
-// accounts, and checks Host, Origin and Content-Type before routing (browser safety).
+// Accounts (auth/): in "accounts" mode (a user has a password, or a non-loopback bind) every
+// API call needs a session cookie (POST /api/login) or an API token; in "local" mode requests
+// act for user 1. It refuses a non-loopback bind without accounts, and checks Host, Origin
+// and Content-Type before routing (browser safety). It does not do TLS.
 // Routes, shapes, errors and limits: docs/http-api.md.
 //
 //   struct srv_config c = srv_config_default();
@@ -51,20 +53,20 @@ struct srv_config {
     size_t max_upload_bytes;   // per uploaded file (default 50 MB); a request body may hold
                                // SRV_REQUEST_FILES_FACTOR times this
     int threads;               // threads of the indexing engine (0 = all cores)
-    int64_t owner;             // the user every request acts for (default 1, "local";
-                               // accounts later, ROADMAP)
+    int64_t owner;             // local mode: the user a request without credentials acts
+                               // for (default 1, "local")
     // Browser safety (docs/http-api.md "Browser safety"): the Host header must name
     // localhost, 127.0.0.1, [::1] or one of hosts[] (with or without the bound port).
     const char *hosts[SRV_MAX_HOSTS];
     int n_hosts;
-    // Set by the caller when the library has accounts. Binding to a non-loopback address
-    // without accounts is refused (FH_E_ARG): anyone on the network could read and change
-    // everything. TODO(auth): cmd_serve fills it from the accounts module.
+    // Set by the caller when the library has accounts (auth_accounts_exist). Binding to a
+    // non-loopback address without accounts is refused (FH_E_ARG): anyone on the network could
+    // read and change everything. (The running server reads the mode itself: see http-api.md.)
     int accounts_exist;
-    // Bearer tokens: a state-changing request with `Authorization: Bearer T` is exempt from
-    // the Origin check only when bearer_check(bearer_ctx, T, &owner) returns 1 (then the
-    // request acts for that owner). NULL (today): no token is valid, nothing is exempt.
-    // TODO(auth): the accounts helper sets it to its API-token check.
+    // Bearer tokens: a request with `Authorization: Bearer T` acts for owner, and a
+    // state-changing one is exempt from the Origin check, only when bearer_check(bearer_ctx,
+    // T, &owner) returns 1 (0: not a valid token; -1: could not check now, answered 503).
+    // NULL: srv_start sets the accounts' API-token check (auth_token_check).
     int (*bearer_check)(void *ctx, const char *token, int64_t *owner);
     void *bearer_ctx;
 };

@@ -14,6 +14,8 @@
 #include "server/server.h"
 
 struct lib;
+struct auth;
+struct store;
 
 // ---- growable byte buffer (json.c) ---------------------------------------------------------
 // A failed allocation sets oom and drops further writes; the caller checks oom once at the end.
@@ -175,7 +177,39 @@ struct srv {
     int port;
     int slow;                  // search/recluster running now (http.c; atomic; <= SRV_SLOW_MAX)
     int stopping;              // srv_http_stop began: no new slow route (atomic)
+    // accounts (accounts.c)
+    struct auth *auth;         // one for the server: rate table and hashing gate inside
+    struct srv_stores *stores; // the pool of store handles for auth calls
+    int loopback;              // bound to 127.0.0.0/8
+    int accounts;              // cached mode: 1 "accounts", 0 "local" (atomic)
+    int64_t accounts_at;       // when it was computed (seconds; 0: stale; atomic)
 };
+
+// ---- accounts: modes, sessions, the store pool (accounts.c) ----------------------------------
+// The server is in "accounts" mode when a user has a password (auth_accounts_exist) or when
+// it is bound outside loopback (then nobody is served without a login, even if every password
+// went away while it ran); else "local": requests without credentials act for user 1. The mode
+// is cached and computed again when SRV_MODE_REFRESH_S have passed, or at once after a login or
+// an account deletion (srv_accounts_changed), so a user added with `facehatch user add` while
+// the server runs turns login on within that time.
+// Store handles: auth calls take the calling thread's own struct store, and the HTTP threads
+// are libmicrohttpd's (plus one thread per slow route), so the server keeps a pool of at most
+// SRV_STORE_POOL handles on the database, opened on first need; a caller takes one for the
+// length of one call sequence and gives it back (waiting while all are out).
+#define SRV_STORE_POOL 8
+#define SRV_MODE_REFRESH_S 2
+int srv_accounts_start(struct srv *S);   // auth_new, the pool, the first mode, the dummy hash
+void srv_accounts_stop(struct srv *S);   // accepts a half-started S
+struct store *srv_store_take(struct srv *S);   // NULL (fh_errmsg says why) when none opens
+void srv_store_give(struct srv *S, struct store *s);
+int srv_accounts_mode(struct srv *S);    // 1 accounts, 0 local
+void srv_accounts_changed(struct srv *S);
+// The owner of a session id (the fh_session cookie value): 1 and *owner when valid, 0 when
+// not, -1 when the check could not be made (database busy or broken; logged).
+int srv_session_owner(struct srv *S, const char *sid, int64_t *owner);
+// srv_config.bearer_check when the caller sets none: auth_token_check (ctx is the srv);
+// returns as srv_session_owner.
+int srv_bearer_owner(void *ctx, const char *token, int64_t *owner);
 
 // ---- requests and responses (handlers.c) ------------------------------------------------------
 #define SRV_ARGS_MAX 16
@@ -193,18 +227,43 @@ struct srv_req {
     int bearer;                // 1: authenticated by a bearer token that cfg.bearer_check
                                // accepted (owner is the token's); 0 otherwise, also when an
                                // Authorization header was sent but not validated
+    int authed;                // 1: owner comes from a valid session cookie or bearer token;
+                               // 0: no credentials (local mode: owner is cfg.owner)
+    int accounts;              // the server's mode for this request: 1 accounts, 0 local
+    const char *sid;           // the fh_session cookie when it named a valid session, else NULL
+    const char *client;        // the peer's address ("192.0.2.7"; "" if unknown)
+    int https;                 // the request's Origin is https:// (a --host name behind TLS)
 };
+#define SRV_RESP_HEADERS 4
+#define SRV_HEADER_MAX 256
 struct srv_resp {
     int status;
     const char *content_type;  // static string
     const char *cache;         // Cache-Control value or NULL
     struct srv_buf body;
+    int n_headers;             // extra headers (Set-Cookie, Retry-After), sent by http.c
+    struct {
+        const char *name;      // static string
+        char value[SRV_HEADER_MAX];
+    } headers[SRV_RESP_HEADERS];
 };
+// Adds a header to rs (http.c sends it with the response). A header over SRV_RESP_HEADERS, or
+// a value over SRV_HEADER_MAX bytes or with a control character, is dropped (logged).
+void srv_resp_header(struct srv_resp *rs, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 // Routes one request; always fills rs (errors as {"error":{"code","message"}}).
 void srv_handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs);
 // Fills rs with the JSON error body.
 void srv_error(struct srv_resp *rs, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+// ---- account routes (handlers_auth.c; docs/http-api.md "Auth") --------------------------------
+#define SRV_COOKIE "fh_session"
+void srv_h_me(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs);
+void srv_h_login(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs);
+void srv_h_logout(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs);
+void srv_h_recognition(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs);
+void srv_h_account_delete(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs);
 
 // ---- HTTP adapter (http.c) -------------------------------------------------------------------
 int srv_http_start(struct srv *S);
