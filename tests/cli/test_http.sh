@@ -508,6 +508,20 @@ wait_indexed
 check "recognition off: the photo is stored, no face computed" jqf '.indexing.recent[0].name == "hugo.jpg" and .indexing.recent[0].status == "indexed" and .indexing.recent[0].faces == 0' "$TMP/body"
 sql "UPDATE users SET recognition = 1 WHERE id = 1"
 
+# ---- a deleted photo's file goes when its op leaves the log (50 kept); only uploads -------------------------
+mkdir -p "$TMP/folder" && cp models/samples/sample3.jpg "$TMP/folder/mine.jpg"
+"$BIN" index "$TMP/folder" --db "$TMP/lib.db" >"$TMP/indexlog" 2>&1
+MINE=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT id FROM photos WHERE path LIKE ?", ("%/folder/mine.jpg",)).fetchone()[0])' "$TMP/lib.db" 2>/dev/null)
+req GET "/api/photos/$MINE"
+check "a photo of an indexed folder (CLI) is served too" [ -n "$MINE" ] && [ "$CODE" = 200 ]
+req POST "/api/photos/$DUP/delete"; c1=$CODE
+req POST "/api/photos/$MINE/delete"
+check "delete an uploaded photo and a folder photo: 200, files kept for undo" [ "$c1" = 200 ] && [ "$CODE" = 200 ] && [ -f "$TMP/lib.db.uploads/1/$S1.jpg" ] && [ -f "$TMP/folder/mine.jpg" ]
+for i in $(seq 1 25); do
+    post_json "/api/persons/$C/hide" '{"hidden":true}'; post_json "/api/persons/$C/hide" '{"hidden":false}'
+done
+check "50 ops later: the upload's file is deleted, the indexed folder's file never" [ ! -e "$TMP/lib.db.uploads/1/$S1.jpg" ] && [ -f "$TMP/folder/mine.jpg" ]
+
 check "server stops cleanly" stop_server
 # ---- the old flat upload layout is moved into 1/ at start --------------------------------------------------
 mv "$TMP/lib.db.uploads/1/"* "$TMP/lib.db.uploads/" && rmdir "$TMP/lib.db.uploads/1"
