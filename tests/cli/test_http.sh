@@ -4,6 +4,12 @@
 # rename/merge/hide/avatar/move/reject through the API and their persistence across a
 # server restart; browser safety (rebinding Host 421, cross-origin writes 403, text/plain
 # JSON 415), 70 idle sockets not stalling others, the non-loopback bind refused. Uploads: the demo photos and 5 LFW photos each of 3 people.
+# Undo and user operations (API-CONTRACT): every action reply's "op", POST /api/undo restoring
+# the JSON of before (rename, hide, avatar, new person, merge, bulk and single move/reject,
+# delete person, delete photo and its image), errors of the new routes (404 ids, 400 empty or
+# over 1000, 409 nothing to undo); uploads per user (<db>.uploads/1/), the original name as the
+# photo's name, quota 413, recognition off, a forgotten upload deleted (never a folder's photo),
+# the old flat layout moved into 1/ at start. Needs python3 (idle sockets, settings via SQL).
 # The server listens on 127.0.0.1 on a free port (--port 0, read from its log) and is
 # always stopped at the end. Ends with "N passed, M failed"; exit status 1 on any failure.
 set -u
