@@ -217,8 +217,13 @@ static int migrate_flat(struct srv *S, const char *name) {
     snprintf(from, sizeof from, "%s/%s", S->uploads, name);
     snprintf(to, sizeof to, "%s/%s", dir, name);
     if (mkdir(dir, 0755) && errno != EEXIST) return fh_fail(FH_E_IO, "%s: %s", dir, strerror(errno));
-    if (rename(from, to)) return fh_fail(FH_E_IO, "%s: %s", from, strerror(errno));
-    return lib_photo_repath(S->L, LIB_OWNER_LOCAL, from, to);
+    // rows first, then the file; a failed move puts the rows back (rows and file stay together)
+    if ((rc = lib_photo_repath(S->L, LIB_OWNER_LOCAL, from, to))) return rc;
+    if (rename(from, to)) {
+        rc = fh_fail(FH_E_IO, "%s: %s", from, strerror(errno));
+        lib_photo_repath(S->L, LIB_OWNER_LOCAL, to, from);
+    }
+    return rc;
 }
 
 // queues the owner's stored uploads that the library does not know (the server stopped before
