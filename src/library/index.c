@@ -315,13 +315,15 @@ int lib_index(struct lib *L, int64_t owner, const char *const *roots_in, int n_r
     return rc;
 }
 
-int lib_index_bytes(struct lib *L, int64_t owner, const char *name, const uint8_t *data, size_t n,
-                    const struct lib_options *o, struct lib_stats *st) {
+// one photo from bytes: analysed on L's warm engine (one engine kept across uploads), committed
+static int index_bytes(struct lib *L, int64_t owner, const char *name, const char *orig_name, const uint8_t *data,
+                       size_t n, const struct lib_options *o, struct lib_stats *st) {
     memset(st, 0, sizeof *st);
     double t0 = fh_now_ms();
     struct lib_result *r;
-    int rc = lib_analyse_warm(L, o, data, n, &r); // one engine kept in L across uploads
+    int rc = lib_analyse_warm(L, o, data, n, &r);
     if (rc) return rc;
+    r->orig_name = orig_name;
     struct persons_index px = {0};
     rc = lib_persons_load(L, owner, &px);
     if (!rc) rc = lib_commit_photo(L, owner, &px, o, name, (int64_t)n, 0, r, st);
@@ -331,5 +333,42 @@ int lib_index_bytes(struct lib *L, int64_t owner, const char *name, const uint8_
     if (!rc) rc = lib_update_avatars(L, owner);
     st->files = 1;
     st->seconds = (fh_now_ms() - t0) / 1e3;
+    return rc;
+}
+
+int lib_index_bytes(struct lib *L, int64_t owner, const char *name, const uint8_t *data, size_t n,
+                    const struct lib_options *o, struct lib_stats *st) {
+    return index_bytes(L, owner, name, NULL, data, n, o, st);
+}
+
+// the photo without faces (recognition off): content hash and upright size only
+static struct lib_result *analyse_no_faces(const uint8_t *data, size_t n) {
+    struct lib_result *r = fh_calloc(1, sizeof *r);
+    if (!r) return NULL;
+    fh_sha256_hex(data, n, r->sha256);
+    struct img im = {0};
+    if (img_decode_mem(data, n, &im)) {
+        r->failed = 1;
+        snprintf(r->error, sizeof r->error, "%s", fh_errmsg());
+    }
+    r->width = im.w, r->height = im.h;
+    img_free(&im);
+    return r;
+}
+
+int lib_index_upload(struct lib *L, int64_t owner, const char *path, const char *orig_name, const uint8_t *data,
+                     size_t n, const struct lib_options *o, struct lib_stats *st) {
+    memset(st, 0, sizeof *st);
+    int on = 1;
+    int rc = store_user_get_recognition(L->s, owner, &on);
+    if (rc) return rc;
+    if (on) return index_bytes(L, owner, path, orig_name, data, n, o, st);
+    struct lib_result *r = analyse_no_faces(data, n);
+    if (!r) return fh_fail(FH_E_NOMEM, "index: out of memory");
+    r->orig_name = orig_name;
+    struct persons_index px = {0}; // no faces: nothing is looked up in it
+    rc = lib_commit_photo(L, owner, &px, o, path, (int64_t)n, 0, r, st);
+    lib_result_free(r);
+    st->files = 1;
     return rc;
 }

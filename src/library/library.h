@@ -160,6 +160,21 @@ void lib_on_forget(struct lib *L, void (*fn)(void *ctx, int64_t owner, const cha
 // Undoes the owner's most recent op (see store_op_undo for what comes back); summary (n
 // bytes, may be NULL if n is 0) gets its text. FH_E_NOTFOUND "nothing to undo".
 int lib_undo(struct lib *L, int64_t owner, char *summary, size_t n);
+// One op of the log, as a reply shows it ("op": {"id", "summary"}).
+struct lib_op {
+    int64_t id;
+    char summary[STORE_OP_SUMMARY_MAX + 1];
+};
+// The owner's most recent op (the one lib_undo would take back): after a user action on L, the
+// op that action recorded. FH_E_NOTFOUND "nothing to undo" when the log is empty.
+int lib_last_op(struct lib *L, int64_t owner, struct lib_op *op);
+// lib_undo that also says which op it undid (*undone: its id and summary).
+int lib_undo_op(struct lib *L, int64_t owner, struct lib_op *undone);
+// Bulk actions: 1..LIB_FACES_MAX faces (FH_E_ARG otherwise; FH_E_NOTFOUND, nothing done, if any
+// face or the person is not the owner's), recorded as ONE op, so one undo takes all back.
+// lib_move_faces: person 0 = unknown. lib_reject_faces: "not this person" for each.
+int lib_move_faces(struct lib *L, int64_t owner, const int64_t *face_ids, int n, int64_t person_id);
+int lib_reject_faces(struct lib *L, int64_t owner, const int64_t *face_ids, int n, int64_t person_id);
 // Recomputes avatars of persons whose avatar the user did not pick.
 int lib_update_avatars(struct lib *L, int64_t owner);
 
@@ -173,6 +188,48 @@ int lib_update_avatars(struct lib *L, int64_t owner);
 // itself is not stored here: the caller keeps it (the users table) and must not index for
 // an owner whose recognition is off.
 int lib_recognition_set(struct lib *L, int64_t owner, int on, const struct lib_options *o, struct lib_stats *st);
+
+// ---- reading the owner's rows (library/rows.c) -------------------------------------------------
+// Thin, owner-scoped views of the store for callers that must not reach the store themselves
+// (the server). The rows' strings and blobs point into L, valid until the next lib call on L
+// (store.h "Returned strings"); in the *_each callbacks only during that call, and fn may call
+// only reading lib functions. FH_E_NOTFOUND for a row that is not the owner's.
+int lib_person_get(struct lib *L, int64_t owner, int64_t person_id, struct store_person *out);
+// Persons ordered by face count (desc), then id. fn returns non-zero to stop (that value is returned).
+int lib_persons_each(struct lib *L, int64_t owner, int (*fn)(void *ctx, const struct store_person *p), void *ctx);
+int lib_face_get(struct lib *L, int64_t owner, int64_t face_id, struct store_face *out);
+// The faces of one person (person_id 0: the unknown faces), ordered by id, without embedding
+// and thumbnail. FH_E_NOTFOUND for a person that is not the owner's.
+int lib_faces_of_person(struct lib *L, int64_t owner, int64_t person_id,
+                        int (*fn)(void *ctx, const struct store_face *f), void *ctx);
+// The faces of one photo, ordered by id (embedding and thumbnail included).
+int lib_faces_of_photo(struct lib *L, int64_t owner, int64_t photo_id,
+                       int (*fn)(void *ctx, const struct store_face *f), void *ctx);
+// How many faces are in no person (trash faces not counted).
+int lib_unknown_count(struct lib *L, int64_t owner, int *n);
+int lib_photo_get(struct lib *L, int64_t owner, int64_t photo_id, struct store_photo *out);
+// By the stored path (uploads: the server's file name).
+int lib_photo_find(struct lib *L, int64_t owner, const char *path, struct store_photo *out);
+// Photos ordered by path.
+int lib_photos_each(struct lib *L, int64_t owner, int (*fn)(void *ctx, const struct store_photo *p), void *ctx);
+// 1 in *yes when a photo row or an op of the log (a deleted photo undo may bring back) refers
+// to the path: the file is still needed.
+int lib_path_in_use(struct lib *L, int64_t owner, const char *path, int *yes);
+// Gives the owner's photos and ops stored under old_path the path new_path (a file moved by
+// its keeper, e.g. uploads moved into a folder per user). FH_OK also when none refers to it.
+int lib_photo_repath(struct lib *L, int64_t owner, const char *old_path, const char *new_path);
+// The owner's settings (users table): face recognition on (1) or off (0); upload quota in
+// bytes (0 = unlimited). FH_E_NOTFOUND for no such user.
+int lib_user_recognition(struct lib *L, int64_t owner, int *on);
+int lib_user_quota(struct lib *L, int64_t owner, int64_t *bytes);
+
+// Indexes one uploaded photo given as bytes, stored at `path` (chosen by the caller):
+// lib_index_bytes, and the photo row keeps orig_name (the file name it was uploaded with; NULL
+// none; shown instead of the stored name). For an owner whose face recognition is off
+// (lib_user_recognition) the photo is stored (size, sha256, width and height) and no face is
+// computed: no detection runs, nothing is clustered; turning recognition on analyses it.
+int lib_index_upload(struct lib *L, int64_t owner, const char *path, const char *orig_name, const uint8_t *data,
+                     size_t n, const struct lib_options *o, struct lib_stats *st);
 
 // ---- quality gates (library/quality.c) --------------------------------------------------
 // Variance of the Laplacian of the aligned 112x112 grey crop; below LIB_BLUR_THRESHOLD the

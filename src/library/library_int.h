@@ -53,6 +53,7 @@ struct lib_result {
     int width, height;
     int n;
     struct lib_face *faces;
+    const char *orig_name;     // an upload's file name for the photo row (borrowed; NULL none)
 };
 struct lib_result *lib_analyse(struct fh_engine *e, const struct lib_options *o, const uint8_t *data, size_t n);
 void lib_result_free(struct lib_result *r);

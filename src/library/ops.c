@@ -194,6 +194,58 @@ int lib_photo_delete(struct lib *L, int64_t owner, int64_t photo_id) {
     return op_end(L, owner, rc);
 }
 
+// checks 1..LIB_FACES_MAX faces, all the owner's, and the person (if any); then one op whose
+// summary is "<verb> <what> <the person's label>" (a face / N faces)
+static int faces_op(struct lib *L, int64_t owner, const int64_t *face_ids, int n, int64_t person_id, const char *kind,
+                    int move, int64_t *op) {
+    if (n < 1 || n > LIB_FACES_MAX || !face_ids)
+        return fh_fail(FH_E_ARG, "%s: needs 1..%d faces, got %d", kind, LIB_FACES_MAX, n);
+    int64_t from;
+    int rc = person_id ? person_exists(L, owner, person_id) : FH_OK;
+    for (int i = 0; !rc && i < n; i++) rc = face_person(L, owner, face_ids[i], &from);
+    if (rc) return rc;
+    char who[100], sum[256];
+    label(L, owner, person_id, who, sizeof who);
+    if (move && n == 1) snprintf(sum, sizeof sum, "Moved a face to %s", who);
+    else if (move) snprintf(sum, sizeof sum, "Moved %d faces to %s", n, who);
+    else if (n == 1) snprintf(sum, sizeof sum, "A face is not %s", who);
+    else snprintf(sum, sizeof sum, "%d faces are not %s", n, who);
+    return op_start(L, owner, kind, sum, op);
+}
+
+int lib_move_faces(struct lib *L, int64_t owner, const int64_t *face_ids, int n, int64_t person_id) {
+    int64_t op, from;
+    int rc = faces_op(L, owner, face_ids, n, person_id, "move", 1, &op);
+    if (rc) return rc;
+    if (person_id) rc = store_op_save_person(L->s, op, owner, person_id, 0);
+    for (int i = 0; !rc && i < n; i++) {
+        if (!(rc = store_op_save_face(L->s, op, owner, face_ids[i])) && !(rc = face_person(L, owner, face_ids[i], &from)) && from)
+            rc = store_op_save_person(L->s, op, owner, from, 0);
+        if (!rc) rc = store_face_assign(L->s, owner, face_ids[i], person_id, STORE_USER);
+    }
+    return op_end(L, owner, rc);
+}
+
+int lib_reject_faces(struct lib *L, int64_t owner, const int64_t *face_ids, int n, int64_t person_id) {
+    if (!person_id) return fh_fail(FH_E_ARG, "reject: a person is needed");
+    int64_t op, from;
+    int rc = faces_op(L, owner, face_ids, n, person_id, "reject", 0, &op);
+    if (rc) return rc;
+    rc = store_op_save_person(L->s, op, owner, person_id, 0);
+    for (int i = 0; !rc && i < n; i++) {
+        if (!(rc = store_op_save_face(L->s, op, owner, face_ids[i])) && !(rc = face_person(L, owner, face_ids[i], &from)) &&
+            from && from != person_id)
+            rc = store_op_save_person(L->s, op, owner, from, 0);
+        if (!rc) rc = store_face_reject(L->s, owner, face_ids[i], person_id);
+    }
+    return op_end(L, owner, rc);
+}
+
+int lib_undo_op(struct lib *L, int64_t owner, struct lib_op *undone) {
+    int rc = lib_last_op(L, owner, undone);
+    return rc ? rc : lib_undo(L, owner, undone->summary, sizeof undone->summary);
+}
+
 int lib_undo(struct lib *L, int64_t owner, char *summary, size_t n) {
     int rc = store_op_undo(L->s, owner, summary, n);
     return rc ? rc : lib_update_avatars(L, owner);

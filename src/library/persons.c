@@ -126,7 +126,8 @@ int lib_commit_photo(struct lib *L, int64_t owner, struct persons_index *px, con
     if (old_id && strcmp(old_sha, r->sha256) && (rc = store_faces_of_photo(L->s, owner, old_id, old_cb, &keep)))
         return rc;
     struct store_photo p = {.path = path, .size = size, .mtime = mtime, .width = r->width, .height = r->height,
-                            .n_faces = r->failed ? 0 : r->n, .status = r->failed, .error = r->failed ? r->error : NULL};
+                            .n_faces = r->failed ? 0 : r->n, .status = r->failed, .error = r->failed ? r->error : NULL,
+                            .orig_name = r->orig_name};
     memcpy(p.sha256, r->sha256, sizeof p.sha256);
     int64_t pid, used[256], assigned[256];
     int n_used = 0;

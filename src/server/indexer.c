@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The background indexer: one thread with its own library handle (its own SQLite
 // connection, B.8) takes stored uploads from a FIFO queue and indexes them one at a time,
-// so requests never wait for the models. Its progress (queue length, the photo being
-// indexed, counts, the last results) is read by GET /api/status.
+// so requests never wait for the models. Each upload is indexed for its owner. Its progress
+// per owner (queue length, the photo being indexed, counts, the last results) is read by
+// GET /api/status.
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,11 +13,18 @@
 #include "server/server_int.h"
 
 struct item {
+    int64_t owner;
     char *path, *display;
     struct item *next;
 };
 
+struct counts {                // per owner, since the start
+    int64_t owner;
+    long submitted, finished, failed, faces;
+};
+
 struct result {
+    int64_t owner;
     char file[80];             // stored name (sha256.ext)
     char name[SRV_NAME_MAX + 1];
     int status;                // 0 indexed, 1 failed, 2 unchanged
@@ -34,7 +42,8 @@ struct srv_indexer {
     struct item *head, *tail;
     const struct item *cur;    // the item being indexed (srv_indexer_pending)
     int queued;
-    long submitted, finished, failed, faces;
+    struct counts *counts;     // one per owner seen
+    int n_counts, cap_counts;
     char current[SRV_NAME_MAX + 1];
     int busy;
     struct result recent[SRV_RECENT_MAX]; // ring, newest at (next - 1)
@@ -46,9 +55,19 @@ static const char *base_name(const char *p) {
     return s ? s + 1 : p;
 }
 
+// the owner's counts (created on first use; NULL when out of memory). Under x->mu.
+static struct counts *counts_of(struct srv_indexer *x, int64_t owner, int create) {
+    for (int i = 0; i < x->n_counts; i++)
+        if (x->counts[i].owner == owner) return &x->counts[i];
+    if (!create || fh_grow((void **)&x->counts, &x->cap_counts, x->n_counts + 1, sizeof *x->counts)) return NULL;
+    x->counts[x->n_counts] = (struct counts){.owner = owner};
+    return &x->counts[x->n_counts++];
+}
+
 static void index_one(struct srv_indexer *x, const struct item *it) {
     struct result r;
     memset(&r, 0, sizeof r);
+    r.owner = it->owner;
     snprintf(r.file, sizeof r.file, "%s", base_name(it->path));
     snprintf(r.name, sizeof r.name, "%s", it->display);
     uint8_t *data = NULL;
@@ -56,7 +75,9 @@ static void index_one(struct srv_indexer *x, const struct item *it) {
     struct lib_stats st;
     memset(&st, 0, sizeof st);
     int rc = fh_read_file(it->path, FH_MAX_IMAGE_FILE_BYTES, &data, &n);
-    if (!rc) rc = lib_index_bytes(x->L, LIB_OWNER_LOCAL, it->path, data, n, &x->o, &st);
+    // the display name is the sanitised name it was uploaded with (the file's own when re-queued)
+    const char *orig = strcmp(it->display, base_name(it->path)) ? it->display : NULL;
+    if (!rc) rc = lib_index_upload(x->L, it->owner, it->path, orig, data, n, &x->o, &st);
     fh_free(data);
     if (rc) {
         r.status = 1;
@@ -65,7 +86,7 @@ static void index_one(struct srv_indexer *x, const struct item *it) {
         // the photo was recorded as unreadable: its row says why
         struct store_photo p;
         r.status = 1;
-        if (!store_photo_find(lib_store(x->L), LIB_OWNER_LOCAL, it->path, &p) && p.error)
+        if (!lib_photo_find(x->L, it->owner, it->path, &p) && p.error)
             snprintf(r.error, sizeof r.error, "%s", p.error);
         else snprintf(r.error, sizeof r.error, "could not be read");
     } else {
@@ -75,9 +96,8 @@ static void index_one(struct srv_indexer *x, const struct item *it) {
     fh_log(r.status == 1 ? FH_LOG_WARN : FH_LOG_INFO, "index %s (%s): %s %s", r.file, r.name,
            r.status == 1 ? "failed:" : r.status == 2 ? "unchanged" : "indexed", r.error);
     pthread_mutex_lock(&x->mu);
-    x->finished++;
-    x->failed += r.status == 1;
-    x->faces += r.faces;
+    struct counts *c = counts_of(x, it->owner, 1);
+    if (c) c->finished++, c->failed += r.status == 1, c->faces += r.faces;
     x->recent[x->next] = r;
     x->next = (x->next + 1) % SRV_RECENT_MAX;
     if (x->n_recent < SRV_RECENT_MAX) x->n_recent++;
@@ -131,7 +151,7 @@ int srv_indexer_start(const char *db, const char *models, int threads, struct sr
     return FH_OK;
 }
 
-int srv_indexer_push(struct srv_indexer *x, const char *path, const char *display) {
+int srv_indexer_push(struct srv_indexer *x, int64_t owner, const char *path, const char *display) {
     struct item *it = fh_calloc(1, sizeof *it);
     if (it) it->path = fh_malloc(strlen(path) + 1), it->display = fh_malloc(strlen(display) + 1);
     if (!it || !it->path || !it->display) {
@@ -140,12 +160,19 @@ int srv_indexer_push(struct srv_indexer *x, const char *path, const char *displa
         return fh_fail(FH_E_NOMEM, "out of memory");
     }
     strcpy(it->path, path), strcpy(it->display, display);
+    it->owner = owner;
     pthread_mutex_lock(&x->mu);
+    struct counts *c = counts_of(x, owner, 1);
+    if (!c) {
+        pthread_mutex_unlock(&x->mu);
+        fh_free(it->path), fh_free(it->display), fh_free(it);
+        return fh_fail(FH_E_NOMEM, "out of memory");
+    }
+    c->submitted++;
     if (x->tail) x->tail->next = it;
     else x->head = it;
     x->tail = it;
     x->queued++;
-    x->submitted++;
     pthread_cond_signal(&x->cv);
     pthread_mutex_unlock(&x->mu);
     return FH_OK;
@@ -160,20 +187,27 @@ int srv_indexer_pending(struct srv_indexer *x, const char *path) {
     return found;
 }
 
-void srv_indexer_status(struct srv_indexer *x, struct srv_json *w, int n_recent) {
+void srv_indexer_status(struct srv_indexer *x, int64_t owner, struct srv_json *w, int n_recent) {
     pthread_mutex_lock(&x->mu);
+    int queued = 0, mine = x->busy && x->cur && x->cur->owner == owner;
+    for (const struct item *it = x->head; it; it = it->next) queued += it->owner == owner;
+    const struct counts *c = counts_of(x, owner, 0);
+    struct counts none = {0};
+    if (!c) c = &none;
     jw_obj(w);
-    jw_key(w, "busy"), jw_bool(w, x->busy || x->queued > 0);
-    jw_key(w, "queued"), jw_int(w, x->queued);
-    jw_key(w, "current"), jw_str(w, x->busy ? x->current : NULL);
-    jw_key(w, "submitted"), jw_int(w, x->submitted);
-    jw_key(w, "finished"), jw_int(w, x->finished);
-    jw_key(w, "failed"), jw_int(w, x->failed);
-    jw_key(w, "faces"), jw_int(w, x->faces);
+    jw_key(w, "busy"), jw_bool(w, mine || queued > 0);
+    jw_key(w, "queued"), jw_int(w, queued);
+    jw_key(w, "current"), jw_str(w, mine ? x->current : NULL);
+    jw_key(w, "submitted"), jw_int(w, c->submitted);
+    jw_key(w, "finished"), jw_int(w, c->finished);
+    jw_key(w, "failed"), jw_int(w, c->failed);
+    jw_key(w, "faces"), jw_int(w, c->faces);
     jw_key(w, "recent"), jw_arr(w);
-    for (int i = 0; i < x->n_recent && i < n_recent; i++) {
+    for (int i = 0, k = 0; i < x->n_recent && k < n_recent; i++) {
         const struct result *r = &x->recent[(x->next - 1 - i + SRV_RECENT_MAX) % SRV_RECENT_MAX];
         static const char *const names[] = {"indexed", "failed", "unchanged"};
+        if (r->owner != owner) continue;
+        k++;
         jw_obj(w);
         jw_key(w, "file"), jw_str(w, r->file);
         jw_key(w, "name"), jw_str(w, r->name);
@@ -200,6 +234,7 @@ void srv_indexer_stop(struct srv_indexer *x) {
         nx = it->next;
         fh_free(it->path), fh_free(it->display), fh_free(it);
     }
+    fh_free(x->counts);
     pthread_mutex_destroy(&x->mu);
     pthread_cond_destroy(&x->cv);
     lib_close(x->L);

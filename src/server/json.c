@@ -232,6 +232,15 @@ int srv_json_parse(const char *text, size_t n, struct srv_jdoc *d) {
             size_t len = strlen(c->valuestring);
             if (!(m->str = fh_malloc(len + 1))) rc = fh_fail(FH_E_NOMEM, "out of memory");
             else memcpy(m->str, c->valuestring, len + 1), m->type = SRV_J_STR;
+        } else if (cJSON_IsArray(c)) {
+            // an array of numbers (id lists) is kept; any other array is SRV_J_OTHER
+            int len = cJSON_GetArraySize(c), all_num = 1;
+            for (const cJSON *e = c->child; e && all_num; e = e->next) all_num = cJSON_IsNumber(e);
+            m->type = all_num ? SRV_J_ARR : SRV_J_OTHER;
+            if (all_num && len > 0) {
+                if (!(m->arr = fh_malloc((size_t)len * sizeof *m->arr))) rc = fh_fail(FH_E_NOMEM, "out of memory");
+                for (const cJSON *e = c->child; e && m->arr; e = e->next) m->arr[m->n_arr++] = e->valuedouble;
+            }
         } else
             m->type = SRV_J_OTHER;
     }
@@ -241,7 +250,7 @@ int srv_json_parse(const char *text, size_t n, struct srv_jdoc *d) {
 }
 
 void srv_json_free(struct srv_jdoc *d) {
-    for (int i = 0; i < d->n; i++) fh_free(d->m[i].str);
+    for (int i = 0; i < d->n; i++) fh_free(d->m[i].str), fh_free(d->m[i].arr);
     memset(d, 0, sizeof *d);
 }
 

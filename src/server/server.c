@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Server lifecycle: opens the library twice (the API's handle under one mutex, the
-// indexer's own), prepares the upload folder "<db>.uploads/", starts the accounts side
-// (accounts.c: the mode, the auth state, the store pool), re-queues uploads that were
-// stored but not indexed when the server last stopped, then starts the HTTP daemon.
+// indexer's own), prepares the upload folder "<db>.uploads/" (srv_uploads_start re-queues
+// uploads that were stored but not indexed when the server last stopped), starts the accounts
+// side (accounts.c: the mode, the auth state, the store pool), then starts the HTTP daemon.
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -27,38 +27,6 @@ static char *dup_str(const char *s) {
     char *p = fh_malloc(strlen(s) + 1);
     if (p) strcpy(p, s);
     return p;
-}
-
-// a stored upload: 64 hex digits, '.', a known extension
-static int is_upload_name(const char *n) {
-    size_t i = 0;
-    while (i < 64 && ((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f'))) i++;
-    return i == 64 && (!strcmp(n + 64, ".jpg") || !strcmp(n + 64, ".png") || !strcmp(n + 64, ".heic") ||
-                       !strcmp(n + 64, ".webp"));
-}
-
-// queues uploads the store does not know yet (the server stopped before indexing them) and
-// removes temporary files of uploads that a crash cut off
-static int requeue(struct srv *S) {
-    DIR *d = opendir(S->uploads);
-    if (!d) return fh_fail(FH_E_IO, "%s: %s", S->uploads, strerror(errno));
-    struct dirent *e;
-    int rc = FH_OK, n = 0;
-    while (!rc && (e = readdir(d))) {
-        if (!strncmp(e->d_name, ".part-", 6) || !strncmp(e->d_name, ".tmp-", 5)) {
-            unlinkat(dirfd(d), e->d_name, 0); // an upload cut off by a crash
-            continue;
-        }
-        if (!is_upload_name(e->d_name)) continue;
-        char path[PATH_MAX];
-        if (snprintf(path, sizeof path, "%s/%s", S->uploads, e->d_name) >= (int)sizeof path) continue;
-        struct store_photo p;
-        int f = store_photo_find(lib_store(S->L), S->cfg.owner, path, &p);
-        if (f == FH_E_NOTFOUND) rc = srv_indexer_push(S->ix, path, e->d_name), n++;
-    }
-    closedir(d);
-    if (n) fh_log(FH_LOG_INFO, "serve: %d stored uploads were not indexed yet: queued", n);
-    return rc;
 }
 
 // 1 for an IPv4 loopback address (127.0.0.0/8)
@@ -115,7 +83,7 @@ int srv_start(const struct srv_config *c, struct srv **out) {
     if (!rc) rc = lib_open(S->db, S->models, &S->L);
     if (!rc) rc = srv_accounts_start(S);
     if (!rc) rc = srv_indexer_start(S->db, S->models, c->threads, &S->ix);
-    if (!rc) rc = requeue(S);
+    if (!rc) rc = srv_uploads_start(S); // handlers_uploads.c: layout, re-queue, lib_on_forget
     if (!rc) rc = srv_http_start(S);
     if (rc) {
         char msg[512];

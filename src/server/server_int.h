@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// server internals shared by server.c, http.c (the libmicrohttpd adapter), handlers.c
-// (routes), indexer.c (background indexing), multipart.c and json.c. No HTTP-library
+// server internals shared by server.c, http.c (the libmicrohttpd adapter), handlers*.c
+// (routes; handlers_int.h), indexer.c (background indexing), multipart.c and json.c. No HTTP-library
 // type appears here: http.c turns each request into a struct srv_req view and sends the
 // struct srv_resp the handlers fill.
 #ifndef FH_SERVER_INT_H
@@ -53,13 +53,15 @@ void jw_null(struct srv_json *w);
 void jw_id(struct srv_json *w, int64_t id);       // 0 writes null (ids start at 1)
 
 // ---- JSON reader (json.c): cJSON validates the whole document; top-level scalars kept ------
-enum srv_jtype { SRV_J_NONE = 0, SRV_J_NULL, SRV_J_BOOL, SRV_J_NUM, SRV_J_STR, SRV_J_OTHER };
+enum srv_jtype { SRV_J_NONE = 0, SRV_J_NULL, SRV_J_BOOL, SRV_J_NUM, SRV_J_STR, SRV_J_ARR, SRV_J_OTHER };
 #define SRV_JSON_MEMBERS 16
 struct srv_jmember {
     char key[64];              // truncated keys never match a real field
     enum srv_jtype type;
     double num;                // SRV_J_NUM, SRV_J_BOOL (0/1)
     char *str;                 // SRV_J_STR: unescaped UTF-8, fh_malloc'd
+    double *arr;               // SRV_J_ARR (an array of numbers only; others are SRV_J_OTHER):
+    int n_arr;                 // its n_arr numbers, fh_malloc'd (NULL when empty)
 };
 struct srv_jdoc {
     int n;
@@ -146,7 +148,15 @@ int srv_spool_finish(struct srv_spool *sp);
 // Closes and removes every temporary file still listed, frees; accepts a zeroed spool.
 void srv_spool_free(struct srv_spool *sp);
 
-// ---- uploads (handlers.c) -------------------------------------------------------------------
+// ---- uploads (handlers_uploads.c) -------------------------------------------------------------
+// Stored per owner: <db>.uploads/<owner id>/<sha256>.<ext>; temporary files (.part-*) at the top.
+// At start (after srv_indexer_start, before HTTP): removes temporary files a crash left, moves
+// uploads of the old flat layout (<db>.uploads/<sha256>.<ext>, user 1's) into 1/ with their
+// photo rows, queues stored uploads the library does not know, and sets lib_on_forget on S->L
+// (deletes a stored upload no photo and no op needs any more; never another path).
+int srv_uploads_start(struct srv *S);
+// Deletes every stored upload of the owner and the owner's folder (account deletion).
+int srv_uploads_remove_owner(struct srv *S, int64_t owner);
 // Image kind from the first bytes: "jpg", "png", "heic", "webp", or NULL (not an image).
 const char *srv_sniff_image(const uint8_t *p, size_t n);
 // The display name of an uploaded file: basename only, no control characters, no '/',
@@ -156,12 +166,15 @@ void srv_sanitize_name(const char *raw, char *out, size_t n);
 // ---- the indexer (indexer.c) ----------------------------------------------------------------
 struct srv_indexer;
 int srv_indexer_start(const char *db, const char *models, int threads, struct srv_indexer **out);
-// Queues one stored upload (absolute path; display name for the status). FH_E_NOMEM.
-int srv_indexer_push(struct srv_indexer *x, const char *path, const char *display);
+// Queues one stored upload of owner (absolute path; name: the file name it was uploaded with,
+// kept as photos.orig_name and shown in the status). FH_E_NOMEM. The indexer indexes it for
+// that owner (lib_index_upload: no faces when the owner's face recognition is off).
+int srv_indexer_push(struct srv_indexer *x, int64_t owner, const char *path, const char *name);
 // 1 if path is waiting in the queue or being indexed now.
 int srv_indexer_pending(struct srv_indexer *x, const char *path);
-// Writes the "indexing" status object (a JSON value) with w.
-void srv_indexer_status(struct srv_indexer *x, struct srv_json *w, int n_recent);
+// Writes the owner's "indexing" status object (a JSON value) with w: only that owner's
+// queue, counts and recent results.
+void srv_indexer_status(struct srv_indexer *x, int64_t owner, struct srv_json *w, int n_recent);
 void srv_indexer_stop(struct srv_indexer *x);   // finishes the current photo; accepts NULL
 
 // ---- the server state ---------------------------------------------------------------------

@@ -348,5 +348,13 @@ int store_op_undo(struct store *s, int64_t owner, char *summary, size_t n);
 // transaction or its own statement.
 int store_ops_prune(struct store *s, int64_t owner, int keep, char ***paths, int *n_paths);
 int store_ops_count(struct store *s, int64_t owner, int *n);
+// The owner's most recent op: *id and its summary (n bytes, may be NULL when n is 0).
+// FH_E_NOTFOUND "nothing to undo" when the owner has none.
+int store_op_last(struct store *s, int64_t owner, int64_t *id, char *summary, size_t n);
+// *yes = 1 when a photo row of the owner or one of the owner's ops refers to path, else 0.
+int store_path_in_use(struct store *s, int64_t owner, const char *path, int *yes);
+// Gives the owner's photo rows and op before-images at old_path the path new_path (its own
+// transaction unless one is open). FH_E_ARG for paths over STORE_PATH_MAX or empty.
+int store_photo_repath(struct store *s, int64_t owner, const char *old_path, const char *new_path);
 
 #endif

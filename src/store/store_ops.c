@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "store/store_int.h"
+#include "store/store_sql.h"
 
 static int sql(struct store *s, const char *q, const int64_t *a, int n, const char *what) {
     int rc = store_sql(s, q, a, n, NULL, NULL, what);
@@ -196,4 +197,67 @@ int store_ops_count(struct store *s, int64_t owner, int *n) {
     if (rc < 0) return rc;
     *n = (int)r.i;
     return FH_OK;
+}
+
+int store_op_last(struct store *s, int64_t owner, int64_t *id, char *summary, size_t n) {
+    FH_ASSERT(s && id && (summary || !n));
+    if (n) summary[0] = 0;
+    struct store_sql_row r = {0};
+    int rc = store_sql(s, "SELECT id, summary FROM ops WHERE owner = ?1 ORDER BY id DESC LIMIT 1", &owner, 1, NULL, &r,
+                       "last op");
+    if (rc < 0) return rc;
+    if (rc == 0) return fh_fail(FH_E_NOTFOUND, "nothing to undo");
+    *id = r.i;
+    if (n) snprintf(summary, n, "%s", r.text);
+    return FH_OK;
+}
+
+int store_path_in_use(struct store *s, int64_t owner, const char *path, int *yes) {
+    FH_ASSERT(s && path && yes);
+    *yes = 0;
+    int rc = store_sql_check_str(path, "photo path", 1, STORE_PATH_MAX);
+    if (rc) return rc;
+    struct store_sql_row r = {0};
+    rc = store_sql(s, "SELECT EXISTS (SELECT 1 FROM photos WHERE owner = ?1 AND path = ?2)"
+                      " OR EXISTS (SELECT 1 FROM op_photos WHERE owner = ?1 AND path = ?2)",
+                   &owner, 1, path, &r, "path in use");
+    if (rc < 0) return rc;
+    *yes = r.i != 0;
+    return FH_OK;
+}
+
+struct ids_ctx {
+    int64_t *v;
+    int n, cap;
+};
+static int id_cb(void *ctx, int64_t i, const char *text) {
+    struct ids_ctx *c = ctx;
+    if (fh_grow((void **)&c->v, &c->cap, c->n + 1, sizeof *c->v)) return 1;
+    c->v[c->n++] = i;
+    return 0;
+}
+
+int store_photo_repath(struct store *s, int64_t owner, const char *old_path, const char *new_path) {
+    FH_ASSERT(s && old_path && new_path);
+    int rc = store_sql_check_str(old_path, "photo path", 1, STORE_PATH_MAX);
+    if (!rc) rc = store_sql_check_str(new_path, "photo path", 1, STORE_PATH_MAX);
+    if (rc) return rc;
+    int own;
+    if ((rc = store_sql_tx_enter(s, &own))) return rc;
+    // store_sql binds one text: collect the ids by the old path, then set the new one by id
+    struct ids_ctx ph = {0}, op = {0};
+    struct store_sql_row r1 = {.each = id_cb, .ctx = &ph}, r2 = {.each = id_cb, .ctx = &op};
+    int64_t a[2] = {owner, 0};
+    rc = store_sql(s, "SELECT id, '' FROM photos WHERE owner = ?1 AND path = ?2", a, 1, old_path, &r1, "repath: photos");
+    if (rc >= 0)
+        rc = store_sql(s, "SELECT rowid, '' FROM op_photos WHERE owner = ?1 AND path = ?2", a, 1, old_path, &r2,
+                       "repath: ops");
+    for (int i = 0; rc >= 0 && i < ph.n; i++)
+        a[1] = ph.v[i], rc = store_sql(s, "UPDATE photos SET path = ?3 WHERE owner = ?1 AND id = ?2", a, 2, new_path,
+                                       NULL, "repath photo");
+    for (int i = 0; rc >= 0 && i < op.n; i++)
+        a[1] = op.v[i], rc = store_sql(s, "UPDATE op_photos SET path = ?3 WHERE owner = ?1 AND rowid = ?2", a, 2,
+                                       new_path, NULL, "repath op photo");
+    fh_free(ph.v), fh_free(op.v);
+    return store_sql_tx_leave(s, own, rc < 0 ? rc : FH_OK);
 }

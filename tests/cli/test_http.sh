@@ -4,6 +4,12 @@
 # rename/merge/hide/avatar/move/reject through the API and their persistence across a
 # server restart; browser safety (rebinding Host 421, cross-origin writes 403, text/plain
 # JSON 415), 70 idle sockets not stalling others, the non-loopback bind refused. Uploads: the demo photos and 5 LFW photos each of 3 people.
+# Undo and user operations (API-CONTRACT): every action reply's "op", POST /api/undo restoring
+# the JSON of before (rename, hide, avatar, new person, merge, bulk and single move/reject,
+# delete person, delete photo and its image), errors of the new routes (404 ids, 400 empty or
+# over 1000, 409 nothing to undo); uploads per user (<db>.uploads/1/), the original name as the
+# photo's name, quota 413, recognition off, a forgotten upload deleted (never a folder's photo),
+# the old flat layout moved into 1/ at start. Needs python3 (idle sockets, settings via SQL).
 # The server listens on 127.0.0.1 on a free port (--port 0, read from its log) and is
 # always stopped at the end. Ends with "N passed, M failed"; exit status 1 on any failure.
 set -u
@@ -98,8 +104,10 @@ req GET /api/nope
 check "unknown route: 404 JSON error" [ "$CODE" = 404 ] && is_error 404
 req GET /nope.html
 check "unknown page: 404" [ "$CODE" = 404 ] && is_error 404
-req POST /api/persons
-check "POST /api/persons: 405" [ "$CODE" = 405 ] && is_error 405
+req PUT /api/persons
+check "PUT /api/persons: 405" [ "$CODE" = 405 ] && is_error 405
+req POST /api/undo
+check "POST /api/undo with nothing to undo: 409" [ "$CODE" = 409 ] && is_error 409
 req GET /api/upload
 check "GET /api/upload: 405" [ "$CODE" = 405 ] && is_error 405
 req GET /api/persons/999
@@ -116,7 +124,7 @@ args=()
 for f in models/samples/sample{1..6}.jpg; do args+=(-F "files=@$f"); done
 req POST /api/upload "${args[@]}"
 check "upload 6 demo photos: 202, all queued" [ "$CODE" = 202 ] && jqb '.queued == 6 and .rejected == 0 and ([.files[] | select(.status == "queued" and (.file | test("^[0-9a-f]{64}\\.jpg$")) and .error == null)] | length == 6)'
-declare -A SHA   # identity -> stored names of its photos
+declare -A SHA   # identity -> the names its photos were uploaded with
 args=()
 for who in Colin_Powell Tony_Blair Serena_Williams; do
     for i in 1 2 3 4 5; do args+=(-F "files=@$LFW/$who/${who}_000$i.jpg"); done
@@ -124,7 +132,7 @@ done
 req POST /api/upload "${args[@]}"
 check "upload 15 LFW photos in one request: 202" [ "$CODE" = 202 ] && jqb '.queued == 15'
 for who in Colin_Powell Tony_Blair Serena_Williams; do
-    SHA[$who]=$(jq -r --arg w "$who" '[.files[] | select(.name | startswith($w)) | .file] | join(" ")' "$TMP/body")
+    SHA[$who]=$(jq -r --arg w "$who" '[.files[] | select(.name | startswith($w)) | .name] | join(" ")' "$TMP/body")
 done
 
 printf 'hello, not an image\n' >"$TMP/notimage.jpg"
@@ -150,8 +158,8 @@ req POST /api/upload -F "files=@$LFW/Colin_Powell/Colin_Powell_0006.jpg;filename
 check "filename with backslashes: basename only" [ "$CODE" = 202 ] && jqb '(.files[0].name | (contains("\\\\") or contains("..")) | not)'
 escaped=$(find "$TMP" / -maxdepth 3 -name 'passwd.jpg' -newer "$TMP/marker" 2>/dev/null | head -1)
 outside=$(find "$TMP" -type f -newer "$TMP/marker" ! -path "$TMP/lib.db.uploads/*" ! -name 'lib.db*' ! -name log ! -name body 2>/dev/null | head -1)
-check "the upload stayed in LIB.db.uploads/ under a generated name" [ -f "$TMP/lib.db.uploads/$TRAV" ] && [ -z "$escaped" ] && [ -z "$outside" ]
-check "every stored upload has a generated name" bash -c "! ls -A '$TMP/lib.db.uploads' | grep -Ev '^[0-9a-f]{64}\.(jpg|png|heic|webp)$'"
+check "the upload stayed in LIB.db.uploads/1/ (the user's folder) under a generated name" [ -f "$TMP/lib.db.uploads/1/$TRAV" ] && [ -z "$escaped" ] && [ -z "$outside" ]
+check "every stored upload has a generated name, in the user's folder" bash -c "! ls -A '$TMP/lib.db.uploads/1' | grep -Ev '^[0-9a-f]{64}\.(jpg|png|heic|webp)$'" && [ "$(ls -A "$TMP/lib.db.uploads" | grep -v '^\.part-')" = 1 ]
 req POST /api/upload -H 'Content-Type: application/json' --data-binary '{}'
 check "upload without multipart: 400" [ "$CODE" = 400 ] && is_error 400
 req POST /api/upload -F "name=value"
@@ -178,6 +186,9 @@ check "server still alive after the bad uploads" kill -0 "$PID"
 S1=$(sha256sum models/samples/sample1.jpg | cut -c1-64)
 req POST /api/upload -F "files=@models/samples/sample1.jpg;filename=again.jpg"
 check "the same bytes uploaded again: 200, one photo (status duplicate, its stored photo)" [ "$CODE" = 200 ] && jqb ".queued == 0 and .duplicates == 1 and .files[0].status == \"duplicate\" and .files[0].file == \"$S1.jpg\" and (.files[0].photo | type == \"number\")"
+DUP=$(jq -r '.files[0].photo' "$TMP/body")
+req GET "/api/photos/$DUP"
+check "a photo's name is the name it was uploaded with (not the stored one, not the duplicate's)" [ "$CODE" = 200 ] && jqb '.photo.name == "sample1.jpg"'
 req POST /api/upload -F "files=@models/samples/sample2.jpg" -F "files=@models/samples/sample2.jpg;filename=copy.jpg"
 check "the same bytes twice in one request: never queued twice" [ "$CODE" = 200 ] && jqb '.queued == 0 and .duplicates == 2'
 req POST /api/upload -F "files=@$LFW/Hugo_Chavez/Hugo_Chavez_0002.jpg" -F "files=@$LFW/Hugo_Chavez/Hugo_Chavez_0002.jpg;filename=again.jpg"
@@ -271,9 +282,9 @@ xreq POST "/api/persons/$C/hide" -H 'Origin: http://evil.example' -H 'Content-Ty
 check "cross-origin hide: 403" [ "$CODE" = 403 ]
 xreq POST "/api/persons/$A/merge" -H 'Origin: http://evil.example' -H 'Content-Type: application/json' --data-binary "{\"from\":$B}"
 check "cross-origin merge: 403" [ "$CODE" = 403 ]
-n_up=$(ls "$TMP/lib.db.uploads" | wc -l)
+n_up=$(find "$TMP/lib.db.uploads" -type f | wc -l)
 xreq POST /api/upload -H 'Origin: http://evil.example' -F "files=@$LFW/Hugo_Chavez/Hugo_Chavez_0001.jpg"
-check "cross-origin upload: 403, nothing stored" [ "$CODE" = 403 ] && [ "$(ls "$TMP/lib.db.uploads" | wc -l)" = "$n_up" ]
+check "cross-origin upload: 403, nothing stored" [ "$CODE" = 403 ] && [ "$(find "$TMP/lib.db.uploads" -type f | wc -l)" = "$n_up" ]
 xreq POST /api/recluster
 check "recluster without an origin: 403" [ "$CODE" = 403 ]
 req GET "/api/persons/$A"; req GET "/api/persons/$C"; hid=$(jq -r '.person.hidden' "$TMP/body")
@@ -370,6 +381,161 @@ req GET "/api/faces/$BF"
 check "after recluster: the user's move stays" jqb ".face.person == $C"
 req GET /api/status
 check "status after restart: nothing re-indexed" jqb '.indexing.submitted == 0'
+# ---- undo and user operations (API-CONTRACT "Undo and user operations") -------------------------------
+# snap NAME PATH: the GET reply of PATH saved as $TMP/NAME; same NAME PATH: PATH answers it again
+snap() { req GET "$2"; cp "$TMP/body" "$TMP/snap_$1"; }
+same() { req GET "$2"; [ "$CODE" = 200 ] && [ "$(jq -S . "$TMP/body")" = "$(jq -S . "$TMP/snap_$1")" ]; }
+has_op() { jqb '(.op.id | type == "number") and (.op.summary | type == "string" and length > 0)'; }
+undo_ok() { # undo_ok OP_ID: POST /api/undo took back that op
+    req POST /api/undo -H 'Content-Type: application/json' --data-binary '{}'
+    [ "$CODE" = 200 ] && jqb ".undone.id == $1 and (.undone.summary | length > 0)"
+}
+op_id() { jq -r '.op.id' "$TMP/body"; }
+
+snap A "/api/persons/$A"
+post_json "/api/persons/$A/rename" '{"name":"Undo me"}'
+check "rename reply carries the op" [ "$CODE" = 200 ] && has_op && jqb '.op.summary | contains("Undo me")'
+OP=$(op_id)
+check "undo rename: 200, the op undone" undo_ok "$OP"
+check "after undo: the person as before the rename" same A "/api/persons/$A"
+post_json "/api/persons/$C/hide" '{"hidden":false}'
+check "hide reply carries the op" [ "$CODE" = 200 ] && has_op
+check "undo hide" undo_ok "$(op_id)"
+snap A "/api/persons/$A"
+mapfile -t AFS < <(jq -r '.faces[].id' "$TMP/snap_A")
+APH2=$(jq -r '.photos[0].id' "$TMP/snap_A")
+post_json "/api/persons/$A/avatar" "{\"face\":${AFS[1]}}"
+check "avatar reply carries the op" [ "$CODE" = 200 ] && has_op
+check "undo avatar: as before" undo_ok "$(op_id)" && same A "/api/persons/$A"
+
+post_json /api/persons "{\"name\":\"Newbie\",\"faces\":[${AFS[0]},${AFS[1]}]}"
+check "POST /api/persons: 201, a new person with the faces, and the op" [ "$CODE" = 201 ] && has_op && jqb '.person.name == "Newbie" and .person.n_faces == 2'
+NEWP=$(jq -r '.person.id' "$TMP/body"); OP_NEW=$(op_id)
+req GET "/api/faces/${AFS[0]}"
+check "the face is in the new person, by the user" jqb ".face.person == $NEWP and .face.assigned == \"user\""
+snap A2 "/api/persons/$A"; snap N "/api/persons/$NEWP"
+post_json "/api/persons/$A/merge" "{\"from\":$NEWP}"
+check "merge reply carries the op" [ "$CODE" = 200 ] && has_op && jqb '.op.summary | contains("Newbie")'
+check "undo merge: 200" undo_ok "$(op_id)"
+check "after undo merge: both persons as before" same A2 "/api/persons/$A" && same N "/api/persons/$NEWP"
+check "undo new person" undo_ok "$OP_NEW"
+req GET "/api/persons/$NEWP"; c1=$CODE
+check "after undo new person: it is gone (404), its faces back where they were" [ "$c1" = 404 ] && same A "/api/persons/$A"
+
+post_json /api/faces/move "{\"faces\":[${AFS[0]},${AFS[1]},${AFS[2]}],\"person\":$C}"
+check "bulk move: 200 moved 3, one op" [ "$CODE" = 200 ] && has_op && jqb '.moved == 3 and (.op.summary | contains("3 faces"))'
+OP=$(op_id)
+req GET "/api/persons/$C"
+check "the 3 faces are in the other person" jqb "[.faces[].id] | contains([${AFS[0]},${AFS[1]},${AFS[2]}])"
+check "one undo takes the whole bulk move back" undo_ok "$OP" && same A "/api/persons/$A"
+post_json /api/faces/move "{\"faces\":[${AFS[0]},${AFS[1]}],\"person\":null}"
+check "bulk move to unknown: 200" [ "$CODE" = 200 ] && jqb '.moved == 2' && has_op
+check "undo it" undo_ok "$(op_id)" && same A "/api/persons/$A"
+post_json /api/faces/reject "{\"faces\":[${AFS[0]},${AFS[1]}],\"person\":$A}"
+check "bulk reject: 200 rejected 2, one op" [ "$CODE" = 200 ] && has_op && jqb '.rejected == 2'
+OP=$(op_id)
+req GET "/api/faces/${AFS[0]}"; p0=$(jq -r '.face.person' "$TMP/body")
+check "the rejected faces left the person" [ "$p0" != "$A" ]
+check "one undo takes the bulk reject back: the person as before" undo_ok "$OP" && same A "/api/persons/$A"
+post_json "/api/faces/${AFS[2]}/move" '{"person":null}'
+check "single face move reply carries the op" [ "$CODE" = 200 ] && has_op && jqb '.face.person == null'
+check "undo single move" undo_ok "$(op_id)" && same A "/api/persons/$A"
+post_json "/api/faces/${AFS[2]}/reject" "{\"person\":$A}"
+check "single face reject reply carries the op" [ "$CODE" = 200 ] && has_op
+check "undo single reject" undo_ok "$(op_id)" && same A "/api/persons/$A"
+
+snap L /api/persons
+req POST "/api/persons/$A/delete"
+check "delete person: 200 with the op" [ "$CODE" = 200 ] && has_op && jqb '.op.summary | startswith("Deleted")'
+OP=$(op_id)
+req GET "/api/persons/$A"; c1=$CODE
+req GET "/api/faces/${AFS[0]}"
+check "the deleted person is 404, its faces unknown by the user's word" [ "$c1" = 404 ] && jqb '.face.person == null and .face.assigned == "user"'
+check "undo delete person: the person and the list as before" undo_ok "$OP" && same A "/api/persons/$A" && same L /api/persons
+
+snap P "/api/photos/$APH2"
+PFILE=$(find "$TMP/lib.db.uploads/1" -type f | wc -l)
+req POST "/api/photos/$APH2/delete"
+check "delete photo: 200 with the op" [ "$CODE" = 200 ] && has_op
+OP=$(op_id)
+req GET "/api/photos/$APH2"; c1=$CODE
+req GET "/api/photos/$APH2/image"
+check "the deleted photo is 404 (and its image), its file kept for undo" [ "$c1" = 404 ] && [ "$CODE" = 404 ] && [ "$(find "$TMP/lib.db.uploads/1" -type f | wc -l)" = "$PFILE" ]
+check "undo delete photo: the photo, its faces, the person as before" undo_ok "$OP" && same P "/api/photos/$APH2" && same A "/api/persons/$A"
+req GET "/api/photos/$APH2/image"
+check "the photo's image is served again" [ "$CODE" = 200 ] && [ "$CTYPE" = image/jpeg ]
+
+# errors of the new routes
+req POST /api/persons/99999/delete; c1=$CODE
+req POST /api/photos/99999/delete
+check "delete an unknown person / photo: 404" [ "$c1" = 404 ] && [ "$CODE" = 404 ] && is_error 404
+post_json /api/faces/move '{"faces":[],"person":null}'
+check "bulk move of an empty list: 400" [ "$CODE" = 400 ] && is_error 400
+ids=$(seq -s, 1 1001)
+post_json /api/faces/move "{\"faces\":[$ids],\"person\":null}"; c1=$CODE
+post_json /api/faces/reject "{\"faces\":[$ids],\"person\":$A}"; c2=$CODE
+post_json /api/persons "{\"faces\":[$ids]}"
+check "1001 ids: 400 (move, reject, new person)" [ "$c1" = 400 ] && [ "$c2" = 400 ] && [ "$CODE" = 400 ] && is_error 400
+post_json /api/faces/move '{"faces":"1","person":null}'; c1=$CODE
+post_json /api/faces/move '{"faces":[1.5],"person":null}'; c2=$CODE
+post_json /api/faces/move "{\"faces\":[${AFS[0]}],\"person\":\"x\"}"
+check "bulk move with mistyped faces or person: 400" [ "$c1" = 400 ] && [ "$c2" = 400 ] && [ "$CODE" = 400 ]
+post_json /api/faces/reject "{\"faces\":[${AFS[0]}]}"
+check "bulk reject without a person: 400" [ "$CODE" = 400 ] && is_error 400
+snap A "/api/persons/$A"
+post_json /api/faces/move "{\"faces\":[${AFS[0]},99999],\"person\":$C}"; c1=$CODE
+post_json /api/faces/move "{\"faces\":[${AFS[0]}],\"person\":99999}"; c2=$CODE
+post_json /api/persons '{"faces":[99999]}'
+check "bulk with an unknown face or person: 404, nothing changed" [ "$c1" = 404 ] && [ "$c2" = 404 ] && [ "$CODE" = 404 ] && same A "/api/persons/$A"
+post_json /api/persons '{"name":42,"faces":[1]}'; c1=$CODE
+post_json /api/persons '{"name":"x"}'
+check "new person with a bad name or no faces: 400" [ "$c1" = 400 ] && [ "$CODE" = 400 ]
+post_json /api/persons "{\"faces\":[${AFS[0]}]}"
+check "new person without a name: 201, unnamed" [ "$CODE" = 201 ] && jqb '.person.name == null' && has_op
+check "undo it" undo_ok "$(op_id)" && same A "/api/persons/$A"
+req POST /api/undo
+check "POST /api/undo without a body: 200 (or 409 when the log is empty)" bash -c "[ $CODE = 200 ] || [ $CODE = 409 ]"
+n=0; while [ $n -lt 60 ]; do req POST /api/undo; [ "$CODE" = 200 ] || break; n=$((n+1)); done
+check "undo until the log is empty: then 409" [ "$CODE" = 409 ] && is_error 409
+
+# ---- per-user settings: quota, recognition off ----------------------------------------------------------
+sql() { python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()' "$TMP/lib.db" "$1"; }
+used=$(find "$TMP/lib.db.uploads/1" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
+sql "UPDATE users SET quota_bytes = $((used + 1000)) WHERE id = 1"
+n_up=$(find "$TMP/lib.db.uploads" -type f | wc -l)
+req POST /api/upload -F "files=@$LFW/Hugo_Chavez/Hugo_Chavez_0003.jpg"
+check "an upload over the user's quota: 413 with a clear message, nothing stored" [ "$CODE" = 413 ] && is_error 413 && jqb '.files[0].error.message | contains("quota")' && [ "$(find "$TMP/lib.db.uploads" -type f | wc -l)" = "$n_up" ]
+req POST /api/upload -F "files=@models/samples/sample1.jpg"
+check "a duplicate over the quota still answers duplicate (takes no space)" [ "$CODE" = 200 ] && jqb '.duplicates == 1'
+sql "UPDATE users SET quota_bytes = 0, recognition = 0 WHERE id = 1"
+req POST /api/upload -F "files=@$LFW/Hugo_Chavez/Hugo_Chavez_0003.jpg;filename=hugo.jpg"
+check "unlimited quota again: queued" [ "$CODE" = 202 ]
+wait_indexed
+check "recognition off: the photo is stored, no face computed" jqf '.indexing.recent[0].name == "hugo.jpg" and .indexing.recent[0].status == "indexed" and .indexing.recent[0].faces == 0' "$TMP/body"
+sql "UPDATE users SET recognition = 1 WHERE id = 1"
+
+# ---- a deleted photo's file goes when its op leaves the log (50 kept); only uploads -------------------------
+mkdir -p "$TMP/folder" && cp models/samples/sample3.jpg "$TMP/folder/mine.jpg"
+"$BIN" index "$TMP/folder" --db "$TMP/lib.db" >"$TMP/indexlog" 2>&1
+MINE=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT id FROM photos WHERE path LIKE ?", ("%/folder/mine.jpg",)).fetchone()[0])' "$TMP/lib.db" 2>/dev/null)
+req GET "/api/photos/$MINE"
+check "a photo of an indexed folder (CLI) is served too" [ -n "$MINE" ] && [ "$CODE" = 200 ]
+req POST "/api/photos/$DUP/delete"; c1=$CODE
+req POST "/api/photos/$MINE/delete"
+check "delete an uploaded photo and a folder photo: 200, files kept for undo" [ "$c1" = 200 ] && [ "$CODE" = 200 ] && [ -f "$TMP/lib.db.uploads/1/$S1.jpg" ] && [ -f "$TMP/folder/mine.jpg" ]
+for i in $(seq 1 25); do
+    post_json "/api/persons/$C/hide" '{"hidden":true}'; post_json "/api/persons/$C/hide" '{"hidden":false}'
+done
+check "50 ops later: the upload's file is deleted, the indexed folder's file never" [ ! -e "$TMP/lib.db.uploads/1/$S1.jpg" ] && [ -f "$TMP/folder/mine.jpg" ]
+
+check "server stops cleanly" stop_server
+# ---- the old flat upload layout is moved into 1/ at start --------------------------------------------------
+mv "$TMP/lib.db.uploads/1/"* "$TMP/lib.db.uploads/" && rmdir "$TMP/lib.db.uploads/1"
+sql "UPDATE photos SET path = replace(path, '/lib.db.uploads/1/', '/lib.db.uploads/')"
+check "server starts on a library with the old flat layout" start_server
+check "the flat uploads moved into 1/" [ -z "$(find "$TMP/lib.db.uploads" -maxdepth 1 -type f)" ] && [ "$(find "$TMP/lib.db.uploads/1" -type f | wc -l)" -gt 20 ]
+req GET "/api/photos/$APH2/image"
+check "after the move: images are served, nothing re-indexed" [ "$CODE" = 200 ] && req GET /api/status && jqb '.indexing.submitted == 0'
 check "server stops cleanly at the end" stop_server
 
 echo "$pass passed, $fail failed"

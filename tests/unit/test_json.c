@@ -23,6 +23,13 @@ int main(void) {
     TEST_COND("nested value kept as OTHER", (m = srv_json_get(&d, "o")) && m->type == SRV_J_OTHER);
     TEST_COND("absent member", !srv_json_get(&d, "nope"));
     srv_json_free(&d);
+    TEST_COND("arrays of numbers parse", parse("{\"faces\":[3,1,2.5],\"e\":[],\"s\":[1,\"x\"]}", &d) == FH_OK);
+    m = srv_json_get(&d, "faces");
+    TEST_COND("array of numbers kept", m && m->type == SRV_J_ARR && m->n_arr == 3 && m->arr[0] == 3 && m->arr[2] == 2.5);
+    m = srv_json_get(&d, "e");
+    TEST_COND("empty array kept, no numbers", m && m->type == SRV_J_ARR && m->n_arr == 0 && !m->arr);
+    TEST_COND("mixed array is OTHER", (m = srv_json_get(&d, "s")) && m->type == SRV_J_OTHER && !m->arr);
+    srv_json_free(&d);
 
     TEST_COND("escapes and UTF-8", parse("{\"n\":\"a\\\"b\\u00e9\\ud83d\\ude00\"}", &d) == FH_OK &&
                                        !strcmp(srv_json_get(&d, "n")->str, "a\"b\xc3\xa9\xf0\x9f\x98\x80"));

@@ -231,6 +231,42 @@ int main(void) {
     undo_case("delete person", lib_person_delete(L, U1, pc), s0, "Deleted 'Carl'");
     undo_case("delete photo", lib_photo_delete(L, U1, photo[0]), s0, "Deleted the photo p0.jpg");
     undo_case("delete an uploaded photo", lib_photo_delete(L, U1, photo[3]), s0, "Deleted the photo Holiday 1.jpg");
+    int64_t bf[3] = {face[9], face[8], face[1]};
+    undo_case("bulk move (one op)", lib_move_faces(L, U1, bf, 3, pc), s0, "Moved 3 faces to 'Carl'");
+    undo_case("bulk move to unknown", lib_move_faces(L, U1, bf, 2, 0), s0, "Moved 2 faces to unknown");
+    undo_case("bulk reject (one op)", lib_reject_faces(L, U1, bf, 3, pa), s0, "3 faces are not 'Anna'");
+    int ops0 = -1, ops1 = -2;
+    store_ops_count(lib_store(L), U1, &ops0);
+    int64_t bad3[3] = {face[9], 999999, face[1]};
+    TEST_COND("bulk move with one unknown face: FH_E_NOTFOUND, nothing changed, no op",
+              lib_move_faces(L, U1, bad3, 3, pc) == FH_E_NOTFOUND && !strcmp(s0, state(1, U1)) &&
+                  store_ops_count(lib_store(L), U1, &ops1) == 0 && ops1 == ops0);
+    TEST_COND("bulk: 0 faces or a missing person refused", lib_move_faces(L, U1, bf, 0, pc) == FH_E_ARG &&
+                                                               lib_reject_faces(L, U1, bf, 1, 0) == FH_E_ARG &&
+                                                               lib_move_faces(L, U1, bf, 1, 999999) == FH_E_NOTFOUND);
+    TEST_COND("bob cannot bulk-move local's faces", lib_move_faces(L, U2, bf, 3, 0) == FH_E_NOTFOUND);
+    struct lib_op op, un;
+    TEST_COND("lib_last_op: the action just done", lib_hide(L, U1, pa, 1) == 0 && lib_last_op(L, U1, &op) == 0 &&
+                                                       op.id > 0 && !strcmp(op.summary, "Hid 'Anna'"));
+    TEST_COND("lib_undo_op: undoes that op, says which", lib_undo_op(L, U1, &un) == 0 && un.id == op.id &&
+                                                             !strcmp(un.summary, "Hid 'Anna'") && !strcmp(s0, state(1, U1)));
+    TEST_COND("lib_last_op for an owner with none: FH_E_NOTFOUND", lib_last_op(L, U2, &op) == FH_E_NOTFOUND);
+
+    // paths: in use by a photo row or an op; moved by their keeper
+    int used = -1;
+    struct store_photo ph;
+    TEST_COND("path in use by a photo", lib_photo_get(L, U1, photo[3], &ph) == 0 &&
+                                            lib_path_in_use(L, U1, "/photos/p3.jpg", &used) == 0 && used == 1);
+    TEST_COND("... not for another owner", lib_path_in_use(L, U2, "/photos/p3.jpg", &used) == 0 && used == 0);
+    TEST_COND("a deleted photo's path stays in use (its op)", lib_photo_delete(L, U1, photo[3]) == 0 &&
+                                                                 lib_path_in_use(L, U1, "/photos/p3.jpg", &used) == 0 && used == 1);
+    TEST_COND("repath: the op follows the file", lib_photo_repath(L, U1, "/photos/p3.jpg", "/photos/1/p3.jpg") == 0 &&
+                                                     lib_path_in_use(L, U1, "/photos/p3.jpg", &used) == 0 && used == 0);
+    TEST_COND("undo brings the photo back at the new path", lib_undo(L, U1, sum, sizeof sum) == 0 &&
+                                                              lib_photo_get(L, U1, photo[3], &ph) == 0 &&
+                                                              !strcmp(ph.path, "/photos/1/p3.jpg"));
+    TEST_COND("repath back: the state as at the start", lib_photo_repath(L, U1, "/photos/1/p3.jpg", "/photos/p3.jpg") == 0 &&
+                                                          !strcmp(s0, state(1, U1)));
 
     // two actions, two undos, newest first
     TEST_COND("two actions", lib_rename(L, U1, pa, "X") == 0 && lib_merge(L, U1, pa, pc) == 0);
