@@ -200,6 +200,12 @@ int auth_user_passwd(struct auth *a, struct store *s, const char *name, const ch
     return rc;
 }
 
+int auth_user_get(struct store *s, int64_t id, struct store_user *out) { return store_user_by_id(s, id, out); }
+
+int auth_user_find(struct store *s, const char *name, struct store_user *out) {
+    return store_user_find(s, name, out);
+}
+
 int auth_users_each(struct store *s, int (*fn)(void *ctx, const struct store_user *u), void *ctx) {
     return store_users_each(s, fn, ctx);
 }

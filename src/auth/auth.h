@@ -123,6 +123,11 @@ int auth_user_del(struct auth *a, struct store *s, const char *name, struct stor
 // FH_E_NOTFOUND if absent.
 int auth_user_passwd(struct auth *a, struct store *s, const char *name, const char *password,
                      int *n_ended);
+// One user by id / by name (store_user_by_id / store_user_find: strings point into s, valid
+// until the next call on s). FH_E_NOTFOUND if absent. The server reads accounts only
+// through auth, never the store.
+int auth_user_get(struct store *s, int64_t id, struct store_user *out);
+int auth_user_find(struct store *s, const char *name, struct store_user *out);
 // Every user ordered by id (store_users_each's rules).
 int auth_users_each(struct store *s, int (*fn)(void *ctx, const struct store_user *u), void *ctx);
 // *yes = 1 if at least one user has a password (then the server must require a login).

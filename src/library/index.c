@@ -233,8 +233,12 @@ int lib_index(struct lib *L, int64_t owner, const char *const *roots_in, int n_r
     memset(st, 0, sizeof *st);
     double t0 = fh_now_ms();
     struct files all = {0}, todo = {0};
+    int on = 1;
+    int rc = store_user_get_recognition(L->s, owner, &on);
+    if (rc) return rc;
+    if (!on) return fh_fail(FH_E_ARG, "index: face recognition is off for this user (turn it on first)");
     char **roots = fh_calloc((size_t)(n_roots ? n_roots : 1), sizeof *roots);
-    int rc = roots ? FH_OK : fh_fail(FH_E_NOMEM, "index: out of memory");
+    rc = roots ? FH_OK : fh_fail(FH_E_NOMEM, "index: out of memory");
     for (int i = 0; !rc && i < n_roots; i++) {
         if (!(roots[i] = realpath(roots_in[i], NULL))) rc = fh_fail(FH_E_IO, "%s: %s", roots_in[i], strerror(errno));
         struct stat sb;

@@ -184,9 +184,9 @@ int lib_update_avatars(struct lib *L, int64_t owner);
 // photos stay. Faces rows are removed rather than kept without embeddings: a box and
 // landmarks are still face data. On: the same, then every photo of the owner is analysed
 // again from its stored path (files that are gone count in st->failed and keep no faces) and
-// persons are formed anew; names and corrections from before are not restored. The flag
-// itself is not stored here: the caller keeps it (the users table) and must not index for
-// an owner whose recognition is off.
+// persons are formed anew; names and corrections from before are not restored. The flag is
+// stored (users.recognition) in the transaction that forgets the faces; lib_index refuses an
+// owner whose recognition is off and lib_index_upload stores such photos without faces.
 int lib_recognition_set(struct lib *L, int64_t owner, int on, const struct lib_options *o, struct lib_stats *st);
 
 // ---- reading the owner's rows (library/rows.c) -------------------------------------------------

@@ -58,6 +58,7 @@ int lib_recognition_set(struct lib *L, int64_t owner, int on, const struct lib_o
     memset(st, 0, sizeof *st);
     double t0 = fh_now_ms();
     int rc = store_begin(L->s);
+    if (!rc) rc = store_user_set_recognition(L->s, owner, on);
     if (!rc) rc = store_owner_forget_faces(L->s, owner);
     if (!rc) rc = store_commit(L->s);
     if (rc) store_rollback(L->s);

@@ -57,7 +57,7 @@ static void free_secret(char *p) {
 // {"id":N,"name":"..","recognition":bool} of user id (from s)
 static int user_json(struct store *s, int64_t id, struct srv_json *w) {
     struct store_user u;
-    int rc = store_user_by_id(s, id, &u);
+    int rc = auth_user_get(s, id, &u);
     if (rc) return rc;
     jw_obj(w);
     jw_key(w, "id"), jw_int(w, u.id);
@@ -117,7 +117,7 @@ void srv_h_login(struct srv *S, const struct srv_req *rq, int64_t id, struct srv
     int64_t wait = 0;
     int rc = s ? auth_login(S->auth, s, user, pw, rq->client, sid, &wait) : FH_E_DB;
     struct store_user u;
-    if (!rc) rc = store_user_find(s, user, &u);
+    if (!rc) rc = auth_user_find(s, user, &u);
     int64_t uid = rc ? 0 : u.id;
     srv_store_give(S, s);
     fh_free(user), free_secret(pw);
@@ -158,12 +158,8 @@ void srv_h_recognition(struct srv *S, const struct srv_req *rq, int64_t id, stru
     struct lib_stats st;
     int was = 0;
     pthread_mutex_lock(&S->mu);
-    struct store *s = lib_store(S->L);
-    int rc = store_user_get_recognition(s, rq->owner, &was);
-    if (!rc && was != on) {
-        rc = store_user_set_recognition(s, rq->owner, on);
-        if (!rc) rc = lib_recognition_set(S->L, rq->owner, on, &o, &st);
-    }
+    int rc = lib_user_recognition(S->L, rq->owner, &was);
+    if (!rc && was != on) rc = lib_recognition_set(S->L, rq->owner, on, &o, &st); // stores the flag too
     pthread_mutex_unlock(&S->mu);
     if (rc) return reply_code(rs, rc);
     if (was != on)
@@ -207,7 +203,7 @@ void srv_h_account_delete(struct srv *S, const struct srv_req *rq, int64_t id, s
     struct store_user u;
     char name[STORE_NAME_MAX + 1] = "", sid[AUTH_SID_LEN + 1];
     int64_t wait = 0;
-    int rc = s ? store_user_by_id(s, rq->owner, &u) : FH_E_DB;
+    int rc = s ? auth_user_get(s, rq->owner, &u) : FH_E_DB;
     if (!rc) snprintf(name, sizeof name, "%s", u.name);
     if (!rc && rq->owner == LIB_OWNER_LOCAL) rc = fh_fail(FH_E_ARG, "the built-in local user cannot be deleted");
     if (!rc) rc = auth_login(S->auth, s, name, pw, rq->client, sid, &wait);

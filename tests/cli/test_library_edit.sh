@@ -67,7 +67,10 @@ if command -v sqlite3 >/dev/null; then
     [ "$c" = 0 ] && [ "$p" -gt 0 ] && ok "SQL: no face, embedding or person rows; $p photos kept" || bad "SQL after off: $c face rows, $p photos"
 fi
 "$BIN" undo --db "$DB" >/dev/null 2>&1; [ $? = 1 ] && ok "nothing to undo after recognition off" || bad "undo after off"
-"$BIN" index "$T/photos" --db "$DB" 2>/dev/null | grep -q '"indexed":0' && ok "index while off re-analyses nothing" || bad "index while off"
+out=$("$BIN" index "$T/photos" --db "$DB" 2>&1); rc=$?
+nf_off=$(snap | python3 -c 'import json,sys; print(sum(len(p["faces"]) for p in json.load(sys.stdin)))')
+[ $rc = 1 ] && echo "$out" | grep -q "recognition is off" && [ "$nf_off" = 0 ] \
+    && ok "index while off is refused (exit 1, says why) and adds no faces" || bad "index while off: rc $rc, $nf_off faces: $out"
 out=$("$BIN" recognition on --db "$DB")
 nf2=$(snap | python3 -c 'import json,sys; print(sum(len(p["faces"]) for p in json.load(sys.stdin)))')
 np2=$(snap | python3 -c 'import json,sys; print(sum(1 for p in json.load(sys.stdin) if p["id"]))')
