@@ -148,6 +148,12 @@ static int n_consumers(struct graph *g, int v) {
     return n;
 }
 
+// a pattern's inner node may go only when the pattern holds all n readers of its output:
+// a value read elsewhere too (a damaged or unusual file) would be left with no producer
+static int inner(struct graph *g, const struct nn_node *nd, int n) {
+    return n_consumers(g, nd->out) == n;
+}
+
 // ADD(RELU(x), MUL(...)) -> PRELU; returns 1 if node i was rewritten
 static int fuse_prelu(struct graph *g, int i) {
     struct nn_node *add = &g->net->nodes[i];
@@ -163,11 +169,14 @@ static int fuse_prelu(struct graph *g, int i) {
             const struct nn_node *neg1 = producer(g, t, NN_OP_NEG), *relu2, *neg2;
             const struct nn_node *sub = producer(g, t, NN_OP_SUB), *abs;
             if (neg1 && (relu2 = producer(g, neg1->in[0], NN_OP_RELU)) &&
-                (neg2 = producer(g, relu2->in[0], NN_OP_NEG)) && neg2->in[0] == x) {
+                (neg2 = producer(g, relu2->in[0], NN_OP_NEG)) && neg2->in[0] == x &&
+                inner(g, relu, 1) && inner(g, mul, 1) && inner(g, neg1, 1) &&
+                inner(g, relu2, 1) && inner(g, neg2, 1)) {
                 kill(g, relu), kill(g, mul), kill(g, neg1), kill(g, relu2), kill(g, neg2);
                 add->p.alpha_scale = 1.0f; // a*min(x,0)
             } else if (sub && sub->in[0] == x && (abs = producer(g, sub->in[1], NN_OP_ABS)) &&
-                       abs->in[0] == x) {
+                       abs->in[0] == x && inner(g, relu, 1) && inner(g, mul, 1) &&
+                       inner(g, sub, 1) && inner(g, abs, 1)) {
                 kill(g, relu), kill(g, mul), kill(g, sub), kill(g, abs);
                 add->p.alpha_scale = 2.0f; // m*(x-|x|) = 2m*min(x,0)
             } else {
@@ -194,7 +203,8 @@ static int fuse_softmax(struct graph *g, int i) {
     int rank = g->net->values[sub->in[0]].shape.rank;
     int last = rank - 1;
     if ((sum->p.axis != last && sum->p.axis != -1) || (max->p.axis != last && max->p.axis != -1) ||
-        !sum->p.keep_dims || !max->p.keep_dims)
+        !sum->p.keep_dims || !max->p.keep_dims || !inner(g, exp, 2) || !inner(g, sum, 1) ||
+        !inner(g, sub, 1) || !inner(g, max, 1))
         return 0;
     int x = sub->in[0];
     kill(g, exp), kill(g, sum), kill(g, sub), kill(g, max);
