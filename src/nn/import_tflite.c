@@ -425,6 +425,30 @@ static int read_ops(struct fb *f, size_t model, size_t sg, struct nn_net *net) {
     return rc;
 }
 
+// Shape inference at the file's own input shape: every operator's filter, bias, slopes,
+// window and channel counts must fit the shapes the graph gives its inputs, so a file
+// whose parts disagree is refused here (FH_E_FORMAT naming the operator) rather than at
+// the first reshape. Planning repeats the same checks for each input size.
+static int check_shapes(const struct nn_net *net) {
+    struct nn_shape *sh = fh_malloc((size_t)net->n_values * sizeof *sh);
+    if (!sh) return fh_fail(FH_E_NOMEM, "model: out of memory");
+    for (int v = 0; v < net->n_values; v++) sh[v] = net->values[v].shape;
+    int rc = FH_OK;
+    for (int i = 0; i < net->n_nodes && !rc; i++) {
+        const struct nn_node *nd = &net->nodes[i];
+        const struct nn_shape *ins[NN_MAX_IN];
+        for (int k = 0; k < nd->n_in; k++) ins[k] = nd->in[k] >= 0 ? &sh[nd->in[k]] : NULL;
+        if (nn_op_defs[nd->op]->shape(net, nd, ins, &sh[nd->out])) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s", fh_errmsg());
+            rc = fh_fail(FH_E_FORMAT, "model: operator %d (%s -> %s) does not fit its inputs: %s",
+                         i, nn_op_name(nd->op), net->values[nd->out].name, msg);
+        }
+    }
+    fh_free(sh);
+    return rc;
+}
+
 int nn_net_load_tflite_mem(const uint8_t *buf, size_t n, const struct nn_options *opt,
                            struct nn_net **out) {
     *out = NULL;
@@ -458,6 +482,7 @@ int nn_net_load_tflite_mem(const uint8_t *buf, size_t n, const struct nn_options
     if (!rc) rc = read_ops(&f, model, sg, net);
     if (!rc && !(opt && opt->no_fuse)) rc = fuse(net);
     if (!rc) rc = nn_net_finish(net, opt);
+    if (!rc) rc = check_shapes(net);
     if (rc) {
         nn_net_free(net);
         return rc;

@@ -131,6 +131,18 @@ static void tflite_fused_value_still_read(void) {
             nn_net_free(net);
         }
     }
+    // the same family, found while fixing it: conv4-1 (filter 2x1x1x32) fed pnet/PReLU2/add
+    // (16 channels) loaded and failed only at planning; now the loader infers the shapes at
+    // the file's input shape and refuses it, naming the operator
+    if (n > 30860 + 4) {
+        b[30792] = 22, b[30860] = 15; // conv4-2 back to 22; conv4-1's input 22 -> 15
+        struct nn_net *net = NULL;
+        int rc = nn_net_load_tflite_mem(b, n, NULL, &net);
+        TEST_COND("a conv whose input channels differ from its filter's: FH_E_FORMAT at load",
+                  rc == FH_E_FORMAT && !net && strstr(fh_errmsg(), "CONV_2D") &&
+                  strstr(fh_errmsg(), "channels"));
+        nn_net_free(net);
+    }
     fh_free(b);
     // the planner's own guard (whatever an importer or a later fusion does): a node that
     // reads a value nothing computes, or a net output nothing computes, is refused
