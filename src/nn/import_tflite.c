@@ -13,6 +13,8 @@
 //   MobileFaceNet PReLU  ADD(RELU(x), MUL(SUB(x, ABS(x)), m))      -> PRELU(x; 2m)
 //   softmax              DIV(e, SUM(e)), e = EXP(SUB(x, REDUCE_MAX(x))) -> SOFTMAX(x)
 //   then CONV/DWCONV/FC followed by its only consumer PRELU -> one op with fused act.
+// A sub-graph is fused only when no value inside it has a reader outside it (otherwise it
+// stays as separate ops). Shapes are then inferred once at the file's input shape.
 // MobileFaceNet's RESHAPE to the constant [2,192] (batch baked in by the converter)
 // becomes a per-image FLATTEN, so any batch runs.
 #include <stdio.h>
