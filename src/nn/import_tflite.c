@@ -13,6 +13,8 @@
 //   MobileFaceNet PReLU  ADD(RELU(x), MUL(SUB(x, ABS(x)), m))      -> PRELU(x; 2m)
 //   softmax              DIV(e, SUM(e)), e = EXP(SUB(x, REDUCE_MAX(x))) -> SOFTMAX(x)
 //   then CONV/DWCONV/FC followed by its only consumer PRELU -> one op with fused act.
+// A sub-graph is fused only when no value inside it has a reader outside it (otherwise it
+// stays as separate ops). Shapes are then inferred once at the file's input shape.
 // MobileFaceNet's RESHAPE to the constant [2,192] (batch baked in by the converter)
 // becomes a per-image FLATTEN, so any batch runs.
 #include <stdio.h>
@@ -148,6 +150,12 @@ static int n_consumers(struct graph *g, int v) {
     return n;
 }
 
+// a pattern's inner node may go only when the pattern holds all n readers of its output:
+// a value read elsewhere too (a damaged or unusual file) would be left with no producer
+static int inner(struct graph *g, const struct nn_node *nd, int n) {
+    return n_consumers(g, nd->out) == n;
+}
+
 // ADD(RELU(x), MUL(...)) -> PRELU; returns 1 if node i was rewritten
 static int fuse_prelu(struct graph *g, int i) {
     struct nn_node *add = &g->net->nodes[i];
@@ -163,11 +171,14 @@ static int fuse_prelu(struct graph *g, int i) {
             const struct nn_node *neg1 = producer(g, t, NN_OP_NEG), *relu2, *neg2;
             const struct nn_node *sub = producer(g, t, NN_OP_SUB), *abs;
             if (neg1 && (relu2 = producer(g, neg1->in[0], NN_OP_RELU)) &&
-                (neg2 = producer(g, relu2->in[0], NN_OP_NEG)) && neg2->in[0] == x) {
+                (neg2 = producer(g, relu2->in[0], NN_OP_NEG)) && neg2->in[0] == x &&
+                inner(g, relu, 1) && inner(g, mul, 1) && inner(g, neg1, 1) &&
+                inner(g, relu2, 1) && inner(g, neg2, 1)) {
                 kill(g, relu), kill(g, mul), kill(g, neg1), kill(g, relu2), kill(g, neg2);
                 add->p.alpha_scale = 1.0f; // a*min(x,0)
             } else if (sub && sub->in[0] == x && (abs = producer(g, sub->in[1], NN_OP_ABS)) &&
-                       abs->in[0] == x) {
+                       abs->in[0] == x && inner(g, relu, 1) && inner(g, mul, 1) &&
+                       inner(g, sub, 1) && inner(g, abs, 1)) {
                 kill(g, relu), kill(g, mul), kill(g, sub), kill(g, abs);
                 add->p.alpha_scale = 2.0f; // m*(x-|x|) = 2m*min(x,0)
             } else {
@@ -194,7 +205,8 @@ static int fuse_softmax(struct graph *g, int i) {
     int rank = g->net->values[sub->in[0]].shape.rank;
     int last = rank - 1;
     if ((sum->p.axis != last && sum->p.axis != -1) || (max->p.axis != last && max->p.axis != -1) ||
-        !sum->p.keep_dims || !max->p.keep_dims)
+        !sum->p.keep_dims || !max->p.keep_dims || !inner(g, exp, 2) || !inner(g, sum, 1) ||
+        !inner(g, sub, 1) || !inner(g, max, 1))
         return 0;
     int x = sub->in[0];
     kill(g, exp), kill(g, sum), kill(g, sub), kill(g, max);
@@ -415,6 +427,30 @@ static int read_ops(struct fb *f, size_t model, size_t sg, struct nn_net *net) {
     return rc;
 }
 
+// Shape inference at the file's own input shape: every operator's filter, bias, slopes,
+// window and channel counts must fit the shapes the graph gives its inputs, so a file
+// whose parts disagree is refused here (FH_E_FORMAT naming the operator) rather than at
+// the first reshape. Planning repeats the same checks for each input size.
+static int check_shapes(const struct nn_net *net) {
+    struct nn_shape *sh = fh_malloc((size_t)net->n_values * sizeof *sh);
+    if (!sh) return fh_fail(FH_E_NOMEM, "model: out of memory");
+    for (int v = 0; v < net->n_values; v++) sh[v] = net->values[v].shape;
+    int rc = FH_OK;
+    for (int i = 0; i < net->n_nodes && !rc; i++) {
+        const struct nn_node *nd = &net->nodes[i];
+        const struct nn_shape *ins[NN_MAX_IN];
+        for (int k = 0; k < nd->n_in; k++) ins[k] = nd->in[k] >= 0 ? &sh[nd->in[k]] : NULL;
+        if (nn_op_defs[nd->op]->shape(net, nd, ins, &sh[nd->out])) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s", fh_errmsg());
+            rc = fh_fail(FH_E_FORMAT, "model: operator %d (%s -> %s) does not fit its inputs: %s",
+                         i, nn_op_name(nd->op), net->values[nd->out].name, msg);
+        }
+    }
+    fh_free(sh);
+    return rc;
+}
+
 int nn_net_load_tflite_mem(const uint8_t *buf, size_t n, const struct nn_options *opt,
                            struct nn_net **out) {
     *out = NULL;
@@ -448,6 +484,7 @@ int nn_net_load_tflite_mem(const uint8_t *buf, size_t n, const struct nn_options
     if (!rc) rc = read_ops(&f, model, sg, net);
     if (!rc && !(opt && opt->no_fuse)) rc = fuse(net);
     if (!rc) rc = nn_net_finish(net, opt);
+    if (!rc) rc = check_shapes(net);
     if (rc) {
         nn_net_free(net);
         return rc;

@@ -42,13 +42,32 @@ void nn_net_free(struct nn_net *net) {
     fh_free(net);
 }
 
+// value v has data once the nodes before the current one have run: a constant, a net
+// input, or the output of a node already seen (producer is set in node order)
+static int computed(const struct nn_net *net, int v) {
+    const struct nn_value *x = &net->values[v];
+    if (x->data || x->idata || x->producer >= 0) return 1;
+    for (int i = 0; i < net->n_inputs; i++)
+        if (net->inputs[i] == v) return 1;
+    return 0;
+}
+
 int nn_net_finish(struct nn_net *net, const struct nn_options *opt) {
     net->kern = nn_kern_best(opt && opt->force_ref);
     for (int i = 0; i < net->n_values; i++) net->values[i].last_use = -1;
     for (int i = 0; i < net->n_nodes; i++) {
         struct nn_node *nd = &net->nodes[i];
-        for (int k = 0; k < nd->n_in; k++)
-            if (nd->in[k] >= 0) net->values[nd->in[k]].last_use = i;
+        for (int k = 0; k < nd->n_in; k++) {
+            int v = nd->in[k];
+            if (v < 0) continue;
+            if (!computed(net, v))
+                return fh_fail(FH_E_FORMAT, "model: operator %d (%s) reads %s, which no earlier operator computes",
+                               i, nn_op_name(nd->op), net->values[v].name);
+            net->values[v].last_use = i;
+        }
+        if (computed(net, nd->out))
+            return fh_fail(FH_E_FORMAT, "model: operator %d (%s) overwrites %s", i,
+                           nn_op_name(nd->op), net->values[nd->out].name);
         net->values[nd->out].producer = i;
         if (nd->op == NN_OP_CONV2D || nd->op == NN_OP_FC) {
             const struct nn_value *w = &net->values[nd->in[1]];
@@ -67,7 +86,11 @@ int nn_net_finish(struct nn_net *net, const struct nn_options *opt) {
             nd->n_alpha = (int)C;
         }
     }
-    for (int i = 0; i < net->n_outputs; i++) net->values[net->outputs[i]].last_use = net->n_nodes;
+    for (int i = 0; i < net->n_outputs; i++) {
+        if (!computed(net, net->outputs[i]))
+            return fh_fail(FH_E_FORMAT, "model: output %s is never computed", net->values[net->outputs[i]].name);
+        net->values[net->outputs[i]].last_use = net->n_nodes;
+    }
     return FH_OK;
 }
 
