@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// `facehatch user add|del|list|passwd|token`: account administration on a library file
+// `facehatch user add|del|list|passwd|token|tokens|revoke|quota`: account administration on a library file
 // (through auth/, which goes through store/). Passwords come from the terminal with echo
 // off (asked twice), or with --password-stdin as one line from stdin (scripts).
 // Output: one JSON object per line (list: a table, or a JSON array with --json).
@@ -18,7 +18,10 @@
     "       facehatch user passwd NAME [--password-stdin] --db LIB.db\n"                    \
     "       facehatch user del NAME --db LIB.db\n"                                          \
     "       facehatch user list [--json] --db LIB.db\n"                                     \
-    "       facehatch user token NAME [--name LABEL] --db LIB.db   (prints a new API token once)"
+    "       facehatch user token NAME [--name LABEL] --db LIB.db   (prints a new API token once)\n" \
+    "       facehatch user tokens NAME --db LIB.db                 (lists the user's tokens)\n" \
+    "       facehatch user revoke NAME TOKEN_ID --db LIB.db\n"                               \
+    "       facehatch user quota NAME BYTES --db LIB.db            (upload quota: 500M, 2G, 0 = none)"
 
 static int usage_error(const char *msg) {
     fprintf(stderr, "facehatch: %s\nusage: facehatch %s\n", msg, USER_USAGE);
@@ -177,6 +180,56 @@ static int cmd_token(struct auth *a, struct store *s, const struct user_args *u)
     return EXIT_OK;
 }
 
+// "500M", "2G", "1048576", "0": bytes (K, M, G, T are powers of 1024). -1 if malformed.
+static int64_t parse_bytes(const char *v) {
+    char *e;
+    if (!v || *v < '0' || *v > '9') return -1;
+    unsigned long long x = strtoull(v, &e, 10);
+    int sh = 0;
+    if (*e) {
+        const char *u = strchr("KMGT", *e);
+        if (!u || e[1]) return -1;
+        sh = 10 * (int)(u - "KMGT" + 1);
+    }
+    if (x > (unsigned long long)(INT64_MAX >> sh)) return -1;
+    return (int64_t)(x << sh);
+}
+
+static int cmd_quota(struct store *s, const struct user_args *u, const char *bytes) {
+    int64_t b = parse_bytes(bytes);
+    if (b < 0) return usage_error("quota: BYTES must be a number, optionally with K, M, G or T (0 = none)");
+    struct store_user su;
+    if (auth_user_find(s, u->name, &su) || store_user_set_quota(s, su.id, b)) return failure();
+    fputs("{\"user\":", stdout);
+    json_str(stdout, u->name);
+    printf(",\"quota_bytes\":%lld}\n", (long long)b);
+    return EXIT_OK;
+}
+
+static int token_row(void *ctx, const struct store_token *t) {
+    (void)ctx;
+    printf("{\"token_id\":%lld,\"name\":", (long long)t->id);
+    json_str(stdout, t->name);
+    printf(",\"created\":%lld,\"last_used\":%lld}\n", (long long)t->created, (long long)t->last_used);
+    return 0;
+}
+
+static int cmd_tokens(struct store *s, const struct user_args *u) {
+    struct store_user su;
+    if (auth_user_find(s, u->name, &su) || store_tokens_each(s, su.id, token_row, NULL)) return failure();
+    return EXIT_OK;
+}
+
+static int cmd_revoke(struct store *s, const struct user_args *u, const char *id_s) {
+    char *e;
+    long long id = strtoll(id_s, &e, 10);
+    if (*e || id <= 0) return usage_error("revoke: TOKEN_ID must be a positive number (see user tokens)");
+    struct store_user su;
+    if (auth_user_find(s, u->name, &su) || auth_token_revoke(s, su.id, id)) return failure();
+    printf("{\"revoked\":%lld}\n", id);
+    return EXIT_OK;
+}
+
 // Removes --password-stdin and --name LABEL from argv (cli_parse knows neither).
 static int take_own_options(int *argc, char **argv, struct user_args *u) {
     int k = 0;
@@ -205,9 +258,12 @@ int cmd_user(int argc, char **argv) {
     if (argc < 1) return usage_error("user needs a subcommand");
     u.sub = argv[0];
     int list = !strcmp(u.sub, "list"), add = !strcmp(u.sub, "add"), passwd = !strcmp(u.sub, "passwd");
-    int del = !strcmp(u.sub, "del"), token = !strcmp(u.sub, "token");
-    if (!(list || add || passwd || del || token)) return usage_error("unknown user subcommand");
-    if (argc != (list ? 1 : 2)) return usage_error(list ? "user list takes no name" : "one user NAME expected");
+    int del = !strcmp(u.sub, "del"), token = !strcmp(u.sub, "token"), tokens = !strcmp(u.sub, "tokens");
+    int revoke = !strcmp(u.sub, "revoke"), quota = !strcmp(u.sub, "quota");
+    if (!(list || add || passwd || del || token || tokens || revoke || quota)) return usage_error("unknown user subcommand");
+    int want = list ? 1 : revoke || quota ? 3 : 2;
+    if (argc != want)
+        return usage_error(list ? "user list takes no name" : want == 3 ? "user NAME and a value expected" : "one user NAME expected");
     if (u.password_stdin && !(add || passwd)) return usage_error("--password-stdin is for add and passwd");
     if (u.label && !token) return usage_error("--name is for user token");
     if (o.json && !list) return usage_error("--json is for user list");
@@ -220,6 +276,12 @@ int cmd_user(int argc, char **argv) {
         rc = failure();
     } else if (list) {
         rc = cmd_list(s, o.json);
+    } else if (tokens) {
+        rc = cmd_tokens(s, &u);
+    } else if (revoke) {
+        rc = cmd_revoke(s, &u, argv[2]);
+    } else if (quota) {
+        rc = cmd_quota(s, &u, argv[2]);
     } else if (add || passwd) {
         rc = cmd_add_passwd(a, s, &u, add);
     } else if (del) {

@@ -73,6 +73,22 @@ check "del: tina is still there" [ "$(sql "SELECT COUNT(*) FROM users WHERE name
 out=$(echo "carol-secret" | "$BIN" user add carol --password-stdin --db "$DB")
 check "a new user after deletions gets a new id (5), never 2 or 3" [ "$out" = '{"added":"carol","id":5}' ]
 
+# tokens listed and revoked, upload quota
+"$BIN" user token carol --name laptop --db "$DB" >/dev/null
+tid=$("$BIN" user tokens carol --db "$DB" | jq -r 'select(.name == "laptop") | .token_id')
+check "tokens: carol's laptop token is listed" [ -n "$tid" ]
+out=$("$BIN" user revoke carol "$tid" --db "$DB")
+check "revoke: that token is gone" [ "$out" = "{\"revoked\":$tid}" -a -z "$("$BIN" user tokens carol --db "$DB")" ]
+rc_is 1 "revoke: someone else's or a missing token" "$BIN" user revoke tina "$tid" --db "$DB"
+rc_is 2 "revoke: not a number" "$BIN" user revoke carol x1 --db "$DB"
+out=$("$BIN" user quota carol 500M --db "$DB")
+check "quota 500M stored in bytes" [ "$out" = '{"user":"carol","quota_bytes":524288000}' -a "$(sql "SELECT quota_bytes FROM users WHERE name = 'carol'")" = 524288000 ]
+"$BIN" user quota carol 0 --db "$DB" >/dev/null
+check "quota 0: none" [ "$(sql "SELECT quota_bytes FROM users WHERE name = 'carol'")" = 0 ]
+rc_is 2 "quota: not a size" "$BIN" user quota carol 5X --db "$DB"
+rc_is 2 "quota: overflow" "$BIN" user quota carol 99999999999T --db "$DB"
+rc_is 1 "quota: unknown user" "$BIN" user quota nobody 1G --db "$DB"
+
 rc_is 1 "del of a missing user" "$BIN" user del alice --db "$DB"
 rc_is 1 "del of the built-in local user" "$BIN" user del local --db "$DB"
 rc_is 2 "add without a terminal and without --password-stdin" "$BIN" user add dan --db "$DB"
