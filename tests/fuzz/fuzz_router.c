@@ -29,7 +29,8 @@
 // consistent (bearer without authed, authed without an owner); a response status outside
 // 200..599, no content type, a JSON content type whose body is not one valid JSON document
 // (cJSON) or holds a NUL, an error status without {"error":{"code":<status>,...}}, an extra
-// header with a control character. ASan/UBSan/LSan catch the rest.
+// header with a control character. ASan/UBSan/LSan catch the rest. The temporary folder
+// (/tmp/fuzz_router.XXXXXX) is removed at exit, not after a crash (abort skips atexit).
 // fuzz: -max_len=4096
 #include <cjson/cJSON.h>
 #include <ftw.h>
