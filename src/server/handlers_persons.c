@@ -71,7 +71,8 @@ void srv_h_person_get(struct srv *S, const struct srv_req *rq, int64_t id, struc
         jw_arr_end(&w);
     }
     if (!rc) {
-        qsort(c.photos.v, (size_t)c.photos.n, sizeof *c.photos.v, cmp_i64);
+        // a person without faces has no array (NULL: qsort must not see it; fuzz_router found it)
+        if (c.photos.n) qsort(c.photos.v, (size_t)c.photos.n, sizeof *c.photos.v, cmp_i64);
         jw_key(&w, "photos"), jw_arr(&w);
         for (int i = 0; !rc && i < c.photos.n; i++) {
             struct store_photo ph;

@@ -33,12 +33,7 @@ struct conn {
     size_t cap;                // body limit for this route
     int too_big;
     int answered;              // a response was queued at header time
-    int bearer;                // a validated bearer token (check_request)
-    int authed;                // a valid session cookie or bearer token (check_request)
-    int accounts;              // the server's mode at header time (1 accounts)
-    int https;                 // Origin is https://
-    int64_t owner;             // the owner of the session or token
-    char sid[72];              // the valid session id from the cookie ("" none)
+    struct srv_ident who;      // who is asking, the mode (check_request)
     char client[64];           // the peer's address
     struct srv_spool *sp;      // multipart routes: the body is streamed through it
     size_t received;           // body bytes so far
@@ -127,47 +122,45 @@ static int open_route(const char *method, const char *url) {
 }
 
 // Who is asking: a bearer token (cfg.bearer_check) or else the fh_session cookie; only on
-// /api/ paths (assets need nobody). Fills k->bearer, k->authed, k->owner, k->sid. Returns -1
-// when a credential could not be checked (database busy), else 0.
-static int identify(struct srv *S, struct MHD_Connection *c, const char *url, struct conn *k) {
-    k->bearer = k->authed = 0, k->sid[0] = 0;
-    if (strncmp(url, "/api/", 5)) return 0;
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+// /api/ paths (assets need nobody). Fills who->bearer, authed, owner, sid. Returns -1 when a
+// credential could not be checked (database busy), else 0.
+static int identify(struct srv *S, const struct srv_check *in, struct srv_ident *who) {
+    who->bearer = who->authed = 0, who->sid[0] = 0;
+    if (strncmp(in->path, "/api/", 5)) return 0;
+    const char *auth = in->authorization;
     if (auth && !strncasecmp(auth, "Bearer ", 7) && S->cfg.bearer_check) {
         int64_t o = 0;
         int v = S->cfg.bearer_check(S->cfg.bearer_ctx, auth + 7, &o);
-        if (v == 1 && o > 0) k->bearer = k->authed = 1, k->owner = o;
+        if (v == 1 && o > 0) who->bearer = who->authed = 1, who->owner = o;
         return v < 0 ? -1 : 0; // a token that fails is not replaced by a cookie
     }
-    const char *sid = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, SRV_COOKIE);
+    const char *sid = in->cookie;
     int64_t o = 0;
-    int v = sid && strlen(sid) < sizeof k->sid ? srv_session_owner(S, sid, &o) : 0;
+    int v = sid && strlen(sid) < sizeof who->sid ? srv_session_owner(S, sid, &o) : 0;
     if (v == 1) {
-        k->authed = 1, k->owner = o;
-        snprintf(k->sid, sizeof k->sid, "%s", sid);
+        who->authed = 1, who->owner = o;
+        snprintf(who->sid, sizeof who->sid, "%s", sid);
     }
     return v < 0 ? -1 : 0;
 }
 
-// The checks before routing; 0 when the request may go on, else the status (with msg).
-// Fills k's identity (identify) and mode.
-static int check_request(struct srv *S, struct MHD_Connection *c, const char *url, const char *method,
-                         struct conn *k, char *msg, size_t n) {
-    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+int srv_check_request(struct srv *S, const struct srv_check *in, struct srv_ident *who, char *msg, size_t n) {
+    const char *host = in->host, *method = in->method, *url = in->path;
+    memset(who, 0, sizeof *who);
     if (!host_ok(S, host)) {
         snprintf(msg, n, "Host '%.100s' is not served here (allowed: localhost, 127.0.0.1, [::1]%s, with port %d)",
                  host ? host : "", S->cfg.n_hosts ? " and the --host names" : "", S->port);
         return 421;
     }
-    if (identify(S, c, url, k)) {
+    if (identify(S, in, who)) {
         snprintf(msg, n, "the session could not be checked now (database busy); try again shortly");
         return 503;
     }
-    k->accounts = srv_accounts_mode(S);
-    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
-    k->https = origin && !strncmp(origin, "https://", 8);
-    if (is_state_changing(method) && !k->bearer) {
-        const char *site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
+    who->accounts = srv_accounts_mode(S);
+    const char *origin = in->origin;
+    who->https = origin && !strncmp(origin, "https://", 8);
+    if (is_state_changing(method) && !who->bearer) {
+        const char *site = in->sec_fetch_site;
         if (origin ? !origin_ok(S, origin) : !(site && !strcmp(site, "same-origin"))) {
             snprintf(msg, n, "%s from %s%.100s refused: state-changing requests must come from this server's own "
                              "pages (Origin http://localhost:%d or Sec-Fetch-Site: same-origin)",
@@ -175,19 +168,35 @@ static int check_request(struct srv *S, struct MHD_Connection *c, const char *ur
             return 403;
         }
     }
-    if (k->accounts && !k->authed && !strncmp(url, "/api/", 5) && !open_route(method, url)) {
+    if (who->accounts && !who->authed && !strncmp(url, "/api/", 5) && !open_route(method, url)) {
         snprintf(msg, n, "login required");
         return 401;
     }
-    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
-    int has_body = te || (cl && strtoull(cl, NULL, 10) > 0);
-    if (has_body && !is_multipart_route(url) && !strncmp(url, "/api/", 5) && !media_is(ct, "application/json")) {
+    const char *ct = in->content_type;
+    if (in->has_body && !is_multipart_route(url) && !strncmp(url, "/api/", 5) && !media_is(ct, "application/json")) {
         snprintf(msg, n, "a JSON body needs Content-Type: application/json (got '%.80s')", ct ? ct : "");
         return 415;
     }
     return 0;
+}
+
+// The request's headers as srv_check_request takes them.
+static int check_request(struct srv *S, struct MHD_Connection *c, const char *url, const char *method,
+                         struct srv_ident *who, char *msg, size_t n) {
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    struct srv_check in = {
+        .method = method,
+        .path = url,
+        .host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
+        .origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin"),
+        .sec_fetch_site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site"),
+        .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+        .cookie = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, SRV_COOKIE),
+        .authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+        .has_body = te || (cl && strtoull(cl, NULL, 10) > 0),
+    };
+    return srv_check_request(S, &in, who, msg, n);
 }
 
 // ---- bodies -------------------------------------------------------------------------------------------
@@ -342,7 +351,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *con_cls = k;
         k->cap = body_cap(S, url);
         char msg[400];
-        int st = check_request(S, c, url, method, k, msg, sizeof msg);
+        int st = check_request(S, c, url, method, &k->who, msg, sizeof msg);
         if (st) {
             k->answered = 1;
             return send_error(c, st, msg);
@@ -413,12 +422,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         rq.files = k->sp->files, rq.n_files = k->sp->n;
         if (k->sp->in_memory) rq.body = (const uint8_t *)k->sp->mem.data, rq.body_len = k->sp->mem.len;
     }
-    rq.owner = k->authed ? k->owner : S->cfg.owner; // accounts mode: only open routes lack one
-    rq.bearer = k->bearer;
-    rq.authed = k->authed;
-    rq.accounts = k->accounts;
-    rq.sid = k->sid[0] ? k->sid : NULL;
-    rq.https = k->https;
+    rq.owner = k->who.authed ? k->who.owner : S->cfg.owner; // accounts mode: only open routes lack one
+    rq.bearer = k->who.bearer;
+    rq.authed = k->who.authed;
+    rq.accounts = k->who.accounts;
+    rq.sid = k->who.sid[0] ? k->who.sid : NULL;
+    rq.https = k->who.https;
     peer(c, k->client, sizeof k->client);
     rq.client = k->client;
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &rq);

@@ -43,7 +43,8 @@ static int host_name_ok(const char *h) {
     return strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") == n;
 }
 
-int srv_start(const struct srv_config *c, struct srv **out) {
+// srv_start without the indexer, the upload start-up and HTTP when test is set
+static int open_srv(const struct srv_config *c, int test, struct srv **out) {
     *out = NULL;
     const char *bind = c->bind ? c->bind : "127.0.0.1";
     if (!is_loopback(bind) && !c->accounts_exist)
@@ -82,9 +83,10 @@ int srv_start(const struct srv_config *c, struct srv **out) {
     fh_free(up);
     if (!rc) rc = lib_open(S->db, S->models, &S->L);
     if (!rc) rc = srv_accounts_start(S);
-    if (!rc) rc = srv_indexer_start(S->db, S->models, c->threads, &S->ix);
-    if (!rc) rc = srv_uploads_start(S); // handlers_uploads.c: layout, re-queue, lib_on_forget
-    if (!rc) rc = srv_http_start(S);
+    if (!rc && !test) rc = srv_indexer_start(S->db, S->models, c->threads, &S->ix);
+    if (!rc && !test) rc = srv_uploads_start(S); // handlers_uploads.c: layout, re-queue, lib_on_forget
+    if (!rc && !test) rc = srv_http_start(S);
+    if (!rc && test) S->port = c->port;
     if (rc) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", fh_errmsg());
@@ -94,6 +96,10 @@ int srv_start(const struct srv_config *c, struct srv **out) {
     *out = S;
     return FH_OK;
 }
+
+int srv_start(const struct srv_config *c, struct srv **out) { return open_srv(c, 0, out); }
+
+int srv_open_for_test(const struct srv_config *c, struct srv **out) { return open_srv(c, 1, out); }
 
 int srv_port(const struct srv *S) { return S->port; }
 
