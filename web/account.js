@@ -1,21 +1,14 @@
 // facehatch web UI: who is logged in (GET /api/me), the login page and the account menu in the
-// top bar (face recognition on/off, log out, delete account). A server without /api/me (404) is a
-// single-user server: no login, no account menu.
+// top bar (face recognition on/off, log out, delete account).
 import { el, api, toast, guard, confirmDialog, promptDialog } from './ui.js';
 
-// mode: "local" | "accounts"; user: {id, name, recognition} | null; known: /api/me answered
-export const session = { mode: 'local', user: null, known: false };
+// mode: "local" | "accounts"; user: {id, name, recognition} | null (not logged in)
+export const session = { mode: 'local', user: null };
 
 export async function loadMe() {
-  try {
-    const r = await api('GET', '/api/me');
-    session.known = true;
-    session.mode = r.mode;
-    session.user = r.user;
-  } catch (e) {
-    if (e.status !== 404) throw e;
-    session.known = false;
-  }
+  const r = await api('GET', '/api/me');
+  session.mode = r.mode;
+  session.user = r.user;
 }
 
 export function needsLogin() { return session.mode === 'accounts' && !session.user; }
@@ -73,7 +66,7 @@ export function renderLogin(main, onIn, notice) {
 // changed() (recognition switched: re-render the page).
 export function renderAccount(box, hooks) {
   const u = session.user;
-  if (!session.known || !u) { box.hidden = true; box.replaceChildren(); return; }
+  if (!u) { box.hidden = true; box.replaceChildren(); return; }
   box.hidden = false;
   const accounts = session.mode === 'accounts';
   const btn = el('button', { class: 'account-btn', id: 'account-btn', type: 'button', 'aria-haspopup': 'true',

@@ -4,8 +4,7 @@
 # an empty library, starts `facehatch serve` on 127.0.0.1 (free port), runs the two-user UI flow
 # (login, undo, bulk, new/delete person, delete photo, account menu, privacy between the users),
 # stops the server. Screenshots go to $BUILD/test-artifacts/ (login.png, account-menu.png, ...).
-# Skips (exit 0, with a message) when chromium is not installed outside CI (like test_browser.sh),
-# and while the server has no accounts routes (GET /api/me answers 404).
+# Skips (exit 0, with a message) when chromium is not installed outside CI (like test_browser.sh).
 set -u
 cd "$(dirname "$0")/../.."
 BIN=${FACEHATCH:-${BUILD:-build}/facehatch}
@@ -31,12 +30,6 @@ for _ in $(seq 1 600); do
     sleep 0.1
 done
 if [ -z "$URL" ]; then cat "$TMP/log"; echo "FAIL: the server did not start"; echo "0 passed, 1 failed"; exit 1; fi
-ME=$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/me")
-if [ "$ME" = 404 ]; then
-    # TODO(coordinator): remove this skip once the accounts routes are merged
-    echo "SKIP: accounts routes not built yet (GET /api/me answers 404); the accounts browser test did not run"
-    exit 0
-fi
 if [ $users_ok = 0 ]; then cat "$TMP/user.log"; echo "FAIL: facehatch user add"; echo "0 passed, 1 failed"; exit 1; fi
 FH_URL=$URL CHROMIUM=$CHROMIUM ARTIFACTS=${BUILD:-build}/test-artifacts timeout 600 node tests/browser/test_accounts.js
 rc=$?
