@@ -46,6 +46,79 @@ struct nn_pool_args {
     float *y;              // (N, OH, OW, C)
 };
 
+
+// ---- backward (training) kernels --------------------------------------------------------
+// Every backward kernel ACCUMULATES (+=) into its outputs: a value read by several nodes
+// (a residual input) sums the gradients of all its readers; the caller zeroes first.
+// Work is split so that no two slices write the same output element and every sum is
+// taken in a fixed order: results do not depend on nth (bit-identical for any nth).
+
+// conv / FC backward. Geometry as in nn_conv_args (FC: H = W = KH = KW = OH = OW = 1).
+//   dx[n,iy,ix,c]  += sum_{oy,ox,oc,kh,kw: iy = oy*SH-PT+kh, ix = ox*SW-PL+kw} dy[n,oy,ox,oc] w[oc,kh,kw,c]
+//   dw[oc,kh,kw,c] += sum_{n,oy,ox} dy[n,oy,ox,oc] x[n, oy*SH-PT+kh, ox*SW-PL+kw, c]
+//   db[oc]         += sum_{n,oy,ox} dy[n,oy,ox,oc]
+// dy is the gradient of the conv's output before any activation (the training graph
+// keeps activations as separate ops).
+struct nn_conv_bwd_args {
+    const float *x;        // (N, H, W, C) the forward input
+    int N, H, W, C;
+    const float *w;        // (OC, KH, KW, C) as stored (not packed)
+    int OC, KH, KW, SH, SW, PT, PL, OH, OW;
+    const float *dy;       // (N, OH, OW, OC)
+    float *dx;             // (N, H, W, C) or NULL (input needs no gradient)
+    float *dw;             // (OC, KH, KW, C) or NULL
+    float *db;             // (OC) or NULL
+    float *scratch;        // conv_bwd_scratch() floats per thread, thread ith at ith*that
+};
+
+// depthwise conv backward, depth multiplier 1, w (KH, KW, C):
+//   dx[n,iy,ix,c] += sum dy[n,oy,ox,c] w[kh,kw,c];  dw[kh,kw,c] += sum_{n,oy,ox} dy x;  db[c] += sum dy
+struct nn_dw_bwd_args {
+    const float *x;        // (N, H, W, C)
+    int N, H, W, C;
+    const float *w;        // (KH, KW, C)
+    int KH, KW, SH, SW, PT, PL, OH, OW;
+    const float *dy;       // (N, OH, OW, C)
+    float *dx;             // (N, H, W, C) or NULL
+    float *dw;             // (KH, KW, C) or NULL
+    float *db;             // (C) or NULL
+};
+
+// Per-channel ops over x viewed as rows (M, C), M = N*H*W (or N for [N, C]).
+// Batch norm (training mode; torch conventions: biased variance for normalising):
+//   bn_fwd_train: mean[c] = sum_m x / M, var[c] = sum_m (x - mean)^2 / M,
+//                 invstd[c] = 1/sqrt(var + eps), y = gamma (x - mean) invstd + beta
+//   bn_bwd:       xhat = (x - mean) invstd; dgamma[c] += sum dy xhat; dbeta[c] += sum dy;
+//                 dx += gamma invstd / M (M dy - sum dy - xhat sum(dy xhat))
+//   (inference mode needs no kernel: it is folded into a per-channel scale and shift)
+// PReLU:   prelu_bwd: dx += dy (x > 0 ? 1 : alpha[c]);  dalpha[c] += sum_m dy x [x <= 0]
+// Slices split the channels, so each channel's sums are taken over all M rows in order.
+struct nn_chan_args {
+    int M, C;
+    const float *x;        // (M, C) forward input
+    const float *dy;       // (M, C) gradient of the output (backward only)
+    float *y;              // (M, C) forward output (bn_fwd_train)
+    float *dx;             // (M, C) or NULL
+    const float *gamma, *beta; // (C) batch norm
+    float *mean, *invstd;  // (C) written by bn_fwd_train, read by bn_bwd
+    float *var;            // (C) biased batch variance, written by bn_fwd_train
+    float eps;
+    const float *alpha;    // (C) PReLU slopes
+    float *dgamma, *dbeta, *dalpha; // (C) accumulated, each may be NULL
+};
+
+// L2 normalisation of rows (N, D): y = x / max(|x|, eps);
+//   l2norm_bwd: dx += (dy - y (y . dy)) / max(|x|, eps)  (for |x| >= eps; else dy / eps)
+// Slices split the rows.
+struct nn_rows_args {
+    int N, D;
+    const float *x;        // (N, D)
+    float *y;              // (N, D)
+    const float *dy;       // (N, D)
+    float *dx;             // (N, D) or NULL
+    float eps;
+};
+
 struct nn_kern {
     const char *name;
     size_t (*conv_pack_size)(int OC, int K);               // floats
@@ -54,6 +127,17 @@ struct nn_kern {
     void (*conv2d)(const struct nn_conv_args *a, int ith, int nth);
     void (*dwconv2d)(const struct nn_dw_args *a, int ith, int nth);
     void (*maxpool2d)(const struct nn_pool_args *a, int ith, int nth);
+    // training (see above); scratch in floats per thread
+    size_t (*conv_bwd_scratch)(const struct nn_conv_bwd_args *a);
+    void (*conv2d_bwd_data)(const struct nn_conv_bwd_args *a, int ith, int nth);   // dx
+    void (*conv2d_bwd_filter)(const struct nn_conv_bwd_args *a, int ith, int nth); // dw, db
+    void (*dwconv2d_bwd_data)(const struct nn_dw_bwd_args *a, int ith, int nth);
+    void (*dwconv2d_bwd_filter)(const struct nn_dw_bwd_args *a, int ith, int nth);
+    void (*bn_fwd_train)(const struct nn_chan_args *a, int ith, int nth);
+    void (*bn_bwd)(const struct nn_chan_args *a, int ith, int nth);
+    void (*prelu_bwd)(const struct nn_chan_args *a, int ith, int nth);
+    void (*l2norm_fwd)(const struct nn_rows_args *a, int ith, int nth);
+    void (*l2norm_bwd)(const struct nn_rows_args *a, int ith, int nth);
 };
 
 // The scalar reference table.
