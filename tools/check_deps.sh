@@ -10,7 +10,8 @@ declare -A allow=(
   [haar]="base img haar" [cluster]="base cluster"
   [store]="base store" [auth]="base store auth" [library]="base img nn detect align embed pipeline store cluster library"
   [server]="base img pipeline store cluster library auth server"
-  [cli]="base img nn detect align embed pipeline eval haar cluster store library auth server cli"
+  [train]="base img nn detect align embed pipeline cluster train"
+  [cli]="base img nn detect align embed pipeline eval haar cluster store library auth server train cli"
 )
 bad=0
 for f in $(find src -name '*.[ch]'); do
