@@ -43,6 +43,10 @@ enum nn_op {
     NN_OP_REDUCE_MAX, NN_OP_SUM, // over one axis, keep_dims
     NN_OP_RESHAPE,    // to a fixed shape (-1 allowed)
     NN_OP_FLATTEN,    // [N, ...] -> [N, prod(...)] (per-image flatten)
+    NN_OP_BATCHNORM,  // in: x, gamma, beta, mean, var (C each), over the last axis;
+                      // inference: gamma (x - mean) / sqrt(var + eps) + beta; training:
+                      // batch statistics (nn_train.h). Folded into the conv before it at export.
+    NN_OP_L2NORM,     // rows of [N, D]: x / max(|x|, eps)
     NN_OP_COUNT
 };
 

@@ -45,6 +45,7 @@ struct nn_params {
     float alpha_scale;     // slopes multiplier (MobileFaceNet pattern stores alpha/2)
     int axis;              // reduce axis (normalised, >= 0) or -1
     int keep_dims;
+    float eps;             // BATCHNORM, L2NORM
 };
 
 struct nn_node {
