@@ -52,6 +52,11 @@ enum nn_op {
 
 enum nn_act { NN_ACT_NONE, NN_ACT_RELU, NN_ACT_PRELU };
 
+// Element type of a tensor. Activations and weights are NN_F32 today; NN_I32 holds
+// constant shapes and axes; NN_I8 and NN_F16 are declared for quantised / half weights
+// (no op reads them yet).
+enum nn_dtype { NN_F32, NN_I32, NN_I8, NN_F16 };
+
 struct nn_options {
     int no_fuse;    // 1: keep composite PReLU/softmax sub-graphs as separate ops
     int force_ref;  // 1: scalar reference kernels only (also env FH_FORCE_REF=1)
