@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "nn/kern/kern.h"
-#include "nn/kern/ref/kern_ref_bwd.h"
+#include "nn/kern/x86/kern_avx2_bwd.h"
 
 const struct nn_kern *nn_kern_avx2_table(void);
 
@@ -468,11 +468,11 @@ static const struct nn_kern avx2_table = {
     .conv2d = avx2_conv2d,
     .dwconv2d = avx2_dwconv2d,
     .maxpool2d = avx2_maxpool2d,
-    .conv_bwd_scratch = nn_ref_conv_bwd_scratch,
-    .conv2d_bwd_data = nn_ref_conv2d_bwd_data,
-    .conv2d_bwd_filter = nn_ref_conv2d_bwd_filter,
-    .dwconv2d_bwd_data = nn_ref_dwconv2d_bwd_data,
-    .dwconv2d_bwd_filter = nn_ref_dwconv2d_bwd_filter,
+    .conv_bwd_scratch = nn_avx2_conv_bwd_scratch,
+    .conv2d_bwd_data = nn_avx2_conv2d_bwd_data,
+    .conv2d_bwd_filter = nn_avx2_conv2d_bwd_filter,
+    .dwconv2d_bwd_data = nn_avx2_dwconv2d_bwd_data,
+    .dwconv2d_bwd_filter = nn_avx2_dwconv2d_bwd_filter,
 };
 
 const struct nn_kern *nn_kern_avx2_table(void) { return &avx2_table; }
