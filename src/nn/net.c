@@ -189,7 +189,7 @@ void nn_session_free(struct nn_session *s) {
     fh_free(s);
 }
 
-size_t nn_session_bytes(const struct nn_session *s) { return s->arena_cap * sizeof(float); }
+size_t nn_session_bytes(const struct nn_session *s) { return (s->arena_cap + s->garena_cap) * sizeof(float); }
 
 void nn_session_parallel(struct nn_session *s, void (*fn)(void *, int, int), void *ctx) {
     fh_pool_run(s->pool, fn, ctx);
