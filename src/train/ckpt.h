@@ -17,7 +17,8 @@
 //
 // Writing is atomic: a temporary file in the same directory, fsync, rename over the
 // target, fsync of the directory. A crash (kill -9) at any point leaves either the old
-// file or the new one, never a mix; on error the temporary file is removed.
+// file or the new one, never a mix; on error the temporary file is removed. The file is
+// created with mode 0600 (mkstemp): checkpoints stay private to the user who trains.
 //
 // File layout (all integers little-endian; this build requires a little-endian host):
 //   0   8  magic "FHCKPT\r\n"
