@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "nn/kern/kern.h"
+#include "nn/kern/kern_chan.h"
 
 static size_t ref_pack_size(int OC, int K) { return (size_t)OC * K; }
 static void ref_pack(int OC, int K, const float *w, float *wp) {
@@ -96,6 +97,11 @@ static const struct nn_kern ref_table = {
     .conv2d = ref_conv2d,
     .dwconv2d = ref_dwconv2d,
     .maxpool2d = ref_maxpool2d,
+    .bn_fwd_train = nn_ref_bn_fwd_train,
+    .bn_bwd = nn_ref_bn_bwd,
+    .prelu_bwd = nn_ref_prelu_bwd,
+    .l2norm_fwd = nn_ref_l2norm_fwd,
+    .l2norm_bwd = nn_ref_l2norm_bwd,
 };
 
 const struct nn_kern *nn_kern_ref(void) { return &ref_table; }
