@@ -15,6 +15,7 @@ void train_loss_opts_default(struct train_loss_opts *o, int kind, int n_classes,
     o->triplet_margin = 0.2f;
     o->center_lambda = 0.01f, o->center_alpha = 0.5f;
     o->n_clusters = (int)lround(sqrt(n_classes > 0 ? n_classes : 0));
+    if (o->n_clusters < 2) o->n_clusters = 2;
     o->two_level_margin = TRAIN_LOSS_SOFTMAX;
 }
 

@@ -9,7 +9,11 @@
 // parameters and lists them by name for the optimizer and for checkpoints. It does not
 // run the net, choose batches (P x K sampling is the data module's job) or update
 // weights (that is the optimizer's job, except center loss in Wen et al. mode, below).
-// Single-threaded; double-precision accumulation inside, float storage outside.
+// Single-threaded: one thread at a time per head (every call, predict included, uses the
+// head's scratch); separate heads are independent. Double-precision accumulation inside,
+// float storage outside. Cost per call O(N C D) for the flat classifiers (measured: ~95 ms
+// for N 64, C 10^4, D 128 on one core of the 2-core box; ~1.5 ms at C 160), O(N (K + n_k) D)
+// for the two-level head, O(N^2 D) for triplet.
 //
 //   struct train_loss_opts o;
 //   train_loss_opts_default(&o, TRAIN_LOSS_ARCFACE, C, D);     // s = 64, m = 0.5
@@ -145,7 +149,8 @@ struct train_loss_param {
 // ---- lifecycle ----------------------------------------------------------------------------
 // Fills o with the usual values for kind: softmax; triplet margin 0.2, semi-hard;
 // center lambda 0.01, alpha 0.5; sphereface m 4, lambda 0; cosface s 64, m 0.35; arcface
-// s 64, m 0.5, th/mm rule; two-level K = round(sqrt(C)), plain softmax at both levels.
+// s 64, m 0.5, th/mm rule; two-level K = max(2, round(sqrt(C))), plain softmax at both
+// levels.
 // seed 1.
 void train_loss_opts_default(struct train_loss_opts *o, int kind, int n_classes, int dim);
 // Makes a head: parameters allocated and initialised from o->seed (class weights uniform in
@@ -216,7 +221,8 @@ int train_two_level_cost(int C, int K, int D, const int *cluster_of, int bias,
 int train_class_centres(const float *E, const int *y, int N, int D, int C, float *centres,
                         int *count);
 // Lloyd's k-means of X (n, d) into k clusters, k-means++ init (squared-distance weighted
-// draws) from seed; at most max_iter iterations (stops when no point changes cluster).
+// draws) from seed; at most max_iter Lloyd iterations, at least one (stops when no point
+// changes cluster).
 // Rows of X with all zeros are allowed (absent classes). An emptied cluster is re-seeded
 // with the point farthest from its centre, so every cluster ends non-empty when n >= k.
 // assign: OUT (n) cluster index; centres: OUT (k, d), may be NULL; inertia: OUT (sum of

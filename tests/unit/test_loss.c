@@ -522,7 +522,37 @@ static void bad_input(void) {
               train_loss_sphere_lambda(0) == 1000 && train_loss_sphere_lambda(1000000) == 5);
 }
 
+// theta exactly 0 and exactly pi (e = +-2 W_y, W_y with exact power-of-two entries so the
+// cosine rounds to +-1): finite loss and gradients for every cosine head.
+static void exact_angles(void) {
+    int kinds[] = {TRAIN_LOSS_SPHEREFACE, TRAIN_LOSS_COSFACE, TRAIN_LOSS_ARCFACE,
+                   TRAIN_LOSS_ARCFACE};
+    for (int k = 0; k < 4; k++) {
+        struct train_loss_opts o;
+        train_loss_opts_default(&o, kinds[k], 3, 4);
+        o.arc_easy_margin = k == 3;
+        struct train_loss *l;
+        train_loss_new(&o, &l);
+        struct train_loss_param p;
+        train_loss_param(l, 0, &p);
+        for (int d = 0; d < 4; d++) p.w[d] = 0.5f; // row 0 = (.5,.5,.5,.5), unit length
+        float E[8] = {1, 1, 1, 1, -1, -1, -1, -1}, dE[8];
+        int y[2] = {0, 0};
+        struct train_loss_stats st;
+        train_loss_zero_grad(l);
+        int rc = train_loss_compute(l, E, y, 2, 4, dE, &st), fin = isfinite(st.loss);
+        for (int i = 0; i < 8; i++) fin &= isfinite(dE[i]);
+        for (size_t i = 0; i < p.n; i++) fin &= isfinite(p.g[i]);
+        char msg[120];
+        snprintf(msg, sizeof msg, "kind %d%s at theta = 0 and pi exactly: finite loss and "
+                 "gradients", kinds[k], k == 3 ? " (easy margin)" : "");
+        TEST_COND(msg, rc == 0 && fin);
+        train_loss_free(l);
+    }
+}
+
 int main(void) {
+    exact_angles();
     finite_differences();
     torch_reference();
     triplet_by_hand();
