@@ -13,7 +13,8 @@
 // head's scratch); separate heads are independent. Double-precision accumulation inside,
 // float storage outside. Cost per call O(N C D) for the flat classifiers (measured: ~95 ms
 // for N 64, C 10^4, D 128 on one core of the 2-core box; ~1.5 ms at C 160), O(N (K + n_k) D)
-// for the two-level head, O(N^2 D) for triplet.
+// for the two-level head (plus O(C D) per call to normalise the rows when margin-capable),
+// O(N^2 D) for triplet.
 //
 //   struct train_loss_opts o;
 //   train_loss_opts_default(&o, TRAIN_LOSS_ARCFACE, C, D);     // s = 64, m = 0.5
