@@ -336,6 +336,23 @@ static void test_bad(void) {
               count_reason(&d, TRAIN_SKIP_NO_FACE, "/alice/background.jpg") == 1);
     train_dataset_free(&d);
 
+    // every allocation failing in turn (one thread: the fail-Nth hook is not thread-safe):
+    // FH_E_NOMEM or success, never a crash or a leak (ASan build)
+    o.n_threads = 1;
+    int oom_ok = 1, last = 0;
+    long k_last = 0;
+    for (long k = 1; k <= 3000 && !last; k++) {
+        fh_alloc_fail_after(k);
+        rc = train_dataset_load(models, &o, &d);
+        fh_alloc_fail_after(0);
+        oom_ok &= rc == FH_OK || rc == FH_E_NOMEM;
+        last = rc == FH_OK && d.n == 4, k_last = k;
+        train_dataset_free(&d);
+    }
+    printf("# allocation failure injected at 1..%ld\n", k_last);
+    TEST_COND("allocation failures: FH_E_NOMEM until the load succeeds", oom_ok && last);
+    o.n_threads = 2;
+
     // nothing usable: only the junk identity
     o.id_first = o.id_last = 3;
     rc = train_dataset_load(models, &o, &d);
