@@ -114,6 +114,11 @@ struct train_data_options {
     const char *cache_dir;    // crop cache folder (created, parents too); NULL = no cache
     int n_threads;            // detection/alignment threads, one engine each (<= 0: all cores)
     struct fh_config det;     // detector settings (default fh_config_default(): min face 20)
+    // Optional progress report (NULL: none), always on the calling thread: after each file
+    // that thread finishes, and once more with done == total at the end. done counts
+    // files finished by all threads (cache hits included); total = files scanned.
+    void (*progress)(void *arg, int done, int total);
+    void *progress_arg;
 };
 struct train_data_options train_data_options_default(void);
 
@@ -129,7 +134,8 @@ struct train_data_options train_data_options_default(void);
 // m: borrowed, shared by the worker threads (one fh_engine each).
 // OUT: *out, which the caller frees with train_dataset_free in every case, also on failure
 // (then it holds the skip list gathered so far, n = 0).
-// Returns FH_OK; FH_E_ARG (bad options), FH_E_IO (a root not readable), FH_E_NOTFOUND
+// Returns FH_OK; FH_E_ARG (bad options), FH_E_IO (a root not readable, or the cache folder
+// cannot be created: pass cache_dir NULL to run without a cache), FH_E_NOTFOUND
 // (no identity folder, or no usable image left: the message gives the skip counts),
 // FH_E_LIMIT (over TRAIN_MAX_IMAGES / TRAIN_MAX_IDS), FH_E_NOMEM.
 int train_dataset_load(const struct fh_models *m, const struct train_data_options *o,

@@ -99,7 +99,7 @@ struct job {
     int n_items;
     uint8_t *crops;
     const char *version;
-    atomic_int next, hits, misses, corrupt, write_errors, fatal;
+    atomic_int next, done, hits, misses, corrupt, write_errors, fatal;
 };
 
 // Face rule: among faces with box area >= half the largest, the nearest to the centre.
@@ -215,6 +215,8 @@ static void worker(void *ctx, int ith, int nth) {
         int i = atomic_fetch_add(&j->next, 1);
         if (i >= j->n_items) return;
         one_item(j, ith, i);
+        int done = atomic_fetch_add(&j->done, 1) + 1;
+        if (ith == 0 && j->o->progress) j->o->progress(j->o->progress_arg, done, j->n_items);
     }
 }
 
@@ -366,6 +368,7 @@ int train_dataset_load(const struct fh_models *m, const struct train_data_option
             rc = fh_fail(rc, "dataset: out of memory while aligning");
             goto out;
         }
+        if (o->progress) o->progress(o->progress_arg, n_items, n_items);
         d->cache_hits = j.hits, d->cache_misses = j.misses, d->cache_corrupt = j.corrupt;
         d->cache_write_errors = j.write_errors;
     }

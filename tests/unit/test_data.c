@@ -56,6 +56,15 @@ static int cache_file(const char *dir, int nth, char *path, size_t n) {
 }
 
 static struct fh_models *models;
+
+struct prog {
+    int calls, last_done, total, monotone;
+};
+static void on_progress(void *arg, int done, int total) {
+    struct prog *p = arg;
+    p->monotone &= done >= p->last_done && done <= total;
+    p->calls++, p->last_done = done, p->total = total;
+}
 static char tmp[256];
 
 static void test_real(void) {
@@ -65,7 +74,10 @@ static void test_real(void) {
     struct train_data_options o = train_data_options_default();
     o.roots = roots, o.n_roots = 2, o.id_first = 0, o.id_last = 2, o.cache_dir = cache, o.n_threads = 2;
     struct train_dataset a, b, c;
+    struct prog pr = {.monotone = 1};
+    o.progress = on_progress, o.progress_arg = &pr;
     int rc = train_dataset_load(models, &o, &a);
+    o.progress = NULL;
     if (rc) printf("# %s\n", fh_errmsg());
     TEST_COND("3 CelebA identities (train + test merged) load", rc == FH_OK);
     if (rc) {
@@ -86,6 +98,8 @@ static void test_real(void) {
         sorted &= a.images[i].label >= 0 && a.images[i].label < 3 && i >= a.id_start[a.images[i].label] &&
                   i < a.id_start[a.images[i].label + 1] && strstr(a.images[i].path, a.id_names[a.images[i].label]);
     TEST_COND("images grouped by label, paths in their identity folder", sorted);
+    TEST_COND("progress reported on the caller's thread, ending at 90 of 90",
+              pr.calls >= 2 && pr.monotone && pr.last_done == 90 && pr.total == 90);
     TEST_COND("first load: every file computed", a.cache_misses == 90 && a.cache_hits == 0 && a.cache_corrupt == 0);
 
     // the centre of the padded crop is the aligned crop of the pipeline (fh_detect + fh_align)
