@@ -39,6 +39,7 @@ void nn_net_free(struct nn_net *net) {
     fh_free(net->values);
     fh_free(net->nodes);
     fh_free_aligned(net->blob);
+    fh_free(net->meta);
     fh_free(net);
 }
 
