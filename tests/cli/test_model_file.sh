@@ -76,5 +76,8 @@ check nometa.fhm "metadata has no input_mean"
 [ "$rc" = 1 ] && grep -q CONV_9D "$T/err" && ok "model info on a bad file: exit 1" || bad "model info: exit $rc"
 "$BIN" model convert "$MFN" /nonexistent/dir/x.fhm >/dev/null 2>"$T/err"; rc=$?
 [ "$rc" = 1 ] && grep -qi "nonexistent" "$T/err" && ok "convert to a missing folder: exit 1" || bad "convert to missing folder: exit $rc"
+"$BIN" index --db "$T/lib.db" --embedder "$T/mfn.fhm" models/samples >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" = 2 ] && grep -q "not supported by the library" "$T/err" && [ ! -e "$T/lib.db" ] \
+    && ok "index --embedder: refused (exit 2), not silently ignored" || bad "index --embedder: exit $rc"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
