@@ -107,7 +107,7 @@ recs = []
 
 
 def rec(name, t):
-    recs.append((name, t.detach().float().contiguous()))
+    recs.append((name, t.detach().float().clone().contiguous()))  # a copy: SGD updates in place
 
 
 rec("input", nhwc(x0))
