@@ -38,6 +38,54 @@ static float *embed(const struct nn_net *net, const float *x, int N, int *width)
     return out;
 }
 
+// one gradient step on mfn-s (bn 1) at batch 4 (the face, its mirror, two noise images):
+// L = sum(out * R) drops by lr |g|^2 to first order (lr chosen so that is 0.1). Checks
+// the whole training path at full size (every op's backward and the big-shape kernel
+// paths, param grads, weights_changed) against the net's own forward.
+static void check_step(struct nn_net *net, const float *face2) {
+    enum { N = 4, IMG = 112 * 112 * 3 };
+    struct nn_session *s = NULL;
+    int dims[4] = {N, 112, 112, 3};
+    int ok = !nn_session_new_train(net, NULL, &s) && !nn_session_reshape(s, dims, 4);
+    float *x = fh_malloc(N * IMG * sizeof(float)), R[N * 192];
+    memcpy(x, face2, 2 * IMG * sizeof(float));
+    uint32_t h = 1;
+    for (int i = 2 * IMG; i < N * IMG; i++) h = h * 1664525u + 1013904223u, x[i] = (float)(h >> 8) / (1 << 23) - 1;
+    for (int i = 0; i < N * 192; i++) R[i] = (float)((i * 37) % 19) / 9.0f - 1.0f;
+    double L[2] = {0, 0}, g2 = 0;
+    int finite = ok;
+    for (int step = 0; ok && step < 2; step++) {
+        memcpy(nn_session_input(s, 0), x, N * IMG * sizeof(float));
+        ok = !nn_session_forward(s, 1);
+        const float *o = nn_session_output(s, 0, NULL, NULL);
+        for (int i = 0; i < N * 192; i++) L[step] += (double)o[i] * R[i];
+        if (step) break;
+        memcpy(nn_session_output_grad(s, 0), R, sizeof R);
+        nn_session_zero_grad(s);
+        ok = ok && !nn_session_backward(s);
+        for (int i = 0; ok && i < nn_net_n_params(net); i++) {
+            const float *g = nn_session_param_grad(s, i);
+            struct nn_param p;
+            nn_net_param(net, i, &p);
+            for (size_t k = 0; g && k < p.n; k++) finite &= isfinite(g[k]), g2 += (double)g[k] * g[k];
+        }
+        double lr = 0.1 / (g2 > 0 ? g2 : 1);
+        for (int i = 0; ok && i < nn_net_n_params(net); i++) {
+            const float *g = nn_session_param_grad(s, i);
+            struct nn_param p;
+            nn_net_param(net, i, &p);
+            for (size_t k = 0; g && k < p.n; k++) p.w[k] -= (float)(lr * g[k]);
+        }
+        nn_net_weights_changed(net);
+    }
+    char msg[200];
+    snprintf(msg, sizeof msg, "mfn-s (bn 1), batch 4: a gradient step lowers the loss by lr |g|^2 = 0.1 to first order (%.4f -> %.4f)",
+             L[0], L[1]);
+    TEST_COND(msg, ok && finite && g2 > 0 && L[0] - L[1] > 0.08 && L[0] - L[1] < 0.12);
+    nn_session_free(s);
+    fh_free(x);
+}
+
 int main(void) {
     struct nn_net *net = NULL, *tfl = NULL, *bn = NULL, *small = NULL;
     int rc = arch_build("mobilefacenet", 0, 1, &net);
@@ -78,6 +126,7 @@ int main(void) {
     char msg[160];
     snprintf(msg, sizeof msg, "bn 0 arch == TFLite embedding on a face crop (max diff %.1e, max |e| %.1f)", d, m);
     TEST_COND(msg, ea && eb && wa == 192 && m > 1 && d < 1e-4);
+    if (ok && small) check_step(small, x);
     fh_free(ea), fh_free(eb), fh_free(x);
     img_free(&im), img_free(&crop);
     nn_net_free(net), nn_net_free(tfl), nn_net_free(bn), nn_net_free(small);
