@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+// k-means (k-means++ init, Lloyd iterations) and the per-class identity centres it is run
+// on for the two-level softmax.
+#include <math.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "train/loss_int.h"
+
+// k-means runs over identity centres: at most this many points (a few million identities).
+#define KMEANS_MAX_POINTS (1 << 24)
+
+int train_class_centres(const float *E, const int *y, int N, int D, int C, float *centres,
+                        int *count) {
+    if (!E || !y || !centres || N < 0 || D < 1 || C < 1 || D > TRAIN_LOSS_MAX_DIM ||
+        C > TRAIN_LOSS_MAX_CLASSES)
+        return fh_fail(FH_E_ARG, "loss: class centres need E, y, centres, N >= 0, "
+                       "1 <= D <= %d, 1 <= C <= %d (N %d, D %d, C %d)", TRAIN_LOSS_MAX_DIM,
+                       TRAIN_LOSS_MAX_CLASSES, N, D, C);
+    for (int i = 0; i < N; i++)
+        if (y[i] < 0 || y[i] >= C)
+            return fh_fail(FH_E_ARG, "loss: label %d of row %d outside [0, %d)", y[i], i, C);
+    double *acc = fh_calloc((size_t)C * D + D, sizeof *acc);
+    int *cnt = fh_calloc((size_t)C, sizeof *cnt);
+    if (!acc || !cnt) {
+        fh_free(acc), fh_free(cnt);
+        return fh_fail(FH_E_NOMEM, "loss: no memory for %d x %d centres", C, D);
+    }
+    double *u = acc + (size_t)C * D;
+    for (int i = 0; i < N; i++) {
+        loss_unit(E + (size_t)i * D, D, u);
+        double *a = acc + (size_t)y[i] * D;
+        for (int d = 0; d < D; d++) a[d] += u[d];
+        cnt[y[i]]++;
+    }
+    for (int c = 0; c < C; c++) {
+        double *a = acc + (size_t)c * D, n2 = 0;
+        for (int d = 0; d < D; d++) n2 += a[d] * a[d];
+        double n = sqrt(n2);
+        for (int d = 0; d < D; d++) centres[(size_t)c * D + d] = n > 1e-12 ? (float)(a[d] / n) : 0;
+        if (count) count[c] = cnt[c];
+    }
+    fh_free(acc), fh_free(cnt);
+    return FH_OK;
+}
+
+static double dist2(const float *x, const double *c, int d) {
+    double s = 0;
+    for (int j = 0; j < d; j++) {
+        double r = x[j] - c[j];
+        s += r * r;
+    }
+    return s;
+}
+
+int train_kmeans(const float *X, int n, int d, int k, uint64_t seed, int max_iter, int *assign,
+                 float *centres, double *inertia) {
+    if (!X || !assign) return fh_fail(FH_E_ARG, "kmeans: NULL points or assignment");
+    if (d < 1 || k < 1 || k > n || max_iter < 0)
+        return fh_fail(FH_E_ARG, "kmeans: need d >= 1, 1 <= k <= n, max_iter >= 0 "
+                       "(n %d, d %d, k %d, max_iter %d)", n, d, k, max_iter);
+    if (n > KMEANS_MAX_POINTS || d > TRAIN_LOSS_MAX_DIM)
+        return fh_fail(FH_E_LIMIT, "kmeans: %d points of width %d above the limits %d / %d", n,
+                       d, KMEANS_MAX_POINTS, TRAIN_LOSS_MAX_DIM);
+    double *c = fh_malloc(((size_t)k * d + n) * sizeof *c);
+    int *cnt = fh_malloc((size_t)k * sizeof *cnt);
+    if (!c || !cnt) {
+        fh_free(c), fh_free(cnt);
+        return fh_fail(FH_E_NOMEM, "kmeans: no memory for %d x %d", k, d);
+    }
+    double *best = c + (size_t)k * d; // (n) squared distance to the nearest chosen centre
+    uint64_t rng = seed;
+    // k-means++: first centre uniform, then each point with probability ~ best^2
+    int first = (int)(loss_rng_uniform(&rng) * n);
+    for (int j = 0; j < d; j++) c[j] = X[(size_t)first * d + j];
+    for (int i = 0; i < n; i++) best[i] = dist2(X + (size_t)i * d, c, d);
+    for (int q = 1; q < k; q++) {
+        double total = 0;
+        for (int i = 0; i < n; i++) total += best[i];
+        int pick = -1;
+        if (total > 0) {
+            double r = loss_rng_uniform(&rng) * total;
+            for (int i = 0; i < n && pick < 0; i++)
+                if ((r -= best[i]) < 0 && best[i] > 0) pick = i;
+            if (pick < 0) // rounding at the end: the last point with weight
+                for (int i = n - 1; i >= 0 && pick < 0; i--)
+                    if (best[i] > 0) pick = i;
+        } else {
+            pick = q; // every point coincides with a centre: any point will do
+        }
+        double *cq = c + (size_t)q * d;
+        for (int j = 0; j < d; j++) cq[j] = X[(size_t)pick * d + j];
+        for (int i = 0; i < n; i++) {
+            double s = dist2(X + (size_t)i * d, cq, d);
+            if (s < best[i]) best[i] = s;
+        }
+    }
+    for (int i = 0; i < n; i++) assign[i] = -1;
+    for (int it = 0;; it++) {
+        int changed = 0;
+        for (int i = 0; i < n; i++) { // assignment step (ties: lowest cluster)
+            int a = 0;
+            double bd = dist2(X + (size_t)i * d, c, d);
+            for (int q = 1; q < k; q++) {
+                double s = dist2(X + (size_t)i * d, c + (size_t)q * d, d);
+                if (s < bd) bd = s, a = q;
+            }
+            best[i] = bd;
+            if (assign[i] != a) assign[i] = a, changed++;
+        }
+        // an empty cluster takes the point farthest from its centre in a cluster of >= 2
+        memset(cnt, 0, (size_t)k * sizeof *cnt);
+        for (int i = 0; i < n; i++) cnt[assign[i]]++;
+        for (int q = 0; q < k; q++) {
+            if (cnt[q]) continue;
+            int far = -1;
+            for (int i = 0; i < n; i++)
+                if (cnt[assign[i]] > 1 && (far < 0 || best[i] > best[far])) far = i;
+            cnt[assign[far]]--, cnt[q]++;
+            assign[far] = q, best[far] = 0, changed++;
+        }
+        // update step: centres = means
+        memset(c, 0, (size_t)k * d * sizeof *c);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < d; j++) c[(size_t)assign[i] * d + j] += X[(size_t)i * d + j];
+        for (int q = 0; q < k; q++)
+            for (int j = 0; j < d; j++) c[(size_t)q * d + j] /= cnt[q];
+        if (!changed || it + 1 >= max_iter) break;
+    }
+    double sum = 0;
+    for (int i = 0; i < n; i++) sum += dist2(X + (size_t)i * d, c + (size_t)assign[i] * d, d);
+    if (inertia) *inertia = sum;
+    if (centres)
+        for (size_t i = 0; i < (size_t)k * d; i++) centres[i] = (float)c[i];
+    fh_free(c), fh_free(cnt);
+    return FH_OK;
+}
