@@ -6,7 +6,7 @@
 // warm-up runs, one thread (ith=0, nth=1). Weights and inputs are seeded random.
 // Then the backward (training) kernels on MobileFaceNet layers at batch 16, verified
 // the same way; the reference is timed on BWD_REF_RUNS runs only (it is slow).
-//   usage: bench_kern [runs]
+//   usage: bench_kern [runs] [bwd]   (bwd: the backward rows only)
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -174,6 +174,7 @@ struct bwd_shape {
     int dw, N, H, W, C, OC, K, S, P; // square kernel K, stride S, padding P before and after
 };
 static const struct bwd_shape bwd_shapes[] = {
+    {"conv3x3 s2 3->64 112x112 x16", 0, 16, 112, 112, 3, 64, 3, 2, 1},
     {"conv3x3 s2 64->64 56x56 x16", 0, 16, 56, 56, 64, 64, 3, 2, 1},
     {"1x1 64->128 28x28 x16", 0, 16, 28, 28, 64, 128, 1, 1, 0},
     {"1x1 128->64 28x28 x16", 0, 16, 28, 28, 128, 64, 1, 1, 0},
@@ -280,6 +281,7 @@ int main(int argc, char **argv) {
     int runs = argc > 1 ? atoi(argv[1]) : RUNS_DEFAULT;
     if (runs < 1) runs = RUNS_DEFAULT;
     const struct nn_kern *ref = nn_kern_ref(), *fast = nn_kern_avx2();
+    if (argc > 2 && !strcmp(argv[2], "bwd")) return bench_bwd(ref, fast, runs);
     if (!fast) printf("# no AVX2+FMA table on this CPU/build: timing the reference only\n");
     size_t ns = sizeof shapes / sizeof *shapes;
 

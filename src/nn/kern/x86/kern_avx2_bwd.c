@@ -203,11 +203,20 @@ static size_t packed_size(const struct nn_conv_bwd_args *a) {
     return round16((K + NR - 1) / NR * NR * (size_t)a->OC);
 }
 
+// A small K that is not a multiple of 16 (the first conv: K = 3*3*3 = 27) would waste
+// much of a masked last panel; when OC is a multiple of 16, bwd_filter computes
+// dW^T = im2col^T dY instead (rows of K, full panels of OC) and adds its transpose.
+static int filter_transposed(const struct nn_conv_bwd_args *a) {
+    int K = a->KH * a->KW * a->C;
+    return !conv_direct(a) && K % NR && K < 64 && a->OC % NR == 0;
+}
+
 size_t nn_avx2_conv_bwd_scratch(const struct nn_conv_bwd_args *a) {
     size_t K = (size_t)a->KH * a->KW * a->C;
     if (conv_direct(a)) return packed_size(a);
     size_t data = packed_size(a) + (size_t)tm_data((int)K) * K;
     size_t filt = FT > 16 * K ? FT : 16 * K; // tm_filter(ks) * ks for any ks <= K
+    if (filter_transposed(a)) filt += round16(K * (size_t)a->OC);
     return round16(data > filt ? data : filt);
 }
 
@@ -224,18 +233,29 @@ static void pack_w(const struct nn_conv_bwd_args *a, float *Bp) {
     }
 }
 
-// rows [m0, m0 + rows) of im2col(x), columns [k0, k1) only, into A (rows of k1 - k0)
+// rows [m0, m0 + rows) of im2col(x), columns [k0, k1) only, into A (rows of k1 - k0).
+// Per kh the KW taps are adjacent input cells, so each kh's part of the range is zeros,
+// one copy, zeros.
 static void im2col_cols(const struct nn_conv_bwd_args *a, int m0, int rows, int k0, int k1,
                         float *A) {
-    int C = a->C, ohw = a->OH * a->OW, ks = k1 - k0;
+    int C = a->C, ohw = a->OH * a->OW, ks = k1 - k0, KWC = a->KW * C;
     for (int i = 0; i < rows; i++) {
         int m = m0 + i, n = m / ohw, q = m % ohw, oy = q / a->OW, ox = q % a->OW;
-        float *d = A + (size_t)i * ks - k0;
-        for (int tp = k0 / C; tp * C < k1; tp++) {
-            int kh = tp / a->KW, kw = tp % a->KW, ca = imax(k0 - tp * C, 0), cb = imin(k1 - tp * C, C);
-            int iy = oy * a->SH - a->PT + kh, ix = ox * a->SW - a->PL + kw;
-            if (iy < 0 || iy >= a->H || ix < 0 || ix >= a->W) zero_f(d + tp * C + ca, cb - ca);
-            else copy_f(d + tp * C + ca, a->x + (((size_t)n * a->H + iy) * a->W + ix) * C + ca, cb - ca);
+        int ix0 = ox * a->SW - a->PL, kw0 = imin(imax(-ix0, 0), a->KW);
+        int kw1 = imax(imin(a->W - ix0, a->KW), kw0);
+        float *d = A + (size_t)i * ks - k0; // d[k] for k in [k0, k1)
+        for (int kh = k0 / KWC; kh * KWC < k1; kh++) {
+            int base = kh * KWC, lo = imax(k0, base), hi = imin(k1, base + KWC);
+            int iy = oy * a->SH - a->PT + kh;
+            if (iy < 0 || iy >= a->H) {
+                zero_f(d + lo, hi - lo);
+                continue;
+            }
+            int va = imin(imax(base + kw0 * C, lo), hi), vb = imax(imin(base + kw1 * C, hi), va);
+            const float *xr = a->x + (((size_t)n * a->H + iy) * a->W + ix0) * C - base;
+            zero_f(d + lo, va - lo);
+            copy_f(d + va, xr + va, vb - va);
+            zero_f(d + vb, hi - vb);
         }
     }
 }
@@ -319,6 +339,33 @@ static void sum_rows(const float *dy, int ld, int M, int o0, int o1, float *db) 
     }
 }
 
+// dw of filter_transposed() shapes: the slice owns panels of 16 output channels;
+// accT[k][oc] = fma chain from 0 over m of xcol[m][k] dy[m][oc]; then dw[oc][k] += accT
+static void filter_t(const struct nn_conv_bwd_args *a, int ith, int nth) {
+    int K = a->KH * a->KW * a->C, M = a->N * a->OH * a->OW, OC = a->OC, p0, p1;
+    nn_split(OC / NR, ith, nth, 1, &p0, &p1);
+    if (p0 >= p1) return;
+    int o0 = p0 * NR, o1 = p1 * NR, tm = tm_filter(K);
+    float *accT = a->scratch + (size_t)ith * nn_avx2_conv_bwd_scratch(a);
+    float *col = accT + round16((size_t)K * OC);
+    for (int k = 0; k < K; k++) zero_f(accT + (size_t)k * OC + o0, o1 - o0);
+    for (int t = 0; t < M; t += tm) {
+        int rows = imin(tm, M - t), k = 0;
+        im2col_cols(a, t, rows, 0, K, col);
+        for (int oc = o0; oc < o1; oc += NR) {
+            const float *g = a->dy + (size_t)t * OC + oc;
+            float *c = accT + oc;
+            for (k = 0; k + 6 <= K; k += 6)
+                gemm_tn6(rows, col + k, K, g, OC, c + (size_t)k * OC, OC, NR);
+            for (; k + 2 <= K; k += 2)
+                gemm_tn2(rows, col + k, K, g, OC, c + (size_t)k * OC, OC, NR);
+            if (k < K) gemm_tn1(rows, col + k, K, g, OC, c + (size_t)k * OC, OC, NR);
+        }
+    }
+    for (int oc = o0; oc < o1; oc++)
+        for (int k = 0; k < K; k++) a->dw[(size_t)oc * K + k] += accT[(size_t)k * OC + oc];
+}
+
 void nn_avx2_conv2d_bwd_filter(const struct nn_conv_bwd_args *a, int ith, int nth) {
     int K = a->KH * a->KW * a->C, M = a->N * a->OH * a->OW, OC = a->OC, np = (K + NR - 1) / NR;
     if (a->db) {
@@ -327,6 +374,10 @@ void nn_avx2_conv2d_bwd_filter(const struct nn_conv_bwd_args *a, int ith, int nt
         sum_rows(a->dy, OC, M, o0, o1, a->db);
     }
     if (!a->dw || OC <= 0 || K <= 0) return;
+    if (filter_transposed(a)) {
+        filter_t(a, ith, nth);
+        return;
+    }
     // a slice owns panels of K columns (no im2col work is repeated across threads), or
     // rows of OC when there are too few panels
     int k0 = 0, k1 = K, o0 = 0, o1 = OC;
