@@ -261,21 +261,20 @@ static void im2col_cols(const struct nn_conv_bwd_args *a, int m0, int rows, int 
 }
 
 // dx rows [ia, ib) of image n += the dXcol rows [m0, m0 + rows) (rows of K), in order
-// of m, then (kh, kw)
+// of m, then kh; the KW taps of one kh hit adjacent cells (each once): one add per kh
 static void col2im_add(const struct nn_conv_bwd_args *a, int m0, int rows, const float *col,
                        int n, int ia, int ib) {
-    int C = a->C, K = a->KH * a->KW * C;
+    int C = a->C, KWC = a->KW * C, K = a->KH * KWC;
     for (int i = 0; i < rows; i++) {
         int m = m0 + i, oy = m / a->OW % a->OH, ox = m % a->OW;
+        int ix0 = ox * a->SW - a->PL, kw0 = imin(imax(-ix0, 0), a->KW);
+        int kw1 = imax(imin(a->W - ix0, a->KW), kw0);
+        if (kw0 >= kw1) continue;
         for (int kh = 0; kh < a->KH; kh++) {
             int iy = oy * a->SH - a->PT + kh;
             if (iy < ia || iy >= ib) continue;
-            for (int kw = 0; kw < a->KW; kw++) {
-                int ix = ox * a->SW - a->PL + kw;
-                if (ix < 0 || ix >= a->W) continue;
-                add_f(a->dx + (((size_t)n * a->H + iy) * a->W + ix) * C,
-                      col + (size_t)i * K + (kh * a->KW + kw) * C, C);
-            }
+            add_f(a->dx + (((size_t)n * a->H + iy) * a->W + ix0 + kw0) * C,
+                  col + (size_t)i * K + kh * KWC + kw0 * C, (kw1 - kw0) * C);
         }
     }
 }
