@@ -12,7 +12,10 @@
 // tiled over M (the im2col tile holds only the slice's columns). The accumulators
 // start from dw and go back to it after each tile, so each dw element is the single
 // chain dw = fma(dy[m, oc], xcol[m, k], dw) for m = 0..M-1, whatever the tiles or the
-// slice. A slice owns 16-column panels of K (or, with few panels, rows of OC).
+// slice. A slice owns 16-column panels of K (or, with few panels, rows of OC). A small
+// K that is not a multiple of 16 (the first conv, K = 27) with OC a multiple of 16 uses
+// the transposed product dW^T = im2col^T dY (full 16-wide panels of OC) instead, from 0
+// in scratch, then dw += its transpose.
 // db (conv and depthwise) is a plain sum over m in order, then db += sum: the same
 // arithmetic as the reference, bit for bit.
 // Depthwise bwd_data gathers per dx pixel over the taps in (kh, kw) order, 8 channels
