@@ -433,18 +433,25 @@ void nn_avx2_dwconv2d_bwd_data(const struct nn_dw_bwd_args *a, int ith, int nth)
     int r0, r1, C = a->C;
     nn_split(a->N * a->H, ith, nth, 1, &r0, &r1);
     size_t gof[DW_TAPS], wof[DW_TAPS]; // dy / w offsets of the valid taps, (kh, kw) order
+    int khs[DW_TAPS], oys[DW_TAPS];
     for (int r = r0; r < r1; r++) {
-        int n = r / a->H, iy = r % a->H;
+        int n = r / a->H, iy = r % a->H, nkh = 0;
+        for (int kh = 0; kh < a->KH; kh++) { // the row's valid kh, once per row
+            int oy = src_of(iy, kh, a->SH, a->PT, a->OH);
+            if (oy >= 0) khs[nkh] = kh, oys[nkh++] = oy;
+        }
         for (int ix = 0; ix < a->W; ix++) {
             int nt = 0;
-            for (int kh = 0; kh < a->KH; kh++) {
-                int oy = src_of(iy, kh, a->SH, a->PT, a->OH);
-                if (oy < 0) continue;
+            for (int j = 0; j < nkh; j++) {
+                size_t grow = ((size_t)n * a->OH + oys[j]) * a->OW;
                 for (int kw = 0; kw < a->KW; kw++) {
-                    int ox = src_of(ix, kw, a->SW, a->PL, a->OW);
-                    if (ox < 0) continue;
-                    gof[nt] = (((size_t)n * a->OH + oy) * a->OW + ox) * C;
-                    wof[nt++] = ((size_t)kh * a->KW + kw) * C;
+                    int t = ix + a->PL - kw, ox; // ox = t / SW when exact (no divide at SW 1)
+                    if (a->SW == 1) ox = t;
+                    else if (t < 0 || t % a->SW) continue;
+                    else ox = t / a->SW;
+                    if (ox < 0 || ox >= a->OW) continue;
+                    gof[nt] = (grow + ox) * C;
+                    wof[nt++] = ((size_t)khs[j] * a->KW + kw) * C;
                 }
             }
             float *dx = a->dx + ((size_t)r * a->W + ix) * C;
