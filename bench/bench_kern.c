@@ -8,6 +8,7 @@
 // the same way; the reference is timed on BWD_REF_RUNS runs only (it is slow).
 //   usage: bench_kern [runs] [bwd]   (bwd: the backward rows only)
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,25 +205,45 @@ static void bwd_init(struct bwd_layer *l, const struct bwd_shape *s, const struc
                                    .KH = s->K, .KW = s->K, .SH = s->S, .SW = s->S, .PT = s->P,
                                    .PL = s->P, .OH = OH, .OW = OW, .dy = dy, .dx = out0,
                                    .dw = out1, .db = out1 + nw};
-    l->scratch = falloc(s->dw ? 0 : t->conv_bwd_scratch(&l->c), 0, 0);
+    l->scratch = falloc(s->dw ? 0 : 2 * t->conv_bwd_scratch(&l->c), 0, 0); // 2 threads
     l->c.scratch = l->scratch;
 }
 
-// part 0: bwd_data (dx), part 1: bwd_filter (dw, db); outputs cleared first
+// one slice of part 0: bwd_data (dx), or part 1: bwd_filter (dw, db)
+struct bwd_job {
+    const struct bwd_layer *l;
+    const struct bwd_shape *s;
+    const struct nn_kern *t;
+    int part, ith, nth;
+};
+static void *bwd_slice(void *p) {
+    const struct bwd_job *j = p;
+    if (j->s->dw) (j->part ? j->t->dwconv2d_bwd_filter : j->t->dwconv2d_bwd_data)(&j->l->d, j->ith, j->nth);
+    else (j->part ? j->t->conv2d_bwd_filter : j->t->conv2d_bwd_data)(&j->l->c, j->ith, j->nth);
+    return NULL;
+}
+
+// outputs cleared first; nth > 1: slices 1.. on threads started for the call (the
+// start costs tens of microseconds, small against these layers)
 static void bwd_run(const struct bwd_layer *l, const struct bwd_shape *s, const struct nn_kern *t,
-                    int part) {
+                    int part, int nth) {
     memset(part ? l->c.dw : l->c.dx, 0, l->n[part] * sizeof(float));
-    if (s->dw) (part ? t->dwconv2d_bwd_filter : t->dwconv2d_bwd_data)(&l->d, 0, 1);
-    else (part ? t->conv2d_bwd_filter : t->conv2d_bwd_data)(&l->c, 0, 1);
+    struct bwd_job j[2];
+    pthread_t th;
+    for (int i = 0; i < nth; i++) j[i] = (struct bwd_job){l, s, t, part, i, nth};
+    int started = nth > 1 && pthread_create(&th, NULL, bwd_slice, &j[1]) == 0;
+    bwd_slice(&j[0]);
+    if (nth > 1 && !started) bwd_slice(&j[1]);
+    if (started) pthread_join(th, NULL);
 }
 
 static double bwd_time(const struct bwd_layer *l, const struct bwd_shape *s,
-                       const struct nn_kern *t, int part, int runs) {
+                       const struct nn_kern *t, int part, int runs, int nth) {
     double best = 1e30;
-    bwd_run(l, s, t, part); // warm-up
+    bwd_run(l, s, t, part, nth); // warm-up
     for (int i = 0; i < runs; i++) {
         double t0 = now_s();
-        bwd_run(l, s, t, part);
+        bwd_run(l, s, t, part, nth);
         double dt = now_s() - t0;
         best = dt < best ? dt : best;
     }
@@ -230,10 +251,10 @@ static double bwd_time(const struct bwd_layer *l, const struct bwd_shape *s,
 }
 
 static int bench_bwd(const struct nn_kern *ref, const struct nn_kern *fast, int runs) {
-    printf("# backward, 1 thread: ms (min of %d ref runs / %d avx2 runs), GFLOP/s at min\n",
-           BWD_REF_RUNS, runs);
-    printf("%-30s %-6s %9s %8s | %9s %8s | %7s\n", "shape", "kernel", "ref ms", "GFLOP/s",
-           "avx2 ms", "GFLOP/s", "speedup");
+    printf("# backward: ms (min of %d ref runs / %d avx2 runs), GFLOP/s at min; ref and avx2"
+           " on 1 thread, avx2x2 on 2 (verified bit-identical to 1)\n", BWD_REF_RUNS, runs);
+    printf("%-30s %-6s %9s %8s | %9s %8s | %7s | %9s %8s\n", "shape", "kernel", "ref ms",
+           "GFLOP/s", "avx2 ms", "GFLOP/s", "speedup", "avx2x2 ms", "GFLOP/s");
     int bad = 0;
     for (size_t i = 0; i < sizeof bwd_shapes / sizeof *bwd_shapes; i++) {
         const struct bwd_shape *s = &bwd_shapes[i];
@@ -249,15 +270,20 @@ static int bench_bwd(const struct nn_kern *ref, const struct nn_kern *fast, int 
         bwd_init(&lr, s, ref, x, w, dy, r0, r1);
         if (fast) bwd_init(&lf, s, fast, x, w, dy, f0, f1);
         for (int part = 0; part < 2; part++) {
-            double tr = bwd_time(&lr, s, ref, part, BWD_REF_RUNS);
+            double tr = bwd_time(&lr, s, ref, part, BWD_REF_RUNS, 1);
             printf("%-30s %-6s %9.2f %8.2f |", s->name, part ? "filter" : "data", tr * 1e3,
                    fl / tr * 1e-9);
             if (!fast) {
                 printf("\n");
                 continue;
             }
-            double tf = bwd_time(&lf, s, fast, part, runs);
+            double tf = bwd_time(&lf, s, fast, part, runs, 1);
             const float *a = part ? r1 : r0, *b = part ? f1 : f0;
+            float *one = falloc(lr.n[part], 0, 0);
+            memcpy(one, b, lr.n[part] * sizeof(float));
+            double t2 = bwd_time(&lf, s, fast, part, runs, 2);
+            int same = !memcmp(one, b, lr.n[part] * sizeof(float));
+            fh_free_aligned(one);
             float mx = 0, md = 0;
             for (size_t j = 0; j < lr.n[part]; j++) {
                 mx = fmaxf(mx, fabsf(a[j]));
@@ -265,9 +291,10 @@ static int bench_bwd(const struct nn_kern *ref, const struct nn_kern *fast, int 
                 md = d > md || d != d ? d : md;
             }
             int ok = md <= TOL_REL * mx + TOL_ABS;
-            bad |= !ok;
-            printf(" %9.2f %8.2f | %6.1fx%s\n", tf * 1e3, fl / tf * 1e-9, tr / tf,
-                   ok ? "" : "  VERIFY FAILED");
+            bad |= !ok || !same;
+            printf(" %9.2f %8.2f | %6.1fx | %9.2f %8.2f%s%s\n", tf * 1e3, fl / tf * 1e-9, tr / tf,
+                   t2 * 1e3, fl / t2 * 1e-9, ok ? "" : "  VERIFY FAILED",
+                   same ? "" : "  2 THREADS DIFFER");
         }
         fh_free_aligned(lr.scratch);
         if (fast) fh_free_aligned(lf.scratch);
