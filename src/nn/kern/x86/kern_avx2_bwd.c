@@ -182,13 +182,16 @@ static void gemm_tn6(int rows, const float *dy, size_t ldy, const float *X, size
                      size_t ldc, int ncol) {
     gemm_tn(6, rows, dy, ldy, X, ldx, c, ldc, ncol);
 }
-static void gemm_tn2(int rows, const float *dy, size_t ldy, const float *X, size_t ldx, float *c,
-                     size_t ldc, int ncol) {
-    gemm_tn(2, rows, dy, ldy, X, ldx, c, ldc, ncol);
-}
-static void gemm_tn1(int rows, const float *dy, size_t ldy, const float *X, size_t ldx, float *c,
-                     size_t ldc, int ncol) {
-    gemm_tn(1, rows, dy, ldy, X, ldx, c, ldc, ncol);
+// the last R = 1..5 rows (one call: K = 27 = 4*6 + 3 runs 3 rows at once, not 2 + 1)
+static void gemm_tn_tail(int R, int rows, const float *dy, size_t ldy, const float *X,
+                         size_t ldx, float *c, size_t ldc, int ncol) {
+    switch (R) {
+    case 5: gemm_tn(5, rows, dy, ldy, X, ldx, c, ldc, ncol); break;
+    case 4: gemm_tn(4, rows, dy, ldy, X, ldx, c, ldc, ncol); break;
+    case 3: gemm_tn(3, rows, dy, ldy, X, ldx, c, ldc, ncol); break;
+    case 2: gemm_tn(2, rows, dy, ldy, X, ldx, c, ldc, ncol); break;
+    default: gemm_tn(1, rows, dy, ldy, X, ldx, c, ldc, ncol); break;
+    }
 }
 
 // ---- conv: scratch, packing, im2col / col2im -------------------------------------------
@@ -242,8 +245,12 @@ static void pack_w(const struct nn_conv_bwd_args *a, float *Bp) {
 static void im2col_cols(const struct nn_conv_bwd_args *a, int m0, int rows, int k0, int k1,
                         float *A) {
     int C = a->C, ohw = a->OH * a->OW, ks = k1 - k0, KWC = a->KW * C;
+    int n = m0 / ohw, oy = m0 % ohw / a->OW, ox = m0 % a->OW - 1; // stepped, not divided
     for (int i = 0; i < rows; i++) {
-        int m = m0 + i, n = m / ohw, q = m % ohw, oy = q / a->OW, ox = q % a->OW;
+        if (++ox == a->OW) {
+            ox = 0;
+            if (++oy == a->OH) oy = 0, n++;
+        }
         int ix0 = ox * a->SW - a->PL, kw0 = imin(imax(-ix0, 0), a->KW);
         int kw1 = imax(imin(a->W - ix0, a->KW), kw0);
         float *d = A + (size_t)i * ks - k0; // d[k] for k in [k0, k1)
@@ -359,9 +366,7 @@ static void filter_t(const struct nn_conv_bwd_args *a, int ith, int nth) {
             float *c = accT + oc;
             for (k = 0; k + 6 <= K; k += 6)
                 gemm_tn6(rows, col + k, K, g, OC, c + (size_t)k * OC, OC, NR);
-            for (; k + 2 <= K; k += 2)
-                gemm_tn2(rows, col + k, K, g, OC, c + (size_t)k * OC, OC, NR);
-            if (k < K) gemm_tn1(rows, col + k, K, g, OC, c + (size_t)k * OC, OC, NR);
+            if (k < K) gemm_tn_tail(K - k, rows, col + k, K, g, OC, c + (size_t)k * OC, OC, NR);
         }
     }
     for (int oc = o0; oc < o1; oc++)
@@ -407,9 +412,9 @@ void nn_avx2_conv2d_bwd_filter(const struct nn_conv_bwd_args *a, int ith, int nt
             const float *Xk = X + (k - k0);
             for (; oc + 6 <= o1; oc += 6)
                 gemm_tn6(rows, g + oc, OC, Xk, ldx, a->dw + (size_t)oc * K + k, K, ncol);
-            for (; oc + 2 <= o1; oc += 2)
-                gemm_tn2(rows, g + oc, OC, Xk, ldx, a->dw + (size_t)oc * K + k, K, ncol);
-            if (oc < o1) gemm_tn1(rows, g + oc, OC, Xk, ldx, a->dw + (size_t)oc * K + k, K, ncol);
+            if (oc < o1)
+                gemm_tn_tail(o1 - oc, rows, g + oc, OC, Xk, ldx, a->dw + (size_t)oc * K + k, K,
+                             ncol);
         }
     }
 }
