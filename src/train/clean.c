@@ -92,7 +92,7 @@ static void embed_one(struct job *j, struct fh_engine *e, long i) {
     struct clean_file *cf = &f->files[j->file_of[i]];
     size_t len = strlen(j->dir) + strlen(f->name) + strlen(cf->name) + 3;
     char *path = fh_malloc(len);
-    if (!path) { j->nomem = 1; return; }
+    if (!path) { __atomic_store_n(&j->nomem, 1, __ATOMIC_RELAXED); return; }
     snprintf(path, len, "%s/%s/%s", j->dir, f->name, cf->name);
     struct img im = {0};
     struct fh_face *faces;
@@ -109,13 +109,13 @@ static void embed_one(struct job *j, struct fh_engine *e, long i) {
     if (rc) {
         cf->n_faces = 0;
         cf->reason = CLEAN_UNREADABLE;
-        if (!(cf->error = strdup(fh_errmsg()))) j->nomem = 1;
+        if (!(cf->error = strdup(fh_errmsg()))) __atomic_store_n(&j->nomem, 1, __ATOMIC_RELAXED);
         img_free(&im);
         return;
     }
     if (n > 0) {
         cf->emb = fh_malloc((size_t)n * FH_EMB_DIM * sizeof(float));
-        if (!cf->emb) { j->nomem = 1; img_free(&im); return; }
+        if (!cf->emb) { __atomic_store_n(&j->nomem, 1, __ATOMIC_RELAXED); img_free(&im); return; }
         for (int k = 0; k < n; k++) memcpy(cf->emb + (size_t)k * FH_EMB_DIM, faces[k].embedding, sizeof faces[k].embedding);
         cf->n_emb = n;
         int w = faces[0].box[2] - faces[0].box[0] + 1, h = faces[0].box[3] - faces[0].box[1] + 1;
@@ -153,6 +153,7 @@ static int embed_all(struct job *j) {
         int rc = fh_engine_new(j->m, 1, &e);
         if (rc) return rc;
         for (long i = 0; i < j->n; i++) embed_one(j, e, i);
+        j->next = j->n;
         fh_engine_free(e);
     }
     for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
