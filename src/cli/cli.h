@@ -121,6 +121,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_model(int argc, char **argv);
+int cmd_clean(int argc, char **argv);
 
 // the evals (cli/eval_*.c); each returns an exit code
 int eval_lfw_cmd(const struct cli_opts *o);
