@@ -41,6 +41,7 @@ void nn_net_free(struct nn_net *net) {
     fh_free(net->nodes);
     fh_free(net->params);
     fh_free_aligned(net->blob);
+    fh_free(net->meta);
     fh_free(net);
 }
 
