@@ -4,8 +4,11 @@
 // against the reference first (a failure exits 1 before any timing), then each
 // variant is timed with clock_gettime, min and median of RUNS runs after WARMUP
 // warm-up runs, one thread (ith=0, nth=1). Weights and inputs are seeded random.
-//   usage: bench_kern [runs]
+// Then the backward (training) kernels on MobileFaceNet layers at batch 16, verified
+// the same way; the reference is timed on BWD_REF_RUNS runs only (it is slow).
+//   usage: bench_kern [runs] [bwd]   (bwd: the backward rows only)
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,10 +167,148 @@ static void time_layer(const struct layer *l, const struct shape *s, const struc
     free(ts);
 }
 
+// ---- backward kernels (training) ---------------------------------------------------------
+#define BWD_REF_RUNS 2
+
+struct bwd_shape {
+    const char *name;
+    int dw, N, H, W, C, OC, K, S, P; // square kernel K, stride S, padding P before and after
+};
+static const struct bwd_shape bwd_shapes[] = {
+    {"conv3x3 s2 3->64 112x112 x16", 0, 16, 112, 112, 3, 64, 3, 2, 1},
+    {"conv3x3 s2 64->64 56x56 x16", 0, 16, 56, 56, 64, 64, 3, 2, 1},
+    {"1x1 64->128 28x28 x16", 0, 16, 28, 28, 64, 128, 1, 1, 0},
+    {"1x1 128->64 28x28 x16", 0, 16, 28, 28, 128, 64, 1, 1, 0},
+    {"FC 512->128 batch 16", 0, 16, 1, 1, 512, 128, 1, 1, 0},
+    {"dw3x3 C=128 28x28 x16", 1, 16, 28, 28, 128, 128, 3, 1, 1},
+    {"dw3x3 s2 C=64 56x56 x16", 1, 16, 56, 56, 64, 64, 3, 2, 1},
+};
+
+struct bwd_layer {
+    struct nn_conv_bwd_args c;
+    struct nn_dw_bwd_args d;
+    float *scratch;
+    size_t n[2]; // floats of the output of part 0 (dx) and part 1 (dw, db follows dw)
+};
+
+static void bwd_init(struct bwd_layer *l, const struct bwd_shape *s, const struct nn_kern *t,
+                     const float *x, const float *w, const float *dy, float *out0, float *out1) {
+    memset(l, 0, sizeof *l);
+    int OH = out_dim(s->H, s->K, s->S, s->P), OW = out_dim(s->W, s->K, s->S, s->P);
+    size_t nw = (size_t)(s->dw ? 1 : s->OC) * s->K * s->K * s->C;
+    l->n[0] = (size_t)s->N * s->H * s->W * s->C, l->n[1] = nw + (size_t)s->OC;
+    l->c = (struct nn_conv_bwd_args){.x = x, .N = s->N, .H = s->H, .W = s->W, .C = s->C, .w = w,
+                                     .OC = s->OC, .KH = s->K, .KW = s->K, .SH = s->S, .SW = s->S,
+                                     .PT = s->P, .PL = s->P, .OH = OH, .OW = OW, .dy = dy,
+                                     .dx = out0, .dw = out1, .db = out1 + nw};
+    l->d = (struct nn_dw_bwd_args){.x = x, .N = s->N, .H = s->H, .W = s->W, .C = s->C, .w = w,
+                                   .KH = s->K, .KW = s->K, .SH = s->S, .SW = s->S, .PT = s->P,
+                                   .PL = s->P, .OH = OH, .OW = OW, .dy = dy, .dx = out0,
+                                   .dw = out1, .db = out1 + nw};
+    l->scratch = falloc(s->dw ? 0 : 2 * t->conv_bwd_scratch(&l->c), 0, 0); // 2 threads
+    l->c.scratch = l->scratch;
+}
+
+// one slice of part 0: bwd_data (dx), or part 1: bwd_filter (dw, db)
+struct bwd_job {
+    const struct bwd_layer *l;
+    const struct bwd_shape *s;
+    const struct nn_kern *t;
+    int part, ith, nth;
+};
+static void *bwd_slice(void *p) {
+    const struct bwd_job *j = p;
+    if (j->s->dw) (j->part ? j->t->dwconv2d_bwd_filter : j->t->dwconv2d_bwd_data)(&j->l->d, j->ith, j->nth);
+    else (j->part ? j->t->conv2d_bwd_filter : j->t->conv2d_bwd_data)(&j->l->c, j->ith, j->nth);
+    return NULL;
+}
+
+// outputs cleared first; nth > 1: slices 1.. on threads started for the call (the
+// start costs tens of microseconds, small against these layers)
+static void bwd_run(const struct bwd_layer *l, const struct bwd_shape *s, const struct nn_kern *t,
+                    int part, int nth) {
+    memset(part ? l->c.dw : l->c.dx, 0, l->n[part] * sizeof(float));
+    struct bwd_job j[2];
+    pthread_t th;
+    for (int i = 0; i < nth; i++) j[i] = (struct bwd_job){l, s, t, part, i, nth};
+    int started = nth > 1 && pthread_create(&th, NULL, bwd_slice, &j[1]) == 0;
+    bwd_slice(&j[0]);
+    if (nth > 1 && !started) bwd_slice(&j[1]);
+    if (started) pthread_join(th, NULL);
+}
+
+static double bwd_time(const struct bwd_layer *l, const struct bwd_shape *s,
+                       const struct nn_kern *t, int part, int runs, int nth) {
+    double best = 1e30;
+    bwd_run(l, s, t, part, nth); // warm-up
+    for (int i = 0; i < runs; i++) {
+        double t0 = now_s();
+        bwd_run(l, s, t, part, nth);
+        double dt = now_s() - t0;
+        best = dt < best ? dt : best;
+    }
+    return best;
+}
+
+static int bench_bwd(const struct nn_kern *ref, const struct nn_kern *fast, int runs) {
+    printf("# backward: ms (min of %d ref runs / %d avx2 runs), GFLOP/s at min; ref and avx2"
+           " on 1 thread, avx2x2 on 2 (verified bit-identical to 1)\n", BWD_REF_RUNS, runs);
+    printf("%-30s %-6s %9s %8s | %9s %8s | %7s | %9s %8s\n", "shape", "kernel", "ref ms",
+           "GFLOP/s", "avx2 ms", "GFLOP/s", "speedup", "avx2x2 ms", "GFLOP/s");
+    int bad = 0;
+    for (size_t i = 0; i < sizeof bwd_shapes / sizeof *bwd_shapes; i++) {
+        const struct bwd_shape *s = &bwd_shapes[i];
+        int OH = out_dim(s->H, s->K, s->S, s->P), OW = out_dim(s->W, s->K, s->S, s->P);
+        size_t nx = (size_t)s->N * s->H * s->W * s->C, ny = (size_t)s->N * OH * OW * s->OC;
+        size_t nw = (size_t)(s->dw ? 1 : s->OC) * s->K * s->K * s->C, no = nw + s->OC;
+        float *x = falloc(nx, -1, 1), *w = falloc(nw, -1, 1), *dy = falloc(ny, -1, 1);
+        float *r0 = falloc(nx, 0, 0), *r1 = falloc(no, 0, 0), *f0 = falloc(nx, 0, 0),
+              *f1 = falloc(no, 0, 0);
+        // multiply-adds per output pixel and output channel: K*K*C (conv), K*K (dw)
+        double fl = 2.0 * ny * s->K * s->K * (s->dw ? 1 : s->C);
+        struct bwd_layer lr, lf;
+        bwd_init(&lr, s, ref, x, w, dy, r0, r1);
+        if (fast) bwd_init(&lf, s, fast, x, w, dy, f0, f1);
+        for (int part = 0; part < 2; part++) {
+            double tr = bwd_time(&lr, s, ref, part, BWD_REF_RUNS, 1);
+            printf("%-30s %-6s %9.2f %8.2f |", s->name, part ? "filter" : "data", tr * 1e3,
+                   fl / tr * 1e-9);
+            if (!fast) {
+                printf("\n");
+                continue;
+            }
+            double tf = bwd_time(&lf, s, fast, part, runs, 1);
+            const float *a = part ? r1 : r0, *b = part ? f1 : f0;
+            float *one = falloc(lr.n[part], 0, 0);
+            memcpy(one, b, lr.n[part] * sizeof(float));
+            double t2 = bwd_time(&lf, s, fast, part, runs, 2);
+            int same = !memcmp(one, b, lr.n[part] * sizeof(float));
+            fh_free_aligned(one);
+            float mx = 0, md = 0;
+            for (size_t j = 0; j < lr.n[part]; j++) {
+                mx = fmaxf(mx, fabsf(a[j]));
+                float d = fabsf(a[j] - b[j]);
+                md = d > md || d != d ? d : md;
+            }
+            int ok = md <= TOL_REL * mx + TOL_ABS;
+            bad |= !ok || !same;
+            printf(" %9.2f %8.2f | %6.1fx | %9.2f %8.2f%s%s\n", tf * 1e3, fl / tf * 1e-9, tr / tf,
+                   t2 * 1e3, fl / t2 * 1e-9, ok ? "" : "  VERIFY FAILED",
+                   same ? "" : "  2 THREADS DIFFER");
+        }
+        fh_free_aligned(lr.scratch);
+        if (fast) fh_free_aligned(lf.scratch);
+        fh_free_aligned(x), fh_free_aligned(w), fh_free_aligned(dy), fh_free_aligned(r0);
+        fh_free_aligned(r1), fh_free_aligned(f0), fh_free_aligned(f1);
+    }
+    return bad;
+}
+
 int main(int argc, char **argv) {
     int runs = argc > 1 ? atoi(argv[1]) : RUNS_DEFAULT;
     if (runs < 1) runs = RUNS_DEFAULT;
     const struct nn_kern *ref = nn_kern_ref(), *fast = nn_kern_avx2();
+    if (argc > 2 && !strcmp(argv[2], "bwd")) return bench_bwd(ref, fast, runs);
     if (!fast) printf("# no AVX2+FMA table on this CPU/build: timing the reference only\n");
     size_t ns = sizeof shapes / sizeof *shapes;
 
@@ -229,5 +370,5 @@ int main(int argc, char **argv) {
         fh_free_aligned(in.x), fh_free_aligned(in.w), fh_free_aligned(in.bias),
             fh_free_aligned(in.alpha);
     }
-    return 0;
+    return bench_bwd(ref, fast, runs);
 }

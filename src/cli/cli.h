@@ -64,6 +64,9 @@ int cli_models_need(const struct cli_opts *o);
 // cli_models_need, then fh_models_load(o->models) with --ref and --embedder honoured;
 // prints any error.
 int cli_models_load(const struct cli_opts *o, struct fh_models **m);
+// EXIT_OK, or (for commands whose models the library loads: index, search, serve, ...)
+// prints that --embedder is not supported there yet and returns EXIT_USAGE.
+int cli_no_embedder(const struct cli_opts *o, const char *usage);
 
 // JSON output helpers (stdout)
 void json_str(FILE *f, const char *s);
@@ -120,6 +123,7 @@ int cmd_user(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval_pairs(int argc, char **argv); // eval pairs (cmd_train.c)
+int cmd_clean(int argc, char **argv);
 
 // the evals (cli/eval_*.c); each returns an exit code
 int eval_lfw_cmd(const struct cli_opts *o);

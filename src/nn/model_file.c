@@ -8,7 +8,8 @@
 //            u64 weights_off, u64 weights_len
 //   meta     text, "key=value\n" lines
 //   graph    u32 n_values, n_nodes, n_inputs, n_outputs; i32 inputs[], outputs[];
-//            values: u16 name_len, name, u8 dtype (0 f32, 1 i32), u8 flags (0), u8 rank,
+//            values: u16 name_len, name, u8 dtype (0 f32, 1 i32), u8 flags (NN_VF_*: 1 trained,
+//                    2 buffer, 4 decay), u8 rank,
 //                    u8 0, i32 dims[rank], u64 data_off (into weights), u64 data_bytes
 //                    (0: no data, an activation or input)
 //            nodes:  u8 op_len, op name ("CONV_2D", as nn_op_name), u8 n_in,
@@ -141,7 +142,7 @@ static int serialize(const struct nn_net *net, const struct nn_meta *meta, struc
         size_t len = v->name ? strlen(v->name) : 0;
         if (len > MAX_NAME) len = MAX_NAME;
         put_u16(w, (unsigned)len), put(w, v->name, len);
-        put_u8(w, v->idata ? 1 : 0), put_u8(w, 0), put_u8(w, (unsigned)v->shape.rank), put_u8(w, 0);
+        put_u8(w, v->idata ? 1 : 0), put_u8(w, (unsigned)v->flags), put_u8(w, (unsigned)v->shape.rank), put_u8(w, 0);
         for (int d = 0; d < v->shape.rank; d++) put_u32(w, (uint32_t)v->shape.d[d]);
         size_t nb = data_bytes(v);
         put_u64(w, nb ? off : 0), put_u64(w, nb);
@@ -309,7 +310,8 @@ static int read_values(struct rd *r, struct nn_net *net, const uint8_t *wts, siz
             get_u8(r);
             if (r->bad) return BAD("value %d is cut short", i);
             if (nlen > MAX_NAME) return BAD("value %d name length %u", i, nlen);
-            if (dtype > 1 || flags) return fh_fail(FH_E_UNSUPPORTED, "model file: value %d dtype %u flags %u", i, dtype, flags);
+            if (dtype > 1 || (flags & ~(unsigned)(NN_VF_TRAIN | NN_VF_BUFFER | NN_VF_DECAY)))
+                return fh_fail(FH_E_UNSUPPORTED, "model file: value %d dtype %u flags %u", i, dtype, flags);
             if (rank > FH_MAX_DIMS) return BAD("value %d rank %u", i, rank);
             struct nn_shape sh = {(int)rank, {0}};
             uint64_t count = 1;
@@ -321,6 +323,8 @@ static int read_values(struct rd *r, struct nn_net *net, const uint8_t *wts, siz
             }
             uint64_t off = get_u64(r), nb = get_u64(r);
             if (r->bad) return BAD("value %d is cut short", i);
+            if (flags && (dtype != 0 || !nb)) return BAD("value %d: only float data can be a param", i);
+
             if (nb && (nb != count * 4 || off % 64 || off > wlen || nb > wlen - off))
                 return BAD("value %d data range [%llu, +%llu) (shape needs %llu bytes of %zu)", i,
                            (unsigned long long)off, (unsigned long long)nb,
@@ -330,6 +334,8 @@ static int read_values(struct rd *r, struct nn_net *net, const uint8_t *wts, siz
                 continue;
             }
             v->shape = sh;
+            v->dtype = dtype ? NN_I32 : NN_F32;
+            v->flags = (int)flags;
             if (!(v->name = fh_malloc(nlen + 1))) return fh_fail(FH_E_NOMEM, "model file: out of memory");
             memcpy(v->name, name, nlen);
             v->name[nlen] = 0;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // nn: our CNN inference engine. A net is a list of nodes (ops) over float32 NHWC
 // tensors, imported from a TFLite flatbuffer (the subset our models use; composite
-// PReLU and softmax sub-graphs are fused into single ops) or built in code and trained
-// (nn_train.h), and run by a session that owns every activation and scratch buffer.
+// PReLU and softmax sub-graphs are fused into single ops by graph passes), loaded from
+// our own .fhm model file, or built in code and trained (nn_train.h), and run by a session that owns every activation and scratch buffer.
 // It knows nothing about images or faces.
 //
 //   struct nn_net *net;

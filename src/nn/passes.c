@@ -238,7 +238,7 @@ static int grow(struct nn_net *net, int extra, size_t floats, float **room) {
         if (v[i].data) v[i].data = blob + (v[i].data - net->blob);
     fh_free_aligned(net->blob);
     net->blob = blob;
-    for (int i = net->n_values; i < net->n_values + extra; i++) v[i].producer = v[i].last_use = -1;
+    for (int i = net->n_values; i < net->n_values + extra; i++) v[i].producer = v[i].last_use = v[i].param = -1;
     *room = blob + used;
     return FH_OK;
 }
@@ -290,6 +290,8 @@ int nn_pass_fold_bn(struct nn_net *net) {
             }
             strcpy(b->name, name);
             b->shape = (struct nn_shape){1, {C}};
+            b->dtype = NN_F32;
+            b->flags = net->values[cv->in[1]].flags & NN_VF_TRAIN; // trainable if the weights are
             b->data = next;
             memset(next, 0, (size_t)C * sizeof(float));
             next += round16((size_t)C);
@@ -298,6 +300,9 @@ int nn_pass_fold_bn(struct nn_net *net) {
         }
         fold(net, cv, bn);
         absorb(&g, cv, i);
+        // gamma, beta, mean, var read by nothing now: no longer params
+        for (int k = 1; k < 5; k++)
+            if (!n_consumers(&g, bn->in[k])) net->values[bn->in[k]].flags = 0;
     }
     graph_close(&g);
     return rc;

@@ -31,6 +31,12 @@ if [ -s "$T/e_tfl" ] && grep -q embedding "$T/e_tfl" && cmp -s "$T/e_tfl" "$T/e_
 else
     bad "embed outputs differ: $(head -c 300 "$T/err1" "$T/err2" "$T/err3")"
 fi
+# the preprocessing comes from the file: another scale in the metadata, other numbers
+"$BIN" model convert --mean 120 --scale 0.008 "$MFN" "$T/other.fhm" >/dev/null 2>&1
+"$BIN" embed --threads 1 --embedder "$T/other.fhm" "$A" "$C" >"$T/e_other" 2>/dev/null
+grep -q embedding "$T/e_other" && ! cmp -s "$T/e_tfl" "$T/e_other" \
+    && ok "a .fhm with mean 120, scale 0.008 gives other embeddings (metadata drives the input)" \
+    || bad "metadata preprocessing not applied"
 for pair in "$A $B" "$A $C"; do
     v1=$("$BIN" verify $pair 2>&1); v2=$("$BIN" verify --embedder "$T/mfn.fhm" $pair 2>&1)
     [ "$v1" = "$v2" ] && echo "$v1" | grep -q distance && ok "verify same numbers: $v2" || bad "verify: '$v1' vs '$v2'"
@@ -51,6 +57,7 @@ i = b.index(b"CONV_2D"); f = bytearray(b); f[i:i + 7] = b"CONV_9D"; open(d + "/o
 f = bytearray(b); struct.pack_into("<Q", f, 48, 1 << 40); open(d + "/weights.fhm", "wb").write(fix(f))
 f = bytearray(b); f[8] = 9; open(d + "/version.fhm", "wb").write(fix(f))
 open(d + "/header.fhm", "wb").write(b[:40])
+f = bytearray(b); struct.pack_into("<Q", f, 24, 0); open(d + "/nometa.fhm", "wb").write(fix(f))
 PY
 check() { # file pattern
     "$BIN" verify --embedder "$T/$1" "$A" "$B" >"$T/out" 2>"$T/err"; local rc=$?
@@ -64,9 +71,13 @@ check op.fhm "CONV_9D.*not supported"
 check weights.fhm "weights section"
 check version.fhm "version 9"
 check header.fhm "shorter than a header"
+check nometa.fhm "metadata has no input_mean"
 "$BIN" model info "$T/op.fhm" >/dev/null 2>"$T/err"; rc=$?
 [ "$rc" = 1 ] && grep -q CONV_9D "$T/err" && ok "model info on a bad file: exit 1" || bad "model info: exit $rc"
 "$BIN" model convert "$MFN" /nonexistent/dir/x.fhm >/dev/null 2>"$T/err"; rc=$?
 [ "$rc" = 1 ] && grep -qi "nonexistent" "$T/err" && ok "convert to a missing folder: exit 1" || bad "convert to missing folder: exit $rc"
+"$BIN" index --db "$T/lib.db" --embedder "$T/mfn.fhm" models/samples >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" = 2 ] && grep -q "not supported by the library" "$T/err" && [ ! -e "$T/lib.db" ] \
+    && ok "index --embedder: refused (exit 2), not silently ignored" || bad "index --embedder: exit $rc"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -359,6 +359,13 @@ int main(void) {
         struct conv_case cc = {0, fc[i][0], 1, 1, fc[i][1], fc[i][2], 1, 1, 1, 1, PAD_VALID};
         conv_case_run(cc, fast, 1);
     }
+    // OC a multiple of 16 with a small K (the AVX2 dW^T path for a first conv)
+    static const struct conv_case small_k[] = {
+        {0, 3, 9, 7, 5, 32, 3, 3, 2, 1, PAD_SAME},  // K = 45
+        {0, 2, 5, 6, 3, 16, 1, 3, 1, 2, PAD_ONE},   // K = 9
+        {0, 1, 11, 10, 1, 48, 7, 7, 2, 2, PAD_ONE}, // K = 49, 3 panels of OC
+    };
+    for (size_t i = 0; i < sizeof small_k / sizeof *small_k; i++) conv_case_run(small_k[i], fast, 1);
     // MobileFaceNet layers (no finite differences: too large for a quick test)
     static const struct conv_case big[] = {
         {0, 2, 28, 28, 64, 128, 1, 1, 1, 1, PAD_VALID}, // 1x1 expand

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "nn/nn_train.h"
 #include "nn/passes.h"
 
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
@@ -232,6 +233,7 @@ static void fold_test(void) {
         double e = 0;
         for (int i = 0; i < 5; i++) e = fmax(e, fabs(yb[i] - yr[i]));
         TEST_COND("BATCHNORM op forward = SUB/MUL/ADD within 1e-5", nb == 5 && e <= 1e-5);
+        memcpy(yr, yb, sizeof yr); // the fold is then checked against the BN net's own forward
     } else {
         printf("SKIP: BATCHNORM has no forward in this build (the engine branch adds it): the "
                "before-fold forward of the BN net itself is not run; the fold is checked against "
@@ -266,6 +268,53 @@ static void fold_test(void) {
     nn_net_free(back), nn_net_free(raw), nn_net_free(ref), nn_net_free(net);
 }
 
+// a builder net (conv -> BN -> PReLU -> dw -> BN -> flatten -> fc -> BN) with moved BN
+// statistics: the export passes fold every BN and fuse the PReLU; inference output within
+// 1e-5 before and after, and after a save/load
+static void export_test(void) {
+    struct nn_builder *b;
+    struct nn_net *net = NULL, *back = NULL;
+    if (nn_builder_new(7, &b)) return;
+    int x = nn_b_input(b, "x", 8, 8, 3);
+    x = nn_b_prelu(b, nn_b_bn(b, nn_b_conv(b, x, 6, 3, 2, 1, 0)));
+    x = nn_b_bn(b, nn_b_dwconv(b, x, 3, 1, 1, 0));
+    x = nn_b_bn(b, nn_b_fc(b, nn_b_flatten(b, x), 4, 1));
+    nn_b_output(b, x);
+    int rc = nn_b_finish(b, NULL, &net);
+    TEST_COND("builder net", !rc);
+    if (rc) return;
+    for (int i = 0; i < nn_net_n_params(net); i++) { // BN stats and gammas away from 0/1
+        struct nn_param p;
+        nn_net_param(net, i, &p);
+        const char *k = strrchr(p.name, '.');
+        for (size_t j = 0; k && j < p.n; j++)
+            if (!strcmp(k, ".mean") || !strcmp(k, ".beta")) p.w[j] = frand(-0.3f, 0.3f);
+            else if (!strcmp(k, ".var") || !strcmp(k, ".gamma")) p.w[j] = frand(0.3f, 1.7f);
+    }
+    nn_net_weights_changed(net);
+    float y0[4], y1[4], y2[4];
+    long n0 = run(net, y0, 4);
+    int nbn = nn_net_count_op(net, NN_OP_BATCHNORM), np = nn_net_n_params(net);
+    rc = nn_net_optimize(net, NN_PASSES_EXPORT);
+    long n1 = rc ? -1 : run(net, y1, 4);
+    double e = 0;
+    for (int i = 0; i < 4; i++) e = fmax(e, fabs(y1[i] - y0[i]));
+    char d[200];
+    snprintf(d, sizeof d, "builder net: export passes fold %d BN (params %d -> %d), PReLU fused; max |diff| %.2e <= 1e-5",
+             nbn, np, nn_net_n_params(net), e);
+    TEST_COND(d, !rc && n0 == 4 && n1 == 4 && e <= 1e-5 && nbn == 3 && !nn_net_count_op(net, NN_OP_BATCHNORM) &&
+                     !nn_net_count_op(net, NN_OP_PRELU) && nn_net_n_nodes(net) == 4);
+    char path[128];
+    snprintf(path, sizeof path, "%s/export.fhm", dir);
+    struct nn_meta meta = {2, {"arch", "training"}, {"tiny", "test"}};
+    rc = nn_net_save(net, path, &meta);
+    if (!rc) rc = nn_net_load(path, NULL, &back);
+    long n2 = rc ? -1 : run(back, y2, 4);
+    TEST_COND("the exported net loads with its params and the same output",
+              n2 == 4 && !memcmp(y1, y2, sizeof y1) && nn_net_n_params(back) == nn_net_n_params(net));
+    nn_net_free(back), nn_net_free(net);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/fh_fhm_XXXXXX");
     if (!mkdtemp(dir)) return 1;
@@ -289,6 +338,7 @@ int main(void) {
     }
     nn_net_free(net);
     fold_test();
+    export_test();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     TEST_COND("no temporary files left behind", system(cmd) == 0);

@@ -61,17 +61,21 @@ void nn_ref_conv2d_bwd_data(const struct nn_conv_bwd_args *a, int ith, int nth) 
 static float sum_m(const float *dy, int ldy, int o, const float *x, int c, int N, int H, int W,
                    int C, int kh, int kw, int SH, int SW, int PT, int PL, int OH, int OW) {
     float acc = 0;
-    for (int m = 0; m < N * OH * OW; m++) {
-        float g = dy[(size_t)m * ldy + o];
-        if (!x) {
-            acc += g;
-            continue;
+    for (int n = 0; n < N; n++)
+        for (int oy = 0; oy < OH; oy++) {
+            int iy = oy * SH - PT + kh;
+            if (x && (iy < 0 || iy >= H)) continue;
+            const float *g = dy + ((size_t)n * OH + oy) * OW * ldy + o;
+            for (int ox = 0; ox < OW; ox++) {
+                if (!x) {
+                    acc += g[(size_t)ox * ldy];
+                    continue;
+                }
+                int ix = ox * SW - PL + kw;
+                if (ix < 0 || ix >= W) continue;
+                acc += g[(size_t)ox * ldy] * x[(((size_t)n * H + iy) * W + ix) * C + c];
+            }
         }
-        int n = m / (OH * OW), q = m % (OH * OW);
-        int iy = q / OW * SH - PT + kh, ix = q % OW * SW - PL + kw;
-        if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-        acc += g * x[(((size_t)n * H + iy) * W + ix) * C + c];
-    }
     return acc;
 }
 

@@ -12,7 +12,10 @@
 // tiled over M (the im2col tile holds only the slice's columns). The accumulators
 // start from dw and go back to it after each tile, so each dw element is the single
 // chain dw = fma(dy[m, oc], xcol[m, k], dw) for m = 0..M-1, whatever the tiles or the
-// slice. A slice owns 16-column panels of K (or, with few panels, rows of OC).
+// slice. A slice owns 16-column panels of K (or, with few panels, rows of OC). A small
+// K that is not a multiple of 16 (the first conv, K = 27) with OC a multiple of 16 uses
+// the transposed product dW^T = im2col^T dY (full 16-wide panels of OC) instead, from 0
+// in scratch, then dw += its transpose.
 // db (conv and depthwise) is a plain sum over m in order, then db += sum: the same
 // arithmetic as the reference, bit for bit.
 // Depthwise bwd_data gathers per dx pixel over the taps in (kh, kw) order, 8 channels
@@ -179,13 +182,16 @@ static void gemm_tn6(int rows, const float *dy, size_t ldy, const float *X, size
                      size_t ldc, int ncol) {
     gemm_tn(6, rows, dy, ldy, X, ldx, c, ldc, ncol);
 }
-static void gemm_tn2(int rows, const float *dy, size_t ldy, const float *X, size_t ldx, float *c,
-                     size_t ldc, int ncol) {
-    gemm_tn(2, rows, dy, ldy, X, ldx, c, ldc, ncol);
-}
-static void gemm_tn1(int rows, const float *dy, size_t ldy, const float *X, size_t ldx, float *c,
-                     size_t ldc, int ncol) {
-    gemm_tn(1, rows, dy, ldy, X, ldx, c, ldc, ncol);
+// the last R = 1..5 rows (one call: K = 27 = 4*6 + 3 runs 3 rows at once, not 2 + 1)
+static void gemm_tn_tail(int R, int rows, const float *dy, size_t ldy, const float *X,
+                         size_t ldx, float *c, size_t ldc, int ncol) {
+    switch (R) {
+    case 5: gemm_tn(5, rows, dy, ldy, X, ldx, c, ldc, ncol); break;
+    case 4: gemm_tn(4, rows, dy, ldy, X, ldx, c, ldc, ncol); break;
+    case 3: gemm_tn(3, rows, dy, ldy, X, ldx, c, ldc, ncol); break;
+    case 2: gemm_tn(2, rows, dy, ldy, X, ldx, c, ldc, ncol); break;
+    default: gemm_tn(1, rows, dy, ldy, X, ldx, c, ldc, ncol); break;
+    }
 }
 
 // ---- conv: scratch, packing, im2col / col2im -------------------------------------------
@@ -203,11 +209,20 @@ static size_t packed_size(const struct nn_conv_bwd_args *a) {
     return round16((K + NR - 1) / NR * NR * (size_t)a->OC);
 }
 
+// A small K that is not a multiple of 16 (the first conv: K = 3*3*3 = 27) would waste
+// much of a masked last panel; when OC is a multiple of 16, bwd_filter computes
+// dW^T = im2col^T dY instead (rows of K, full panels of OC) and adds its transpose.
+static int filter_transposed(const struct nn_conv_bwd_args *a) {
+    int K = a->KH * a->KW * a->C;
+    return !conv_direct(a) && K % NR && K < 64 && a->OC % NR == 0;
+}
+
 size_t nn_avx2_conv_bwd_scratch(const struct nn_conv_bwd_args *a) {
     size_t K = (size_t)a->KH * a->KW * a->C;
     if (conv_direct(a)) return packed_size(a);
     size_t data = packed_size(a) + (size_t)tm_data((int)K) * K;
     size_t filt = FT > 16 * K ? FT : 16 * K; // tm_filter(ks) * ks for any ks <= K
+    if (filter_transposed(a)) filt += round16(K * (size_t)a->OC);
     return round16(data > filt ? data : filt);
 }
 
@@ -224,38 +239,52 @@ static void pack_w(const struct nn_conv_bwd_args *a, float *Bp) {
     }
 }
 
-// rows [m0, m0 + rows) of im2col(x), columns [k0, k1) only, into A (rows of k1 - k0)
+// rows [m0, m0 + rows) of im2col(x), columns [k0, k1) only, into A (rows of k1 - k0).
+// Per kh the KW taps are adjacent input cells, so each kh's part of the range is zeros,
+// one copy, zeros.
 static void im2col_cols(const struct nn_conv_bwd_args *a, int m0, int rows, int k0, int k1,
                         float *A) {
-    int C = a->C, ohw = a->OH * a->OW, ks = k1 - k0;
+    int C = a->C, ohw = a->OH * a->OW, ks = k1 - k0, KWC = a->KW * C;
+    int n = m0 / ohw, oy = m0 % ohw / a->OW, ox = m0 % a->OW - 1; // stepped, not divided
     for (int i = 0; i < rows; i++) {
-        int m = m0 + i, n = m / ohw, q = m % ohw, oy = q / a->OW, ox = q % a->OW;
-        float *d = A + (size_t)i * ks - k0;
-        for (int tp = k0 / C; tp * C < k1; tp++) {
-            int kh = tp / a->KW, kw = tp % a->KW, ca = imax(k0 - tp * C, 0), cb = imin(k1 - tp * C, C);
-            int iy = oy * a->SH - a->PT + kh, ix = ox * a->SW - a->PL + kw;
-            if (iy < 0 || iy >= a->H || ix < 0 || ix >= a->W) zero_f(d + tp * C + ca, cb - ca);
-            else copy_f(d + tp * C + ca, a->x + (((size_t)n * a->H + iy) * a->W + ix) * C + ca, cb - ca);
+        if (++ox == a->OW) {
+            ox = 0;
+            if (++oy == a->OH) oy = 0, n++;
+        }
+        int ix0 = ox * a->SW - a->PL, kw0 = imin(imax(-ix0, 0), a->KW);
+        int kw1 = imax(imin(a->W - ix0, a->KW), kw0);
+        float *d = A + (size_t)i * ks - k0; // d[k] for k in [k0, k1)
+        for (int kh = k0 / KWC; kh * KWC < k1; kh++) {
+            int base = kh * KWC, lo = imax(k0, base), hi = imin(k1, base + KWC);
+            int iy = oy * a->SH - a->PT + kh;
+            if (iy < 0 || iy >= a->H) {
+                zero_f(d + lo, hi - lo);
+                continue;
+            }
+            int va = imin(imax(base + kw0 * C, lo), hi), vb = imax(imin(base + kw1 * C, hi), va);
+            const float *xr = a->x + (((size_t)n * a->H + iy) * a->W + ix0) * C - base;
+            zero_f(d + lo, va - lo);
+            copy_f(d + va, xr + va, vb - va);
+            zero_f(d + vb, hi - vb);
         }
     }
 }
 
 // dx rows [ia, ib) of image n += the dXcol rows [m0, m0 + rows) (rows of K), in order
-// of m, then (kh, kw)
+// of m, then kh; the KW taps of one kh hit adjacent cells (each once): one add per kh
 static void col2im_add(const struct nn_conv_bwd_args *a, int m0, int rows, const float *col,
                        int n, int ia, int ib) {
-    int C = a->C, K = a->KH * a->KW * C;
+    int C = a->C, KWC = a->KW * C, K = a->KH * KWC;
     for (int i = 0; i < rows; i++) {
         int m = m0 + i, oy = m / a->OW % a->OH, ox = m % a->OW;
+        int ix0 = ox * a->SW - a->PL, kw0 = imin(imax(-ix0, 0), a->KW);
+        int kw1 = imax(imin(a->W - ix0, a->KW), kw0);
+        if (kw0 >= kw1) continue;
         for (int kh = 0; kh < a->KH; kh++) {
             int iy = oy * a->SH - a->PT + kh;
             if (iy < ia || iy >= ib) continue;
-            for (int kw = 0; kw < a->KW; kw++) {
-                int ix = ox * a->SW - a->PL + kw;
-                if (ix < 0 || ix >= a->W) continue;
-                add_f(a->dx + (((size_t)n * a->H + iy) * a->W + ix) * C,
-                      col + (size_t)i * K + (kh * a->KW + kw) * C, C);
-            }
+            add_f(a->dx + (((size_t)n * a->H + iy) * a->W + ix0 + kw0) * C,
+                  col + (size_t)i * K + kh * KWC + kw0 * C, (kw1 - kw0) * C);
         }
     }
 }
@@ -319,6 +348,31 @@ static void sum_rows(const float *dy, int ld, int M, int o0, int o1, float *db) 
     }
 }
 
+// dw of filter_transposed() shapes: the slice owns panels of 16 output channels;
+// accT[k][oc] = fma chain from 0 over m of xcol[m][k] dy[m][oc]; then dw[oc][k] += accT
+static void filter_t(const struct nn_conv_bwd_args *a, int ith, int nth) {
+    int K = a->KH * a->KW * a->C, M = a->N * a->OH * a->OW, OC = a->OC, p0, p1;
+    nn_split(OC / NR, ith, nth, 1, &p0, &p1);
+    if (p0 >= p1) return;
+    int o0 = p0 * NR, o1 = p1 * NR, tm = tm_filter(K);
+    float *accT = a->scratch + (size_t)ith * nn_avx2_conv_bwd_scratch(a);
+    float *col = accT + round16((size_t)K * OC);
+    for (int k = 0; k < K; k++) zero_f(accT + (size_t)k * OC + o0, o1 - o0);
+    for (int t = 0; t < M; t += tm) {
+        int rows = imin(tm, M - t), k = 0;
+        im2col_cols(a, t, rows, 0, K, col);
+        for (int oc = o0; oc < o1; oc += NR) {
+            const float *g = a->dy + (size_t)t * OC + oc;
+            float *c = accT + oc;
+            for (k = 0; k + 6 <= K; k += 6)
+                gemm_tn6(rows, col + k, K, g, OC, c + (size_t)k * OC, OC, NR);
+            if (k < K) gemm_tn_tail(K - k, rows, col + k, K, g, OC, c + (size_t)k * OC, OC, NR);
+        }
+    }
+    for (int oc = o0; oc < o1; oc++)
+        for (int k = 0; k < K; k++) a->dw[(size_t)oc * K + k] += accT[(size_t)k * OC + oc];
+}
+
 void nn_avx2_conv2d_bwd_filter(const struct nn_conv_bwd_args *a, int ith, int nth) {
     int K = a->KH * a->KW * a->C, M = a->N * a->OH * a->OW, OC = a->OC, np = (K + NR - 1) / NR;
     if (a->db) {
@@ -327,6 +381,10 @@ void nn_avx2_conv2d_bwd_filter(const struct nn_conv_bwd_args *a, int ith, int nt
         sum_rows(a->dy, OC, M, o0, o1, a->db);
     }
     if (!a->dw || OC <= 0 || K <= 0) return;
+    if (filter_transposed(a)) {
+        filter_t(a, ith, nth);
+        return;
+    }
     // a slice owns panels of K columns (no im2col work is repeated across threads), or
     // rows of OC when there are too few panels
     int k0 = 0, k1 = K, o0 = 0, o1 = OC;
@@ -354,9 +412,9 @@ void nn_avx2_conv2d_bwd_filter(const struct nn_conv_bwd_args *a, int ith, int nt
             const float *Xk = X + (k - k0);
             for (; oc + 6 <= o1; oc += 6)
                 gemm_tn6(rows, g + oc, OC, Xk, ldx, a->dw + (size_t)oc * K + k, K, ncol);
-            for (; oc + 2 <= o1; oc += 2)
-                gemm_tn2(rows, g + oc, OC, Xk, ldx, a->dw + (size_t)oc * K + k, K, ncol);
-            if (oc < o1) gemm_tn1(rows, g + oc, OC, Xk, ldx, a->dw + (size_t)oc * K + k, K, ncol);
+            if (oc < o1)
+                gemm_tn_tail(o1 - oc, rows, g + oc, OC, Xk, ldx, a->dw + (size_t)oc * K + k, K,
+                             ncol);
         }
     }
 }
@@ -380,18 +438,25 @@ void nn_avx2_dwconv2d_bwd_data(const struct nn_dw_bwd_args *a, int ith, int nth)
     int r0, r1, C = a->C;
     nn_split(a->N * a->H, ith, nth, 1, &r0, &r1);
     size_t gof[DW_TAPS], wof[DW_TAPS]; // dy / w offsets of the valid taps, (kh, kw) order
+    int khs[DW_TAPS], oys[DW_TAPS];
     for (int r = r0; r < r1; r++) {
-        int n = r / a->H, iy = r % a->H;
+        int n = r / a->H, iy = r % a->H, nkh = 0;
+        for (int kh = 0; kh < a->KH; kh++) { // the row's valid kh, once per row
+            int oy = src_of(iy, kh, a->SH, a->PT, a->OH);
+            if (oy >= 0) khs[nkh] = kh, oys[nkh++] = oy;
+        }
         for (int ix = 0; ix < a->W; ix++) {
             int nt = 0;
-            for (int kh = 0; kh < a->KH; kh++) {
-                int oy = src_of(iy, kh, a->SH, a->PT, a->OH);
-                if (oy < 0) continue;
+            for (int j = 0; j < nkh; j++) {
+                size_t grow = ((size_t)n * a->OH + oys[j]) * a->OW;
                 for (int kw = 0; kw < a->KW; kw++) {
-                    int ox = src_of(ix, kw, a->SW, a->PL, a->OW);
-                    if (ox < 0) continue;
-                    gof[nt] = (((size_t)n * a->OH + oy) * a->OW + ox) * C;
-                    wof[nt++] = ((size_t)kh * a->KW + kw) * C;
+                    int t = ix + a->PL - kw, ox; // ox = t / SW when exact (no divide at SW 1)
+                    if (a->SW == 1) ox = t;
+                    else if (t < 0 || t % a->SW) continue;
+                    else ox = t / a->SW;
+                    if (ox < 0 || ox >= a->OW) continue;
+                    gof[nt] = (grow + ox) * C;
+                    wof[nt++] = ((size_t)khs[j] * a->KW + kw) * C;
                 }
             }
             float *dx = a->dx + ((size_t)r * a->W + ix) * C;
