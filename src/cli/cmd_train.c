@@ -132,7 +132,7 @@ static void json_summary(const struct trainer_opts *o, const char *loss, const s
                          const char *eval_ids) {
     printf("{\"model\":");
     json_str(stdout, o->out);
-    printf(",\"arch\":\"%s\",\"loss\":\"%s\",\"init\":", o->arch ? o->arch : "mobilefacenet", loss);
+    printf(",\"arch\":\"%s\",\"loss\":\"%s\",\"init\":", r->arch ? r->arch : "?", loss);
     if (o->init) json_str(stdout, o->init);
     else printf("null");
     printf(",\"images\":%d,\"identities\":%d,\"skipped\":%d,\"batch\":%d,\"epochs\":%d,\"steps\":%ld,"

@@ -291,6 +291,7 @@ int trainer_run(const struct fh_models *m, const struct trainer_opts *o, struct 
     }
     if (!(t.pool = fh_pool_new(o->threads))) rc = FH_E_NOMEM;
     if (!rc) rc = trainer_build_net(&t);
+    res->arch = t.arch;
     if (!rc) rc = nn_session_new_train(t.net, t.pool, &t.sess);
     if (!rc) rc = load_data(&t, m, o->id_first, o->id_last, &t.data, "training");
     if (!rc && o->eval_first >= 0) rc = load_data(&t, m, o->eval_first, o->eval_last, &t.heldout, "held-out");

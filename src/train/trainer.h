@@ -97,7 +97,8 @@ struct trainer_opts {
     const char *cache_dir;    // crop cache (NULL: none)
     int augment;              // 1: train_aug_default (default); 0: train_aug_none
     // model
-    const char *arch;         // "mobilefacenet" (default) or "mfn-s"
+    const char *arch;         // "mobilefacenet" or "mfn-s"; NULL: the --init .fhm's metadata
+                              // arch when it names one of them, else "mobilefacenet"
     const char *init;         // NULL, or a .tflite/.fhm MobileFaceNet-shaped model: the net
                               // is then arch `arch` with bn = 0 and its weights copied
                               // (arch_load_tflite_weights); from scratch: bn = 1
@@ -148,6 +149,7 @@ struct trainer_epoch {
 };
 
 struct trainer_result {
+    const char *arch;         // the architecture trained (o->arch, or the --init file's)
     int n_images, n_ids;      // training images and identities used
     int n_skipped;            // files and folders the data loader could not use
     long steps;               // updates done in all (resumed ones included)
