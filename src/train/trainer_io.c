@@ -62,11 +62,16 @@ int trainer_make_lists(struct trainer *t) {
     return rc;
 }
 
+static const char *loss_name(int k) {
+    static const char *names[] = {"softmax", "triplet", "center", "sphereface", "cosface", "arcface", "two-level"};
+    return k >= 0 && k < TRAIN_LOSS_COUNT ? names[k] : "?";
+}
+
 // the settings a checkpoint must share with the run that resumes it
 static void settings(const struct trainer *t, char *buf, size_t n) {
     const struct trainer_opts *o = t->o;
-    snprintf(buf, n, "arch=%s\nbn=%d\nloss=%d\nseed=%llu\nbatch=%d\nclasses=%d\nids=%d-%d\nclusters=%d\npk_k=%d\n",
-             t->arch, t->bn, o->loss, (unsigned long long)o->seed, t->B, t->lo.n_classes,
+    snprintf(buf, n, "arch=%s\nbn=%d\nloss=%s\nseed=%llu\nbatch=%d\nclasses=%d\nids=%d-%d\nclusters=%d\npk_k=%d\n",
+             t->arch, t->bn, loss_name(o->loss), (unsigned long long)o->seed, t->B, t->lo.n_classes,
              o->id_first, o->id_last, t->lo.kind == TRAIN_LOSS_TWO_LEVEL ? t->lo.n_clusters : 0,
              t->pk ? t->K : 0);
 }
@@ -172,11 +177,6 @@ int trainer_restore(struct trainer *t) {
     }
     train_ckpt_free(ck);
     return rc;
-}
-
-static const char *loss_name(int k) {
-    static const char *names[] = {"softmax", "triplet", "center", "sphereface", "cosface", "arcface", "two-level"};
-    return k >= 0 && k < TRAIN_LOSS_COUNT ? names[k] : "?";
 }
 
 int trainer_export(struct trainer *t) {
