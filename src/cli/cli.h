@@ -121,6 +121,8 @@ int cmd_serve(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_model(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval_pairs(int argc, char **argv); // eval pairs (cmd_train.c)
 int cmd_clean(int argc, char **argv);
 
 // the evals (cli/eval_*.c); each returns an exit code

@@ -15,16 +15,18 @@ static const struct {
     {"cmu-mit", eval_cmu_cmd, "cmu-mit [--detector D]            CMU+MIT frontal: ROC and AP"},
     {"ident", eval_ident_cmd, "ident [--seed N]                  LFW identification with distractors"},
     {"cluster", eval_cluster_cmd, "cluster                           cluster all LFW faces, P/R/F"},
+    {"pairs", NULL, "pairs --data DIR --ids A-B [--embedder M]   held-out identities: all pairs, 10-fold, TAR@FAR"},
 };
 
 int cmd_eval(int argc, char **argv) {
     const char *usage = "eval lfw|wider|cmu-mit|ident|cluster [--data DIR] [--detector mtcnn|haar] "
                         "[--quick] [--threads N] [--no-flip] [--min-face N]";
+    if (argc >= 1 && !strcmp(argv[0], "pairs")) return cmd_eval_pairs(argc - 1, argv + 1);
     struct cli_opts o;
     int rc = cli_parse(&argc, argv, &o, usage);
     if (rc) return rc;
     for (size_t i = 0; argc == 1 && i < sizeof EVALS / sizeof *EVALS; i++)
-        if (!strcmp(argv[0], EVALS[i].name)) return EVALS[i].fn(&o);
+        if (EVALS[i].fn && !strcmp(argv[0], EVALS[i].name)) return EVALS[i].fn(&o);
     fprintf(stderr, "facehatch: eval needs one benchmark name\nusage: facehatch %s\nbenchmarks:\n", usage);
     for (size_t i = 0; i < sizeof EVALS / sizeof *EVALS; i++) fprintf(stderr, "  %s\n", EVALS[i].help);
     return EXIT_USAGE;

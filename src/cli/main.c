@@ -31,6 +31,7 @@ static const struct {
     {"serve", cmd_serve, "serve --db LIB.db [--bind 127.0.0.1] [--port 8080]   web UI + JSON API (docs/http-api.md)"},
     {"version", cmd_version, "version (or --version)              the version; each model's pinned sha256 and the found file's"},
     {"model", cmd_model, "model convert IN.tflite OUT.fhm | model info FILE   our model file (.fhm)"},
+    {"train", cmd_train, "train --data DIR --loss L --out MODEL [...]   train an embedder (see train --help)"},
     {"clean", cmd_clean, "clean DIR [--json] [--move-to DIR] [--threshold T]   flag images not of their identity folder's person"},
     {"calibrate", cmd_calibrate, "calibrate [--write FILE]            re-derive the blur and not-a-face constants"},
 };

@@ -24,6 +24,15 @@ double train_loss_sphere_lambda(long iter) {
     return l > 5 ? l : 5;
 }
 
+int train_loss_set_sphere_lambda(struct train_loss *l, float lambda) {
+    if (!l || !(lambda >= 0 && isfinite(lambda)))
+        return fh_fail(FH_E_ARG, "loss: SphereFace lambda must be >= 0 (got %g)", lambda);
+    if (l->o.kind != TRAIN_LOSS_SPHEREFACE)
+        return fh_fail(FH_E_UNSUPPORTED, "loss: lambda is a SphereFace setting");
+    l->o.sphere_lambda = lambda, l->h.lambda = lambda;
+    return FH_OK;
+}
+
 static int check_opts(const struct train_loss_opts *o) {
     if (o->kind < 0 || o->kind >= TRAIN_LOSS_COUNT)
         return fh_fail(FH_E_ARG, "loss: unknown kind %d", o->kind);

@@ -192,6 +192,10 @@ int train_loss_params_changed(struct train_loss *l);
 // ---- SphereFace annealing -----------------------------------------------------------------
 // The SphereFace paper's schedule: lambda = max(5, 1000 / (1 + 0.12 iter)).
 double train_loss_sphere_lambda(long iter);
+// Sets the lambda a SphereFace head uses from the next call on (the trainer calls it every
+// step with train_loss_sphere_lambda(step)). FH_OK, FH_E_ARG (lambda < 0 or not finite),
+// FH_E_UNSUPPORTED (not a SphereFace head).
+int train_loss_set_sphere_lambda(struct train_loss *l, float lambda);
 
 // ---- two-level softmax ----------------------------------------------------------------------
 // Replaces the cluster assignment of a two-level head (C ints in [0, K), no empty cluster;
