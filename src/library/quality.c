@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Quality gates from the talk: blur (variance of the Laplacian of the aligned face) and
-// "not a face" (a sphere around the mean embedding of real false detections), plus the
-// avatar quality score. The constants come from `facehatch calibrate` (calib.h).
+// "not a face" (the trained head of calib.h when it holds one, library/head.h; otherwise a
+// sphere around the mean embedding of real false detections), plus the avatar quality
+// score. The constants come from `facehatch calibrate` (calib.h).
 #include <math.h>
 
 #include "library/calib.h"
+#include "library/calib_head.h"
+#include "library/head.h"
 #include "library/library.h"
 
 double lib_blur(const struct img *a) { return img_laplacian_var(a); }
@@ -17,7 +20,13 @@ float lib_trash_distance(const float *emb) {
     return (float)sqrt(s);
 }
 
-int lib_is_trash(const float *emb) { return lib_trash_distance(emb) < LIB_TRASH_RADIUS; }
+const struct lib_head *lib_junk_head(void) { return LIB_CALIB_JUNK_HEAD; }
+
+int lib_is_trash_with(const struct lib_head *h, const float *emb) {
+    return h ? lib_head_positive(h, emb) : lib_trash_distance(emb) < LIB_TRASH_RADIUS;
+}
+
+int lib_is_trash(const float *emb) { return lib_is_trash_with(lib_junk_head(), emb); }
 
 static float clamp01(double x) { return (float)(x < 0 ? 0 : x > 1 ? 1 : x); }
 
