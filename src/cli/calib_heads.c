@@ -26,7 +26,7 @@
 
 #define FACE_LOSS 0.025 // the operating point: at most 2.5 % of real faces lost
 #define SHIP_LOSS 0.01  // the shipped threshold: 1 % of the fitting faces, as the sphere's radius
-#define BLUR_DIM 4
+#define BLUR_DIM LIB_BLUR_FEATURES
 
 struct set {
     float *x; // n x dim
@@ -66,6 +66,21 @@ static float pick_threshold(const float *sc, const int *y, int n, double loss) {
     return t;
 }
 
+// the threshold (positive when score >= t) with the best balanced accuracy (the blur rule)
+static float bacc_threshold(const float *sc, const int *y, int n) {
+    int np = 0;
+    for (int i = 0; i < n; i++) np += y[i];
+    double best = -1;
+    float t = 0;
+    for (int i = 0; i < n; i++) {
+        int tp = 0, tn = 0;
+        for (int j = 0; j < n; j++) tp += y[j] && sc[j] >= sc[i], tn += !y[j] && sc[j] < sc[i];
+        double b = 0.5 * ((np ? (double)tp / np : 0) + (n - np ? (double)tn / (n - np) : 0));
+        if (b > best) best = b, t = sc[i];
+    }
+    return t;
+}
+
 struct rates {
     double auc, caught, lost; // caught: share of positives >= t; lost: share of negatives >= t
     int np, nn;
@@ -93,7 +108,7 @@ static int gather(const struct calib_sample *s, int n, int min_width, int blur, 
         float *x = out->x + (size_t)out->n * (size_t)out->dim;
         if (blur) {
             if (c->trash || (c->label != 0 && c->label != 2)) continue;
-            x[0] = (float)log1p(c->blur), x[1] = (float)log1p(c->blur2), x[2] = (float)log((double)c->width), x[3] = c->score;
+            lib_blur_vector(c->blur, c->blur2, c->width, c->score, x);
             out->y[out->n++] = c->label == 2;
         } else {
             if (c->width < min_width) continue;
@@ -278,27 +293,37 @@ static struct row sphere(const struct data *d, float *sc) {
     return row_at(sc, d->te.y, d->te.n, t, ts);
 }
 
-// blur: logistic regression on the features vs the variance of the Laplacian
-static int blur_head(const struct calib_sample *s, int n, float *sc, struct rates *lap, struct rates *lr) {
+// blur: logistic regression on the features vs the variance of the Laplacian; *use = 1
+// when the head wins out-of-fold (then *out is the head to store, threshold by balanced
+// accuracy out-of-fold, the Laplacian threshold's rule)
+static int blur_head(const struct calib_sample *s, int n, float *sc, struct rates *lap, struct rates *lr,
+                     struct choice *c, int *use) {
     struct data d = {0};
-    struct choice c = {0};
     int rc = -1;
     if (data_get(s, n, 0, 1, &d)) goto out;
     if (!enough(&d, "blur")) goto out;
     printf("blur head: heavy vs clear WIDER faces; fitting half %d, held-out %d (features: log variance of the\n"
            "  Laplacian at 112 and 56 px, log box width, detector score)\n", d.fit.n, d.te.n);
     for (int i = 0; i < d.oof.n; i++) sc[i] = -d.oof.x[(size_t)i * BLUR_DIM]; // blurry when the variance is small
-    float t = pick_threshold(sc, d.oof.y, d.oof.n, FACE_LOSS);
+    double lap_cv = auc(sc, d.oof.y, d.oof.n);
+    float t = bacc_threshold(sc, d.oof.y, d.oof.n);
     for (int i = 0; i < d.te.n; i++) sc[i] = -d.te.x[(size_t)i * BLUR_DIM];
     *lap = rates_at(sc, d.te.y, d.te.n, t);
-    if (choose(&d, 0, sc, &c)) goto out;
-    struct lib_head lh = as_lib(&c.h);
+    if (choose(&d, 0, sc, c)) goto out;
+    if (cross_val(&d, &c->o, sc)) goto out; // the chosen setting's out-of-fold scores again
+    c->t = bacc_threshold(sc, d.oof.y, d.oof.n);
+    struct lib_head lh = as_lib(&c->h);
     scores(&lh, &d.te, sc);
-    *lr = rates_at(sc, d.te.y, d.te.n, c.t);
-    printf("  held-out AUC: variance of the Laplacian %.4f, logistic regression %.4f\n", lap->auc, lr->auc);
+    *lr = rates_at(sc, d.te.y, d.te.n, c->t);
+    *use = c->cv_auc > lap_cv;
+    printf("  out-of-fold AUC: variance of the Laplacian %.4f, logistic regression %.4f: %s\n", lap_cv, c->cv_auc,
+           *use ? "the head is kept" : "the Laplacian stays");
+    printf("  held-out AUC:    variance of the Laplacian %.4f, logistic regression %.4f\n"
+           "  held-out at the balanced-accuracy thresholds (out-of-fold): Laplacian %.1f %% of heavy caught, %.1f %% of clear\n"
+           "  flagged; head %.1f %% / %.1f %%\n", lap->auc, lr->auc, 100 * lap->caught, 100 * lap->lost, 100 * lr->caught,
+           100 * lr->lost);
     rc = 0;
 out:
-    train_head_free(&c.h);
     data_free(&d);
     return rc;
 }
@@ -335,20 +360,26 @@ int calib_heads(const struct calib_sample *s, int n, int min_width, FILE *w) {
     printf("  chosen out-of-fold: %s (out-of-fold AUC %.4f vs %.4f)\n", use_mlp ? "MLP" : "logistic regression",
            use_mlp ? mlp.cv_auc : lr.cv_auc, use_mlp ? lr.cv_auc : mlp.cv_auc);
     struct rates bl = {0}, bh = {0};
+    struct choice blur = {0};
+    int use_blur = 0;
     printf("\n");
-    int blur_ok = !blur_head(s, n, sc, &bl, &bh);
+    int blur_ok = !blur_head(s, n, sc, &bl, &bh, &blur, &use_blur);
     printf("{\"heads\":{");
     json_row("sphere", rs), json_row("lr", rl), json_row("mlp", rm);
     printf("\"chosen\":\"%s\",\"junk_test\":%d,\"faces_test\":%d", use_mlp ? "mlp" : "lr", rs.r.np, rs.r.nn);
-    if (blur_ok) printf(",\"blur\":{\"laplacian_auc\":%.4f,\"lr_auc\":%.4f}", bl.auc, bh.auc);
+    if (blur_ok)
+        printf(",\"blur\":{\"laplacian_auc\":%.4f,\"lr_auc\":%.4f,\"used\":%s}", bl.auc, bh.auc, use_blur ? "true" : "false");
     printf("}}\n");
     rc = 0;
-    if (w && lib_head_write_calib(w, use_mlp ? &hm : &hl)) {
+    struct lib_head hb = as_lib(&blur.h);
+    hb.threshold = blur.t;
+    if (w && (lib_head_write_calib(w, "junk", use_mlp ? &hm : &hl) ||
+              (blur_ok && use_blur && lib_head_write_calib(w, "blur", &hb)))) {
         fprintf(stderr, "facehatch: calibrate: %s\n", fh_errmsg());
         rc = -1;
     }
 out:
-    train_head_free(&lr.h), train_head_free(&mlp.h);
+    train_head_free(&lr.h), train_head_free(&mlp.h), train_head_free(&blur.h);
     data_free(&d);
     fh_free(sc);
     return rc;

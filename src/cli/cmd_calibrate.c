@@ -22,6 +22,7 @@
 #include "cli/cli.h"
 #include "eval/eval_det.h"
 #include "library/calib.h"
+#include "library/head.h"
 #include "library/library.h"
 #include "cli/calib_int.h"
 
@@ -54,16 +55,12 @@ static double iou(const int *a, const struct box *b) {
 // one image: detect, label each face as matched (with its blur label) or trash
 static int run_image(struct fh_engine *e, const struct fh_config *cfg, const char *path, const struct box *gt,
                      int ng, int img_i, struct samples *out) {
-    struct img im, crop, half;
+    struct img im, crop;
     struct fh_face *f;
     int n;
     if (fh_image_load(path, &im)) return -1;
     if (fh_process(e, &im, cfg, &f, &n) || img_alloc(&crop, ALIGN_SIZE, ALIGN_SIZE, 3)) {
         img_free(&im);
-        return -1;
-    }
-    if (img_alloc(&half, ALIGN_SIZE / 2, ALIGN_SIZE / 2, 3)) {
-        img_free(&crop), img_free(&im);
         return -1;
     }
     for (int i = 0; i < n; i++) {
@@ -83,12 +80,10 @@ static int run_image(struct fh_engine *e, const struct fh_config *cfg, const cha
         memcpy(s.emb, f[i].embedding, sizeof s.emb);
         if (!align_face_into(&im, f[i].landmarks, &crop, NULL)) {
             s.blur = lib_blur(&crop);
-            img_resize_region(&crop, 0, 0, crop.w, crop.h, &half);
-            s.blur2 = lib_blur(&half);
+            s.blur2 = lib_blur_half(&crop);
         }
         if (push(out, &s)) break;
     }
-    img_free(&half);
     img_free(&crop);
     img_free(&im);
     return 0;

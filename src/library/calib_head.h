@@ -10,6 +10,8 @@
 //   #define LIB_JUNK_HEAD_B2 b2
 //   static const float lib_junk_head_w1[], lib_junk_head_b1[] and, when H > 0,
 //   lib_junk_head_alpha[], lib_junk_head_w2[]     (layouts: library/head.h)
+// and the same for the blur head (LIB_BLUR_HEAD_*, lib_blur_head_*, LIB_BLUR_FEATURES
+// inputs) defining LIB_CALIB_BLUR_HEAD (NULL without one: the Laplacian threshold).
 #ifndef FH_LIBRARY_CALIB_HEAD_H
 #define FH_LIBRARY_CALIB_HEAD_H
 
@@ -31,6 +33,23 @@ static const struct lib_head lib_calib_junk_head = {
 #define LIB_CALIB_JUNK_HEAD (&lib_calib_junk_head)
 #else
 #define LIB_CALIB_JUNK_HEAD ((const struct lib_head *)0)
+#endif
+
+#ifdef LIB_BLUR_HEAD_VERSION
+#if LIB_BLUR_HEAD_VERSION != LIB_HEAD_VERSION
+#error "calib.h: blur head format not supported by this build (rerun facehatch calibrate --write)"
+#endif
+static const struct lib_head lib_calib_blur_head = {
+    LIB_HEAD_VERSION, LIB_BLUR_FEATURES, LIB_BLUR_HEAD_HIDDEN, lib_blur_head_w1, lib_blur_head_b1,
+#if LIB_BLUR_HEAD_HIDDEN > 0
+    lib_blur_head_alpha, lib_blur_head_w2,
+#else
+    NULL, NULL,
+#endif
+    LIB_BLUR_HEAD_B2, LIB_BLUR_HEAD_THRESHOLD};
+#define LIB_CALIB_BLUR_HEAD (&lib_calib_blur_head)
+#else
+#define LIB_CALIB_BLUR_HEAD ((const struct lib_head *)0)
 #endif
 
 #endif

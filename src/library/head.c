@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // library/head: plain-C inference of the stored trained heads (see head.h).
 #include <math.h>
+#include <string.h>
 
 #include "base/base.h"
 #include "library/head.h"
@@ -38,20 +39,32 @@ static void write_array(FILE *w, const char *name, const float *v, size_t n) {
     fprintf(w, "};\n");
 }
 
-int lib_head_write_calib(FILE *w, const struct lib_head *h) {
-    int rc = lib_head_check(h);
+int lib_head_write_calib(FILE *w, const char *name, const struct lib_head *h) {
+    int rc = lib_head_check(h), blur = name && !strcmp(name, "blur");
     if (rc) return rc;
+    if (!blur && !(name && !strcmp(name, "junk"))) return fh_fail(FH_E_ARG, "head: no stored head named %s", name ? name : "(null)");
+    const char *M = blur ? "BLUR" : "JUNK";
+    char arr[64];
     size_t rows = h->hidden ? (size_t)h->hidden : 1;
-    fprintf(w, "// \"not a face\" head (format %d, library/calib_head.h): %s on the embedding; \"not a face\"\n"
-               "// when the logit >= LIB_JUNK_HEAD_THRESHOLD (the sphere above is the fallback)\n",
-            LIB_HEAD_VERSION, h->hidden ? "MLP" : "logistic regression");
-    fprintf(w, "#define LIB_JUNK_HEAD_VERSION %d\n#define LIB_JUNK_HEAD_HIDDEN %d\n", LIB_HEAD_VERSION, h->hidden);
-    fprintf(w, "#define LIB_JUNK_HEAD_THRESHOLD %.8ef\n#define LIB_JUNK_HEAD_B2 %.8ef\n", (double)h->threshold, (double)h->b2);
-    write_array(w, "lib_junk_head_w1", h->w1, rows * (size_t)h->dim);
-    write_array(w, "lib_junk_head_b1", h->b1, rows);
+    if (blur)
+        fprintf(w, "// blur head (format %d, library/calib_head.h): %s on LIB_BLUR_FEATURES features; heavy blur\n"
+                   "// when the logit >= LIB_BLUR_HEAD_THRESHOLD (LIB_BLUR_THRESHOLD above is the fallback)\n",
+                LIB_HEAD_VERSION, h->hidden ? "MLP" : "logistic regression");
+    else
+        fprintf(w, "// \"not a face\" head (format %d, library/calib_head.h): %s on the embedding; \"not a face\"\n"
+                   "// when the logit >= LIB_JUNK_HEAD_THRESHOLD (the sphere above is the fallback)\n",
+                LIB_HEAD_VERSION, h->hidden ? "MLP" : "logistic regression");
+    fprintf(w, "#define LIB_%s_HEAD_VERSION %d\n#define LIB_%s_HEAD_HIDDEN %d\n", M, LIB_HEAD_VERSION, M, h->hidden);
+    fprintf(w, "#define LIB_%s_HEAD_THRESHOLD %.8ef\n#define LIB_%s_HEAD_B2 %.8ef\n", M, (double)h->threshold, M, (double)h->b2);
+    snprintf(arr, sizeof arr, "lib_%s_head_w1", name);
+    write_array(w, arr, h->w1, rows * (size_t)h->dim);
+    snprintf(arr, sizeof arr, "lib_%s_head_b1", name);
+    write_array(w, arr, h->b1, rows);
     if (h->hidden) {
-        write_array(w, "lib_junk_head_alpha", h->alpha, rows);
-        write_array(w, "lib_junk_head_w2", h->w2, rows);
+        snprintf(arr, sizeof arr, "lib_%s_head_alpha", name);
+        write_array(w, arr, h->alpha, rows);
+        snprintf(arr, sizeof arr, "lib_%s_head_w2", name);
+        write_array(w, arr, h->w2, rows);
     }
     fprintf(w, "\n");
     return ferror(w) ? fh_fail(FH_E_IO, "head: writing the calibration failed") : FH_OK;

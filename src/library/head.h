@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // library/head: inference of the small trained heads the library stores with its
-// calibration (calib.h): the "not a face" head on the 192-D embedding, trained by
-// `facehatch calibrate` with the engine (train/head.h). Plain C over stored weights: no
-// net, no session, no allocation.
+// calibration (calib.h): the "not a face" head on the 192-D embedding and the blur head
+// on LIB_BLUR_FEATURES image features, trained by `facehatch calibrate` with the engine
+// (train/head.h). Plain C over stored weights: no net, no session, no allocation.
 //
 //   logit = w2 . prelu(w1 x + b1) + b2     (hidden > 0: a small MLP)
 //   logit = w1 . x + b1[0]                 (hidden = 0: logistic regression)
@@ -43,9 +43,25 @@ const struct lib_head *lib_junk_head(void);
 // (lib_is_trash(emb) is lib_is_trash_with(lib_junk_head(), emb)).
 int lib_is_trash_with(const struct lib_head *h, const float *emb);
 
-// Writes h as the junk head of a calib.h (C source: version, sizes, threshold and weight
-// arrays, read back by library/calib_head.h) to w. FH_OK, FH_E_FORMAT (h fails
-// lib_head_check), FH_E_IO (a write failed).
-int lib_head_write_calib(FILE *w, const struct lib_head *h);
+// The blur head's features of a face: log(1 + variance of the Laplacian of the aligned
+// 112x112 crop), the same on the crop halved to 56x56 (lib_blur_half), log(box width in
+// pixels), detector score. Calibrate and the library both build them here.
+#define LIB_BLUR_FEATURES 4
+void lib_blur_vector(double blur, double blur_half, int box_width, float score, float out[LIB_BLUR_FEATURES]);
+struct img;
+// Variance of the Laplacian of the aligned crop halved (bilinear) to 56x56; no allocation.
+double lib_blur_half(const struct img *aligned112);
+// The blur head compiled in from calib.h, or NULL (then blur is the Laplacian threshold).
+const struct lib_head *lib_blur_head(void);
+// "Blurry" by the blur head when calib.h has one (heavy blur when the logit >= its
+// threshold), else lib_is_blurry(blur). blur = lib_blur(aligned112).
+struct fh_face;
+int lib_is_blurry_face(const struct img *aligned112, const struct fh_face *f, double blur);
+
+// Writes h as the head `name` ("junk" or "blur") of a calib.h (C source: version, sizes,
+// threshold and weight arrays LIB_<NAME>_HEAD_* / lib_<name>_head_*, read back by
+// library/calib_head.h) to w. FH_OK, FH_E_FORMAT (h fails lib_head_check), FH_E_ARG (another
+// name), FH_E_IO (a write failed).
+int lib_head_write_calib(FILE *w, const char *name, const struct lib_head *h);
 
 #endif

@@ -3,13 +3,15 @@
 // differences; training reduces the loss and separates synthetic clusters; bad input)
 // and library/head (the plain-C inference equals the engine's forward on the same weights;
 // the stored calib.h format: written exactly, an old calibration without a head still
-// loads and falls back to the sphere, the current one uses its head when it has one).
+// loads and falls back to the sphere, the current one uses its head when it has one; the
+// blur features and the blur decision).
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h"
 #include "harness.h"
+#include "img/img.h"
 #include "library/head.h"
 #include "library/library.h"
 #include "train/head.h"
@@ -199,7 +201,7 @@ static void test_write_format(void) {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    int rc = lib_head_write_calib(f, &h);
+    int rc = lib_head_write_calib(f, "junk", &h);
     fclose(f);
     TEST_COND("write: FH_OK", rc == FH_OK && buf);
     if (!buf) return;
@@ -218,10 +220,20 @@ static void test_write_format(void) {
     TEST_COND("write: weights read back bit-exactly", exact);
     TEST_COND("write: alpha and w2 present", strstr(buf, "lib_junk_head_alpha[2]") && strstr(buf, "lib_junk_head_w2[2]"));
     free(buf);
+    f = open_memstream(&buf, &len);
+    rc = lib_head_write_calib(f, "blur", &h);
+    fclose(f);
+    TEST_COND("write: the blur head's names", rc == FH_OK && strstr(buf, "#define LIB_BLUR_HEAD_VERSION 1\n") &&
+                                                  strstr(buf, "lib_blur_head_w1[6]") && !strstr(buf, "JUNK"));
+    free(buf);
+    f = open_memstream(&buf, &len);
+    TEST_COND("write: an unknown head name is FH_E_ARG", lib_head_write_calib(f, "eyes", &h) == FH_E_ARG);
+    fclose(f);
+    free(buf);
     struct lib_head bad = h;
     bad.version = 0;
     f = open_memstream(&buf, &len);
-    TEST_COND("write: a bad head is FH_E_FORMAT", lib_head_write_calib(f, &bad) == FH_E_FORMAT);
+    TEST_COND("write: a bad head is FH_E_FORMAT", lib_head_write_calib(f, "junk", &bad) == FH_E_FORMAT);
     fclose(f);
     free(buf);
 }
@@ -259,6 +271,37 @@ static void test_calib_formats(void) {
     TEST_COND("current calib.h: lib_is_trash uses the head", same);
 }
 
+// the blur features: the half-scale Laplacian is the one of the halved crop; without a blur
+// head in calib.h the face's blur decision is the Laplacian threshold
+static void test_blur_features(void) {
+    struct img a, half;
+    struct train_rng r;
+    train_rng_seed(&r, 4);
+    if (img_alloc(&a, 112, 112, 3) || img_alloc(&half, 56, 56, 3)) {
+        TEST_COND("blur: alloc", 0);
+        return;
+    }
+    for (size_t i = 0; i < (size_t)112 * 112 * 3; i++) a.data[i] = (uint8_t)(i % 336 < 168 ? 40 : 200) ^ (uint8_t)train_rng_below(&r, 16);
+    img_resize_region(&a, 0, 0, 112, 112, &half);
+    TEST_COND("blur: lib_blur_half = Laplacian of the crop halved", lib_blur_half(&a) == lib_blur(&half) && lib_blur(&half) > 0);
+    float v[LIB_BLUR_FEATURES];
+    lib_blur_vector(99, 24, 80, 0.9f, v);
+    TEST_COND("blur: feature vector", fabsf(v[0] - logf(100)) < 1e-5f && fabsf(v[1] - logf(25)) < 1e-5f &&
+                                          fabsf(v[2] - logf(80)) < 1e-5f && v[3] == 0.9f);
+    struct fh_face face = {.box = {10, 10, 89, 89}, .score = 0.99f};
+    const struct lib_head *h = lib_blur_head();
+    double b = lib_blur(&a);
+    if (!h) {
+        TEST_COND("blur: no blur head, the Laplacian decides", lib_is_blurry_face(&a, &face, b) == lib_is_blurry(b) &&
+                                                                   lib_is_blurry_face(&a, &face, 1) == lib_is_blurry(1));
+    } else {
+        lib_blur_vector(b, lib_blur_half(&a), 80, face.score, v);
+        TEST_COND("blur: the stored head decides", lib_head_check(h) == FH_OK &&
+                                                       lib_is_blurry_face(&a, &face, b) == lib_head_positive(h, v));
+    }
+    img_free(&a), img_free(&half);
+}
+
 int main(void) {
     test_bce_grad();
     test_train_clusters();
@@ -266,5 +309,6 @@ int main(void) {
     test_inference_parity();
     test_write_format();
     test_calib_formats();
+    test_blur_features();
     return TEST_REPORT();
 }
