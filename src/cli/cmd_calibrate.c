@@ -13,7 +13,12 @@
 //          fitting split's false detections; radius = the largest distance that loses at
 //          most 1 % of the fitting split's faces (a photo library must not drop real
 //          faces); ROC AUC and the rates at that radius are measured on the held-out split.
-// --write FILE writes the constants as a C header (src/library/calib.h).
+//   heads: the "not a face" head (LR or MLP on the embedding) and the blur head, trained
+//          with the engine and chosen by cross-validation inside the fitting split
+//          (cli/calib_heads.c); measured on the held-out split beside the sphere.
+// --write FILE writes the constants and the heads as a C header (src/library/calib.h),
+// through FILE.tmp renamed when complete. --dump FILE saves the labelled detections;
+// --samples FILE reads them back instead of running the detector (same build only).
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,6 +213,10 @@ static int load_samples(const char *path, struct samples *s, int *n_img, int *n_
     FILE *f = fopen(path, "rb");
     char mg[8];
     int hdr[3], rec = 0, ok = f != NULL;
+    if (!f) {
+        fprintf(stderr, "facehatch: %s: cannot open\n", path);
+        return EXIT_FAIL;
+    }
     ok = ok && fread(mg, 1, 8, f) == 8 && !memcmp(mg, dump_magic, 8) && fread(&rec, sizeof rec, 1, f) == 1 &&
          rec == (int)sizeof *s->v && fread(hdr, sizeof hdr, 1, f) == 1 && hdr[0] > 0 && hdr[0] <= 1000000;
     if (ok && !(s->v = fh_malloc(sizeof *s->v * (size_t)hdr[0]))) ok = 0;
