@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "align/align.h"
+#include "library/head.h"
 #include "library/library_int.h"
 
 struct lib_options lib_options_default(void) {
@@ -143,7 +144,7 @@ struct lib_result *lib_analyse(struct fh_engine *e, const struct lib_options *o,
         f->f = faces[i];
         if ((rc = align_face_into(&im, faces[i].landmarks, &crop, NULL))) break;
         f->blur = lib_blur(&crop);
-        f->blurry = lib_is_blurry(f->blur);
+        f->blurry = lib_is_blurry_face(&crop, &faces[i], f->blur);
         f->trash = lib_is_trash(faces[i].embedding);
         f->quality = lib_quality(&faces[i], f->blur, k);
         if (!(rc = img_crop_resize(&im, faces[i].box[0], faces[i].box[1], faces[i].box[2], faces[i].box[3],

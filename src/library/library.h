@@ -236,8 +236,9 @@ int lib_index_upload(struct lib *L, int64_t owner, const char *path, const char 
 // face is "blurry" (kept, shown, never clustered).
 double lib_blur(const struct img *aligned112);
 int lib_is_blurry(double blur);
-// Distance from the trash centre; inside the calibrated radius the detection is "not a
-// face" (kept, never clustered).
+// "Not a face" (kept, never clustered): by the trained head stored in calib.h when there is
+// one (library/head.h, lib_junk_head), otherwise inside the calibrated sphere: the distance
+// from the trash centre below the calibrated radius.
 float lib_trash_distance(const float *emb);
 int lib_is_trash(const float *emb);
 // Avatar quality in [0, 1]: sharpness, size, frontalness (landmarks), detection score,

@@ -1,15 +1,42 @@
 // SPDX-License-Identifier: MIT
 // Quality gates from the talk: blur (variance of the Laplacian of the aligned face) and
-// "not a face" (a sphere around the mean embedding of real false detections), plus the
-// avatar quality score. The constants come from `facehatch calibrate` (calib.h).
+// "not a face" (the trained head of calib.h when it holds one, library/head.h; otherwise a
+// sphere around the mean embedding of real false detections), plus the avatar quality
+// score. The constants come from `facehatch calibrate` (calib.h).
 #include <math.h>
 
+#include "align/align.h"
 #include "library/calib.h"
+#include "library/calib_head.h"
+#include "library/head.h"
 #include "library/library.h"
 
 double lib_blur(const struct img *a) { return img_laplacian_var(a); }
 
 int lib_is_blurry(double blur) { return blur < LIB_BLUR_THRESHOLD; }
+
+double lib_blur_half(const struct img *a) {
+    uint8_t px[(ALIGN_SIZE / 2) * (ALIGN_SIZE / 2) * 3];
+    struct img half = {ALIGN_SIZE / 2, ALIGN_SIZE / 2, a->c, (size_t)(ALIGN_SIZE / 2) * (size_t)a->c, px};
+    if (a->c < 1 || a->c > 3) return 0;
+    img_resize_region(a, 0, 0, a->w, a->h, &half);
+    return lib_blur(&half);
+}
+
+void lib_blur_vector(double blur, double blur_half, int box_width, float score, float out[LIB_BLUR_FEATURES]) {
+    out[0] = (float)log1p(blur > 0 ? blur : 0), out[1] = (float)log1p(blur_half > 0 ? blur_half : 0);
+    out[2] = (float)log(box_width > 1 ? box_width : 1), out[3] = score;
+}
+
+const struct lib_head *lib_blur_head(void) { return LIB_CALIB_BLUR_HEAD; }
+
+int lib_is_blurry_face(const struct img *a, const struct fh_face *f, double blur) {
+    const struct lib_head *h = lib_blur_head();
+    if (!h) return lib_is_blurry(blur);
+    float x[LIB_BLUR_FEATURES];
+    lib_blur_vector(blur, lib_blur_half(a), f->box[2] - f->box[0] + 1, f->score, x);
+    return lib_head_positive(h, x);
+}
 
 float lib_trash_distance(const float *emb) {
     double s = 0;
@@ -17,7 +44,13 @@ float lib_trash_distance(const float *emb) {
     return (float)sqrt(s);
 }
 
-int lib_is_trash(const float *emb) { return lib_trash_distance(emb) < LIB_TRASH_RADIUS; }
+const struct lib_head *lib_junk_head(void) { return LIB_CALIB_JUNK_HEAD; }
+
+int lib_is_trash_with(const struct lib_head *h, const float *emb) {
+    return h ? lib_head_positive(h, emb) : lib_trash_distance(emb) < LIB_TRASH_RADIUS;
+}
+
+int lib_is_trash(const float *emb) { return lib_is_trash_with(lib_junk_head(), emb); }
 
 static float clamp01(double x) { return (float)(x < 0 ? 0 : x > 1 ? 1 : x); }
 
