@@ -296,6 +296,7 @@ static int read_tensors(struct fb *f, size_t sg, size_t bufs_at, uint32_t n_bufs
                 return fh_fail(FH_E_FORMAT, "model: tensor %s holds %u bytes, its shape needs %zu", v->name, dlen, count * esize);
             if (type == TFL_INT32) {
                 if (pass == 1) continue;
+                v->dtype = NN_I32;
                 if (!(v->idata = fh_malloc(dlen))) return fh_fail(FH_E_NOMEM, "model: out of memory");
                 memcpy(v->idata, f->b + data_at, dlen);
             } else if (pass == 0) {

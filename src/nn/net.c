@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "nn/nn_int.h"
+#include "nn/nn_train.h"
 
 struct nn_net *nn_net_alloc(int n_values, int n_nodes) {
     struct nn_net *net = fh_calloc(1, sizeof *net);
@@ -22,7 +23,7 @@ struct nn_net *nn_net_alloc(int n_values, int n_nodes) {
         return NULL;
     }
     net->n_values = n_values, net->n_nodes = n_nodes;
-    for (int i = 0; i < n_values; i++) net->values[i].producer = -1;
+    for (int i = 0; i < n_values; i++) net->values[i].producer = -1, net->values[i].param = -1;
     return net;
 }
 
@@ -38,6 +39,7 @@ void nn_net_free(struct nn_net *net) {
     }
     fh_free(net->values);
     fh_free(net->nodes);
+    fh_free(net->params);
     fh_free_aligned(net->blob);
     fh_free(net);
 }
@@ -50,6 +52,23 @@ static int computed(const struct nn_net *net, int v) {
     for (int i = 0; i < net->n_inputs; i++)
         if (net->inputs[i] == v) return 1;
     return 0;
+}
+
+// what the kernels keep from the weights: packed conv/fc panels, scaled PReLU slopes
+static void derive(struct nn_net *net, struct nn_node *nd) {
+    if (nd->wpacked) {
+        const struct nn_value *w = &net->values[nd->in[1]];
+        int OC = w->shape.d[0];
+        net->kern->conv_pack(OC, (int)(nn_shape_count(&w->shape) / (size_t)OC), w->data, nd->wpacked);
+    }
+    if (nd->alpha) {
+        const float *a = net->values[nd->p.alpha].data;
+        for (int c = 0; c < nd->n_alpha; c++) nd->alpha[c] = a[c] * nd->p.alpha_scale;
+    }
+}
+
+void nn_net_weights_changed(struct nn_net *net) {
+    for (int i = 0; i < net->n_nodes; i++) derive(net, &net->nodes[i]);
 }
 
 int nn_net_finish(struct nn_net *net, const struct nn_options *opt) {
@@ -69,29 +88,57 @@ int nn_net_finish(struct nn_net *net, const struct nn_options *opt) {
             return fh_fail(FH_E_FORMAT, "model: operator %d (%s) overwrites %s", i,
                            nn_op_name(nd->op), net->values[nd->out].name);
         net->values[nd->out].producer = i;
-        if (nd->op == NN_OP_CONV2D || nd->op == NN_OP_FC) {
+        if ((nd->op == NN_OP_CONV2D || nd->op == NN_OP_FC) && !nd->wpacked) {
             const struct nn_value *w = &net->values[nd->in[1]];
             int OC = w->shape.d[0];
             int K = (int)(nn_shape_count(&w->shape) / (size_t)OC);
             nd->wpacked = fh_malloc_aligned(net->kern->conv_pack_size(OC, K) * sizeof(float));
             if (!nd->wpacked) return fh_fail(FH_E_NOMEM, "model: out of memory packing weights");
-            net->kern->conv_pack(OC, K, w->data, nd->wpacked);
         }
-        if (nd->p.act == NN_ACT_PRELU || nd->op == NN_OP_PRELU) {
+        if ((nd->p.act == NN_ACT_PRELU || nd->op == NN_OP_PRELU) && !nd->alpha) {
             const struct nn_value *a = &net->values[nd->p.alpha];
             size_t C = nn_shape_count(&a->shape);
             nd->alpha = fh_malloc(C * sizeof(float));
             if (!nd->alpha) return fh_fail(FH_E_NOMEM, "model: out of memory");
-            for (size_t c = 0; c < C; c++) nd->alpha[c] = a->data[c] * nd->p.alpha_scale;
             nd->n_alpha = (int)C;
         }
+        derive(net, nd);
     }
     for (int i = 0; i < net->n_outputs; i++) {
         if (!computed(net, net->outputs[i]))
             return fh_fail(FH_E_FORMAT, "model: output %s is never computed", net->values[net->outputs[i]].name);
         net->values[net->outputs[i]].last_use = net->n_nodes;
     }
+    fh_free(net->params);
+    net->params = NULL, net->n_params = 0;
+    for (int v = 0; v < net->n_values; v++)
+        net->n_params += (net->values[v].flags & (NN_VF_TRAIN | NN_VF_BUFFER)) != 0;
+    if (net->n_params && !(net->params = fh_malloc((size_t)net->n_params * sizeof(int))))
+        return fh_fail(FH_E_NOMEM, "model: out of memory");
+    for (int v = 0, k = 0; v < net->n_values; v++) {
+        net->values[v].param = -1;
+        if (net->values[v].flags & (NN_VF_TRAIN | NN_VF_BUFFER)) net->values[v].param = k, net->params[k++] = v;
+    }
     return FH_OK;
+}
+
+int nn_net_n_params(const struct nn_net *net) { return net->n_params; }
+
+int nn_net_param(struct nn_net *net, int i, struct nn_param *out) {
+    if (i < 0 || i >= net->n_params)
+        return fh_fail(FH_E_ARG, "param %d out of range (the net has %d)", i, net->n_params);
+    const struct nn_value *v = &net->values[net->params[i]];
+    *out = (struct nn_param){.name = v->name, .rank = v->shape.rank, .n = nn_shape_count(&v->shape),
+                             .w = v->data, .trainable = (v->flags & NN_VF_TRAIN) != 0,
+                             .decay = (v->flags & NN_VF_DECAY) != 0};
+    memcpy(out->dims, v->shape.d, sizeof out->dims);
+    return FH_OK;
+}
+
+int nn_net_find_param(const struct nn_net *net, const char *name) {
+    for (int i = 0; name && i < net->n_params; i++)
+        if (!strcmp(net->values[net->params[i]].name, name)) return i;
+    return -1;
 }
 
 int nn_check_alpha(const struct nn_node *nd, int C) {
@@ -135,13 +182,14 @@ int nn_session_new(const struct nn_net *net, struct fh_pool *pool, struct nn_ses
 
 void nn_session_free(struct nn_session *s) {
     if (!s) return;
+    nn_train_free(s);
     fh_free_aligned(s->arena);
     fh_free(s->slots);
     fh_free(s->live);
     fh_free(s);
 }
 
-size_t nn_session_bytes(const struct nn_session *s) { return s->arena_cap * sizeof(float); }
+size_t nn_session_bytes(const struct nn_session *s) { return (s->arena_cap + s->garena_cap) * sizeof(float); }
 
 void nn_session_parallel(struct nn_session *s, void (*fn)(void *, int, int), void *ctx) {
     fh_pool_run(s->pool, fn, ctx);
@@ -204,8 +252,9 @@ int nn_session_reshape(struct nn_session *s, const int *dims, int rank) {
             rc = fh_fail(FH_E_LIMIT, "%s: output too large", nn_op_name(nd->op));
             break;
         }
-        // free what died before this node, then place the output
-        for (int v = 0; v < net->n_values; v++)
+        // free what died before this node (a training session keeps everything), then
+        // place the output
+        for (int v = 0; v < net->n_values && !s->train; v++)
             if (live[v] && net->values[v].last_use < i) live[v] = 0;
         o->offset = plan_offset(s, live, n);
         live[nd->out] = 1;
@@ -230,6 +279,7 @@ int nn_session_reshape(struct nn_session *s, const int *dims, int rank) {
     s->scratch_per_thread = scratch;
     for (int v = 0; v < net->n_values; v++)
         if (!net->values[v].data) s->slots[v].ptr = s->arena + s->slots[v].offset;
+    if (s->train && (rc = nn_train_plan(s, used))) return rc;
     s->planned = 1;
     return FH_OK;
 }
@@ -238,12 +288,17 @@ float *nn_session_input(struct nn_session *s, int i) {
     return s->planned ? s->slots[s->net->inputs[i]].ptr : NULL;
 }
 
-int nn_session_run(struct nn_session *s) {
+int nn_session_forward(struct nn_session *s, int training) {
     if (!s->planned) return fh_fail(FH_E_ARG, "session: run before reshape");
+    if (training && !s->train)
+        return fh_fail(FH_E_ARG, "session: training forward needs a training session");
+    s->training = training != 0;
     for (int i = 0; i < s->net->n_nodes; i++)
         nn_op_defs[s->net->nodes[i].op]->forward(s, &s->net->nodes[i]);
     return FH_OK;
 }
+
+int nn_session_run(struct nn_session *s) { return nn_session_forward(s, 0); }
 
 const float *nn_session_output(struct nn_session *s, int i, int dims[FH_MAX_DIMS], int *rank) {
     const struct nn_slot *o = &s->slots[s->net->outputs[i]];

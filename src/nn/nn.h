@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // nn: our CNN inference engine. A net is a list of nodes (ops) over float32 NHWC
 // tensors, imported from a TFLite flatbuffer (the subset our models use; composite
-// PReLU and softmax sub-graphs are fused into single ops) and run by a session that
-// owns every activation and scratch buffer. It knows nothing about images or faces.
+// PReLU and softmax sub-graphs are fused into single ops) or built in code and trained
+// (nn_train.h), and run by a session that owns every activation and scratch buffer.
+// It knows nothing about images or faces.
 //
 //   struct nn_net *net;
 //   if (nn_net_load_tflite("models/rnet.tflite", NULL, &net)) puts(fh_errmsg());
@@ -16,8 +17,8 @@
 //   nn_session_free(s); nn_net_free(net);
 //
 // Layout: NHWC, row-major, float32; see docs/architecture.md for why.
-// Thread safety: a loaded nn_net is immutable and may be shared by any number of
-// threads; each thread uses its own nn_session (a session is one thread at a time, and
+// Thread safety: a net nobody trains (nn_train.h) is immutable and may be shared by any
+// number of threads; each thread uses its own nn_session (a session is one thread at a time, and
 // may use a thread pool it is given for intra-op parallelism). Forward results are
 // bit-identical for any thread count.
 #ifndef FH_NN_H
@@ -51,6 +52,11 @@ enum nn_op {
 };
 
 enum nn_act { NN_ACT_NONE, NN_ACT_RELU, NN_ACT_PRELU };
+
+// Element type of a tensor. Activations and weights are NN_F32 today; NN_I32 holds
+// constant shapes and axes; NN_I8 and NN_F16 are declared for quantised / half weights
+// (no op reads them yet).
+enum nn_dtype { NN_F32, NN_I32, NN_I8, NN_F16 };
 
 struct nn_options {
     int no_fuse;    // 1: keep composite PReLU/softmax sub-graphs as separate ops
@@ -96,7 +102,7 @@ int nn_session_run(struct nn_session *s);
 // Output i of the last run and its shape (dims may be NULL). Valid until the next
 // run or reshape.
 const float *nn_session_output(struct nn_session *s, int i, int dims[FH_MAX_DIMS], int *rank);
-// Bytes of activation + scratch memory the session holds.
+// Bytes of activation + scratch (+ gradient, training sessions) memory the session holds.
 size_t nn_session_bytes(const struct nn_session *s);
 
 #endif

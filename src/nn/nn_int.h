@@ -15,7 +15,7 @@
 #include "nn/kern/kern.h"
 #include "nn/nn.h"
 
-#define NN_MAX_IN 4
+#define NN_MAX_IN 5 // BATCHNORM: x, gamma, beta, mean, var
 
 struct nn_shape {
     int rank;
@@ -28,10 +28,18 @@ static inline size_t nn_shape_count(const struct nn_shape *s) {
     return n;
 }
 
+// value flags
+#define NN_VF_TRAIN 1  // a trainable param (weights, biases, BN gamma/beta, PReLU slopes)
+#define NN_VF_BUFFER 2 // a param that is state, not trained (BN running mean/var)
+#define NN_VF_DECAY 4  // weight decay applies (conv/fc weights)
+
 struct nn_value {
     char *name;            // owned
-    struct nn_shape shape; // stored shape (from the file)
-    float *data;           // const float data (into net->blob) or NULL
+    struct nn_shape shape; // stored shape (from the file / the builder, batch 1)
+    enum nn_dtype dtype;   // NN_F32 (data) or NN_I32 (idata)
+    int flags;             // NN_VF_*
+    int param;             // index in net->params, or -1 (not a param)
+    float *data;           // float data (into net->blob; params are mutable) or NULL
     int32_t *idata;        // const int32 data (axes, shapes; owned) or NULL
     int producer;          // node index or -1 (input / const)
     int last_use;          // last node index reading it (planning)
@@ -70,6 +78,8 @@ struct nn_net {
     int inputs[4], outputs[8];
     float *blob;                 // all const floats, 64-byte aligned, owned
     const struct nn_kern *kern;
+    int n_params;                // params (NN_VF_TRAIN or NN_VF_BUFFER values), in
+    int *params;                 // creation order: value indices (owned) or NULL
 };
 
 // one planned tensor in a session
@@ -90,7 +100,22 @@ struct nn_session {
     size_t scratch_per_thread;
     char *live;              // planning scratch, one flag per value
     int planned;
+    // training sessions (nn_session_new_train); all NULL / 0 for inference sessions
+    int train;               // 1: no memory reuse, gradients
+    int training;            // the current forward runs in training mode
+    float **grad;            // per value: gradient (activations, trainable params) or NULL
+    float *garena;           // activation gradients (same offsets as the arena) and
+    size_t garena_cap;       // the output gradients after them
+    float **ograd;           // per output: the caller's dL/dout (into garena)
+    float *pgrad;            // all param gradients (owned; persists across reshapes)
+    float **state;           // per node: op state saved by forward for backward, or NULL
+    float *state_mem;        // (owned) BN: mean, invstd, var per channel
 };
+
+// gradient of value v in a training session, or NULL (no gradient needed / kept)
+static inline float *nn_grad(const struct nn_session *s, int v) {
+    return s->grad && v >= 0 ? s->grad[v] : NULL;
+}
 
 // ---- op table (ops/*.c): shape inference and forward ----------------------------------
 struct nn_op_def {
@@ -101,6 +126,12 @@ struct nn_op_def {
     // per-thread conv scratch in floats (NULL = none)
     size_t (*scratch)(const struct nn_session *s, const struct nn_node *nd);
     void (*forward)(struct nn_session *s, const struct nn_node *nd);
+    // training: ACCUMULATES the gradients of the node's inputs and params (nn_grad,
+    // NULL = not needed) from the gradient of its output, after a forward in training
+    // mode. NULL: the op cannot be trained (nn_session_new_train refuses the net).
+    void (*backward)(struct nn_session *s, const struct nn_node *nd);
+    // floats of state per node a training session keeps between forward and backward
+    size_t (*state)(const struct nn_net *net, const struct nn_node *nd);
 };
 extern const struct nn_op_def *const nn_op_defs[NN_OP_COUNT];
 
@@ -110,7 +141,19 @@ void nn_session_parallel(struct nn_session *s, void (*fn)(void *, int, int), voi
 
 // net construction (used by importers; tests build tiny nets with them)
 struct nn_net *nn_net_alloc(int n_values, int n_nodes);
-// finalises: packs conv/fc weights for the kernel table, resolves PReLU slopes
+// finalises: packs conv/fc weights for the kernel table, resolves PReLU slopes,
+// lists the params (values flagged NN_VF_TRAIN / NN_VF_BUFFER, in value order)
 int nn_net_finish(struct nn_net *net, const struct nn_options *opt);
+
+// training sessions (train_session.c): after the activation plan (`used` floats),
+// places the gradients; frees what a training session holds beyond an inference one
+int nn_train_plan(struct nn_session *s, size_t used);
+void nn_train_free(struct nn_session *s);
+
+// per-channel count of the last axis, rows = count / C (BATCHNORM, PRELU)
+static inline void nn_rows(const struct nn_shape *x, int *M, int *C) {
+    *C = x->rank ? x->d[x->rank - 1] : 1;
+    *M = (int)(nn_shape_count(x) / (size_t)(*C ? *C : 1));
+}
 
 #endif

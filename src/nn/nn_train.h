@@ -28,13 +28,18 @@
 // BN running mean/var are buffers (params with trainable = 0: saved, never updated by an
 // optimizer, updated by forward in training mode with torch's momentum 0.1).
 // Names: "<layer>.<w|b|gamma|beta|mean|var|alpha>", layers named by kind and a running
-// number in creation order ("conv0", "bn1", "prelu2", "dw3", "fc4"), so two builds of
-// the same architecture name their params identically; params are listed in creation
-// order.
+// number in creation order ("conv0", "bn1", "prelu2", "dw3", "fc4"; every layer takes a
+// number, also relu, add, flatten and l2norm: the number is the node's index), so two
+// builds of the same architecture name their params identically; params are listed in
+// creation order (conv/fc: w, b; bn: gamma, beta, mean, var; prelu: alpha). A layer's
+// output tensor carries the layer's name.
 // Weight layouts (NHWC engine): conv w (OC, KH, KW, C); depthwise w (1, KH, KW, C);
 // fc w (OC, K) with K in the NHWC flatten order; all others (C).
 // Init (from the builder's seed, deterministic): conv/dw/fc weights He-normal
-// (std = sqrt(2 / fan_in)), biases 0, gamma 1, beta 0, mean 0, var 1, PReLU 0.25.
+// (std = sqrt(2 / fan_in); fan_in KH*KW*C for conv, KH*KW for depthwise, K for fc),
+// biases 0, gamma 1, beta 0, mean 0, var 1, PReLU 0.25. The generator (xoshiro256**
+// + Box-Muller) is described in builder.c; another framework should load the weights by
+// name rather than reproduce it.
 //
 // Thread safety: a training session mutates its net's buffers (BN running stats) in
 // forward(training) and the caller mutates weights: one training session per net, and
@@ -86,17 +91,22 @@ void nn_net_weights_changed(struct nn_net *net);
 
 // ---- training sessions --------------------------------------------------------------------
 // Like nn_session_new, but keeps every activation for backward and holds a gradient per
-// value and per param. The net is borrowed (mutable: BN running stats). FH_OK, FH_E_NOMEM.
+// value and per param. The net is borrowed (mutable: BN running stats). FH_OK,
+// FH_E_NOMEM, FH_E_UNSUPPORTED (names the op: no backward, a fused activation, or a
+// kernel table without the backward kernels), FH_E_ARG (no output).
 int nn_session_new_train(struct nn_net *net, struct fh_pool *pool, struct nn_session **out);
 // Forward. training = 1: batch norm uses batch statistics and updates running stats
 // (training sessions only); 0: inference behaviour (as nn_session_run).
 int nn_session_forward(struct nn_session *s, int training);
 // Gradient of the loss w.r.t. output i (same shape as the output), for the caller to fill
-// before nn_session_backward. Training sessions only (NULL otherwise).
+// before nn_session_backward (kept until the next reshape; backward does not change it).
+// Training sessions only, after a reshape (NULL otherwise).
 float *nn_session_output_grad(struct nn_session *s, int i);
 // Backward from the output gradients through every node in reverse order, after a
 // forward(training = 1) at the same shape. Param gradients ACCUMULATE (+=) until
-// nn_session_zero_grad. Deterministic for a given thread count. FH_OK or FH_E_ARG.
+// nn_session_zero_grad; activation and input gradients are recomputed from zero each
+// time. Deterministic for a given thread count (bit-identical for any thread count
+// with the kernels' guarantee, kern.h). FH_OK or FH_E_ARG.
 int nn_session_backward(struct nn_session *s);
 void nn_session_zero_grad(struct nn_session *s);
 // Gradient of param i (n floats, same layout as nn_param.w); NULL for buffers or

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // CONV2D, DEPTHWISE_CONV2D and FULLY_CONNECTED: shape inference and forward through the
-// kernel table. FC is run as a 1x1 conv over [N, 1, 1, K] (y = W x + b, W (OC, K)).
+// kernel table, and their backward (training sessions). FC is run as a 1x1 conv over
+// [N, 1, 1, K] (y = W x + b, W (OC, K)).
 //   conv: y[n,oy,ox,oc] = act(b[oc] + sum_{kh,kw,c} x[n, oy*SH-PT+kh, ox*SW-PL+kw, c] w[oc,kh,kw,c])
 #include "nn/nn_int.h"
 
@@ -66,10 +67,31 @@ static void conv_args(const struct nn_session *s, const struct nn_node *nd,
     nn_conv_out(a->W, a->KW, a->SW, nd->p.same, &a->OW, &a->PL);
 }
 
+static void conv_bwd_args(const struct nn_session *s, const struct nn_node *nd,
+                          struct nn_conv_bwd_args *b) {
+    struct nn_conv_args a;
+    conv_args(s, nd, &a);
+    *b = (struct nn_conv_bwd_args){.x = a.x, .N = a.N, .H = a.H, .W = a.W, .C = a.C, .w = a.w,
+                                   .OC = a.OC, .KH = a.KH, .KW = a.KW, .SH = a.SH, .SW = a.SW,
+                                   .PT = a.PT, .PL = a.PL, .OH = a.OH, .OW = a.OW,
+                                   .dy = nn_grad(s, nd->out), .dx = nn_grad(s, nd->in[0]),
+                                   .dw = nn_grad(s, nd->in[1]),
+                                   .db = nd->n_in > 2 ? nn_grad(s, nd->in[2]) : NULL,
+                                   .scratch = s->scratch};
+}
+
+// forward scratch; a training session also runs the backward kernels in the same space
 static size_t conv_scratch(const struct nn_session *s, const struct nn_node *nd) {
     struct nn_conv_args a;
     conv_args(s, nd, &a);
-    return s->net->kern->conv_scratch(&a);
+    size_t n = s->net->kern->conv_scratch(&a);
+    if (s->train) {
+        struct nn_conv_bwd_args b;
+        conv_bwd_args(s, nd, &b);
+        size_t nb = s->net->kern->conv_bwd_scratch(&b);
+        if (nb > n) n = nb;
+    }
+    return n;
 }
 
 struct conv_job {
@@ -85,6 +107,27 @@ static void conv_forward(struct nn_session *s, const struct nn_node *nd) {
     struct conv_job j = {.k = s->net->kern};
     conv_args(s, nd, &j.a);
     nn_session_parallel(s, conv_task, &j);
+}
+
+struct conv_bwd_job {
+    const struct nn_kern *k;
+    struct nn_conv_bwd_args a;
+};
+static void conv_bwd_data_task(void *ctx, int ith, int nth) {
+    struct conv_bwd_job *j = ctx;
+    j->k->conv2d_bwd_data(&j->a, ith, nth);
+}
+static void conv_bwd_filter_task(void *ctx, int ith, int nth) {
+    struct conv_bwd_job *j = ctx;
+    j->k->conv2d_bwd_filter(&j->a, ith, nth);
+}
+
+// conv and FC (a 1x1 conv over [N, 1, 1, K]): dx, then dw and db
+static void conv_backward(struct nn_session *s, const struct nn_node *nd) {
+    struct conv_bwd_job j = {.k = s->net->kern};
+    conv_bwd_args(s, nd, &j.a);
+    if (j.a.dx) nn_session_parallel(s, conv_bwd_data_task, &j);
+    if (j.a.dw || j.a.db) nn_session_parallel(s, conv_bwd_filter_task, &j);
 }
 
 static int fc_shape(const struct nn_net *net, const struct nn_node *nd,
@@ -119,6 +162,31 @@ static void dw_forward(struct nn_session *s, const struct nn_node *nd) {
     nn_session_parallel(s, dw_task, &j);
 }
 
-const struct nn_op_def nn_op_conv2d = {"CONV_2D", conv_shape, conv_scratch, conv_forward};
-const struct nn_op_def nn_op_dwconv2d = {"DEPTHWISE_CONV_2D", conv_shape, NULL, dw_forward};
-const struct nn_op_def nn_op_fc = {"FULLY_CONNECTED", fc_shape, conv_scratch, conv_forward};
+struct dw_bwd_job {
+    const struct nn_kern *k;
+    struct nn_dw_bwd_args a;
+};
+static void dw_bwd_data_task(void *ctx, int ith, int nth) {
+    struct dw_bwd_job *j = ctx;
+    j->k->dwconv2d_bwd_data(&j->a, ith, nth);
+}
+static void dw_bwd_filter_task(void *ctx, int ith, int nth) {
+    struct dw_bwd_job *j = ctx;
+    j->k->dwconv2d_bwd_filter(&j->a, ith, nth);
+}
+
+static void dw_backward(struct nn_session *s, const struct nn_node *nd) {
+    struct nn_conv_bwd_args c;
+    conv_bwd_args(s, nd, &c);
+    struct dw_bwd_job j = {.k = s->net->kern};
+    j.a = (struct nn_dw_bwd_args){.x = c.x, .N = c.N, .H = c.H, .W = c.W, .C = c.C, .w = c.w,
+                                  .KH = c.KH, .KW = c.KW, .SH = c.SH, .SW = c.SW, .PT = c.PT,
+                                  .PL = c.PL, .OH = c.OH, .OW = c.OW, .dy = c.dy, .dx = c.dx,
+                                  .dw = c.dw, .db = c.db};
+    if (j.a.dx) nn_session_parallel(s, dw_bwd_data_task, &j);
+    if (j.a.dw || j.a.db) nn_session_parallel(s, dw_bwd_filter_task, &j);
+}
+
+const struct nn_op_def nn_op_conv2d = {"CONV_2D", conv_shape, conv_scratch, conv_forward, conv_backward, NULL};
+const struct nn_op_def nn_op_dwconv2d = {"DEPTHWISE_CONV_2D", conv_shape, NULL, dw_forward, dw_backward, NULL};
+const struct nn_op_def nn_op_fc = {"FULLY_CONNECTED", fc_shape, conv_scratch, conv_forward, conv_backward, NULL};

@@ -2,7 +2,8 @@
 // Element-wise ops. Binary ops broadcast numpy-style (shapes aligned on the right, a
 // dimension of 1 repeats); our graphs only broadcast a per-channel vector or a size-1
 // last axis, but the rule is general. Unary: NEG -x, ABS |x|, RELU max(x,0), EXP e^x.
-// PRELU (fused from the composite sub-graphs): f(x) = x > 0 ? x : alpha[c]*x.
+// PRELU (fused from the composite sub-graphs, or built): f(x) = x > 0 ? x : alpha[c]*x.
+// Backward (training): ADD (with broadcasting), RELU, PRELU.
 #include <math.h>
 
 #include "nn/nn_int.h"
@@ -98,18 +99,75 @@ static void prelu_forward(struct nn_session *s, const struct nn_node *nd) {
     }
 }
 
-const struct nn_op_def nn_op_add = {"ADD", bin_shape, NULL, bin_forward};
-const struct nn_op_def nn_op_sub = {"SUB", bin_shape, NULL, bin_forward};
-const struct nn_op_def nn_op_mul = {"MUL", bin_shape, NULL, bin_forward};
-const struct nn_op_def nn_op_div = {"DIV", bin_shape, NULL, bin_forward};
-const struct nn_op_def nn_op_neg = {"NEG", same_shape, NULL, unary_forward};
-const struct nn_op_def nn_op_abs = {"ABS", same_shape, NULL, unary_forward};
-const struct nn_op_def nn_op_relu = {"RELU", same_shape, NULL, unary_forward};
-const struct nn_op_def nn_op_exp = {"EXP", same_shape, NULL, unary_forward};
+// d(a + b): each input gets dy summed over the dimensions it was broadcast along
+// (serial, output order: deterministic)
+static void add_backward(struct nn_session *s, const struct nn_node *nd) {
+    const struct nn_slot *Y = &s->slots[nd->out];
+    const float *dy = nn_grad(s, nd->out);
+    size_t n = nn_shape_count(&Y->shape);
+    int r = Y->shape.rank;
+    for (int k = 0; k < 2; k++) {
+        float *g = nn_grad(s, nd->in[k]);
+        if (!g) continue;
+        const struct nn_shape *xs = &s->slots[nd->in[k]].shape;
+        if (nn_shape_count(xs) == n) {
+            for (size_t i = 0; i < n; i++) g[i] += dy[i];
+            continue;
+        }
+        size_t st[FH_MAX_DIMS];
+        bcast_strides(xs, r, st);
+        int idx[FH_MAX_DIMS] = {0};
+        size_t off = 0;
+        for (size_t i = 0; i < n; i++) {
+            g[off] += dy[i];
+            for (int d = r - 1; d >= 0; d--) { // odometer, keeping the input offset
+                off += st[d];
+                if (++idx[d] < Y->shape.d[d]) break;
+                off -= st[d] * (size_t)idx[d];
+                idx[d] = 0;
+            }
+        }
+    }
+}
+
+static void relu_backward(struct nn_session *s, const struct nn_node *nd) {
+    const float *x = s->slots[nd->in[0]].ptr, *dy = nn_grad(s, nd->out);
+    float *dx = nn_grad(s, nd->in[0]);
+    size_t n = nn_shape_count(&s->slots[nd->out].shape);
+    if (dx)
+        for (size_t i = 0; i < n; i++) dx[i] += x[i] > 0 ? dy[i] : 0;
+}
+
+struct chan_job {
+    const struct nn_kern *k;
+    struct nn_chan_args a;
+};
+static void prelu_bwd_task(void *ctx, int ith, int nth) {
+    struct chan_job *j = ctx;
+    j->k->prelu_bwd(&j->a, ith, nth);
+}
+
+// slopes are the param itself (training sessions refuse alpha_scale != 1)
+static void prelu_backward(struct nn_session *s, const struct nn_node *nd) {
+    struct chan_job j = {.k = s->net->kern};
+    nn_rows(&s->slots[nd->in[0]].shape, &j.a.M, &j.a.C);
+    j.a.x = s->slots[nd->in[0]].ptr, j.a.dy = nn_grad(s, nd->out);
+    j.a.dx = nn_grad(s, nd->in[0]), j.a.alpha = nd->alpha, j.a.dalpha = nn_grad(s, nd->p.alpha);
+    if (j.a.dx || j.a.dalpha) nn_session_parallel(s, prelu_bwd_task, &j);
+}
+
+const struct nn_op_def nn_op_add = {"ADD", bin_shape, NULL, bin_forward, add_backward, NULL};
+const struct nn_op_def nn_op_sub = {"SUB", bin_shape, NULL, bin_forward, NULL, NULL};
+const struct nn_op_def nn_op_mul = {"MUL", bin_shape, NULL, bin_forward, NULL, NULL};
+const struct nn_op_def nn_op_div = {"DIV", bin_shape, NULL, bin_forward, NULL, NULL};
+const struct nn_op_def nn_op_neg = {"NEG", same_shape, NULL, unary_forward, NULL, NULL};
+const struct nn_op_def nn_op_abs = {"ABS", same_shape, NULL, unary_forward, NULL, NULL};
+const struct nn_op_def nn_op_relu = {"RELU", same_shape, NULL, unary_forward, relu_backward, NULL};
+const struct nn_op_def nn_op_exp = {"EXP", same_shape, NULL, unary_forward, NULL, NULL};
 static int prelu_shape(const struct nn_net *net, const struct nn_node *nd,
                        const struct nn_shape *in[], struct nn_shape *out) {
     *out = *in[0];
     return nn_check_alpha(nd, out->rank ? out->d[out->rank - 1] : 1);
 }
 
-const struct nn_op_def nn_op_prelu = {"PRELU", prelu_shape, NULL, prelu_forward};
+const struct nn_op_def nn_op_prelu = {"PRELU", prelu_shape, NULL, prelu_forward, prelu_backward, NULL};

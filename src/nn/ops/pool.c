@@ -37,4 +37,4 @@ static void pool_forward(struct nn_session *s, const struct nn_node *nd) {
     nn_session_parallel(s, pool_task, &j);
 }
 
-const struct nn_op_def nn_op_maxpool2d = {"MAX_POOL_2D", pool_shape, NULL, pool_forward};
+const struct nn_op_def nn_op_maxpool2d = {"MAX_POOL_2D", pool_shape, NULL, pool_forward, NULL, NULL};

@@ -63,6 +63,6 @@ static void softmax_forward(struct nn_session *s, const struct nn_node *nd) {
     }
 }
 
-const struct nn_op_def nn_op_reduce_max = {"REDUCE_MAX", reduce_shape, NULL, reduce_forward};
-const struct nn_op_def nn_op_sum = {"SUM", reduce_shape, NULL, reduce_forward};
-const struct nn_op_def nn_op_softmax = {"SOFTMAX", softmax_shape, NULL, softmax_forward};
+const struct nn_op_def nn_op_reduce_max = {"REDUCE_MAX", reduce_shape, NULL, reduce_forward, NULL, NULL};
+const struct nn_op_def nn_op_sum = {"SUM", reduce_shape, NULL, reduce_forward, NULL, NULL};
+const struct nn_op_def nn_op_softmax = {"SOFTMAX", softmax_shape, NULL, softmax_forward, NULL, NULL};

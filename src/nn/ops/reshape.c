@@ -37,5 +37,13 @@ static void reshape_forward(struct nn_session *s, const struct nn_node *nd) {
            nn_shape_count(&s->slots[nd->out].shape) * sizeof(float));
 }
 
-const struct nn_op_def nn_op_reshape = {"RESHAPE", reshape_shape, NULL, reshape_forward};
-const struct nn_op_def nn_op_flatten = {"FLATTEN", reshape_shape, NULL, reshape_forward};
+static void reshape_backward(struct nn_session *s, const struct nn_node *nd) {
+    const float *dy = nn_grad(s, nd->out);
+    float *dx = nn_grad(s, nd->in[0]);
+    size_t n = nn_shape_count(&s->slots[nd->out].shape);
+    if (dx)
+        for (size_t i = 0; i < n; i++) dx[i] += dy[i];
+}
+
+const struct nn_op_def nn_op_reshape = {"RESHAPE", reshape_shape, NULL, reshape_forward, reshape_backward, NULL};
+const struct nn_op_def nn_op_flatten = {"FLATTEN", reshape_shape, NULL, reshape_forward, reshape_backward, NULL};

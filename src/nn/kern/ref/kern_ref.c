@@ -6,6 +6,7 @@
 
 #include "nn/kern/kern.h"
 #include "nn/kern/kern_chan.h"
+#include "nn/kern/ref/kern_ref_bwd.h"
 
 static size_t ref_pack_size(int OC, int K) { return (size_t)OC * K; }
 static void ref_pack(int OC, int K, const float *w, float *wp) {
@@ -102,6 +103,11 @@ static const struct nn_kern ref_table = {
     .prelu_bwd = nn_ref_prelu_bwd,
     .l2norm_fwd = nn_ref_l2norm_fwd,
     .l2norm_bwd = nn_ref_l2norm_bwd,
+    .conv_bwd_scratch = nn_ref_conv_bwd_scratch,
+    .conv2d_bwd_data = nn_ref_conv2d_bwd_data,
+    .conv2d_bwd_filter = nn_ref_conv2d_bwd_filter,
+    .dwconv2d_bwd_data = nn_ref_dwconv2d_bwd_data,
+    .dwconv2d_bwd_filter = nn_ref_dwconv2d_bwd_filter,
 };
 
 const struct nn_kern *nn_kern_ref(void) { return &ref_table; }

@@ -28,6 +28,7 @@
 
 #include "nn/kern/kern.h"
 #include "nn/kern/kern_chan.h"
+#include "nn/kern/x86/kern_avx2_bwd.h"
 
 const struct nn_kern *nn_kern_avx2_table(void);
 
@@ -473,6 +474,11 @@ static const struct nn_kern avx2_table = {
     .prelu_bwd = nn_avx2_prelu_bwd,
     .l2norm_fwd = nn_avx2_l2norm_fwd,
     .l2norm_bwd = nn_avx2_l2norm_bwd,
+    .conv_bwd_scratch = nn_avx2_conv_bwd_scratch,
+    .conv2d_bwd_data = nn_avx2_conv2d_bwd_data,
+    .conv2d_bwd_filter = nn_avx2_conv2d_bwd_filter,
+    .dwconv2d_bwd_data = nn_avx2_dwconv2d_bwd_data,
+    .dwconv2d_bwd_filter = nn_avx2_dwconv2d_bwd_filter,
 };
 
 const struct nn_kern *nn_kern_avx2_table(void) { return &avx2_table; }
