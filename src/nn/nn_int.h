@@ -104,7 +104,7 @@ struct nn_session {
     int train;               // 1: no memory reuse, gradients
     int training;            // the current forward runs in training mode
     float **grad;            // per value: gradient (activations, trainable params) or NULL
-    float *garena;           // activation gradients (same offsets as the arena) and
+    float *garena;           // activation gradients (their own first-fit plan) and
     size_t garena_cap;       // the output gradients after them
     float **ograd;           // per output: the caller's dL/dout (into garena)
     float *pgrad;            // all param gradients (owned; persists across reshapes)

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // nn training: build a net in code, run it forward keeping every activation, run it
 // backward, read and write its parameters. The same nn_net, op table and kernel tables
-// as inference (nn.h); a training session is an nn_session that plans no memory reuse
-// and holds a gradient for every value.
+// as inference (nn.h); a training session is an nn_session that keeps every activation
+// (no memory reuse) and holds a gradient for every activation (sharing memory between
+// gradients whose backward lifetimes do not overlap) and every trainable param.
 //
 //   struct nn_builder *b;
 //   nn_builder_new(seed, &b);

@@ -2,12 +2,12 @@
 // Training sessions (nn_train.h): an nn_session whose plan keeps every activation
 // (no memory reuse) and that holds a gradient per activation and per trainable param.
 //
-//   garena: [ activation gradients at the arena's offsets ][ output gradients ]
+//   garena: [ activation gradients, first fit over their backward lifetimes ][ output grads ]
 //   pgrad:  [ param 0 ][ param 1 ] ...   (trainable params only; kept across reshapes)
 //   state:  per node, what its forward saves for its backward (BN batch statistics)
 //
-// Backward zeroes the activation gradients, adds the caller's output gradients, then
-// walks the nodes in reverse; every op's backward accumulates into its inputs' and
+// Backward sets the output values' gradients to the caller's, then walks the nodes in
+// reverse, zeroing each activation gradient where its lifetime starts; every op's backward accumulates into its inputs' and
 // params' gradients (a value read twice sums both readers).
 #include <string.h>
 
@@ -109,24 +109,98 @@ static int is_activation(const struct nn_net *net, int v) {
     return 0;
 }
 
+static int is_output(const struct nn_net *net, int v) {
+    for (int i = 0; i < net->n_outputs; i++)
+        if (net->outputs[i] == v) return 1;
+    return 0;
+}
+
+// the backward step (node index) at which the gradient of activation v starts: its last
+// reader's, or its producer's for a value nobody reads; n_nodes for net outputs
+static int grad_start(const struct nn_net *net, int v) {
+    if (is_output(net, v)) return net->n_nodes;
+    return net->values[v].last_use >= 0 ? net->values[v].last_use : net->values[v].producer;
+}
+
+// first-fit offset for `size` floats among the live gradients
+static size_t fit(const struct nn_session *s, const size_t *off, size_t size) {
+    const struct nn_net *net = s->net;
+    size_t o = 0;
+    for (;;) {
+        size_t next = o;
+        for (int v = 0; v < net->n_values; v++) {
+            if (!s->live[v]) continue;
+            size_t a = off[v], b = align_up(a + nn_shape_count(&s->slots[v].shape));
+            if (a < o + size && o < b && b > next) next = b;
+        }
+        if (next == o) return o;
+        o = next;
+    }
+}
+
+// Gradient plan: backward walks the nodes in reverse, so the gradient of a value lives
+// from its last reader's backward (where it is zeroed) to its producer's (after which
+// nothing reads it); net inputs' gradients live to the end. First fit over those
+// lifetimes, as the forward plan does, keeps MobileFaceNet's gradients to a few buffers.
 int nn_train_plan(struct nn_session *s, size_t used) {
     const struct nn_net *net = s->net;
-    size_t need = used;
+    (void)used;
+    size_t *off = fh_calloc((size_t)net->n_values, sizeof *off);
+    char *placed = fh_calloc((size_t)net->n_values, 1);
+    if (!off || !placed) {
+        fh_free(off), fh_free(placed);
+        return fh_fail(FH_E_NOMEM, "training session: out of memory");
+    }
+    memset(s->live, 0, (size_t)net->n_values);
+    size_t end = 0;
+    for (int i = net->n_nodes; i >= 0; i--) {
+        const struct nn_node *nd = i < net->n_nodes ? &net->nodes[i] : NULL;
+        int vs[NN_MAX_IN + 1], n = 0;
+        if (!nd)
+            for (int k = 0; k < net->n_outputs; k++) vs[n++] = net->outputs[k];
+        else
+            for (int k = 0, m = nd->n_in; k <= m; k++) vs[n++] = k < m ? nd->in[k] : nd->out;
+        for (int k = 0; k < n; k++) {
+            int v = vs[k];
+            if (v < 0 || placed[v] || !is_activation(net, v)) continue;
+            size_t cnt = nn_shape_count(&s->slots[v].shape);
+            off[v] = fit(s, off, cnt);
+            placed[v] = s->live[v] = 1;
+            if (align_up(off[v] + cnt) > end) end = align_up(off[v] + cnt);
+        }
+        if (nd) s->live[nd->out] = 0; // its producer's backward was the last to read it
+    }
+    size_t need = end;
     for (int i = 0; i < net->n_outputs; i++) need += align_up(nn_shape_count(&s->slots[net->outputs[i]].shape));
     if (need > s->garena_cap) {
         fh_free_aligned(s->garena);
         s->garena = fh_malloc_aligned(need * sizeof(float));
         s->garena_cap = s->garena ? need : 0;
-        if (!s->garena) return fh_fail(FH_E_NOMEM, "training session: cannot allocate %zu MB of gradients", need >> 18);
+    }
+    if (!s->garena) {
+        fh_free(off), fh_free(placed);
+        return fh_fail(FH_E_NOMEM, "training session: cannot allocate %zu MB of gradients", need >> 18);
     }
     memset(s->garena, 0, need * sizeof(float));
     for (int v = 0; v < net->n_values; v++)
-        if (is_activation(net, v)) s->grad[v] = s->garena + s->slots[v].offset;
+        if (is_activation(net, v)) s->grad[v] = placed[v] ? s->garena + off[v] : NULL;
     for (int i = 0; i < net->n_outputs; i++) {
-        s->ograd[i] = s->garena + used;
-        used += align_up(nn_shape_count(&s->slots[net->outputs[i]].shape));
+        s->ograd[i] = s->garena + end;
+        end += align_up(nn_shape_count(&s->slots[net->outputs[i]].shape));
     }
+    fh_free(off), fh_free(placed);
     return FH_OK;
+}
+
+// zeroes the gradients whose lifetime starts at backward step i
+static void start_grads(struct nn_session *s, int i) {
+    const struct nn_net *net = s->net;
+    const struct nn_node *nd = &net->nodes[i];
+    for (int k = 0; k <= nd->n_in; k++) {
+        int v = k < nd->n_in ? nd->in[k] : nd->out;
+        if (v >= 0 && s->grad[v] && is_activation(net, v) && grad_start(net, v) == i)
+            memset(s->grad[v], 0, nn_shape_count(&s->slots[v].shape) * sizeof(float));
+    }
 }
 
 float *nn_session_output_grad(struct nn_session *s, int i) {
@@ -139,16 +213,19 @@ int nn_session_backward(struct nn_session *s) {
     if (!s->train) return fh_fail(FH_E_ARG, "backward: not a training session");
     if (!s->planned || !s->training)
         return fh_fail(FH_E_ARG, "backward: needs a forward in training mode first");
-    // activation gradients start at zero (their region ends where the output grads begin)
-    memset(s->garena, 0, (size_t)(s->ograd[0] - s->garena) * sizeof(float));
+    // every activation gradient starts at zero when its lifetime starts (start_grads)
+    for (int i = 0; i < net->n_outputs; i++)
+        memset(s->grad[net->outputs[i]], 0, nn_shape_count(&s->slots[net->outputs[i]].shape) * sizeof(float));
     for (int i = 0; i < net->n_outputs; i++) {
         float *g = s->grad[net->outputs[i]];
         const float *o = s->ograd[i];
         size_t n = nn_shape_count(&s->slots[net->outputs[i]].shape);
         for (size_t k = 0; k < n; k++) g[k] += o[k];
     }
-    for (int i = net->n_nodes - 1; i >= 0; i--)
+    for (int i = net->n_nodes - 1; i >= 0; i--) {
+        start_grads(s, i);
         nn_op_defs[net->nodes[i].op]->backward(s, &net->nodes[i]);
+    }
     return FH_OK;
 }
 

@@ -440,6 +440,26 @@ static void check_fused_refused(void) {
     TEST_COND("training session refuses a fused activation, clearly", ok);
 }
 
+// a layer that does not lead to the output (its gradient is zero, nothing crashes) and a
+// value read twice by one node (add(x, x): both readers' gradients add up)
+static int b_dead_end(struct nn_builder *b, int x) {
+    nn_b_conv(b, x, 4, 3, 1, 1, 1);
+    return nn_b_add(b, nn_b_relu(b, x), nn_b_relu(b, x));
+}
+
+static void check_dead_end(void) {
+    struct run r;
+    struct nn_net *net = build(b_dead_end, 3, 4, 5, 0, 1);
+    int ok = !run_open(&r, net, NULL, 2, 3, 4, 5) && !grads(&r);
+    const float *gi = ok ? nn_session_input_grad(r.s, 0) : NULL;
+    for (size_t i = 0; ok && i < r.nin; i++) ok &= gi[i] == (r.x[i] > 0 ? 2 * r.R[i] : 0);
+    const float *gw = ok ? nn_session_param_grad(r.s, 0) : NULL;
+    for (int i = 0; ok && i < 4 * 3 * 3 * 5; i++) ok &= gw[i] == 0;
+    TEST_COND("a dead-end layer gets zero gradients; add(relu(x), relu(x)) gives 2 R [x > 0]", ok);
+    run_close(&r);
+    nn_net_free(net);
+}
+
 int main(void) {
     check_ops();
     check_inference_equals_train();
@@ -448,5 +468,6 @@ int main(void) {
     check_bn_running();
     check_builder();
     check_fused_refused();
+    check_dead_end();
     return TEST_REPORT();
 }

@@ -91,11 +91,14 @@ static void unary_forward(struct nn_session *s, const struct nn_node *nd) {
 static void prelu_forward(struct nn_session *s, const struct nn_node *nd) {
     const struct nn_slot *X = &s->slots[nd->in[0]];
     float *y = s->slots[nd->out].ptr;
-    int C = X->shape.d[X->shape.rank - 1];
-    size_t n = nn_shape_count(&X->shape);
-    for (size_t i = 0; i < n; i++) {
-        float v = X->ptr[i];
-        y[i] = v > 0 ? v : nd->alpha[i % (size_t)C] * v;
+    int M, C;
+    nn_rows(&X->shape, &M, &C);
+    const float *restrict a = nd->alpha;
+    for (int m = 0; m < M; m++) {
+        const float *restrict x = X->ptr + (size_t)m * C;
+        float *restrict o = y + (size_t)m * C;
+        // branch-free (signs are random); the same values as x > 0 ? x : a x
+        for (int c = 0; c < C; c++) o[c] = (x[c] > 0 ? x[c] : 0) + a[c] * (x[c] < 0 ? x[c] : 0);
     }
 }
 
