@@ -4,11 +4,12 @@
 # (tests/ops/test_torch_parity.c). Run: /usr/bin/python3 tools/torch_parity.py [OUT]
 # Only this script needs torch; the test and CI read the committed file.
 #
-# The net, in our builder's terms (NHWC; TensorFlow SAME padding: extra padding after):
+# The net, in our builder's terms (layer names as the builder gives them: kind + running
+# number over every layer, so add8, flatten11 and l2norm13 take numbers too) (NHWC; TensorFlow SAME padding: extra padding after):
 #   x [4,12,12,3] -> conv0 3x3 s2 SAME 3->8 (no bias) -> bn1 -> prelu2        = a [4,6,6,8]
 #   a -> dw3 3x3 s1 SAME (no bias) -> bn4 -> prelu5 -> conv6 1x1 8->8 (no bias) -> bn7
 #     -> add(., a)                                                              = b
-#   b -> dw8 6x6 VALID (global depthwise, no bias) -> bn9 -> flatten -> fc10 8->6 (bias)
+#   b -> dw9 6x6 VALID (global depthwise, no bias) -> bn10 -> flatten -> fc12 8->6 (bias)
 #     -> l2norm                                                                 = out [4,6]
 #   loss = cross-entropy(4 * out, y), mean over the batch
 # SGD: lr 0.1, momentum 0.9, weight decay 5e-4 on conv/dw/fc weights only (torch
@@ -38,8 +39,6 @@ def rnd(*shape, lo=-1.0, hi=1.0):
 
 P = {}  # name -> tensor (torch layout), creation order = builder order
 P["conv0.w"] = rnd(C, 3, 3, 3) * 0.5
-for bn in ("bn1", "bn4", "bn7", "bn9"):
-    pass
 P["bn1.gamma"], P["bn1.beta"] = rnd(C, lo=0.5, hi=1.5), rnd(C, lo=-0.2, hi=0.2)
 P["bn1.mean"], P["bn1.var"] = torch.zeros(C), torch.ones(C)
 P["prelu2.alpha"] = rnd(C, lo=0.1, hi=0.4)
@@ -50,13 +49,13 @@ P["prelu5.alpha"] = rnd(C, lo=0.1, hi=0.4)
 P["conv6.w"] = rnd(C, C, 1, 1) * 0.5
 P["bn7.gamma"], P["bn7.beta"] = rnd(C, lo=0.5, hi=1.5), rnd(C, lo=-0.2, hi=0.2)
 P["bn7.mean"], P["bn7.var"] = torch.zeros(C), torch.ones(C)
-P["dw8.w"] = rnd(C, 1, 6, 6) * 0.3
-P["bn9.gamma"], P["bn9.beta"] = rnd(C, lo=0.5, hi=1.5), rnd(C, lo=-0.2, hi=0.2)
-P["bn9.mean"], P["bn9.var"] = torch.zeros(C), torch.ones(C)
-P["fc10.w"] = rnd(D, C) * 0.5
-P["fc10.b"] = rnd(D, lo=-0.1, hi=0.1)
+P["dw9.w"] = rnd(C, 1, 6, 6) * 0.3
+P["bn10.gamma"], P["bn10.beta"] = rnd(C, lo=0.5, hi=1.5), rnd(C, lo=-0.2, hi=0.2)
+P["bn10.mean"], P["bn10.var"] = torch.zeros(C), torch.ones(C)
+P["fc12.w"] = rnd(D, C) * 0.5
+P["fc12.b"] = rnd(D, lo=-0.1, hi=0.1)
 BUFFERS = {k for k in P if k.endswith(".mean") or k.endswith(".var")}
-DECAY = {"conv0.w", "dw3.w", "conv6.w", "dw8.w", "fc10.w"}
+DECAY = {"conv0.w", "dw3.w", "conv6.w", "dw9.w", "fc12.w"}
 for k in P:
     if k not in BUFFERS:
         P[k].requires_grad_(True)
@@ -82,10 +81,10 @@ def forward(x, acts):
     t = F.conv2d(t, P["conv6.w"]); acts.append(t)
     t = bn(t, "bn7", acts)
     b = t + a; acts.append(b)
-    t = F.conv2d(b, P["dw8.w"], groups=C); acts.append(t)
-    t = bn(t, "bn9", acts)
+    t = F.conv2d(b, P["dw9.w"], groups=C); acts.append(t)
+    t = bn(t, "bn10", acts)
     f = t.flatten(1); acts.append(f)
-    t = F.linear(f, P["fc10.w"], P["fc10.b"]); acts.append(t)
+    t = F.linear(f, P["fc12.w"], P["fc12.b"]); acts.append(t)
     o = F.normalize(t, dim=1, eps=1e-10); acts.append(o)
     return o
 
@@ -108,7 +107,7 @@ recs = []
 
 
 def rec(name, t):
-    recs.append((name, t.detach().float().contiguous()))
+    recs.append((name, t.detach().float().clone().contiguous()))  # a copy: SGD updates in place
 
 
 rec("input", nhwc(x0))

@@ -32,6 +32,8 @@ struct cli_opts {
     const char *db;       // --db FILE (photo library)
     int json;             // --json
     const char *user;     // --user NAME (library commands; default "local")
+    const char *embedder; // --embedder FILE (.fhm or .tflite) instead of the pinned
+                          // MobileFaceNet (fh_models_load_embedder), or NULL
 };
 
 // Parses argv (after the subcommand name), removing the options it knows; what is
@@ -59,8 +61,12 @@ const char *cli_models_prefix(void);
 // EXIT_OK when cli_parse found the models; otherwise prints every place tried and how to
 // fetch the models to stderr and returns EXIT_FAIL. For commands that need the models.
 int cli_models_need(const struct cli_opts *o);
-// cli_models_need, then fh_models_load(o->models) with --ref honoured; prints any error.
+// cli_models_need, then fh_models_load(o->models) with --ref and --embedder honoured;
+// prints any error.
 int cli_models_load(const struct cli_opts *o, struct fh_models **m);
+// EXIT_OK, or (for commands whose models the library loads: index, search, serve, ...)
+// prints that --embedder is not supported there yet and returns EXIT_USAGE.
+int cli_no_embedder(const struct cli_opts *o, const char *usage);
 
 // JSON output helpers (stdout)
 void json_str(FILE *f, const char *s);
@@ -114,6 +120,7 @@ int cmd_recognition(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_user(int argc, char **argv);
+int cmd_model(int argc, char **argv);
 
 // the evals (cli/eval_*.c); each returns an exit code
 int eval_lfw_cmd(const struct cli_opts *o);

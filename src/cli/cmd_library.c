@@ -17,6 +17,7 @@ static int open_lib(const struct cli_opts *o, const char *usage, int need_models
         fprintf(stderr, "facehatch: --db LIB.db is required\nusage: facehatch %s\n", usage);
         return EXIT_USAGE;
     }
+    if (cli_no_embedder(o, usage)) return EXIT_USAGE;
     if (need_models && cli_models_need(o)) return EXIT_FAIL;
     if (lib_open(o->db, o->models, L)) {
         fprintf(stderr, "facehatch: %s\n", fh_errmsg());

@@ -92,7 +92,7 @@ int cmd_serve(int argc, char **argv) {
         fprintf(stderr, "facehatch: --db LIB.db is required\nusage: facehatch %s\n", usage);
         return EXIT_USAGE;
     }
-    if ((rc = cli_models_need(&o))) return rc;
+    if ((rc = cli_no_embedder(&o, usage)) || (rc = cli_models_need(&o))) return rc;
     c.db = o.db, c.models = o.models, c.threads = o.threads;
     c.accounts_exist = accounts_exist(o.db);
     fh_log_set(log_stderr, quiet ? FH_LOG_WARN : FH_LOG_INFO);

@@ -33,8 +33,10 @@ int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
         else if (!strcmp(a, "--quick")) o->quick = 1;
         else if (!strcmp(a, "--json")) o->json = 1;
         else if (!strcmp(a, "--models") || !strcmp(a, "--data") || !strcmp(a, "--detector") ||
-                 !strcmp(a, "--plot") || !strcmp(a, "--db") || !strcmp(a, "--user")) {
+                 !strcmp(a, "--plot") || !strcmp(a, "--db") || !strcmp(a, "--user") ||
+                 !strcmp(a, "--embedder")) {
             const char **dst = !strcmp(a, "--models") ? &o->models_arg : !strcmp(a, "--data") ? &o->data
+                             : !strcmp(a, "--embedder") ? &o->embedder
                              : !strcmp(a, "--plot") ? &o->plot : !strcmp(a, "--db") ? &o->db
                              : !strcmp(a, "--user") ? &o->user : &o->detector;
             if (!val) bad = 1;

@@ -30,6 +30,7 @@ static const struct {
     {"user", cmd_user, "user add|del|list|passwd|token ... --db LIB.db   accounts (see user --help)"},
     {"serve", cmd_serve, "serve --db LIB.db [--bind 127.0.0.1] [--port 8080]   web UI + JSON API (docs/http-api.md)"},
     {"version", cmd_version, "version (or --version)              the version; each model's pinned sha256 and the found file's"},
+    {"model", cmd_model, "model convert IN.tflite OUT.fhm | model info FILE   our model file (.fhm)"},
     {"calibrate", cmd_calibrate, "calibrate [--write FILE]            re-derive the blur and not-a-face constants"},
 };
 
@@ -38,7 +39,8 @@ static void usage(FILE *f) {
     for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++) fprintf(f, "  %s\n", COMMANDS[i].help);
     fprintf(f, "\nlibrary commands take --user NAME (default \"local\").\ncommon options: --models DIR (default: the first of $FACEHATCH_MODELS, the XDG data dirs\n"
                "  + facehatch/models, %s/share/facehatch/models, ./models; see man facehatch), --threads N,\n"
-               "  --ref (scalar reference kernels; also FH_FORCE_REF=1), --packed-pyramid\n"
+               "  --ref (scalar reference kernels; also FH_FORCE_REF=1), --packed-pyramid,\n"
+               "  --embedder FILE (a .fhm or .tflite embedder instead of MobileFaceNet.tflite)\n"
                "output: one JSON object per line on stdout; errors on stderr.\n"
                "exit status: 0 ok, 1 a failure (bad image, missing model, ...), 2 usage error\n",
             cli_models_prefix());

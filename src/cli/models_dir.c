@@ -98,9 +98,16 @@ int cli_models_load(const struct cli_opts *o, struct fh_models **m) {
     *m = NULL;
     int rc = cli_models_need(o);
     if (rc) return rc;
-    if (fh_models_load(o->models, o->ref ? FH_LOAD_REF : 0, m)) {
+    if (fh_models_load_embedder(o->models, o->ref ? FH_LOAD_REF : 0, o->embedder, m)) {
         fprintf(stderr, "facehatch: %s\n", fh_errmsg());
         return EXIT_FAIL;
     }
     return EXIT_OK;
+}
+
+int cli_no_embedder(const struct cli_opts *o, const char *usage) {
+    if (!o->embedder) return EXIT_OK;
+    fprintf(stderr, "facehatch: --embedder is not supported by the library commands yet (a "
+                    "library keeps one embedder's faces)\nusage: facehatch %s\n", usage);
+    return EXIT_USAGE;
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// MobileFaceNet embedder: input (v - 127.5)/128 NHWC RGB, not transposed (models.md 4).
+// MobileFaceNet embedder: input (v - mean) * scale NHWC RGB, not transposed (models.md 4);
+// the pretrained net's mean 127.5, scale 1/128 (EMB_PREP_MFN).
 #include <math.h>
 #include <string.h>
 
@@ -7,15 +8,24 @@
 
 struct emb {
     const struct nn_net *net;
+    struct emb_prep prep;
     struct nn_session *s;
     float raw[2 * EMB_BATCH * EMB_DIM];
 };
 
 int emb_new(const struct nn_net *mfn, struct fh_pool *pool, struct emb **out) {
+    return emb_new_prep(mfn, EMB_PREP_MFN, pool, out);
+}
+
+int emb_new_prep(const struct nn_net *mfn, struct emb_prep prep, struct fh_pool *pool,
+                 struct emb **out) {
     *out = NULL;
+    if (!(prep.scale > 0) || !(prep.mean >= -1e6f && prep.mean <= 1e6f) || prep.scale > 1e6f)
+        return fh_fail(FH_E_ARG, "embed: preprocessing mean %g scale %g", prep.mean, prep.scale);
     struct emb *e = fh_calloc(1, sizeof *e);
     if (!e) return fh_fail(FH_E_NOMEM, "embed: out of memory");
     e->net = mfn;
+    e->prep = prep;
     int rc = nn_session_new(mfn, pool, &e->s);
     int dims[4] = {1, EMB_SIZE, EMB_SIZE, 3}, od[FH_MAX_DIMS], r;
     if (!rc) rc = nn_session_reshape(e->s, dims, 4);
@@ -53,12 +63,12 @@ float emb_distance(const float *a, const float *b, int d) {
 }
 
 // crop -> normalised tensor slice; mirrored when flip
-static void put(const struct img *c, int flip, float *dst) {
+static void put(const struct img *c, int flip, struct emb_prep pp, float *dst) {
     for (int y = 0; y < EMB_SIZE; y++)
         for (int x = 0; x < EMB_SIZE; x++) {
             const uint8_t *p = c->data + (size_t)y * c->stride + (size_t)(flip ? EMB_SIZE - 1 - x : x) * 3;
             float *q = dst + ((size_t)y * EMB_SIZE + x) * 3;
-            for (int k = 0; k < 3; k++) q[k] = (p[k] - 127.5f) * 0.0078125f;
+            for (int k = 0; k < 3; k++) q[k] = (p[k] - pp.mean) * pp.scale;
         }
 }
 
@@ -76,8 +86,8 @@ int emb_run(struct emb *e, const struct img *crops, int n, int flip, float *out,
         float *in = nn_session_input(e->s, 0);
         // batch layout: [crop 0 .. nb-1][mirrored crop 0 .. nb-1]
         for (int i = 0; i < nb; i++) {
-            put(&crops[b0 + i], 0, in + (size_t)i * img_floats);
-            if (flip) put(&crops[b0 + i], 1, in + (size_t)(nb + i) * img_floats);
+            put(&crops[b0 + i], 0, e->prep, in + (size_t)i * img_floats);
+            if (flip) put(&crops[b0 + i], 1, e->prep, in + (size_t)(nb + i) * img_floats);
         }
         if ((rc = nn_session_run(e->s))) return rc;
         const float *y = nn_session_output(e->s, 0, NULL, NULL);

@@ -24,9 +24,19 @@
 
 struct emb;
 
+// Input preprocessing: the net sees (pixel - mean) * scale per RGB channel.
+struct emb_prep {
+    float mean, scale;
+};
+// The pretrained MobileFaceNet's: (v - 127.5) / 128.
+#define EMB_PREP_MFN ((struct emb_prep){127.5f, 0.0078125f})
+
 // mfn is borrowed and must outlive the embedder; pool may be NULL. FH_OK, FH_E_ARG
 // (the net does not output [N,192] for a [N,112,112,3] input), FH_E_NOMEM.
+// emb_new uses EMB_PREP_MFN; emb_new_prep the caller's (e.g. from a .fhm's metadata).
 int emb_new(const struct nn_net *mfn, struct fh_pool *pool, struct emb **out);
+int emb_new_prep(const struct nn_net *net, struct emb_prep prep, struct fh_pool *pool,
+                 struct emb **out);
 void emb_free(struct emb *e);
 
 // Embeds n aligned 112x112 RGB crops. out: n x EMB_DIM floats, each L2-normalised.

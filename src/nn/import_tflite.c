@@ -8,19 +8,14 @@
 // for axes and shapes. Every offset, length and index is bounds-checked: a damaged
 // file gives FH_E_FORMAT naming the field, never a crash.
 //
-// After reading, composite sub-graphs are fused (unless nn_options.no_fuse):
-//   MTCNN PReLU          ADD(RELU(x), MUL(a, NEG(RELU(NEG(x)))))   -> PRELU(x; a)
-//   MobileFaceNet PReLU  ADD(RELU(x), MUL(SUB(x, ABS(x)), m))      -> PRELU(x; 2m)
-//   softmax              DIV(e, SUM(e)), e = EXP(SUB(x, REDUCE_MAX(x))) -> SOFTMAX(x)
-//   then CONV/DWCONV/FC followed by its only consumer PRELU -> one op with fused act.
-// A sub-graph is fused only when no value inside it has a reader outside it (otherwise it
-// stays as separate ops). Shapes are then inferred once at the file's input shape.
-// MobileFaceNet's RESHAPE to the constant [2,192] (batch baked in by the converter)
-// becomes a per-image FLATTEN, so any batch runs.
+// After reading, the import passes run (passes.h: the batch-baked RESHAPE becomes a
+// per-image FLATTEN; unless nn_options.no_fuse, the composite PReLU and softmax
+// sub-graphs are fused and conv + PReLU become one op). Shapes are then inferred once at
+// the file's input shape.
 #include <stdio.h>
 #include <string.h>
 
-#include "nn/nn_int.h"
+#include "nn/passes.h"
 
 // ---- flatbuffer access with bounds checks ---------------------------------------------
 struct fb {
@@ -120,138 +115,6 @@ static int map_op(int code, enum nn_op *op) {
     case TFL_REDUCE_MAX: *op = NN_OP_REDUCE_MAX; return 1;
     }
     return 0;
-}
-
-// ---- fusion ---------------------------------------------------------------------------
-struct graph {
-    struct nn_net *net;
-    char *dead;   // per node
-    int *prod;    // per value: producing node or -1
-};
-
-static const struct nn_node *producer(struct graph *g, int v, enum nn_op op) {
-    if (v < 0) return NULL;
-    int p = g->prod[v];
-    if (p < 0 || g->dead[p] || g->net->nodes[p].op != op) return NULL;
-    return &g->net->nodes[p];
-}
-static void kill(struct graph *g, const struct nn_node *nd) {
-    g->dead[nd - g->net->nodes] = 1;
-}
-static int is_const(struct graph *g, int v) { return v >= 0 && g->net->values[v].data != NULL; }
-
-// live consumers of value v
-static int n_consumers(struct graph *g, int v) {
-    int n = 0;
-    for (int i = 0; i < g->net->n_nodes; i++)
-        if (!g->dead[i])
-            for (int k = 0; k < g->net->nodes[i].n_in; k++) n += g->net->nodes[i].in[k] == v;
-    for (int i = 0; i < g->net->n_outputs; i++) n += g->net->outputs[i] == v;
-    return n;
-}
-
-// a pattern's inner node may go only when the pattern holds all n readers of its output:
-// a value read elsewhere too (a damaged or unusual file) would be left with no producer
-static int inner(struct graph *g, const struct nn_node *nd, int n) {
-    return n_consumers(g, nd->out) == n;
-}
-
-// ADD(RELU(x), MUL(...)) -> PRELU; returns 1 if node i was rewritten
-static int fuse_prelu(struct graph *g, int i) {
-    struct nn_node *add = &g->net->nodes[i];
-    if (add->op != NN_OP_ADD) return 0;
-    for (int side = 0; side < 2; side++) {
-        const struct nn_node *relu = producer(g, add->in[side], NN_OP_RELU);
-        const struct nn_node *mul = producer(g, add->in[!side], NN_OP_MUL);
-        if (!relu || !mul) continue;
-        int x = relu->in[0];
-        for (int ms = 0; ms < 2; ms++) {
-            int a = mul->in[ms], t = mul->in[!ms];
-            if (!is_const(g, a)) continue;
-            const struct nn_node *neg1 = producer(g, t, NN_OP_NEG), *relu2, *neg2;
-            const struct nn_node *sub = producer(g, t, NN_OP_SUB), *abs;
-            if (neg1 && (relu2 = producer(g, neg1->in[0], NN_OP_RELU)) &&
-                (neg2 = producer(g, relu2->in[0], NN_OP_NEG)) && neg2->in[0] == x &&
-                inner(g, relu, 1) && inner(g, mul, 1) && inner(g, neg1, 1) &&
-                inner(g, relu2, 1) && inner(g, neg2, 1)) {
-                kill(g, relu), kill(g, mul), kill(g, neg1), kill(g, relu2), kill(g, neg2);
-                add->p.alpha_scale = 1.0f; // a*min(x,0)
-            } else if (sub && sub->in[0] == x && (abs = producer(g, sub->in[1], NN_OP_ABS)) &&
-                       abs->in[0] == x && inner(g, relu, 1) && inner(g, mul, 1) &&
-                       inner(g, sub, 1) && inner(g, abs, 1)) {
-                kill(g, relu), kill(g, mul), kill(g, sub), kill(g, abs);
-                add->p.alpha_scale = 2.0f; // m*(x-|x|) = 2m*min(x,0)
-            } else {
-                continue;
-            }
-            add->op = NN_OP_PRELU;
-            add->n_in = 1, add->in[0] = x;
-            add->p.alpha = a;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-// DIV(e, SUM(e)), e = EXP(SUB(x, REDUCE_MAX(x))) over the last axis -> SOFTMAX(x)
-static int fuse_softmax(struct graph *g, int i) {
-    struct nn_node *div = &g->net->nodes[i];
-    if (div->op != NN_OP_DIV) return 0;
-    const struct nn_node *exp = producer(g, div->in[0], NN_OP_EXP);
-    const struct nn_node *sum = producer(g, div->in[1], NN_OP_SUM), *sub, *max;
-    if (!exp || !sum || sum->in[0] != div->in[0] || !(sub = producer(g, exp->in[0], NN_OP_SUB)) ||
-        !(max = producer(g, sub->in[1], NN_OP_REDUCE_MAX)) || max->in[0] != sub->in[0])
-        return 0;
-    int rank = g->net->values[sub->in[0]].shape.rank;
-    int last = rank - 1;
-    if ((sum->p.axis != last && sum->p.axis != -1) || (max->p.axis != last && max->p.axis != -1) ||
-        !sum->p.keep_dims || !max->p.keep_dims || !inner(g, exp, 2) || !inner(g, sum, 1) ||
-        !inner(g, sub, 1) || !inner(g, max, 1))
-        return 0;
-    int x = sub->in[0];
-    kill(g, exp), kill(g, sum), kill(g, sub), kill(g, max);
-    div->op = NN_OP_SOFTMAX;
-    div->n_in = 1, div->in[0] = x;
-    return 1;
-}
-
-// CONV/DWCONV/FC whose only consumer is a PRELU -> fused activation
-static void fuse_act(struct graph *g, int i) {
-    struct nn_node *pr = &g->net->nodes[i];
-    if (pr->op != NN_OP_PRELU) return;
-    int x = pr->in[0], p = g->prod[x];
-    if (p < 0 || g->dead[p]) return;
-    struct nn_node *cv = &g->net->nodes[p];
-    if ((cv->op != NN_OP_CONV2D && cv->op != NN_OP_DWCONV2D && cv->op != NN_OP_FC) ||
-        cv->p.act != NN_ACT_NONE || n_consumers(g, x) != 1)
-        return;
-    cv->p.act = NN_ACT_PRELU;
-    cv->p.alpha = pr->p.alpha;
-    cv->p.alpha_scale = pr->p.alpha_scale;
-    cv->out = pr->out;
-    g->prod[pr->out] = p;
-    g->dead[i] = 1;
-}
-
-static int fuse(struct nn_net *net) {
-    struct graph g = {net, fh_calloc((size_t)net->n_nodes, 1),
-                      fh_malloc((size_t)net->n_values * sizeof(int))};
-    if (!g.dead || !g.prod) {
-        fh_free(g.dead), fh_free(g.prod);
-        return fh_fail(FH_E_NOMEM, "model: out of memory");
-    }
-    for (int v = 0; v < net->n_values; v++) g.prod[v] = -1;
-    for (int i = 0; i < net->n_nodes; i++) g.prod[net->nodes[i].out] = i;
-    for (int i = 0; i < net->n_nodes; i++)
-        if (!g.dead[i] && !fuse_prelu(&g, i)) fuse_softmax(&g, i);
-    for (int i = 0; i < net->n_nodes; i++)
-        if (!g.dead[i]) fuse_act(&g, i);
-    int n = 0;
-    for (int i = 0; i < net->n_nodes; i++)
-        if (!g.dead[i]) net->nodes[n++] = net->nodes[i];
-    net->n_nodes = n;
-    fh_free(g.dead), fh_free(g.prod);
-    return FH_OK;
 }
 
 // ---- the reader ---------------------------------------------------------------------------
@@ -401,12 +264,7 @@ static int read_ops(struct fb *f, size_t model, size_t sg, struct nn_net *net) {
         }
         case NN_OP_RESHAPE: {
             const struct nn_value *sv = n_in == 2 && nd->in[1] >= 0 ? &net->values[nd->in[1]] : NULL;
-            if (!sv || !sv->idata) { FAIL(FH_E_UNSUPPORTED, "model: operator %u RESHAPE needs a constant shape", i); break; }
-            // a [B, K] reshape whose B is the stored input batch is the converter baking the
-            // batch in: run it as a per-image flatten
-            int B = net->values[net->inputs[0]].shape.d[0];
-            if (nn_shape_count(&sv->shape) == 2 && sv->idata[0] == B && B > 0 && sv->idata[1] > 0)
-                nd->op = NN_OP_FLATTEN, nd->n_in = 1;
+            if (!sv || !sv->idata) FAIL(FH_E_UNSUPPORTED, "model: operator %u RESHAPE needs a constant shape", i);
             break;
         }
         case NN_OP_SOFTMAX:
@@ -425,30 +283,6 @@ static int read_ops(struct fb *f, size_t model, size_t sg, struct nn_net *net) {
     for (int i = 0; !rc && i < net->n_outputs; i++)
         if (!have[net->outputs[i]]) FAIL(FH_E_FORMAT, "model: output %d is never computed", i);
     fh_free(have);
-    return rc;
-}
-
-// Shape inference at the file's own input shape: every operator's filter, bias, slopes,
-// window and channel counts must fit the shapes the graph gives its inputs, so a file
-// whose parts disagree is refused here (FH_E_FORMAT naming the operator) rather than at
-// the first reshape. Planning repeats the same checks for each input size.
-static int check_shapes(const struct nn_net *net) {
-    struct nn_shape *sh = fh_malloc((size_t)net->n_values * sizeof *sh);
-    if (!sh) return fh_fail(FH_E_NOMEM, "model: out of memory");
-    for (int v = 0; v < net->n_values; v++) sh[v] = net->values[v].shape;
-    int rc = FH_OK;
-    for (int i = 0; i < net->n_nodes && !rc; i++) {
-        const struct nn_node *nd = &net->nodes[i];
-        const struct nn_shape *ins[NN_MAX_IN];
-        for (int k = 0; k < nd->n_in; k++) ins[k] = nd->in[k] >= 0 ? &sh[nd->in[k]] : NULL;
-        if (nn_op_defs[nd->op]->shape(net, nd, ins, &sh[nd->out])) {
-            char msg[256];
-            snprintf(msg, sizeof msg, "%s", fh_errmsg());
-            rc = fh_fail(FH_E_FORMAT, "model: operator %d (%s -> %s) does not fit its inputs: %s",
-                         i, nn_op_name(nd->op), net->values[nd->out].name, msg);
-        }
-    }
-    fh_free(sh);
     return rc;
 }
 
@@ -483,29 +317,10 @@ int nn_net_load_tflite_mem(const uint8_t *buf, size_t n, const struct nn_options
     }
     if (!rc && net->values[net->inputs[0]].data) FAIL(FH_E_FORMAT, "model: input is a constant");
     if (!rc) rc = read_ops(&f, model, sg, net);
-    if (!rc && !(opt && opt->no_fuse)) rc = fuse(net);
-    if (!rc) rc = nn_net_finish(net, opt);
-    if (!rc) rc = check_shapes(net);
-    if (rc) {
-        nn_net_free(net);
-        return rc;
-    }
-    *out = net;
-    return FH_OK;
+    if (!rc) rc = nn_passes_import(net, opt);
+    return nn_net_seal(net, rc, opt, out);
 }
 
 int nn_net_load_tflite(const char *path, const struct nn_options *opt, struct nn_net **out) {
-    uint8_t *buf;
-    size_t n;
-    *out = NULL;
-    int rc = fh_read_file(path, FH_MAX_MODEL_BYTES, &buf, &n);
-    if (rc) return rc;
-    rc = nn_net_load_tflite_mem(buf, n, opt, out);
-    fh_free(buf);
-    if (rc) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", fh_errmsg());
-        return fh_fail(rc, "%s: %s", path, msg);
-    }
-    return FH_OK;
+    return nn_load_path(path, opt, out, nn_net_load_tflite_mem);
 }

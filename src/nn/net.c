@@ -41,6 +41,7 @@ void nn_net_free(struct nn_net *net) {
     fh_free(net->nodes);
     fh_free(net->params);
     fh_free_aligned(net->blob);
+    fh_free(net->meta);
     fh_free(net);
 }
 
@@ -216,7 +217,7 @@ static size_t plan_offset(const struct nn_session *s, const char *live, size_t s
 
 int nn_session_reshape(struct nn_session *s, const int *dims, int rank) {
     const struct nn_net *net = s->net;
-    s->planned = 0;
+    s->planned = 0, s->training = 0; // a backward needs a forward(1) at this shape
     struct nn_value *in = &net->values[net->inputs[0]];
     if (rank != in->shape.rank)
         return fh_fail(FH_E_ARG, "input rank %d, the net takes rank %d", rank, in->shape.rank);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // nn: our CNN inference engine. A net is a list of nodes (ops) over float32 NHWC
 // tensors, imported from a TFLite flatbuffer (the subset our models use; composite
-// PReLU and softmax sub-graphs are fused into single ops) or built in code and trained
-// (nn_train.h), and run by a session that owns every activation and scratch buffer.
+// PReLU and softmax sub-graphs are fused into single ops by graph passes), loaded from
+// our own .fhm model file, or built in code and trained (nn_train.h), and run by a session that owns every activation and scratch buffer.
 // It knows nothing about images or faces.
 //
 //   struct nn_net *net;
@@ -31,7 +31,7 @@
 #include "base/limits.h"
 #include "base/pool.h"
 
-// Ops after import. On-disk order never matters (we do not save this enum yet).
+// Ops after import. On-disk order never matters: .fhm files name ops by string.
 enum nn_op {
     NN_OP_CONV2D,     // y = act(conv(x, w[OC,KH,KW,C]) + b)
     NN_OP_DWCONV2D,   // y = act(depthwise(x, w[1,KH,KW,C]) + b), depth multiplier 1
@@ -75,6 +75,47 @@ int nn_net_load_tflite(const char *path, const struct nn_options *opt, struct nn
 int nn_net_load_tflite_mem(const uint8_t *buf, size_t n, const struct nn_options *opt,
                            struct nn_net **out);
 void nn_net_free(struct nn_net *net);
+
+// ---- our model file (.fhm, model_file.c; layout in docs/architecture.md) ---------------
+// Metadata: key=value text lines saved with the net. Keys the pipeline reads: arch,
+// embedding_size, input_height, input_width, input_channels, color_order ("RGB"),
+// input_mean, input_scale (the net sees (pixel - mean) * scale), producer, training.
+// Keys are [A-Za-z0-9_.-]+, values any text without a newline; at most 64 lines.
+struct nn_meta {
+    int n;
+    const char *key[64], *value[64];
+};
+// Writes net (values, nodes, params, weights) and meta (may be NULL) to path atomically
+// (a temporary file in the same folder, fsync, rename): on failure nothing is left
+// behind and an existing file is untouched. FH_OK, FH_E_ARG (a bad key/value, an op the
+// format cannot hold), FH_E_IO, FH_E_NOMEM.
+int nn_net_save(const struct nn_net *net, const char *path, const struct nn_meta *meta);
+// Reads a .fhm file (or buffer; borrowed for the call only). Every length, offset and
+// index is checked before use: FH_OK, FH_E_IO, FH_E_LIMIT, FH_E_FORMAT (names the bad
+// field; also a checksum mismatch), FH_E_UNSUPPORTED (an op name this build does not
+// know, or a newer version), FH_E_NOMEM. The graph is loaded as saved (no passes run).
+int nn_net_load(const char *path, const struct nn_options *opt, struct nn_net **out);
+int nn_net_load_mem(const uint8_t *buf, size_t n, const struct nn_options *opt,
+                    struct nn_net **out);
+// 1 if buf starts with the .fhm magic (to pick a reader by content)
+int nn_is_fhm(const uint8_t *buf, size_t n);
+// The value of metadata key (loaded from a .fhm), or NULL. Valid while the net lives.
+const char *nn_net_meta(const struct nn_net *net, const char *key);
+// Metadata line i (0..) as key and value; 0 past the end.
+int nn_net_meta_at(const struct nn_net *net, int i, const char **key, const char **value);
+// Number of constant floats (weights, biases, slopes, BN stats) the net holds.
+size_t nn_net_n_weights(const struct nn_net *net);
+
+// ---- graph passes (passes.c) -------------------------------------------------------------
+enum {
+    NN_PASS_FOLD_BN = 1,        // CONV/DWCONV/FC + its only reader BATCHNORM -> the conv
+    NN_PASS_FUSE_PATTERNS = 2,  // composite PReLU and softmax sub-graphs -> PRELU, SOFTMAX
+    NN_PASS_FUSE_ACT = 4,       // CONV/DWCONV/FC + its only reader PRELU -> fused act
+    NN_PASSES_EXPORT = NN_PASS_FOLD_BN | NN_PASS_FUSE_ACT, // before saving a trained model
+};
+// Rewrites a loaded net in place (FOLD_BN changes the weights) and re-packs it for the
+// kernels; sessions on the net must be freed first. FH_OK, FH_E_NOMEM.
+int nn_net_optimize(struct nn_net *net, int passes);
 
 int nn_net_n_inputs(const struct nn_net *net);
 int nn_net_n_outputs(const struct nn_net *net);

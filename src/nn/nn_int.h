@@ -77,6 +77,8 @@ struct nn_net {
     int n_inputs, n_outputs;
     int inputs[4], outputs[8];
     float *blob;                 // all const floats, 64-byte aligned, owned
+    char *meta;                  // .fhm metadata, "key\0value\0" n_meta times (owned) or NULL
+    int n_meta;
     const struct nn_kern *kern;
     int n_params;                // params (NN_VF_TRAIN or NN_VF_BUFFER values), in
     int *params;                 // creation order: value indices (owned) or NULL
@@ -141,6 +143,9 @@ void nn_session_parallel(struct nn_session *s, void (*fn)(void *, int, int), voi
 
 // net construction (used by importers; tests build tiny nets with them)
 struct nn_net *nn_net_alloc(int n_values, int n_nodes);
+// reads path (at most FH_MAX_MODEL_BYTES) and loads it with load_mem; errors name the path
+int nn_load_path(const char *path, const struct nn_options *opt, struct nn_net **out,
+                 int (*load_mem)(const uint8_t *, size_t, const struct nn_options *, struct nn_net **));
 // finalises: packs conv/fc weights for the kernel table, resolves PReLU slopes,
 // lists the params (values flagged NN_VF_TRAIN / NN_VF_BUFFER, in value order)
 int nn_net_finish(struct nn_net *net, const struct nn_options *opt);

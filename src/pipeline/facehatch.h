@@ -72,6 +72,15 @@ enum {
 // Each file's sha256 must equal the pinned value: an altered file is refused with
 // FH_E_INTEGRITY, a missing one with FH_E_IO (the message says to run `make models`).
 int fh_models_load(const char *dir, int flags, struct fh_models **out);
+// fh_models_load, with the embedder taken from a file of the caller's choice instead of
+// <dir>/MobileFaceNet.tflite (embedder NULL: that one, pinned). The file is a .fhm (our
+// model file, recognised by content; its metadata gives the input preprocessing:
+// input_mean and input_scale, both required; input_height/width/channels and
+// color_order, when present, must be 112/112/3/RGB) or a TFLite file (preprocessing as
+// the pretrained MobileFaceNet's). Not pinned: any file that loads and outputs [N,192]
+// for a [N,112,112,3] input is used. Errors name the file: FH_E_IO, FH_E_FORMAT,
+// FH_E_UNSUPPORTED (see nn_net_load), FH_E_ARG (wrong shape), FH_E_NOMEM.
+int fh_models_load_embedder(const char *dir, int flags, const char *embedder, struct fh_models **out);
 // The files fh_models_load reads: for i in 0..FH_MODEL_FILES-1, returns the file name
 // (e.g. "pnet.tflite", static storage) and, when sha256 is not NULL, sets *sha256 to its
 // pinned sha256 (64 lowercase hex digits). Returns NULL for any other i.

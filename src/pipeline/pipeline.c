@@ -2,6 +2,7 @@
 // The public API (facehatch.h): model loading with pinned checksums, and the
 // photo -> faces -> embeddings pipeline over detect, align and embed.
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "align/align.h"
@@ -27,6 +28,7 @@ const char *fh_model_file(int i, const char **sha256) {
 
 struct fh_models {
     struct nn_net *net[4]; // pnet, rnet, onet, mfn
+    struct emb_prep prep;  // the embedder's input preprocessing
 };
 
 struct fh_engine {
@@ -44,13 +46,64 @@ struct fh_config fh_config_default(void) {
     return (struct fh_config){.min_face = 20, .flip = 1, .thresh = {0.6f, 0.7f, 0.7f}};
 }
 
+// a metadata number of an .fhm embedder; FH_E_FORMAT naming the key when absent or bad
+static int meta_num(const struct nn_net *net, const char *key, int required, double *out) {
+    const char *v = nn_net_meta(net, key);
+    if (!v) return required ? fh_fail(FH_E_FORMAT, "metadata has no %s", key) : FH_OK;
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || *end || !(x > -1e9 && x < 1e9)) return fh_fail(FH_E_FORMAT, "metadata %s=%s is not a number", key, v);
+    *out = x;
+    return FH_OK;
+}
+
+// the embedder from a .fhm or TFLite file, with its preprocessing
+static int load_embedder(const char *path, const struct nn_options *o, struct fh_models *m) {
+    uint8_t *buf;
+    size_t n;
+    int rc = fh_read_file(path, FH_MAX_MODEL_BYTES, &buf, &n);
+    if (rc) return rc;
+    m->prep = EMB_PREP_MFN;
+    if (!nn_is_fhm(buf, n)) {
+        rc = nn_net_load_tflite_mem(buf, n, o, &m->net[3]);
+    } else if (!(rc = nn_net_load_mem(buf, n, o, &m->net[3]))) {
+        double mean = 0, scale = 0, h = EMB_SIZE, w = EMB_SIZE, c = 3;
+        const char *order = nn_net_meta(m->net[3], "color_order");
+        if (!(rc = meta_num(m->net[3], "input_mean", 1, &mean)) &&
+            !(rc = meta_num(m->net[3], "input_scale", 1, &scale)) &&
+            !(rc = meta_num(m->net[3], "input_height", 0, &h)) &&
+            !(rc = meta_num(m->net[3], "input_width", 0, &w)) &&
+            !(rc = meta_num(m->net[3], "input_channels", 0, &c))) {
+            if (h != EMB_SIZE || w != EMB_SIZE || c != 3 || (order && strcmp(order, "RGB")))
+                rc = fh_fail(FH_E_UNSUPPORTED, "the embedder takes %gx%gx%g %s input; the pipeline gives 112x112x3 RGB",
+                             h, w, c, order ? order : "RGB");
+            else if (!(scale > 0))
+                rc = fh_fail(FH_E_FORMAT, "metadata input_scale=%g must be positive", scale);
+            m->prep = (struct emb_prep){(float)mean, (float)scale};
+        }
+    }
+    fh_free(buf);
+    return rc;
+}
+
 int fh_models_load(const char *dir, int flags, struct fh_models **out) {
+    return fh_models_load_embedder(dir, flags, NULL, out);
+}
+
+int fh_models_load_embedder(const char *dir, int flags, const char *embedder, struct fh_models **out) {
     *out = NULL;
     struct fh_models *m = fh_calloc(1, sizeof *m);
     if (!m) return fh_fail(FH_E_NOMEM, "models: out of memory");
+    m->prep = EMB_PREP_MFN;
     struct nn_options o = {.no_fuse = !!(flags & FH_LOAD_NO_FUSE), .force_ref = !!(flags & FH_LOAD_REF)};
     int rc = FH_OK;
+    if (embedder && (rc = load_embedder(embedder, &o, m))) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", fh_errmsg());
+        rc = fh_fail(rc, "%s: %s", embedder, msg);
+    }
     for (int i = 0; i < 4 && !rc; i++) {
+        if (i == 3 && embedder) break;
         char path[4096], hex[65], msg[512];
         snprintf(path, sizeof path, "%s/%s", dir, MODEL_FILES[i].file);
         uint8_t *buf;
@@ -94,7 +147,7 @@ int fh_engine_new(const struct fh_models *m, int n_threads, struct fh_engine **o
     int rc = FH_OK;
     if (n_threads != 1 && !(e->pool = fh_pool_new(n_threads))) rc = FH_E_NOMEM;
     if (!rc) rc = det_mtcnn_new(m->net[0], m->net[1], m->net[2], e->pool, &e->det);
-    if (!rc) rc = emb_new(m->net[3], e->pool, &e->emb);
+    if (!rc) rc = emb_new_prep(m->net[3], m->prep, e->pool, &e->emb);
     for (int i = 0; i < EMB_BATCH && !rc; i++) rc = img_alloc(&e->crops[i], EMB_SIZE, EMB_SIZE, 3);
     if (rc) {
         fh_engine_free(e);

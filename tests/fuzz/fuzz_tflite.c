@@ -13,29 +13,13 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "nn/nn.h"
+#include "fuzz_net.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     struct nn_net *net;
     if (nn_net_load_tflite_mem(data, size, NULL, &net)) return 0;
-    int dims[FH_MAX_DIMS], r = nn_net_input_shape(net, 0, dims);
-    size_t cnt = 1;
-    for (int i = 0; i < r; i++) {
-        if (i == 0) dims[i] = 1;
-        else if (i < 3 && r == 4 && dims[i] > 16) dims[i] = 16;
-        if (dims[i] < 1 || dims[i] > 1024) cnt = 0;
-        cnt *= (size_t)(dims[i] > 0 ? dims[i] : 0);
-    }
-    struct nn_session *s;
-    if (r >= 1 && cnt > 0 && cnt <= (1u << 16) && !nn_session_new(net, NULL, &s)) {
-        if (!nn_session_reshape(s, dims, r)) {
-            memset(nn_session_input(s, 0), 0, cnt * sizeof(float));
-            (void)nn_session_run(s);
-        }
-        nn_session_free(s);
-    }
-    nn_net_free(net);
+    fuzz_run_net(net);
     return 0;
 }

@@ -31,5 +31,5 @@ const struct nn_op_def *const nn_op_defs[NN_OP_COUNT] = {
 };
 
 const char *nn_op_name(enum nn_op op) {
-    return op >= 0 && op < NN_OP_COUNT ? nn_op_defs[op]->name : "?";
+    return op >= 0 && op < NN_OP_COUNT && nn_op_defs[op] ? nn_op_defs[op]->name : "?";
 }
