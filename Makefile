@@ -50,7 +50,7 @@ LIB      := $(BUILD)/libfacehatch.a
 BIN      := $(BUILD)/facehatch
 EXAMPLE  := $(BUILD)/examples/example
 
-.PHONY: all test models bench bench-peers check-deps clean demo tools install uninstall fuzz FORCE
+.PHONY: all test models bench bench-train bench-peers check-deps clean demo tools install uninstall fuzz FORCE
 all: $(BIN) $(EXAMPLE)
 
 # ---- server: libmicrohttpd, and web/ embedded into the binary ------------------------------
@@ -138,6 +138,11 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 bench: $(BIN) $(BUILD)/bench/bench_kern models
 	$(BUILD)/bench/bench_kern
 	$(BIN) bench
+
+# training speed: one full step (forward, ArcFace head, backward, SGD) of MobileFaceNet and
+# mfn-s at batch 64 on 2 threads, ours and PyTorch 1.13 CPU side by side (bench/README.md)
+bench-train: $(BUILD)/bench/bench_train
+	bench/train_table.sh $(BUILD) $(or $(RUNS),7)
 
 # peers side by side (OpenCV Haar, TFLite+XNNPACK wasm, face-api tfjs-wasm); installs their
 # pinned npm packages under bench/peers/ on first use. Not part of the tests.

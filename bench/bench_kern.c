@@ -18,6 +18,8 @@
 #include "base/base.h"
 #include "nn/kern/kern.h"
 
+#include "bench_time.h"
+
 #define WARMUP 3
 #define RUNS_DEFAULT 20
 #define TOL_REL 1e-5f // as tests/ops/test_kern.c: FMA vs plain rounding over K-long sums
@@ -40,15 +42,6 @@ static float *falloc(size_t n, float lo, float hi) {
     }
     for (size_t i = 0; i < n; i++) p[i] = rng_uniform(lo, hi);
     return p;
-}
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 enum { K_CONV, K_DW, K_POOL };

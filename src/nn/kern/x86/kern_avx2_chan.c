@@ -9,6 +9,11 @@
 // double, and no mul+add is fused (-std=c11 keeps GCC from contracting), so batch norm
 // and PReLU backward compute exactly the reference's operations: results equal the
 // reference bit for bit (the tests still only require a tolerance).
+// Every row walk prefetches its block PF_BYTES ahead (pf below): each slice reads a short
+// block of every long row, and without it these memory-bound kernels ran at 1-2 GB/s
+// (MobileFaceNet batch 64: BN fwd/bwd and PReLU bwd 3-4x faster with it).
+// BN forward writes y with streaming stores when it is larger than 16 MB (9-18 % on
+// MobileFaceNet-size tensors: no read for ownership of lines the kernel overwrites whole).
 // The row kernels (L2 norm) vectorise along the row: 8 double partial sums, reduced in
 // a fixed order, so they differ from the reference's sequential sum by double rounding
 // only, and do not depend on nth.
@@ -42,9 +47,23 @@ static inline void acc_store(float *p, __m256d lo, __m256d hi, int n) {
     st8(p, _mm256_add_ps(ld8(p, n), to8(lo, hi)), n);
 }
 
+// Software prefetch of the w floats at p (one row's channel block), PF_BYTES ahead in the
+// row walk: a slice reads a short block of every long row, a stride the hardware
+// prefetchers follow too late (measured 2-4x slower without). Never faults.
+#define PF_BYTES 4096
+#define STREAM_FLOATS (4u << 20) // 16 MB
+static inline size_t pf_dist(int C) { return (size_t)C * (size_t)((PF_BYTES / 4 + C - 1) / C); }
+static inline void pf(const float *p, int w) {
+    for (int i = 0; i < w; i += 16) _mm_prefetch((const char *)(p + i), _MM_HINT_T0);
+}
+
 void nn_avx2_bn_fwd_train(const struct nn_chan_args *a, int ith, int nth) {
     int M = a->M, C = a->C, c0, c1;
     if (M <= 0) return;
+    // y far larger than the caches: streaming stores (no read for ownership); full
+    // vectors are 32-byte aligned when y is and C is a multiple of 8
+    int stream = (size_t)M * (size_t)C >= STREAM_FLOATS && C % 8 == 0 && !((uintptr_t)a->y & 31);
+    size_t pd = pf_dist(C);
     nn_split(C, ith, nth, 8, &c0, &c1);
     __m256d dM = _mm256_set1_pd((double)M), one = _mm256_set1_pd(1.0);
     __m256d eps = _mm256_set1_pd((double)a->eps);
@@ -54,6 +73,7 @@ void nn_avx2_bn_fwd_train(const struct nn_chan_args *a, int ith, int nth) {
         for (int i = 0; i < 2 * VB; i++) s[i] = v[i] = _mm256_setzero_pd();
         for (int m = 0; m < M; m++) {
             const float *x = a->x + (size_t)m * C + cb;
+            pf(x + pd, w);
             for (int i = 0; i < nv; i++) {
                 __m256 xv = ld8(x + 8 * i, w - 8 * i);
                 s[2 * i] = _mm256_add_pd(s[2 * i], lo4(xv));
@@ -63,6 +83,7 @@ void nn_avx2_bn_fwd_train(const struct nn_chan_args *a, int ith, int nth) {
         for (int i = 0; i < 2 * nv; i++) mu[i] = _mm256_div_pd(s[i], dM);
         for (int m = 0; m < M; m++) {
             const float *x = a->x + (size_t)m * C + cb;
+            pf(x + pd, w);
             for (int i = 0; i < nv; i++) {
                 __m256 xv = ld8(x + 8 * i, w - 8 * i);
                 __m256d d0 = _mm256_sub_pd(lo4(xv), mu[2 * i]);
@@ -88,18 +109,23 @@ void nn_avx2_bn_fwd_train(const struct nn_chan_args *a, int ith, int nth) {
         for (int m = 0; m < M; m++) {
             const float *x = a->x + (size_t)m * C + cb;
             float *y = a->y + (size_t)m * C + cb;
+            pf(x + pd, w);
             for (int i = 0; i < nv; i++) {
                 int n = w - 8 * i;
                 __m256 xh = _mm256_mul_ps(_mm256_sub_ps(ld8(x + 8 * i, n), meanf[i]), invf[i]);
-                st8(y + 8 * i, _mm256_add_ps(_mm256_mul_ps(g[i], xh), b[i]), n);
+                __m256 r = _mm256_add_ps(_mm256_mul_ps(g[i], xh), b[i]);
+                if (stream && n >= 8) _mm256_stream_ps(y + 8 * i, r);
+                else st8(y + 8 * i, r, n);
             }
         }
     }
+    if (stream) _mm_sfence();
 }
 
 void nn_avx2_bn_bwd(const struct nn_chan_args *a, int ith, int nth) {
     int M = a->M, C = a->C, c0, c1;
     if (M <= 0) return;
+    size_t pd = pf_dist(C);
     nn_split(C, ith, nth, 8, &c0, &c1);
     __m256d dM = _mm256_set1_pd((double)M);
     for (int cb = c0; cb < c1; cb += 8 * VB) {
@@ -113,6 +139,7 @@ void nn_avx2_bn_bwd(const struct nn_chan_args *a, int ith, int nth) {
         }
         for (int m = 0; m < M; m++) {
             const float *x = a->x + (size_t)m * C + cb, *dy = a->dy + (size_t)m * C + cb;
+            pf(x + pd, w), pf(dy + pd, w);
             for (int i = 0; i < nv; i++) {
                 int n = w - 8 * i;
                 __m256 xh = _mm256_mul_ps(_mm256_sub_ps(ld8(x + 8 * i, n), meanf[i]), invf[i]);
@@ -138,7 +165,9 @@ void nn_avx2_bn_bwd(const struct nn_chan_args *a, int ith, int nth) {
         }
         for (int m = 0; m < M; m++) {
             const float *x = a->x + (size_t)m * C + cb, *dy = a->dy + (size_t)m * C + cb;
+            pf(x + pd, w), pf(dy + pd, w);
             float *dx = a->dx + (size_t)m * C + cb;
+            pf(dx + pd, w);
             for (int i = 0; i < nv; i++) {
                 int n = w - 8 * i;
                 __m256 xh = _mm256_mul_ps(_mm256_sub_ps(ld8(x + 8 * i, n), meanf[i]), invf[i]);
@@ -153,6 +182,7 @@ void nn_avx2_bn_bwd(const struct nn_chan_args *a, int ith, int nth) {
 void nn_avx2_prelu_bwd(const struct nn_chan_args *a, int ith, int nth) {
     int M = a->M, C = a->C, c0, c1;
     if (M <= 0) return;
+    size_t pd = pf_dist(C);
     nn_split(C, ith, nth, 8, &c0, &c1);
     __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
     for (int cb = c0; cb < c1; cb += 8 * VB) {
@@ -163,6 +193,8 @@ void nn_avx2_prelu_bwd(const struct nn_chan_args *a, int ith, int nth) {
         for (int i = 0; i < nv; i++) al[i] = ld8(a->alpha + cb + 8 * i, w - 8 * i);
         for (int m = 0; m < M; m++) {
             const float *x = a->x + (size_t)m * C + cb, *dy = a->dy + (size_t)m * C + cb;
+            pf(x + pd, w), pf(dy + pd, w);
+            if (a->dx) pf(a->dx + (size_t)m * C + cb + pd, w);
             for (int i = 0; i < nv; i++) {
                 int n = w - 8 * i;
                 __m256 xv = ld8(x + 8 * i, n), d = ld8(dy + 8 * i, n);
