@@ -64,9 +64,6 @@ int cli_models_need(const struct cli_opts *o);
 // cli_models_need, then fh_models_load(o->models) with --ref and --embedder honoured;
 // prints any error.
 int cli_models_load(const struct cli_opts *o, struct fh_models **m);
-// EXIT_OK, or (for commands whose models the library loads: index, search, serve, ...)
-// prints that --embedder is not supported there yet and returns EXIT_USAGE.
-int cli_no_embedder(const struct cli_opts *o, const char *usage);
 
 // JSON output helpers (stdout)
 void json_str(FILE *f, const char *s);

@@ -10,16 +10,17 @@
 
 // Opens the library and resolves --user (default "local") to its id without creating it:
 // an unknown user is an error (exit 1). need_models: the command runs the models (index,
-// search), so missing ones are an error now, listing where they were looked for.
+// search), so missing ones are an error now, listing where they were looked for. --embedder
+// FILE: the library's model (lib_open_embedder); index, search and recluster refuse a library
+// whose faces another model embedded.
 static int open_lib(const struct cli_opts *o, const char *usage, int need_models, struct lib **L,
                     int64_t *owner) {
     if (!o->db) {
         fprintf(stderr, "facehatch: --db LIB.db is required\nusage: facehatch %s\n", usage);
         return EXIT_USAGE;
     }
-    if (cli_no_embedder(o, usage)) return EXIT_USAGE;
     if (need_models && cli_models_need(o)) return EXIT_FAIL;
-    if (lib_open(o->db, o->models, L)) {
+    if (lib_open_embedder(o->db, o->models, o->embedder, L)) {
         fprintf(stderr, "facehatch: %s\n", fh_errmsg());
         return EXIT_FAIL;
     }
@@ -59,7 +60,7 @@ static void progress(void *ctx, const struct lib_progress *p) {
 }
 
 int cmd_index(int argc, char **argv) {
-    const char *usage = "index DIR... --db LIB.db [--user NAME] [--threads N] [--min-face N] [--no-flip]";
+    const char *usage = "index DIR... --db LIB.db [--user NAME] [--embedder FILE] [--threads N] [--min-face N] [--no-flip]";
     struct cli_opts o;
     struct lib *L;
     int64_t owner;
@@ -382,7 +383,7 @@ int cmd_face(int argc, char **argv) {
 }
 
 int cmd_search(int argc, char **argv) {
-    const char *usage = "search --db LIB.db [--user NAME] IMAGE";
+    const char *usage = "search --db LIB.db [--user NAME] [--embedder FILE] IMAGE";
     struct cli_opts o;
     struct lib *L;
     int64_t owner;
@@ -434,7 +435,7 @@ int cmd_search(int argc, char **argv) {
 }
 
 int cmd_recluster(int argc, char **argv) {
-    const char *usage = "recluster --db LIB.db [--user NAME]";
+    const char *usage = "recluster --db LIB.db [--user NAME] [--embedder FILE]";
     struct cli_opts o;
     struct lib *L;
     int64_t owner;

@@ -47,7 +47,7 @@ static int parse_num(const char *s, long lo, long hi, long *out) {
 
 int cmd_serve(int argc, char **argv) {
     const char *usage = "serve --db LIB.db [--bind 127.0.0.1] [--port 8080] [--host NAME]... [--models DIR]\n"
-                        "       [--threads N] [--max-upload-mb 50] [--quiet]";
+                        "       [--embedder FILE] [--threads N] [--max-upload-mb 50] [--quiet]";
     struct srv_config c = srv_config_default();
     int quiet = 0, k = 0;
     // the server's own options first; the rest goes to the common parser
@@ -92,8 +92,8 @@ int cmd_serve(int argc, char **argv) {
         fprintf(stderr, "facehatch: --db LIB.db is required\nusage: facehatch %s\n", usage);
         return EXIT_USAGE;
     }
-    if ((rc = cli_no_embedder(&o, usage)) || (rc = cli_models_need(&o))) return rc;
-    c.db = o.db, c.models = o.models, c.threads = o.threads;
+    if ((rc = cli_models_need(&o))) return rc;
+    c.db = o.db, c.models = o.models, c.embedder = o.embedder, c.threads = o.threads;
     c.accounts_exist = accounts_exist(o.db);
     fh_log_set(log_stderr, quiet ? FH_LOG_WARN : FH_LOG_INFO);
     // block the stop signals before any thread starts, so only sigwait below sees them

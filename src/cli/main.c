@@ -39,7 +39,8 @@ static const struct {
 static void usage(FILE *f) {
     fprintf(f, "usage: facehatch COMMAND [OPTIONS] ARGS\n\ncommands:\n");
     for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++) fprintf(f, "  %s\n", COMMANDS[i].help);
-    fprintf(f, "\nlibrary commands take --user NAME (default \"local\").\ncommon options: --models DIR (default: the first of $FACEHATCH_MODELS, the XDG data dirs\n"
+    fprintf(f, "\nlibrary commands take --user NAME (default \"local\") and --embedder FILE (the library's model;\n"
+               "  a library never mixes models: index, search, recluster and serve refuse another one).\ncommon options: --models DIR (default: the first of $FACEHATCH_MODELS, the XDG data dirs\n"
                "  + facehatch/models, %s/share/facehatch/models, ./models; see man facehatch), --threads N,\n"
                "  --ref (scalar reference kernels; also FH_FORCE_REF=1), --packed-pyramid,\n"
                "  --embedder FILE (a .fhm or .tflite embedder instead of MobileFaceNet.tflite)\n"

@@ -104,10 +104,3 @@ int cli_models_load(const struct cli_opts *o, struct fh_models **m) {
     }
     return EXIT_OK;
 }
-
-int cli_no_embedder(const struct cli_opts *o, const char *usage) {
-    if (!o->embedder) return EXIT_OK;
-    fprintf(stderr, "facehatch: --embedder is not supported by the library commands yet (a "
-                    "library keeps one embedder's faces)\nusage: facehatch %s\n", usage);
-    return EXIT_USAGE;
-}

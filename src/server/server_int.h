@@ -165,7 +165,8 @@ void srv_sanitize_name(const char *raw, char *out, size_t n);
 
 // ---- the indexer (indexer.c) ----------------------------------------------------------------
 struct srv_indexer;
-int srv_indexer_start(const char *db, const char *models, int threads, struct srv_indexer **out);
+int srv_indexer_start(const char *db, const char *models, const char *embedder, int threads,
+                      struct srv_indexer **out);
 // Queues one stored upload of owner (absolute path; name: the file name it was uploaded with,
 // kept as photos.orig_name and shown in the status). FH_E_NOMEM. The indexer indexes it for
 // that owner (lib_index_upload: no faces when the owner's face recognition is off).

@@ -80,6 +80,7 @@ enum st_id {
     ST_MODEL_FIND,
     ST_MODEL_ADD,
     ST_MODEL_DIM,
+    ST_MODEL_OTHER,
     ST_META_SET,
     ST_META_GET,
     ST_PHOTO_FIND,
@@ -153,6 +154,10 @@ static const char *const st_sql[ST_COUNT] = {
     [ST_MODEL_ADD] = "INSERT INTO models (name, version, sha256, dim) VALUES (?1, ?2, ?3, ?4)"
                      " ON CONFLICT (name, version, sha256) DO NOTHING",
     [ST_MODEL_DIM] = "SELECT dim FROM models WHERE id = ?1",
+    [ST_MODEL_OTHER] = "SELECT m.id, m.name, m.version, m.sha256, m.dim,"
+                       " (SELECT COUNT(*) FROM faces f WHERE f.model_id = m.id) FROM models m"
+                       " WHERE NOT (m.name = ?1 AND m.version = ?2 AND m.sha256 = ?3)"
+                       " AND EXISTS (SELECT 1 FROM faces f WHERE f.model_id = m.id) ORDER BY m.id LIMIT 1",
     [ST_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
@@ -776,6 +781,29 @@ int store_model_get(struct store *s, const char *name, const char *version, cons
         if ((rc = run(s, st, "add model", NULL))) return rc;
     }
     return fh_fail(FH_E_DB, "store: model '%s' vanished after insert", name);
+}
+
+int store_model_other(struct store *s, const char *name, const char *version, const char *sha256,
+                      struct store_model *other) {
+    FH_ASSERT(s && name && version && sha256 && other);
+    memset(other, 0, sizeof *other);
+    sqlite3_stmt *st;
+    int rc = prep(s, ST_MODEL_OTHER, &st);
+    if (rc) return rc;
+    bind_text(s, st, 1, name);
+    bind_text(s, st, 2, version);
+    bind_text(s, st, 3, sha256);
+    rc = step(s, st, "find faces of another model");
+    if (rc <= 0) return rc ? rc : fh_fail(FH_E_NOTFOUND, "store: no face of another model");
+    const unsigned char *t[3] = {sqlite3_column_text(st, 1), sqlite3_column_text(st, 2), sqlite3_column_text(st, 3)};
+    other->id = sqlite3_column_int64(st, 0);
+    snprintf(other->name, sizeof other->name, "%s", t[0] ? (const char *)t[0] : "");
+    snprintf(other->version, sizeof other->version, "%s", t[1] ? (const char *)t[1] : "");
+    snprintf(other->sha256, sizeof other->sha256, "%s", t[2] ? (const char *)t[2] : "");
+    other->dim = sqlite3_column_int(st, 4);
+    other->faces = sqlite3_column_int64(st, 5);
+    finish(st);
+    return FH_OK;
 }
 
 int store_meta_set(struct store *s, const char *key, const char *value) {

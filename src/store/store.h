@@ -87,6 +87,19 @@ int store_user_id(struct store *s, const char *name, int64_t *id);
 int store_model_get(struct store *s, const char *name, const char *version, const char *sha256,
                     int dim, int64_t *id);
 
+// A registered embedding model and how many faces it made.
+struct store_model {
+    int64_t id;
+    char name[STORE_NAME_MAX + 1], version[STORE_NAME_MAX + 1], sha256[65];
+    int dim;
+    int64_t faces;
+};
+// The first model (by id), other than (name, version, sha256), that made some stored face's
+// embedding, in *other (any owner's faces count): FH_OK; none (an empty library, or all its
+// faces by that model): FH_E_NOTFOUND. Reads only; the arguments need not be registered.
+int store_model_other(struct store *s, const char *name, const char *version, const char *sha256,
+                      struct store_model *other);
+
 // A stamp that changes whenever the database may have changed: another connection committed
 // (PRAGMA data_version) or this one wrote (total changes). Equal stamps: nothing changed, a
 // cache built from the data is still good.

@@ -76,8 +76,10 @@ check nometa.fhm "metadata has no input_mean"
 [ "$rc" = 1 ] && grep -q CONV_9D "$T/err" && ok "model info on a bad file: exit 1" || bad "model info: exit $rc"
 "$BIN" model convert "$MFN" /nonexistent/dir/x.fhm >/dev/null 2>"$T/err"; rc=$?
 [ "$rc" = 1 ] && grep -qi "nonexistent" "$T/err" && ok "convert to a missing folder: exit 1" || bad "convert to missing folder: exit $rc"
-"$BIN" index --db "$T/lib.db" --embedder "$T/mfn.fhm" models/samples >/dev/null 2>"$T/err"; rc=$?
-[ "$rc" = 2 ] && grep -q "not supported by the library" "$T/err" && [ ! -e "$T/lib.db" ] \
-    && ok "index --embedder: refused (exit 2), not silently ignored" || bad "index --embedder: exit $rc"
+# the library commands take --embedder (tests/cli/test_embedder_library.sh); a damaged one is
+# refused before the database is even created
+"$BIN" index --db "$T/lib.db" --embedder "$T/trunc.fhm" models/samples >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" = 1 ] && grep -q "trunc.fhm" "$T/err" && [ ! -e "$T/lib.db" ] \
+    && ok "index --embedder a damaged .fhm: exit 1 naming it, no database created" || bad "index --embedder damaged: exit $rc $(cat "$T/err")"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -211,6 +211,21 @@ int main(void) {
     fixture();
     lib_on_forget(L, on_forget, NULL);
     char s0[1 << 16], bob0[1 << 16], sum[256];
+    // the fixture's faces were embedded by model "test"; L's (the default) must not mix in
+    snprintf(s0, sizeof s0, "%s", state(0, U1));
+    struct lib_options lo0 = lib_options_default();
+    struct lib_stats st0;
+    TEST_COND("faces of another model: lib_model_check refuses, naming both and a re-embed",
+              lib_model_check(L) == FH_E_UNSUPPORTED && strstr(fh_errmsg(), "test 1") &&
+                  strstr(fh_errmsg(), "MobileFaceNet") && strstr(fh_errmsg(), "re-embed"));
+    TEST_COND("... lib_recluster too, changing nothing",
+              lib_recluster(L, U1, &lo0, &st0) == FH_E_UNSUPPORTED && !strcmp(state(0, U1), s0));
+    char db2[128];
+    snprintf(db2, sizeof db2, "/tmp/fh_test_library_ops_%d_b.db", (int)getpid());
+    struct lib *L2 = NULL;
+    TEST_COND("lib_open_embedder: a missing file is FH_E_IO naming it; no database created",
+              lib_open_embedder(db2, "no-models-here", "/nonexistent/e.fhm", &L2) == FH_E_IO && !L2 &&
+                  strstr(fh_errmsg(), "e.fhm") && access(db2, F_OK) != 0);
     snprintf(s0, sizeof s0, "%s", state(0, U1));
     snprintf(bob0, sizeof bob0, "%s", state(0, U2));
     TEST_COND("nothing to undo at first", lib_undo(L, U1, sum, sizeof sum) == FH_E_NOTFOUND);

@@ -345,7 +345,19 @@ static void test_limits(struct store *s) {
     struct collect c = {0};
     store_faces_of_photo(s, 1, pid, count_face, &c);
     TEST_COND("only the accepted face was stored", c.n == 1);
+    const char *msha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    struct store_model om;
+    f = mkface(pid, model, e4, 128);
+    TEST_COND("a face of the model", store_face_insert(s, 1, &f, &id) == 0);
+    TEST_COND("model_other: none besides the faces' own model",
+              store_model_other(s, "mobilefacenet", "1.0", msha, &om) == FH_E_NOTFOUND);
+    TEST_COND("model_other: another model (same name, other sha256) sees the face's model",
+              store_model_other(s, "mobilefacenet", "1.0", "f123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                                &om) == 0 && om.id == model && om.faces == 1 && om.dim == 128 &&
+                  !strcmp(om.name, "mobilefacenet") && !strcmp(om.version, "1.0") && !strcmp(om.sha256, msha));
     store_photo_delete(s, 1, pid);
+    TEST_COND("model_other: a model without faces is never another",
+              store_model_other(s, "x", "1", msha, &om) == FH_E_NOTFOUND);
 }
 
 static void test_photos_faces(struct store *s) {
