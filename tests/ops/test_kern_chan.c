@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Per-channel (batch norm forward/backward in training mode, PReLU backward) and per-row
+// Per-channel (batch norm forward/backward in training mode, PReLU forward/backward) and per-row
 // (L2 normalisation forward/backward) kernels, struct nn_chan_args / nn_rows_args in
 // kern.h. For every table (reference, and AVX2 when present), on odd shapes
 // (C in {1,3,5,17,64}, M in {1,2,7,33}, and a few larger ones):
@@ -278,9 +278,15 @@ static void prelu_run(const struct nn_kern *k, int M, int C, const float *x, con
     run_chan(k->prelu_bwd, &a, nth);
 }
 
+static void prelu_fwd_run(const struct nn_kern *k, int M, int C, const float *x,
+                          const float *al, int nth, float *y) {
+    struct nn_chan_args a = {.M = M, .C = C, .x = x, .alpha = al, .y = y};
+    run_chan(k->prelu_fwd, &a, nth);
+}
+
 static void test_prelu(const struct nn_kern *k) {
-    int bad_fd = 0, bad_det = 0, bad_acc = 0, bad_null = 0;
-    double wg = 0;
+    int bad_fd = 0, bad_det = 0, bad_acc = 0, bad_null = 0, bad_fwd = 0;
+    double wg = 0, wf = 0;
     for (int ci = 0; ci < NC; ci++)
         for (int mi = 0; mi < NM; mi++) {
             int C = Cs[ci], M = Ms[mi];
@@ -288,6 +294,20 @@ static void test_prelu(const struct nn_kern *k) {
             float *x = falloc(nx), *dy = falloc(nx), *al = falloc(C);
             float *dx = falloc(nx), *da = falloc(C), *dx2 = falloc(nx), *da2 = falloc(C);
             fill_away(x, nx, 0.05f, 1), fill(dy, nx, -1, 1), fill(al, C, 0, 0.5f);
+            // forward: against the double formula, and the same bytes for nth = 1, 2, 3
+            {
+                float *y = falloc(nx), *y2 = falloc(nx);
+                double *yd = dalloc(nx);
+                for (size_t i = 0; i < nx; i++)
+                    yd[i] = x[i] > 0 ? (double)x[i] : (double)al[i % C] * x[i];
+                prelu_fwd_run(k, M, C, x, al, 1, y);
+                if (!close_to(y, yd, nx, TOL_FWD, 0, &wf)) bad_fwd++;
+                for (int nth = 2; nth <= 3; nth++) {
+                    prelu_fwd_run(k, M, C, x, al, nth, y2);
+                    if (memcmp(y, y2, nx * sizeof(float))) bad_det++;
+                }
+                fh_free(y), fh_free(y2), fh_free(yd);
+            }
             prelu_run(k, M, C, x, al, dy, 1, dx, da);
             double *xd = dalloc(nx), *ad = dalloc(C), *fx = dalloc(nx), *fa = dalloc(C);
             to_d(x, xd, nx), to_d(al, ad, C);
@@ -325,7 +345,9 @@ static void test_prelu(const struct nn_kern *k) {
             fh_free(x), fh_free(dy), fh_free(al), fh_free(dx), fh_free(da), fh_free(dx2), fh_free(da2);
         }
     char d[160];
-    printf("# prelu %s: worst gradient-vs-FD rel %.2g\n", k->name, wg);
+    printf("# prelu %s: worst forward rel %.2g, worst gradient-vs-FD rel %.2g\n", k->name, wf, wg);
+    snprintf(d, sizeof d, "prelu %s: forward matches a double forward", k->name);
+    TEST_COND(d, bad_fwd == 0);
     snprintf(d, sizeof d, "prelu %s: dx, dalpha match finite differences", k->name);
     TEST_COND(d, bad_fd == 0);
     snprintf(d, sizeof d, "prelu %s: bit-identical for nth = 1, 2, 3", k->name);
@@ -413,7 +435,7 @@ static void test_l2(const struct nn_kern *k) {
 // ---- AVX2 against the reference ------------------------------------------------------------
 static void test_fast_vs_ref(const struct nn_kern *ref, const struct nn_kern *fast) {
     static const int xC[] = {1, 3, 5, 17, 64, 100, 40}, xM[] = {1, 2, 7, 33, 130};
-    int bad_bn = 0, bad_pr = 0, bad_l2 = 0;
+    int bad_bn = 0, bad_pr = 0, bad_prf = 0, bad_l2 = 0;
     double wbn = 0, wpr = 0, wl2 = 0;
     for (int ci = 0; ci < 7; ci++)
         for (int mi = 0; mi < 5; mi++) {
@@ -432,6 +454,10 @@ static void test_fast_vs_ref(const struct nn_kern *ref, const struct nn_kern *fa
                 if (!closef(fp[i], rp[i], ns[i], TOL_FAST, &wbn)) bad_bn++;
             // PReLU: x includes exact zeros and the kink's both sides
             for (size_t i = 0; i < nx; i += 5) x[i] = 0;
+            x[1 % nx] = -0.0f;
+            prelu_fwd_run(ref, M, C, x, g, 1, r.y);
+            prelu_fwd_run(fast, M, C, x, g, 3, f.y);
+            if (memcmp(r.y, f.y, nx * sizeof(float))) bad_prf++;
             prelu_run(ref, M, C, x, g, dy, 1, r.dx, r.dg);
             prelu_run(fast, M, C, x, g, dy, 2, f.dx, f.dg);
             if (!closef(f.dx, r.dx, nx, TOL_FAST, &wpr) || !closef(f.dg, r.dg, C, TOL_FAST, &wpr))
@@ -446,6 +472,7 @@ static void test_fast_vs_ref(const struct nn_kern *ref, const struct nn_kern *fa
     printf("# %s vs %s worst rel: bn %.2g, prelu %.2g, l2norm %.2g\n", fast->name, ref->name, wbn,
            wpr, wl2);
     TEST_COND("avx2 bn fwd+bwd matches the reference (1e-5 rel)", bad_bn == 0);
+    TEST_COND("avx2 prelu fwd is bit-identical to the reference (zeros, -0 included)", bad_prf == 0);
     TEST_COND("avx2 prelu bwd matches the reference (1e-5 rel)", bad_pr == 0);
     TEST_COND("avx2 l2norm fwd+bwd matches the reference (1e-5 rel)", bad_l2 == 0);
 }
@@ -453,7 +480,7 @@ static void test_fast_vs_ref(const struct nn_kern *ref, const struct nn_kern *fa
 int main(void) {
     const struct nn_kern *ref = nn_kern_ref(), *fast = nn_kern_avx2();
     TEST_COND("reference table fills the chan/rows slots",
-              ref->bn_fwd_train && ref->bn_bwd && ref->prelu_bwd && ref->l2norm_fwd &&
+              ref->bn_fwd_train && ref->bn_bwd && ref->prelu_fwd && ref->prelu_bwd && ref->l2norm_fwd &&
                   ref->l2norm_bwd);
     test_bn(ref);
     test_prelu(ref);
@@ -464,7 +491,7 @@ int main(void) {
         return TEST_REPORT();
     }
     TEST_COND("avx2 table fills the chan/rows slots",
-              fast->bn_fwd_train && fast->bn_bwd && fast->prelu_bwd && fast->l2norm_fwd &&
+              fast->bn_fwd_train && fast->bn_bwd && fast->prelu_fwd && fast->prelu_bwd && fast->l2norm_fwd &&
                   fast->l2norm_bwd);
     test_bn(fast);
     test_prelu(fast);

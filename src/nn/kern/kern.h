@@ -91,13 +91,14 @@ struct nn_dw_bwd_args {
 //   bn_bwd:       xhat = (x - mean) invstd; dgamma[c] += sum dy xhat; dbeta[c] += sum dy;
 //                 dx += gamma invstd / M (M dy - sum dy - xhat sum(dy xhat))
 //   (inference mode needs no kernel: it is folded into a per-channel scale and shift)
-// PReLU:   prelu_bwd: dx += dy (x > 0 ? 1 : alpha[c]);  dalpha[c] += sum_m dy x [x <= 0]
-// Slices split the channels, so each channel's sums are taken over all M rows in order.
+// PReLU:   prelu_fwd: y = (x > 0 ? x : 0) + alpha[c] (x < 0 ? x : 0)  (slices split the rows)
+//          prelu_bwd: dx += dy (x > 0 ? 1 : alpha[c]);  dalpha[c] += sum_m dy x [x <= 0]
+// Other slices split the channels, so each channel's sums are taken over all M rows in order.
 struct nn_chan_args {
     int M, C;
     const float *x;        // (M, C) forward input
     const float *dy;       // (M, C) gradient of the output (backward only)
-    float *y;              // (M, C) forward output (bn_fwd_train)
+    float *y;              // (M, C) forward output (bn_fwd_train, prelu_fwd)
     float *dx;             // (M, C) or NULL
     const float *gamma, *beta; // (C) batch norm
     float *mean, *invstd;  // (C) written by bn_fwd_train, read by bn_bwd
@@ -135,6 +136,7 @@ struct nn_kern {
     void (*dwconv2d_bwd_filter)(const struct nn_dw_bwd_args *a, int ith, int nth);
     void (*bn_fwd_train)(const struct nn_chan_args *a, int ith, int nth);
     void (*bn_bwd)(const struct nn_chan_args *a, int ith, int nth);
+    void (*prelu_fwd)(const struct nn_chan_args *a, int ith, int nth);
     void (*prelu_bwd)(const struct nn_chan_args *a, int ith, int nth);
     void (*l2norm_fwd)(const struct nn_rows_args *a, int ith, int nth);
     void (*l2norm_bwd)(const struct nn_rows_args *a, int ith, int nth);

@@ -14,12 +14,14 @@
 
 void nn_ref_bn_fwd_train(const struct nn_chan_args *a, int ith, int nth);
 void nn_ref_bn_bwd(const struct nn_chan_args *a, int ith, int nth);
+void nn_ref_prelu_fwd(const struct nn_chan_args *a, int ith, int nth);
 void nn_ref_prelu_bwd(const struct nn_chan_args *a, int ith, int nth);
 void nn_ref_l2norm_fwd(const struct nn_rows_args *a, int ith, int nth);
 void nn_ref_l2norm_bwd(const struct nn_rows_args *a, int ith, int nth);
 
 void nn_avx2_bn_fwd_train(const struct nn_chan_args *a, int ith, int nth);
 void nn_avx2_bn_bwd(const struct nn_chan_args *a, int ith, int nth);
+void nn_avx2_prelu_fwd(const struct nn_chan_args *a, int ith, int nth);
 void nn_avx2_prelu_bwd(const struct nn_chan_args *a, int ith, int nth);
 void nn_avx2_l2norm_fwd(const struct nn_rows_args *a, int ith, int nth);
 void nn_avx2_l2norm_bwd(const struct nn_rows_args *a, int ith, int nth);

@@ -88,20 +88,6 @@ static void unary_forward(struct nn_session *s, const struct nn_node *nd) {
     }
 }
 
-static void prelu_forward(struct nn_session *s, const struct nn_node *nd) {
-    const struct nn_slot *X = &s->slots[nd->in[0]];
-    float *y = s->slots[nd->out].ptr;
-    int M, C;
-    nn_rows(&X->shape, &M, &C);
-    const float *restrict a = nd->alpha;
-    for (int m = 0; m < M; m++) {
-        const float *restrict x = X->ptr + (size_t)m * C;
-        float *restrict o = y + (size_t)m * C;
-        // branch-free (signs are random); the same values as x > 0 ? x : a x
-        for (int c = 0; c < C; c++) o[c] = (x[c] > 0 ? x[c] : 0) + a[c] * (x[c] < 0 ? x[c] : 0);
-    }
-}
-
 // d(a + b): each input gets dy summed over the dimensions it was broadcast along
 // (serial, output order: deterministic)
 static void add_backward(struct nn_session *s, const struct nn_node *nd) {
@@ -148,6 +134,18 @@ struct chan_job {
 static void prelu_bwd_task(void *ctx, int ith, int nth) {
     struct chan_job *j = ctx;
     j->k->prelu_bwd(&j->a, ith, nth);
+}
+
+static void prelu_fwd_task(void *ctx, int ith, int nth) {
+    struct chan_job *j = ctx;
+    j->k->prelu_fwd(&j->a, ith, nth);
+}
+
+static void prelu_forward(struct nn_session *s, const struct nn_node *nd) {
+    struct chan_job j = {.k = s->net->kern};
+    nn_rows(&s->slots[nd->in[0]].shape, &j.a.M, &j.a.C);
+    j.a.x = s->slots[nd->in[0]].ptr, j.a.y = s->slots[nd->out].ptr, j.a.alpha = nd->alpha;
+    nn_session_parallel(s, prelu_fwd_task, &j);
 }
 
 // slopes are the param itself (training sessions refuse alpha_scale != 1)

@@ -100,6 +100,7 @@ static const struct nn_kern ref_table = {
     .maxpool2d = ref_maxpool2d,
     .bn_fwd_train = nn_ref_bn_fwd_train,
     .bn_bwd = nn_ref_bn_bwd,
+    .prelu_fwd = nn_ref_prelu_fwd,
     .prelu_bwd = nn_ref_prelu_bwd,
     .l2norm_fwd = nn_ref_l2norm_fwd,
     .l2norm_bwd = nn_ref_l2norm_bwd,

@@ -89,6 +89,21 @@ void nn_ref_bn_bwd(const struct nn_chan_args *a, int ith, int nth) {
     }
 }
 
+// rows split; branch-free form (signs are random), the same values as x > 0 ? x : a x
+void nn_ref_prelu_fwd(const struct nn_chan_args *a, int ith, int nth) {
+    int C = a->C, m0, m1;
+    nn_split(a->M, ith, nth, 1, &m0, &m1);
+    const float *restrict al = a->alpha;
+    for (int m = m0; m < m1; m++) {
+        const float *restrict x = a->x + (size_t)m * C;
+        float *restrict y = a->y + (size_t)m * C;
+        for (int c = 0; c < C; c++) {
+            float p = x[c] > 0 ? x[c] : 0, n = x[c] < 0 ? x[c] : 0, t = al[c] * n;
+            y[c] = p + t;
+        }
+    }
+}
+
 void nn_ref_prelu_bwd(const struct nn_chan_args *a, int ith, int nth) {
     int M = a->M, C = a->C, c0, c1;
     if (M <= 0) return;

@@ -471,6 +471,7 @@ static const struct nn_kern avx2_table = {
     .maxpool2d = avx2_maxpool2d,
     .bn_fwd_train = nn_avx2_bn_fwd_train,
     .bn_bwd = nn_avx2_bn_bwd,
+    .prelu_fwd = nn_avx2_prelu_fwd,
     .prelu_bwd = nn_avx2_prelu_bwd,
     .l2norm_fwd = nn_avx2_l2norm_fwd,
     .l2norm_bwd = nn_avx2_l2norm_bwd,

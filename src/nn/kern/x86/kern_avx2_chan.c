@@ -179,6 +179,24 @@ void nn_avx2_bn_bwd(const struct nn_chan_args *a, int ith, int nth) {
     }
 }
 
+// rows split; max(x, 0) + alpha min(x, 0) with the second operand (+0) returned for
+// x = +-0 and NaN as the reference's compares do, and no fused multiply-add: bit-identical
+void nn_avx2_prelu_fwd(const struct nn_chan_args *a, int ith, int nth) {
+    int C = a->C, m0, m1;
+    nn_split(a->M, ith, nth, 1, &m0, &m1);
+    __m256 zero = _mm256_setzero_ps();
+    for (int m = m0; m < m1; m++) {
+        const float *x = a->x + (size_t)m * C;
+        float *y = a->y + (size_t)m * C;
+        for (int c = 0; c < C; c += 8) {
+            int n = C - c;
+            __m256 xv = ld8(x + c, n), al = ld8(a->alpha + c, n);
+            __m256 t = _mm256_mul_ps(al, _mm256_min_ps(xv, zero));
+            st8(y + c, _mm256_add_ps(_mm256_max_ps(xv, zero), t), n);
+        }
+    }
+}
+
 void nn_avx2_prelu_bwd(const struct nn_chan_args *a, int ith, int nth) {
     int M = a->M, C = a->C, c0, c1;
     if (M <= 0) return;
