@@ -14,15 +14,16 @@ import os
 import sys
 
 ORDER = ["softmax", "triplet", "triplet-hard", "center-0.001", "center", "center-0.1",
-         "sphereface", "cosface", "arcface", "two-level", "finetune"]
+         "sphereface", "cosface", "cosface-s32", "arcface", "arcface-s32", "two-level", "finetune"]
 LABEL = {"center": "center (λ 0.01)", "center-0.001": "center (λ 0.001)",
          "center-0.1": "center (λ 0.1)", "two-level": "two-level softmax",
          "finetune": "fine-tune: pretrained MobileFaceNet + ArcFace",
          "triplet": "triplet, semi-hard", "triplet-hard": "triplet, hardest negative",
          "sphereface": "A-Softmax (SphereFace)", "cosface": "CosFace", "arcface": "ArcFace",
+         "cosface-s32": "CosFace, s 32", "arcface-s32": "ArcFace, s 32",
          "softmax": "softmax"}
 COLORS = ["#1f77b4", "#ff7f0e", "#d62728", "#9467bd", "#2ca02c", "#8c564b", "#e377c2",
-          "#7f7f7f", "#bcbd22", "#17becf", "#000000"]
+          "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#aec7e8", "#98df8a"]
 
 
 def last_json(path):
@@ -58,8 +59,12 @@ def table(out, rows):
             100 * h.get("acc_std", 0), 100 * h.get("tar", 0), lf, lt, head, s["train_s"]))
     if os.path.exists(pre):
         p = last_json(pre)
-        print("| (pretrained MobileFaceNet, no training here) | | | | | | %.2f %% ± %.2f | %.2f %% | | |" % (
-            100 * p["accuracy"], 100 * p["std_err"], 100 * p["tar_at_far"]["1e-3"]))
+        pp = os.path.join(out, "pretrained.pairs")
+        h = last_json(pp)["heldout"] if os.path.exists(pp) else None
+        hs = ("%.2f %% ± %.2f | %.2f %%" % (100 * h["acc"], 100 * h["acc_std"], 100 * h["tar"])
+              if h else " | ")
+        print("| (pretrained MobileFaceNet, no training here) | | | | %s | %.2f %% ± %.2f | %.2f %% | | |" % (
+            hs, 100 * p["accuracy"], 100 * p["std_err"], 100 * p["tar_at_far"]["1e-3"]))
     for r, s, _ in rows:
         if "cluster_acc" in s:
             print("\ntwo-level: cluster-head accuracy %.3f, classifier weights %d bytes" % (

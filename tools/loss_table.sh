@@ -8,7 +8,7 @@
 #
 #   tools/loss_table.sh OUT [ROW...]
 #     ROW: a loss (softmax triplet triplet-hard center sphereface cosface arcface two-level),
-#     center-LAMBDA, finetune, or pretrained (LFW of the pretrained model, the "before").
+#     center-LAMBDA, LOSS-sSCALE (cosface-s32: another scale s), finetune, or pretrained (LFW of the pretrained model, the "before").
 #     Default: all of them. A row whose OUT/ROW.json exists is skipped (rerun = resume).
 #     Writes OUT/ROW.fhm (model), OUT/ROW.json (per-epoch history + summary, from
 #     `train --json`), OUT/ROW.log (stderr), OUT/ROW.lfw (eval lfw output, last line JSON).
@@ -29,11 +29,14 @@ mkdir -p "$OUT"
 for r in $ROWS; do
     if [ "$r" = pretrained ]; then
         [ -s "$OUT/pretrained.lfw" ] || "$FH" eval lfw --view 2 --threads "$THREADS" > "$OUT/pretrained.lfw"
+        [ -s "$OUT/pretrained.pairs" ] || "$FH" eval pairs --data "$D/train" --data "$D/test" \
+            --ids 160-199 --threads "$THREADS" > "$OUT/pretrained.pairs"
         continue
     fi
     if [ ! -s "$OUT/$r.json" ]; then
         case $r in
             center-*) args=(--loss center --lambda "${r#center-}" --arch mfn-s --epochs "$EPOCHS") ;;
+            *-s[0-9]*) args=(--loss "${r%-s*}" --s "${r##*-s}" --arch mfn-s --epochs "$EPOCHS") ;;
             finetune) args=(--loss arcface --init models/MobileFaceNet.tflite --lr 0.01 --epochs "$FT_EPOCHS") ;;
             *) args=(--loss "$r" --arch mfn-s --epochs "$EPOCHS") ;;
         esac

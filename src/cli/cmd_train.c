@@ -15,12 +15,13 @@ static const char *USAGE =
     "    [--epochs N] [--batch B] [--lr X] [--wd X] [--momentum X] [--clip X] [--warmup N]\n"
     "    [--sched cosine|step] [--seed S] [--threads N] [--ids A-B] [--eval-ids A-B]\n"
     "    [--eval-every-epoch] [--no-flip] [--resume CKPT] [--ckpt FILE] [--ckpt-every N]\n"
-    "    [--cache DIR|none] [--no-augment] [--max-steps N] [--json]\n"
+    "    [--cache DIR|none] [--no-augment] [--[no-]imprint] [--max-steps N] [--json]\n"
     "    [--s X] [--m X] [--lambda X] [--alpha X] [--margin X] [--k K] [--clusters K]\n"
     "    [--two-level-margin softmax|cosface|arcface]\n"
     "  L: softmax|triplet|triplet-hard|center|sphereface|cosface|arcface|two-level\n"
     "  A: mobilefacenet (default; the pretrained shape) or mfn-s (small, for 2 cores)\n"
-    "  --init: start from a MobileFaceNet-shaped .tflite or .fhm (no batch norm then)\n"
+    "  --init: start from a MobileFaceNet-shaped .tflite or .fhm (no batch norm then); the\n"
+    "    classifier rows then start at the class centres of its embeddings (--no-imprint: random)\n"
     "  --ids / --eval-ids: identity folders by position in natural order (celeb_2 < celeb_10),\n"
     "    inclusive; --eval-ids scores all same/different pairs of those at the end\n"
     "  --ckpt: checkpoint file (default MODEL.ckpt), written every --ckpt-every steps (default\n"
@@ -226,6 +227,8 @@ static int take(int *argc, char **argv, struct trainer_opts *o, struct targs *a,
             o->eval_every_epoch = 1, used = 0;
         } else if (!strcmp(x, "--no-augment")) {
             o->augment = 0, used = 0;
+        } else if (!strcmp(x, "--imprint") || !strcmp(x, "--no-imprint")) {
+            o->imprint = x[2] == 'i', used = 0;
         } else {
             argv[k++] = argv[i];
             continue;

@@ -135,3 +135,31 @@ int train_kmeans(const float *X, int n, int d, int k, uint64_t seed, int max_ite
     fh_free(c), fh_free(cnt);
     return FH_OK;
 }
+
+int train_cluster_relabel(const int *prev, int *next, int n, int k) {
+    if (!prev || !next || n < 1 || k < 1 || k > 4096)
+        return fh_fail(FH_E_ARG, "kmeans: relabel needs two assignments, n >= 1, 1 <= k <= 4096 "
+                       "(n %d, k %d)", n, k);
+    for (int i = 0; i < n; i++)
+        if (prev[i] < 0 || prev[i] >= k || next[i] < 0 || next[i] >= k)
+            return fh_fail(FH_E_ARG, "kmeans: relabel: point %d has cluster %d / %d outside "
+                           "[0, %d)", i, prev[i], next[i], k);
+    int *ov = fh_calloc((size_t)k * k + 2 * (size_t)k, sizeof *ov);
+    if (!ov) return fh_fail(FH_E_NOMEM, "kmeans: no memory to relabel %d clusters", k);
+    int *map = ov + (size_t)k * k, *taken = map + k; // map: new label -> old label
+    for (int i = 0; i < n; i++) ov[(size_t)next[i] * k + prev[i]]++;
+    for (int q = 0; q < k; q++) map[q] = -1;
+    // greedy: the largest remaining overlap (new q, old p) first; ties: lowest q, then p
+    for (int round = 0; round < k; round++) {
+        int bq = -1, bp = -1, bv = -1;
+        for (int q = 0; q < k; q++) {
+            if (map[q] >= 0) continue;
+            for (int p = 0; p < k; p++)
+                if (!taken[p] && ov[(size_t)q * k + p] > bv) bv = ov[(size_t)q * k + p], bq = q, bp = p;
+        }
+        map[bq] = bp, taken[bp] = 1;
+    }
+    for (int i = 0; i < n; i++) next[i] = map[next[i]];
+    fh_free(ov);
+    return FH_OK;
+}

@@ -202,6 +202,9 @@ int train_loss_set_sphere_lambda(struct train_loss *l, float lambda);
 // copied). Weights are kept (a row of W2 stays its class's row). FH_OK, FH_E_ARG,
 // FH_E_UNSUPPORTED (not a two-level head).
 int train_loss_set_clusters(struct train_loss *l, const int *cluster_of);
+// The current assignment (C ints, owned by the head, valid until the next set/reload), or
+// NULL: not a two-level head, or no valid assignment yet.
+const int *train_loss_clusters(const struct train_loss *l);
 
 // What the two-level head costs against a flat C-way softmax of the same width D.
 struct train_two_level_cost {
@@ -235,5 +238,12 @@ int train_class_centres(const float *E, const int *y, int N, int D, int C, float
 // FH_OK, FH_E_ARG (k < 1, k > n, d < 1, NULL), FH_E_LIMIT, FH_E_NOMEM.
 int train_kmeans(const float *X, int n, int d, int k, uint64_t seed, int max_iter, int *assign,
                  float *centres, double *inertia);
+// Renames the clusters of next (n points, labels in [0, k)) so that they agree with prev as
+// much as possible: new cluster q takes the old label it shares most points with (greedy on
+// the k x k overlap counts, largest first). k-means labels are arbitrary, so without this a
+// recluster would scramble every row of a head trained on the old labels (the two-level
+// softmax's cluster head). The partition itself is unchanged. FH_OK, FH_E_ARG (NULL, a label
+// out of range, k > 4096), FH_E_NOMEM.
+int train_cluster_relabel(const int *prev, int *next, int n, int k);
 
 #endif

@@ -95,6 +95,10 @@ int train_loss_set_clusters(struct train_loss *l, const int *cluster_of) {
     return rc;
 }
 
+const int *train_loss_clusters(const struct train_loss *l) {
+    return l && l->o.kind == TRAIN_LOSS_TWO_LEVEL ? l->cluster_of : NULL;
+}
+
 int loss_two_level_reload(struct train_loss *l) {
     int *a = fh_malloc((size_t)l->C * sizeof *a);
     if (!a) return fh_fail(FH_E_NOMEM, "loss: no memory");

@@ -15,7 +15,7 @@ struct trainer_opts trainer_opts_default(void) {
         .augment = 1, .loss = TRAIN_LOSS_SOFTMAX, .center_lambda = -1, .center_alpha = -1,
         .triplet_margin = -1, .clusters = 0, .pk_k = 4, .epochs = 10, .batch = 64, .lr = 0.1f,
         .momentum = 0.9f, .wd = 5e-4f, .clip = 10, .warmup = -1, .sched = TRAIN_SCHED_COSINE,
-        .lr_floor = -1, .gamma = 0.1f, .seed = 1};
+        .lr_floor = -1, .gamma = 0.1f, .seed = 1, .imprint = -1};
 }
 
 void trainer_result_free(struct trainer_result *r) {
@@ -142,19 +142,78 @@ static int plan(struct trainer *t) {
     return rc;
 }
 
+// The unit centre of every training identity's embeddings under the current net (flip TTA
+// when flip = 1). cen: OUT (C, EMB_DIM); cnt: OUT (C) images per identity, may be NULL.
+static int class_centres_now(struct trainer *t, int flip, float *cen, int *cnt) {
+    const struct train_dataset *d = &t->data;
+    float *emb = fh_malloc((size_t)d->n * EMB_DIM * sizeof *emb);
+    int *lab = fh_malloc((size_t)d->n * sizeof *lab);
+    int rc = !emb || !lab ? fh_fail(FH_E_NOMEM, "trainer: no memory for %d embeddings", d->n) : FH_OK;
+    for (int i = 0; !rc && i < d->n; i++) lab[i] = d->images[i].label;
+    if (!rc) rc = evalpairs_embed(t->net, EMB_PREP_MFN, d, flip, t->pool, emb);
+    if (!rc) rc = train_class_centres(emb, lab, d->n, EMB_DIM, d->n_ids, cen, cnt);
+    fh_free(emb), fh_free(lab);
+    return rc;
+}
+
 // two-level: identity centres of the current model, k-means, new assignment
 static int recluster(struct trainer *t, int epoch) {
-    const struct train_dataset *d = &t->data;
-    int C = d->n_ids, K = t->lo.n_clusters;
-    float *emb = fh_malloc((size_t)d->n * EMB_DIM * sizeof *emb), *cen = fh_malloc((size_t)C * EMB_DIM * sizeof *cen);
-    int *lab = fh_malloc((size_t)d->n * sizeof *lab), *assign = fh_malloc((size_t)C * sizeof *assign);
-    int rc = !emb || !cen || !lab || !assign ? fh_fail(FH_E_NOMEM, "trainer: no memory to recluster") : FH_OK;
-    for (int i = 0; !rc && i < d->n; i++) lab[i] = d->images[i].label;
-    if (!rc) rc = evalpairs_embed(t->net, EMB_PREP_MFN, d, 0, t->pool, emb);
-    if (!rc) rc = train_class_centres(emb, lab, d->n, EMB_DIM, C, cen, NULL);
+    int C = t->data.n_ids, K = t->lo.n_clusters;
+    float *cen = fh_malloc((size_t)C * EMB_DIM * sizeof *cen);
+    int *assign = fh_malloc((size_t)C * sizeof *assign);
+    int rc = !cen || !assign ? fh_fail(FH_E_NOMEM, "trainer: no memory to recluster") : FH_OK;
+    if (!rc) rc = class_centres_now(t, 0, cen, NULL);
     if (!rc) rc = train_kmeans(cen, C, EMB_DIM, K, t->o->seed ^ (uint64_t)epoch, 50, assign, NULL, NULL);
+    // keep the labels of the previous assignment, or the cluster head's rows would belong to
+    // other clusters after every recluster (the head then relearns each epoch and, once the
+    // learning rate has decayed, cannot: cluster accuracy fell to chance in the first table)
+    const int *prev = train_loss_clusters(t->head);
+    if (!rc && prev) rc = train_cluster_relabel(prev, assign, C, K);
     if (!rc) rc = train_loss_set_clusters(t->head, assign);
-    fh_free(emb), fh_free(cen), fh_free(lab), fh_free(assign);
+    fh_free(cen), fh_free(assign);
+    return rc;
+}
+
+// Weight imprinting: row c of the classifier ("head.w", or the two-level "ident.w") becomes
+// the unit centre of class c's embeddings under the current net, scaled to the mean norm of
+// the rows it replaces (cosine heads ignore the norm; a plain softmax keeps its logit
+// scale); a two-level head's cluster rows become the mean of their members' rows.
+static int imprint(struct trainer *t) {
+    int C = t->data.n_ids, wi = train_loss_find_param(t->head, "head.w");
+    if (wi < 0) wi = train_loss_find_param(t->head, "ident.w");
+    if (wi < 0) return FH_OK; // triplet: no classifier
+    struct train_loss_param p;
+    train_loss_param(t->head, wi, &p);
+    if (p.rows != C || p.cols != EMB_DIM) return fh_fail(FH_E_ARG, "trainer: head %s is %dx%d, not %dx%d", p.name, p.rows, p.cols, C, EMB_DIM);
+    float *cen = fh_malloc((size_t)C * EMB_DIM * sizeof *cen);
+    int *cnt = fh_malloc((size_t)C * sizeof *cnt);
+    int rc = !cen || !cnt ? fh_fail(FH_E_NOMEM, "trainer: no memory to imprint the head") : FH_OK;
+    if (!rc) rc = class_centres_now(t, 1, cen, cnt);
+    if (!rc) {
+        double norm = 0;
+        for (size_t i = 0; i < p.n; i++) norm += (double)p.w[i] * p.w[i];
+        norm = sqrt(norm / C);
+        for (int c = 0; c < C; c++)
+            if (cnt[c]) // every class has images; a defensive skip keeps the random row
+                for (int j = 0; j < EMB_DIM; j++) p.w[(size_t)c * EMB_DIM + j] = (float)(norm * cen[(size_t)c * EMB_DIM + j]);
+        int ki = train_loss_find_param(t->head, "cluster.w");
+        const int *cl = train_loss_clusters(t->head);
+        if (ki >= 0 && cl) {
+            struct train_loss_param q;
+            train_loss_param(t->head, ki, &q);
+            memset(q.w, 0, q.n * sizeof *q.w);
+            for (int c = 0; c < C; c++)
+                for (int j = 0; j < EMB_DIM; j++) q.w[(size_t)cl[c] * EMB_DIM + j] += p.w[(size_t)c * EMB_DIM + j];
+            for (int k = 0; k < q.rows; k++) {
+                double n2 = 0;
+                float *r = q.w + (size_t)k * EMB_DIM;
+                for (int j = 0; j < EMB_DIM; j++) n2 += (double)r[j] * r[j];
+                for (int j = 0; n2 > 0 && j < EMB_DIM; j++) r[j] = (float)(r[j] * norm / sqrt(n2));
+            }
+        }
+        rc = train_loss_params_changed(t->head);
+    }
+    fh_free(cen), fh_free(cnt);
     return rc;
 }
 
@@ -301,6 +360,7 @@ int trainer_run(const struct fh_models *m, const struct trainer_opts *o, struct 
     }
     if (!rc) rc = plan(&t);
     if (!rc) rc = trainer_make_lists(&t);
+    if (!rc && !o->resume && (o->imprint > 0 || (o->imprint < 0 && o->init))) rc = imprint(&t);
     if (!rc && o->resume) rc = trainer_restore(&t);
     if (!rc) rc = train_loop(&t);
     if (!rc) {

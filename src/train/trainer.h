@@ -96,6 +96,11 @@ struct trainer_opts {
     int eval_flip;            // flip TTA in the held-out evaluation (default 1)
     const char *cache_dir;    // crop cache (NULL: none)
     int augment;              // 1: train_aug_default (default); 0: train_aug_none
+    int imprint;              // classifier rows from the class centres of the starting net's
+                              // embeddings ("weight imprinting", Qi et al. 2018) instead of
+                              // random: -1 (default) when init is set, 1 always, 0 never.
+                              // A random margin head on a pretrained net sends large wrong
+                              // gradients into it for the first epoch and wrecks it.
     // model
     const char *arch;         // "mobilefacenet" or "mfn-s"; NULL: the --init .fhm's metadata
                               // arch when it names one of them, else "mobilefacenet"

@@ -397,6 +397,25 @@ static void kmeans_and_two_level(void) {
               rc == 0 && same[0] && same[1] && same[2]);
     TEST_COND("kmeans: k > n is FH_E_ARG", train_kmeans(X, 3, D, 4, 1, 10, a4, NULL, NULL) == FH_E_ARG);
 
+    // relabel: the same partition under other seeds comes back with a1's labels exactly; a
+    // partition that moved one point keeps the labels of the rest
+    int exact = 1, moved[NP];
+    for (int s = 0; s < 5; s++) {
+        train_kmeans(X, NP, D, K, 200 + s, 100, a3, NULL, NULL);
+        exact &= train_cluster_relabel(a1, a3, NP, K) == 0 && !memcmp(a1, a3, sizeof a1);
+    }
+    TEST_COND("kmeans relabel: a permuted partition gets the old labels back", exact);
+    for (int i = 0; i < NP; i++) moved[i] = (a1[i] + 1) % K; // rename every cluster...
+    moved[0] = (a1[0] + 2) % K;                           // ...and move one point
+    rc = train_cluster_relabel(a1, moved, NP, K);
+    int agree = 0;
+    for (int i = 0; i < NP; i++) agree += moved[i] == a1[i];
+    TEST_COND("kmeans relabel: one moved point, the other points keep their labels",
+              rc == 0 && agree == NP - 1 && moved[0] != a1[0]);
+    moved[3] = K;
+    TEST_COND("kmeans relabel: a label out of range is FH_E_ARG",
+              train_cluster_relabel(a1, moved, NP, K) == FH_E_ARG);
+
     // identity centres: class c = blob c / 2 (two blobs per class would mix; use one each)
     int yc[NP];
     for (int i = 0; i < NP; i++) yc[i] = i / PER;
