@@ -10,8 +10,12 @@
 // that loses at most 2.5 % of the out-of-fold faces. The head that is kept is then
 // trained on the whole fitting half with that setting. Every reported number is on the
 // held-out half, never seen by training or by a choice. Training may use the fitting
-// half's detections of every size (down to calibrate's 20 px); scoring (out-of-fold and
-// held-out) only uses what the library keeps (>= min_width). The sphere gets the same
+// half's detections of every size (down to calibrate's 20 px) and score (down to its
+// lowered 0.4); scoring (out-of-fold and held-out) only uses what the library keeps and
+// sees: >= min_width, detector score >= min_score (the library's O-Net threshold; below it
+// a detection never reaches the library, so it must not count as junk caught). The
+// "not a face" heads see the embedding and the face's context: the blur head's features
+// (sharpness at two scales, box width, detector score; lib_junk_vector). The sphere gets the same
 // treatment: its centre is the mean of the fitting half's false detections (the shipped
 // sphere), its radius for the 2.5 % point chosen out-of-fold, so that both are compared on
 // identical data.
@@ -27,6 +31,7 @@
 #define FACE_LOSS 0.025 // the operating point: at most 2.5 % of real faces lost
 #define SHIP_LOSS 0.01  // the shipped threshold: 1 % of the fitting faces, as the sphere's radius
 #define BLUR_DIM LIB_BLUR_FEATURES
+#define JUNK_DIM LIB_JUNK_FEATURES
 
 struct set {
     float *x; // n x dim
@@ -96,9 +101,11 @@ static struct rates rates_at(const float *sc, const int *y, int n, float t) {
     return r;
 }
 
-// samples of one split (0, 2; -1: both), as features (embedding, or the blur features)
-static int gather(const struct calib_sample *s, int n, int min_width, int blur, int split, struct set *out) {
-    out->dim = blur ? BLUR_DIM : FH_EMB_DIM, out->n = 0;
+// samples of one split (0, 2; -1: both), as features (embedding + context, or the blur
+// features); min_width > 0: only what the library keeps (>= min_width and >= min_score)
+static int gather(const struct calib_sample *s, int n, int min_width, float min_score, int blur, int split,
+                  struct set *out) {
+    out->dim = blur ? BLUR_DIM : JUNK_DIM, out->n = 0;
     out->x = fh_malloc(sizeof(float) * (size_t)(n ? n : 1) * (size_t)out->dim);
     out->y = fh_malloc(sizeof(int) * (size_t)(n ? n : 1));
     if (!out->x || !out->y) return -1;
@@ -111,8 +118,8 @@ static int gather(const struct calib_sample *s, int n, int min_width, int blur, 
             lib_blur_vector(c->blur, c->blur2, c->width, c->score, x);
             out->y[out->n++] = c->label == 2;
         } else {
-            if (c->width < min_width) continue;
-            memcpy(x, c->emb, sizeof(float) * FH_EMB_DIM);
+            if (min_width > 0 && (c->width < min_width || c->score < min_score)) continue;
+            lib_junk_vector(c->emb, c->blur, c->blur2, c->width, c->score, x);
             out->y[out->n++] = c->trash;
         }
     }
@@ -157,14 +164,14 @@ static void data_free(struct data *d) {
     for (int i = 0; i < 7; i++) set_free(p[i]);
 }
 
-static int data_get(const struct calib_sample *s, int n, int min_width, int blur, struct data *d) {
-    if (gather(s, n, 0, blur, 0, &d->fa) || gather(s, n, 0, blur, 2, &d->fb) || concat(&d->fa, &d->fb, &d->fit) ||
-        gather(s, n, min_width, blur, 0, &d->a_sc) || gather(s, n, min_width, blur, 2, &d->b_sc) ||
-        concat(&d->b_sc, &d->a_sc, &d->oof) || gather(s, n, min_width, blur, 1, &d->te))
+static int data_get(const struct calib_sample *s, int n, int min_width, float min_score, int blur, struct data *d) {
+    if (gather(s, n, 0, 0, blur, 0, &d->fa) || gather(s, n, 0, 0, blur, 2, &d->fb) || concat(&d->fa, &d->fb, &d->fit) ||
+        gather(s, n, min_width, min_score, blur, 0, &d->a_sc) || gather(s, n, min_width, min_score, blur, 2, &d->b_sc) ||
+        concat(&d->b_sc, &d->a_sc, &d->oof) || gather(s, n, min_width, min_score, blur, 1, &d->te))
         return -1;
     // held-out: splits 1 and 3
     struct set t3 = {0}, all = {0};
-    if (gather(s, n, min_width, blur, 3, &t3) || concat(&d->te, &t3, &all)) {
+    if (gather(s, n, min_width, min_score, blur, 3, &t3) || concat(&d->te, &t3, &all)) {
         set_free(&t3), set_free(&all);
         return -1;
     }
@@ -260,21 +267,22 @@ static void json_row(const char *name, struct row w) {
            "\"lost_1\":%.4f},", name, w.r.auc, w.roc, w.r.caught, w.r.lost, w.ship.caught, w.ship.lost);
 }
 
-// the sphere: centre from the fitting half's false detections (>= min_width), score =
+// the sphere: on the embedding (the first FH_EMB_DIM features) alone; centre from the
+// fitting half's false detections (what the library keeps), score =
 // -distance; its 2.5 % radius chosen out-of-fold (centre from one fold, scored on the other)
 static void sphere_scores(const struct set *from, const struct set *s, float *sc) {
     double c[FH_EMB_DIM] = {0};
     int nj = 0;
     for (int i = 0; i < from->n; i++)
         if (from->y[i]) {
-            for (int d = 0; d < FH_EMB_DIM; d++) c[d] += from->x[(size_t)i * FH_EMB_DIM + (size_t)d];
+            for (int d = 0; d < FH_EMB_DIM; d++) c[d] += from->x[(size_t)i * JUNK_DIM + (size_t)d];
             nj++;
         }
     for (int d = 0; d < FH_EMB_DIM; d++) c[d] /= nj ? nj : 1;
     for (int i = 0; i < s->n; i++) {
         double d2 = 0;
         for (int d = 0; d < FH_EMB_DIM; d++) {
-            double v = s->x[(size_t)i * FH_EMB_DIM + (size_t)d] - c[d];
+            double v = s->x[(size_t)i * JUNK_DIM + (size_t)d] - c[d];
             d2 += v * v;
         }
         sc[i] = (float)-sqrt(d2);
@@ -300,7 +308,7 @@ static int blur_head(const struct calib_sample *s, int n, float *sc, struct rate
                      struct choice *c, int *use) {
     struct data d = {0};
     int rc = -1;
-    if (data_get(s, n, 0, 1, &d)) goto out;
+    if (data_get(s, n, 0, 0, 1, &d)) goto out;
     if (!enough(&d, "blur")) goto out;
     printf("blur head: heavy vs clear WIDER faces; fitting half %d, held-out %d (features: log variance of the\n"
            "  Laplacian at 112 and 56 px, log box width, detector score)\n", d.fit.n, d.te.n);
@@ -328,19 +336,20 @@ out:
     return rc;
 }
 
-int calib_heads(const struct calib_sample *s, int n, int min_width, FILE *w) {
+int calib_heads(const struct calib_sample *s, int n, int min_width, float min_score, FILE *w) {
     struct data d = {0};
     struct choice lr = {0}, mlp = {0};
     int rc = -1;
     float *sc = fh_malloc(sizeof(float) * (size_t)(n + 1));
-    if (!sc || data_get(s, n, min_width, 0, &d)) {
+    if (!sc || data_get(s, n, min_width, min_score, 0, &d)) {
         fprintf(stderr, "facehatch: calibrate: out of memory\n");
         goto out;
     }
     if (!enough(&d, "\"not a face\"")) goto out;
-    printf("\"not a face\" heads: fitting half %d (%d false detections) of every size for training, %d (%d) at least\n"
-           "  %d px for choosing; held-out %d (%d)\n", d.fit.n, count_pos(&d.fit), d.oof.n, count_pos(&d.oof), min_width,
-           d.te.n, count_pos(&d.te));
+    printf("\"not a face\" heads on the embedding + 4 context features (log sharpness at 112 and 56 px, log box\n"
+           "  width, detector score): fitting half %d (%d false detections) of every size and score for training,\n"
+           "  %d (%d) of at least %d px and score %.2f (what the library sees) for choosing; held-out %d (%d)\n",
+           d.fit.n, count_pos(&d.fit), d.oof.n, count_pos(&d.oof), min_width, (double)min_score, d.te.n, count_pos(&d.te));
     if (choose(&d, 0, sc, &lr) || choose(&d, 32, sc, &mlp)) goto out;
     struct row rs = sphere(&d, sc), rl, rm;
     struct lib_head hl = as_lib(&lr.h), hm = as_lib(&mlp.h);
@@ -356,7 +365,7 @@ int calib_heads(const struct calib_sample *s, int n, int min_width, FILE *w) {
            rs.r.np, rs.r.nn, "", "");
     print_row("sphere (shipped centre)", rs);
     print_row("logistic regression", rl);
-    print_row("MLP 192-32-1", rm);
+    print_row("MLP 196-32-1", rm);
     printf("  chosen out-of-fold: %s (out-of-fold AUC %.4f vs %.4f)\n", use_mlp ? "MLP" : "logistic regression",
            use_mlp ? mlp.cv_auc : lr.cv_auc, use_mlp ? lr.cv_auc : mlp.cv_auc);
     struct rates bl = {0}, bh = {0};

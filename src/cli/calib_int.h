@@ -26,11 +26,12 @@ static inline int calib_held(const struct calib_sample *s) { return s->split & 1
 static inline int calib_train(const struct calib_sample *s) { return s->split == 0; }
 static inline int calib_val(const struct calib_sample *s) { return s->split == 2; }
 
-// The trained heads: "not a face" (LR and MLP on the embedding, chosen on validation,
-// compared with the sphere on the held-out split) and blur (LR on a few features vs the
-// variance of the Laplacian). Prints the report to stdout; when w is not NULL, appends the
-// chosen "not a face" head to the calib.h being written (format: library/calib_head.h).
+// The trained heads: "not a face" (LR and MLP on the embedding + context, lib_junk_vector,
+// chosen out-of-fold, compared with the sphere on the held-out split) and blur (LR on a few
+// features vs the variance of the Laplacian). Scored on what the library keeps: width >=
+// min_width, detector score >= min_score. Prints the report to stdout; when w is not NULL,
+// appends the chosen heads to the calib.h being written (format: library/calib_head.h).
 // Returns 0, or -1 when there is too little data or memory (message on stderr).
-int calib_heads(const struct calib_sample *s, int n, int min_width, FILE *w);
+int calib_heads(const struct calib_sample *s, int n, int min_width, float min_score, FILE *w);
 
 #endif

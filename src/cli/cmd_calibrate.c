@@ -340,7 +340,7 @@ int cmd_calibrate(int argc, char **argv) {
         fprintf(w, "};\n\n");
     }
     printf("\n");
-    if (calib_heads(s.v, s.n, LIB_MIN_FACE, w)) rc = EXIT_FAIL;
+    if (calib_heads(s.v, s.n, LIB_MIN_FACE, fh_config_default().thresh[2], w)) rc = EXIT_FAIL;
     if (w) {
         fprintf(w, "#endif\n");
         int bad = ferror(w);

@@ -6,6 +6,8 @@
 // keeps). Format 1 (lib_head_write_calib) is, in calib.h:
 //   #define LIB_JUNK_HEAD_VERSION 1
 //   #define LIB_JUNK_HEAD_HIDDEN H           (0: logistic regression)
+//   #define LIB_JUNK_HEAD_DIM D              (LIB_JUNK_FEATURES; absent: 192, the
+//                                             embedding alone, as stored before context)
 //   #define LIB_JUNK_HEAD_THRESHOLD t        ("not a face" when the logit >= t)
 //   #define LIB_JUNK_HEAD_B2 b2
 //   static const float lib_junk_head_w1[], lib_junk_head_b1[] and, when H > 0,
@@ -22,8 +24,14 @@
 #if LIB_JUNK_HEAD_VERSION != LIB_HEAD_VERSION
 #error "calib.h: junk head format not supported by this build (rerun facehatch calibrate --write)"
 #endif
+#ifndef LIB_JUNK_HEAD_DIM
+#define LIB_JUNK_HEAD_DIM FH_EMB_DIM // stored before context features: the embedding alone
+#endif
+#if LIB_JUNK_HEAD_DIM != FH_EMB_DIM && LIB_JUNK_HEAD_DIM != LIB_JUNK_FEATURES
+#error "calib.h: junk head of an unknown width (rerun facehatch calibrate --write)"
+#endif
 static const struct lib_head lib_calib_junk_head = {
-    LIB_HEAD_VERSION, FH_EMB_DIM, LIB_JUNK_HEAD_HIDDEN, lib_junk_head_w1, lib_junk_head_b1,
+    LIB_HEAD_VERSION, LIB_JUNK_HEAD_DIM, LIB_JUNK_HEAD_HIDDEN, lib_junk_head_w1, lib_junk_head_b1,
 #if LIB_JUNK_HEAD_HIDDEN > 0
     lib_junk_head_alpha, lib_junk_head_w2,
 #else

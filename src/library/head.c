@@ -51,10 +51,11 @@ int lib_head_write_calib(FILE *w, const char *name, const struct lib_head *h) {
                    "// when the logit >= LIB_BLUR_HEAD_THRESHOLD (LIB_BLUR_THRESHOLD above is the fallback)\n",
                 LIB_HEAD_VERSION, h->hidden ? "MLP" : "logistic regression");
     else
-        fprintf(w, "// \"not a face\" head (format %d, library/calib_head.h): %s on the embedding; \"not a face\"\n"
+        fprintf(w, "// \"not a face\" head (format %d, library/calib_head.h): %s on the embedding + context; \"not a face\"\n"
                    "// when the logit >= LIB_JUNK_HEAD_THRESHOLD (the sphere above is the fallback)\n",
                 LIB_HEAD_VERSION, h->hidden ? "MLP" : "logistic regression");
-    fprintf(w, "#define LIB_%s_HEAD_VERSION %d\n#define LIB_%s_HEAD_HIDDEN %d\n", M, LIB_HEAD_VERSION, M, h->hidden);
+    fprintf(w, "#define LIB_%s_HEAD_VERSION %d\n#define LIB_%s_HEAD_HIDDEN %d\n#define LIB_%s_HEAD_DIM %d\n", M,
+            LIB_HEAD_VERSION, M, h->hidden, M, h->dim);
     fprintf(w, "#define LIB_%s_HEAD_THRESHOLD %.8ef\n#define LIB_%s_HEAD_B2 %.8ef\n", M, (double)h->threshold, M, (double)h->b2);
     snprintf(arr, sizeof arr, "lib_%s_head_w1", name);
     write_array(w, arr, h->w1, rows * (size_t)h->dim);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // library/head: inference of the small trained heads the library stores with its
-// calibration (calib.h): the "not a face" head on the 192-D embedding and the blur head
-// on LIB_BLUR_FEATURES image features, trained by `facehatch calibrate` with the engine
+// calibration (calib.h): the "not a face" head on the 192-D embedding followed by the face's
+// LIB_BLUR_FEATURES context features (lib_junk_vector; a head stored before context
+// existed reads the embedding alone), and the blur head on LIB_BLUR_FEATURES image features, trained by `facehatch calibrate` with the engine
 // (train/head.h). Plain C over stored weights: no net, no session, no allocation.
 //
 //   logit = w2 . prelu(w1 x + b1) + b2     (hidden > 0: a small MLP)
@@ -36,18 +37,27 @@ float lib_head_logit(const struct lib_head *h, const float *x);
 // 1 when the logit reaches the threshold.
 int lib_head_positive(const struct lib_head *h, const float *x);
 
-// The "not a face" head compiled in from calib.h, or NULL when calib.h holds none (a
-// calibration written before heads existed: then lib_is_trash uses the sphere).
-const struct lib_head *lib_junk_head(void);
-// "Not a face" by head h (dim FH_EMB_DIM), or by the calibrated sphere when h is NULL
-// (lib_is_trash(emb) is lib_is_trash_with(lib_junk_head(), emb)).
-int lib_is_trash_with(const struct lib_head *h, const float *emb);
-
 // The blur head's features of a face: log(1 + variance of the Laplacian of the aligned
 // 112x112 crop), the same on the crop halved to 56x56 (lib_blur_half), log(box width in
 // pixels), detector score. Calibrate and the library both build them here.
 #define LIB_BLUR_FEATURES 4
 void lib_blur_vector(double blur, double blur_half, int box_width, float score, float out[LIB_BLUR_FEATURES]);
+
+// The "not a face" head's input: the 192-D embedding, then lib_blur_vector's 4 features
+// (junk is often soft, small and low-scored: these caught far more of it than the
+// embedding alone, docs/TRAINING.md).
+#define LIB_JUNK_FEATURES (192 + LIB_BLUR_FEATURES)
+void lib_junk_vector(const float *emb, double blur, double blur_half, int box_width, float score,
+                     float out[LIB_JUNK_FEATURES]);
+
+// The "not a face" head compiled in from calib.h, or NULL when calib.h holds none (a
+// calibration written before heads existed: then lib_is_trash uses the sphere). Its dim is
+// LIB_JUNK_FEATURES, or 192 (embedding only) for a head stored before context existed.
+const struct lib_head *lib_junk_head(void);
+// "Not a face" by head h given x = lib_junk_vector(...) (a 192-D head reads its first 192
+// values), or by the calibrated sphere on the embedding (x's first 192 values) when h is
+// NULL. lib_is_trash(x) is lib_is_trash_with(lib_junk_head(), x).
+int lib_is_trash_with(const struct lib_head *h, const float *x);
 struct img;
 // Variance of the Laplacian of the aligned crop halved (bilinear) to 56x56; no allocation.
 double lib_blur_half(const struct img *aligned112);

@@ -154,7 +154,10 @@ struct lib_result *lib_analyse(struct fh_engine *e, const struct lib_options *o,
         if ((rc = align_face_into(&im, faces[i].landmarks, &crop, NULL))) break;
         f->blur = lib_blur(&crop);
         f->blurry = lib_is_blurry_face(&crop, &faces[i], f->blur);
-        f->trash = lib_is_trash(faces[i].embedding);
+        float jx[LIB_JUNK_FEATURES];
+        lib_junk_vector(faces[i].embedding, f->blur, lib_blur_half(&crop), faces[i].box[2] - faces[i].box[0] + 1,
+                        faces[i].score, jx);
+        f->trash = lib_is_trash(jx);
         f->quality = lib_quality(&faces[i], f->blur, k);
         if (!(rc = img_crop_resize(&im, faces[i].box[0], faces[i].box[1], faces[i].box[2], faces[i].box[3],
                                    o->thumb_size, &th)))

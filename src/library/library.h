@@ -250,10 +250,11 @@ int lib_index_upload(struct lib *L, int64_t owner, const char *path, const char 
 double lib_blur(const struct img *aligned112);
 int lib_is_blurry(double blur);
 // "Not a face" (kept, never clustered): by the trained head stored in calib.h when there is
-// one (library/head.h, lib_junk_head), otherwise inside the calibrated sphere: the distance
-// from the trash centre below the calibrated radius.
+// one (library/head.h, lib_junk_head) on x = lib_junk_vector (embedding + context, 196
+// values), otherwise inside the calibrated sphere: the distance of the embedding (x's first
+// 192 values) from the trash centre below the calibrated radius.
 float lib_trash_distance(const float *emb);
-int lib_is_trash(const float *emb);
+int lib_is_trash(const float *x);
 // Avatar quality in [0, 1]: sharpness, size, frontalness (landmarks), detection score,
 // alone in the photo.
 float lib_quality(const struct fh_face *f, double blur, int faces_in_photo);

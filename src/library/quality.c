@@ -4,6 +4,7 @@
 // sphere around the mean embedding of real false detections), plus the avatar quality
 // score. The constants come from `facehatch calibrate` (calib.h).
 #include <math.h>
+#include <string.h>
 
 #include "align/align.h"
 #include "library/calib.h"
@@ -46,11 +47,19 @@ float lib_trash_distance(const float *emb) {
 
 const struct lib_head *lib_junk_head(void) { return LIB_CALIB_JUNK_HEAD; }
 
-int lib_is_trash_with(const struct lib_head *h, const float *emb) {
-    return h ? lib_head_positive(h, emb) : lib_trash_distance(emb) < LIB_TRASH_RADIUS;
+_Static_assert(LIB_JUNK_FEATURES == FH_EMB_DIM + LIB_BLUR_FEATURES, "the junk head reads the embedding + context");
+
+void lib_junk_vector(const float *emb, double blur, double blur_half, int box_width, float score,
+                     float out[LIB_JUNK_FEATURES]) {
+    memcpy(out, emb, FH_EMB_DIM * sizeof *out);
+    lib_blur_vector(blur, blur_half, box_width, score, out + FH_EMB_DIM);
 }
 
-int lib_is_trash(const float *emb) { return lib_is_trash_with(lib_junk_head(), emb); }
+int lib_is_trash_with(const struct lib_head *h, const float *x) {
+    return h ? lib_head_positive(h, x) : lib_trash_distance(x) < LIB_TRASH_RADIUS;
+}
+
+int lib_is_trash(const float *x) { return lib_is_trash_with(lib_junk_head(), x); }
 
 static float clamp01(double x) { return (float)(x < 0 ? 0 : x > 1 ? 1 : x); }
 

@@ -205,8 +205,9 @@ static void test_write_format(void) {
     fclose(f);
     TEST_COND("write: FH_OK", rc == FH_OK && buf);
     if (!buf) return;
-    TEST_COND("write: version, hidden, threshold", strstr(buf, "#define LIB_JUNK_HEAD_VERSION 1\n") &&
+    TEST_COND("write: version, hidden, dim, threshold", strstr(buf, "#define LIB_JUNK_HEAD_VERSION 1\n") &&
                                                        strstr(buf, "#define LIB_JUNK_HEAD_HIDDEN 2\n") &&
+                                                       strstr(buf, "#define LIB_JUNK_HEAD_DIM 3\n") &&
                                                        strstr(buf, "#define LIB_JUNK_HEAD_THRESHOLD -7.50000000e-01f\n"));
     const char *p = strstr(buf, "lib_junk_head_w1[6] = {");
     int exact = p != NULL;
@@ -262,13 +263,23 @@ static void test_calib_formats(void) {
         TEST_COND("current calib.h: no head, lib_is_trash is the sphere", 1);
         return;
     }
-    TEST_COND("current calib.h: its head passes lib_head_check", lib_head_check(h) == FH_OK && h->dim == FH_EMB_DIM);
-    int same = 1;
-    for (int k = 0; k < 200; k++) {
+    TEST_COND("current calib.h: its head passes lib_head_check, on the embedding + context",
+              lib_head_check(h) == FH_OK && h->dim == LIB_JUNK_FEATURES);
+    int same = 1, n_pos = 0, ctx_matters = 0;
+    float x[LIB_JUNK_FEATURES];
+    for (int k = 0; k < 400; k++) {
         for (int d = 0; d < FH_EMB_DIM; d++) e[d] = (float)(0.07 * train_rng_normal(&r));
-        same &= lib_is_trash(e) == lib_head_positive(h, e);
+        // the same embedding as a sharp, large, confident face and as a soft, small, weak one
+        lib_junk_vector(e, 400, 100, 200, 0.999f, x);
+        int a = lib_is_trash(x);
+        same &= a == lib_head_positive(h, x);
+        lib_junk_vector(e, 5, 2, 40, 0.71f, x);
+        int b = lib_is_trash(x);
+        same &= b == lib_head_positive(h, x);
+        n_pos += a + b, ctx_matters += a != b;
     }
-    TEST_COND("current calib.h: lib_is_trash uses the head", same);
+    TEST_COND("current calib.h: lib_is_trash uses the head", same && n_pos > 0);
+    TEST_COND("current calib.h: the context changes decisions", ctx_matters > 0);
 }
 
 // the blur features: the half-scale Laplacian is the one of the halved crop; without a blur
@@ -288,6 +299,11 @@ static void test_blur_features(void) {
     lib_blur_vector(99, 24, 80, 0.9f, v);
     TEST_COND("blur: feature vector", fabsf(v[0] - logf(100)) < 1e-5f && fabsf(v[1] - logf(25)) < 1e-5f &&
                                           fabsf(v[2] - logf(80)) < 1e-5f && v[3] == 0.9f);
+    float e[FH_EMB_DIM], x[LIB_JUNK_FEATURES];
+    for (int d = 0; d < FH_EMB_DIM; d++) e[d] = (float)d / FH_EMB_DIM;
+    lib_junk_vector(e, 99, 24, 80, 0.9f, x);
+    TEST_COND("junk features: the embedding, then the blur features",
+              !memcmp(x, e, sizeof e) && !memcmp(x + FH_EMB_DIM, v, sizeof v));
     struct fh_face face = {.box = {10, 10, 89, 89}, .score = 0.99f};
     const struct lib_head *h = lib_blur_head();
     double b = lib_blur(&a);
