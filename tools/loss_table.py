@@ -7,7 +7,8 @@ Reads OUT/ROW.json (`facehatch train --json`: one line per epoch, then the summa
 OUT/ROW.lfw (`facehatch eval lfw --view 2`, last line JSON) for every row present, prints
 the markdown table of docs/TRAINING.md, and with --svg-dir writes DIR/loss_curves.svg
 (training loss per epoch, each loss divided by its first epoch's value, as the losses
-have different scales) and DIR/heldout_curves.svg (held-out pair accuracy per epoch).
+have different scales), DIR/heldout_curves.svg (held-out pair accuracy per epoch) and
+DIR/train_acc_curves.svg (training accuracy per epoch).
 """
 import json
 import os
@@ -121,7 +122,7 @@ def main():
     rows = load(out)
     table(out, rows)
     if svg_dir:
-        loss, held = [], []
+        loss, held, acc = [], [], []
         for r, s, _ in rows:
             hist = s.get("history", [])
             if not hist or r == "finetune":
@@ -129,11 +130,15 @@ def main():
             l0 = hist[0]["loss"] or 1
             loss.append((r, [(e["epoch"], e["loss"] / l0) for e in hist]))
             held.append((r, [(e["epoch"], e["heldout_acc"]) for e in hist if "heldout_acc" in e]))
+            acc.append((r, [(e["epoch"], e["acc"]) for e in hist]))
         svg(os.path.join(svg_dir, "loss_curves.svg"),
             "Training loss / first epoch's loss (mfn-s from scratch, celeb 0-159)", "loss / loss at epoch 1",
             loss, ylo=0)
         svg(os.path.join(svg_dir, "heldout_curves.svg"),
             "Held-out pair accuracy (identities 160-199, 10-fold)", "accuracy", held)
+        svg(os.path.join(svg_dir, "train_acc_curves.svg"),
+            "Training accuracy (classifier argmax without margin; triplet: positive nearer than every negative)", "accuracy", acc,
+            ylo=0, yhi=1)
 
 
 if __name__ == "__main__":
