@@ -53,8 +53,52 @@ static double dist2(const float *x, const double *c, int d) {
     return s;
 }
 
-int train_kmeans(const float *X, int n, int d, int k, uint64_t seed, int max_iter, int *assign,
-                 float *centres, double *inertia) {
+// c = the mean of each cluster's points (an empty cluster: 0)
+static void means(const float *X, int n, int d, int k, const int *assign, const int *cnt, double *c) {
+    memset(c, 0, (size_t)k * d * sizeof *c);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < d; j++) c[(size_t)assign[i] * d + j] += X[(size_t)i * d + j];
+    for (int q = 0; q < k; q++)
+        for (int j = 0; cnt[q] && j < d; j++) c[(size_t)q * d + j] /= cnt[q];
+}
+
+// Lloyd iterations from the centres in c (k x d, doubles); assign[] as given (-1: none)
+// counts as the previous assignment. best, cnt: scratch (n, k). Writes assign, the final
+// centres into c, and returns the inertia.
+static double lloyd(const float *X, int n, int d, int k, int max_iter, int *assign, double *c, double *best,
+                    int *cnt) {
+    for (int it = 0;; it++) {
+        int changed = 0;
+        for (int i = 0; i < n; i++) { // assignment step (ties: lowest cluster)
+            int a = 0;
+            double bd = dist2(X + (size_t)i * d, c, d);
+            for (int q = 1; q < k; q++) {
+                double s = dist2(X + (size_t)i * d, c + (size_t)q * d, d);
+                if (s < bd) bd = s, a = q;
+            }
+            best[i] = bd;
+            if (assign[i] != a) assign[i] = a, changed++;
+        }
+        // an empty cluster takes the point farthest from its centre in a cluster of >= 2
+        memset(cnt, 0, (size_t)k * sizeof *cnt);
+        for (int i = 0; i < n; i++) cnt[assign[i]]++;
+        for (int q = 0; q < k; q++) {
+            if (cnt[q]) continue;
+            int far = -1;
+            for (int i = 0; i < n; i++)
+                if (cnt[assign[i]] > 1 && (far < 0 || best[i] > best[far])) far = i;
+            cnt[assign[far]]--, cnt[q]++;
+            assign[far] = q, best[far] = 0, changed++;
+        }
+        means(X, n, d, k, assign, cnt, c);
+        if (!changed || it + 1 >= max_iter) break;
+    }
+    double sum = 0;
+    for (int i = 0; i < n; i++) sum += dist2(X + (size_t)i * d, c + (size_t)assign[i] * d, d);
+    return sum;
+}
+
+static int check_args(const float *X, int n, int d, int k, int max_iter, const int *assign) {
     if (!X || !assign) return fh_fail(FH_E_ARG, "kmeans: NULL points or assignment");
     if (d < 1 || k < 1 || k > n || max_iter < 0)
         return fh_fail(FH_E_ARG, "kmeans: need d >= 1, 1 <= k <= n, max_iter >= 0 "
@@ -62,12 +106,32 @@ int train_kmeans(const float *X, int n, int d, int k, uint64_t seed, int max_ite
     if (n > KMEANS_MAX_POINTS || d > TRAIN_LOSS_MAX_DIM)
         return fh_fail(FH_E_LIMIT, "kmeans: %d points of width %d above the limits %d / %d", n,
                        d, KMEANS_MAX_POINTS, TRAIN_LOSS_MAX_DIM);
-    double *c = fh_malloc(((size_t)k * d + n) * sizeof *c);
+    return FH_OK;
+}
+
+// one Lloyd run: scratch, then lloyd from c
+static int run(const float *X, int n, int d, int k, int max_iter, int *assign, double *c, float *centres,
+               double *inertia) {
+    double *best = fh_malloc((size_t)n * sizeof *best);
     int *cnt = fh_malloc((size_t)k * sizeof *cnt);
-    if (!c || !cnt) {
-        fh_free(c), fh_free(cnt);
-        return fh_fail(FH_E_NOMEM, "kmeans: no memory for %d x %d", k, d);
+    if (!best || !cnt) {
+        fh_free(best), fh_free(cnt);
+        return fh_fail(FH_E_NOMEM, "kmeans: no memory for %d points", n);
     }
+    double sum = lloyd(X, n, d, k, max_iter, assign, c, best, cnt);
+    if (inertia) *inertia = sum;
+    if (centres)
+        for (size_t i = 0; i < (size_t)k * d; i++) centres[i] = (float)c[i];
+    fh_free(best), fh_free(cnt);
+    return FH_OK;
+}
+
+int train_kmeans(const float *X, int n, int d, int k, uint64_t seed, int max_iter, int *assign,
+                 float *centres, double *inertia) {
+    int rc = check_args(X, n, d, k, max_iter, assign);
+    if (rc) return rc;
+    double *c = fh_malloc(((size_t)k * d + n) * sizeof *c);
+    if (!c) return fh_fail(FH_E_NOMEM, "kmeans: no memory for %d x %d", k, d);
     double *best = c + (size_t)k * d; // (n) squared distance to the nearest chosen centre
     uint64_t rng = seed;
     // k-means++: first centre uniform, then each point with probability ~ best^2
@@ -96,44 +160,29 @@ int train_kmeans(const float *X, int n, int d, int k, uint64_t seed, int max_ite
         }
     }
     for (int i = 0; i < n; i++) assign[i] = -1;
-    for (int it = 0;; it++) {
-        int changed = 0;
-        for (int i = 0; i < n; i++) { // assignment step (ties: lowest cluster)
-            int a = 0;
-            double bd = dist2(X + (size_t)i * d, c, d);
-            for (int q = 1; q < k; q++) {
-                double s = dist2(X + (size_t)i * d, c + (size_t)q * d, d);
-                if (s < bd) bd = s, a = q;
-            }
-            best[i] = bd;
-            if (assign[i] != a) assign[i] = a, changed++;
-        }
-        // an empty cluster takes the point farthest from its centre in a cluster of >= 2
-        memset(cnt, 0, (size_t)k * sizeof *cnt);
+    rc = run(X, n, d, k, max_iter, assign, c, centres, inertia);
+    fh_free(c);
+    return rc;
+}
+
+int train_kmeans_refine(const float *X, int n, int d, int k, int max_iter, int *assign, float *centres,
+                        double *inertia) {
+    int rc = check_args(X, n, d, k, max_iter, assign);
+    if (rc) return rc;
+    for (int i = 0; i < n; i++)
+        if (assign[i] < 0 || assign[i] >= k)
+            return fh_fail(FH_E_ARG, "kmeans: refine: point %d starts in cluster %d, outside [0, %d)", i,
+                           assign[i], k);
+    double *c = fh_malloc((size_t)k * d * sizeof *c);
+    int *cnt = fh_calloc((size_t)k, sizeof *cnt);
+    if (!c || !cnt) rc = fh_fail(FH_E_NOMEM, "kmeans: no memory for %d x %d", k, d);
+    if (!rc) {
         for (int i = 0; i < n; i++) cnt[assign[i]]++;
-        for (int q = 0; q < k; q++) {
-            if (cnt[q]) continue;
-            int far = -1;
-            for (int i = 0; i < n; i++)
-                if (cnt[assign[i]] > 1 && (far < 0 || best[i] > best[far])) far = i;
-            cnt[assign[far]]--, cnt[q]++;
-            assign[far] = q, best[far] = 0, changed++;
-        }
-        // update step: centres = means
-        memset(c, 0, (size_t)k * d * sizeof *c);
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < d; j++) c[(size_t)assign[i] * d + j] += X[(size_t)i * d + j];
-        for (int q = 0; q < k; q++)
-            for (int j = 0; j < d; j++) c[(size_t)q * d + j] /= cnt[q];
-        if (!changed || it + 1 >= max_iter) break;
+        means(X, n, d, k, assign, cnt, c); // an empty start cluster: its centre at 0
+        rc = run(X, n, d, k, max_iter, assign, c, centres, inertia);
     }
-    double sum = 0;
-    for (int i = 0; i < n; i++) sum += dist2(X + (size_t)i * d, c + (size_t)assign[i] * d, d);
-    if (inertia) *inertia = sum;
-    if (centres)
-        for (size_t i = 0; i < (size_t)k * d; i++) centres[i] = (float)c[i];
     fh_free(c), fh_free(cnt);
-    return FH_OK;
+    return rc;
 }
 
 int train_cluster_relabel(const int *prev, int *next, int n, int k) {

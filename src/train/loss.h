@@ -245,5 +245,14 @@ int train_kmeans(const float *X, int n, int d, int k, uint64_t seed, int max_ite
 // softmax's cluster head). The partition itself is unchanged. FH_OK, FH_E_ARG (NULL, a label
 // out of range, k > 4096), FH_E_NOMEM.
 int train_cluster_relabel(const int *prev, int *next, int n, int k);
+// Lloyd's k-means started from a given assignment (n ints in [0, k); IN/OUT): the centres
+// are its cluster means, then iterations as train_kmeans (an emptied cluster re-seeded the
+// same way). Labels stay those of the start; a partition that is already a fixed point
+// comes back unchanged. The two-level softmax reclusters this way, so that its clusters move
+// only as much as the embedding does (a fresh k-means++ finds another local optimum every
+// time). FH_OK, FH_E_ARG (as train_kmeans, or a start label out of range), FH_E_LIMIT,
+// FH_E_NOMEM.
+int train_kmeans_refine(const float *X, int n, int d, int k, int max_iter, int *assign, float *centres,
+                        double *inertia);
 
 #endif

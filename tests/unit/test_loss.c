@@ -416,6 +416,20 @@ static void kmeans_and_two_level(void) {
     TEST_COND("kmeans relabel: a label out of range is FH_E_ARG",
               train_cluster_relabel(a1, moved, NP, K) == FH_E_ARG);
 
+    // refine: a converged partition is a fixed point; a start with a few points in wrong
+    // clusters goes back to the blobs under the start's labels
+    memcpy(a3, a1, sizeof a1);
+    rc = train_kmeans_refine(X, NP, D, K, 50, a3, NULL, &in2);
+    TEST_COND("kmeans refine: a converged partition comes back unchanged",
+              rc == 0 && !memcmp(a1, a3, sizeof a1) && fabs(in2 - in1) < 1e-9 * in1);
+    for (int i = 0; i < NP; i++) a3[i] = a1[i];
+    for (int i = 0; i < NP; i += PER) a3[i] = (a1[i] + 1) % K, a3[i + 1] = (a1[i] + 2) % K;
+    rc = train_kmeans_refine(X, NP, D, K, 50, a3, NULL, NULL);
+    TEST_COND("kmeans refine: misplaced points return, labels kept", rc == 0 && !memcmp(a1, a3, sizeof a1));
+    a3[5] = -1;
+    TEST_COND("kmeans refine: a start label out of range is FH_E_ARG",
+              train_kmeans_refine(X, NP, D, K, 50, a3, NULL, NULL) == FH_E_ARG);
+
     // identity centres: class c = blob c / 2 (two blobs per class would mix; use one each)
     int yc[NP];
     for (int i = 0; i < NP; i++) yc[i] = i / PER;
