@@ -15,10 +15,11 @@ import os
 import sys
 
 ORDER = ["softmax", "triplet", "triplet-hard", "center-0.001", "center", "center-0.1",
-         "sphereface", "cosface", "cosface-s32", "arcface", "arcface-s32", "two-level", "finetune"]
+         "sphereface", "cosface", "cosface-s32", "arcface", "arcface-s32", "two-level", "finetune", "finetune-lr0.001"]
 LABEL = {"center": "center (λ 0.01)", "center-0.001": "center (λ 0.001)",
          "center-0.1": "center (λ 0.1)", "two-level": "two-level softmax",
          "finetune": "fine-tune: pretrained MobileFaceNet + ArcFace",
+         "finetune-lr0.001": "fine-tune, lr 0.001",
          "triplet": "triplet, semi-hard", "triplet-hard": "triplet, hardest negative",
          "sphereface": "A-Softmax (SphereFace)", "cosface": "CosFace", "arcface": "ArcFace",
          "cosface-s32": "CosFace, s 32", "arcface-s32": "ArcFace, s 32",
@@ -125,7 +126,7 @@ def main():
         loss, held, acc = [], [], []
         for r, s, _ in rows:
             hist = s.get("history", [])
-            if not hist or r == "finetune":
+            if not hist or r.startswith("finetune"):
                 continue
             l0 = hist[0]["loss"] or 1
             loss.append((r, [(e["epoch"], e["loss"] / l0) for e in hist]))

@@ -8,7 +8,8 @@
 #
 #   tools/loss_table.sh OUT [ROW...]
 #     ROW: a loss (softmax triplet triplet-hard center sphereface cosface arcface two-level),
-#     center-LAMBDA, LOSS-sSCALE (cosface-s32: another scale s), finetune, or pretrained (LFW of the pretrained model, the "before").
+#     center-LAMBDA, LOSS-sSCALE (cosface-s32: another scale s), finetune, finetune-lrLR
+#     (another learning rate), or pretrained (LFW of the pretrained model, the "before").
 #     Default: all of them. A row whose OUT/ROW.json exists is skipped (rerun = resume).
 #     Writes OUT/ROW.fhm (model), OUT/ROW.json (per-epoch history + summary, from
 #     `train --json`), OUT/ROW.log (stderr), OUT/ROW.lfw (eval lfw output, last line JSON).
@@ -38,6 +39,7 @@ for r in $ROWS; do
             center-*) args=(--loss center --lambda "${r#center-}" --arch mfn-s --epochs "$EPOCHS") ;;
             *-s[0-9]*) args=(--loss "${r%-s*}" --s "${r##*-s}" --arch mfn-s --epochs "$EPOCHS") ;;
             finetune) args=(--loss arcface --init models/MobileFaceNet.tflite --lr 0.01 --epochs "$FT_EPOCHS") ;;
+            finetune-lr*) args=(--loss arcface --init models/MobileFaceNet.tflite --lr "${r#finetune-lr}" --epochs "$FT_EPOCHS") ;;
             *) args=(--loss "$r" --arch mfn-s --epochs "$EPOCHS") ;;
         esac
         echo "== $r: $(date -u +%H:%M:%S)" >&2
