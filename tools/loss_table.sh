@@ -9,7 +9,8 @@
 #   tools/loss_table.sh OUT [ROW...]
 #     ROW: a loss (softmax triplet triplet-hard center sphereface cosface arcface two-level),
 #     center-LAMBDA, LOSS-sSCALE (cosface-s32: another scale s), finetune, finetune-lrLR
-#     (another learning rate), or pretrained (LFW of the pretrained model, the "before").
+#     (another learning rate), or pretrained (LFW View 2 and the held-out pairs of the
+#     pretrained model: the "before").
 #     Default: all of them. A row whose OUT/ROW.json exists is skipped (rerun = resume).
 #     Writes OUT/ROW.fhm (model), OUT/ROW.json (per-epoch history + summary, from
 #     `train --json`), OUT/ROW.log (stderr), OUT/ROW.lfw (eval lfw output, last line JSON).
