@@ -126,6 +126,7 @@ int cmd_clean(int argc, char **argv);
 int eval_lfw_cmd(const struct cli_opts *o);
 int eval_wider_cmd(const struct cli_opts *o);
 int eval_cmu_cmd(const struct cli_opts *o);
+int eval_landmarks_cmd(const struct cli_opts *o);
 int eval_ident_cmd(const struct cli_opts *o);
 int eval_cluster_cmd(const struct cli_opts *o);
 

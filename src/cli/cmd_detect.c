@@ -12,7 +12,8 @@ static void print_head(const char *path, const struct img *im) {
     printf(",\"width\":%d,\"height\":%d,\"faces\":[", im->w, im->h);
 }
 
-// detect: through the detector switch (MTCNN gives landmarks, Haar only boxes)
+// detect: through the detector switch; every face has landmarks (another detector's
+// from O-Net on its box, with O-Net's face probability as face_p)
 static int detect_only(const struct cli_opts *o, int argc, char **argv) {
     struct cli_detector *d;
     int rc = cli_detector_open(o, o->threads, &d), failed = 0;
@@ -32,13 +33,11 @@ static int detect_only(const struct cli_opts *o, int argc, char **argv) {
         for (int k = 0; k < n; k++) {
             printf("%s{\"box\":[%.0f,%.0f,%.0f,%.0f],\"score\":%.6f", k ? "," : "", b[k].x1, b[k].y1,
                    b[k].x2, b[k].y2, b[k].score);
-            if (mtcnn) {
-                fputs(",\"landmarks\":[", stdout);
-                for (int j = 0; j < 5; j++)
-                    printf("%s[%.2f,%.2f]", j ? "," : "", b[k].landmarks[2 * j], b[k].landmarks[2 * j + 1]);
-                putchar(']');
-            }
-            putchar('}');
+            if (!mtcnn) printf(",\"face_p\":%.6f", b[k].face_p);   // O-Net on the box
+            fputs(",\"landmarks\":[", stdout);
+            for (int j = 0; j < 5; j++)
+                printf("%s[%.2f,%.2f]", j ? "," : "", b[k].landmarks[2 * j], b[k].landmarks[2 * j + 1]);
+            fputs("]}", stdout);
         }
         puts("]}");
         fflush(stdout);

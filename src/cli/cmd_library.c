@@ -36,6 +36,7 @@ static struct lib_options lib_opts(const struct cli_opts *o) {
     struct lib_options lo = lib_options_default();
     lo.threads = o->threads, lo.flip = o->flip;
     if (o->min_face_given) lo.min_face = o->min_face;
+    lo.detector = cli_config(o).detector;
     return lo;
 }
 
@@ -60,7 +61,7 @@ static void progress(void *ctx, const struct lib_progress *p) {
 }
 
 int cmd_index(int argc, char **argv) {
-    const char *usage = "index DIR... --db LIB.db [--user NAME] [--embedder FILE] [--threads N] [--min-face N] [--no-flip]";
+    const char *usage = "index DIR... --db LIB.db [--user NAME] [--detector mtcnn|haar] [--embedder FILE] [--threads N] [--min-face N] [--no-flip]";
     struct cli_opts o;
     struct lib *L;
     int64_t owner;
@@ -90,6 +91,7 @@ struct row {
     int64_t id, photo, person;
     int box[4], blurry, trash;
     float quality;
+    char detector[16];
 };
 struct rows {
     struct row *v;
@@ -102,6 +104,7 @@ static int face_cb(void *ctx, const struct store_face *f) {
     x->id = f->id, x->photo = f->photo_id, x->person = f->person_id, x->blurry = f->blurry, x->trash = f->trash;
     x->quality = f->quality;
     memcpy(x->box, f->box, sizeof x->box);
+    memcpy(x->detector, f->detector, sizeof x->detector);
     return 0;
 }
 struct prow {
@@ -147,8 +150,10 @@ static const char *path_of(const struct paths *p, int64_t id) {
 static void json_face_row(const struct row *f, const struct paths *ph, int first) {
     printf("%s{\"id\":%lld,\"photo\":", first ? "" : ",", (long long)f->id);
     json_str(stdout, path_of(ph, f->photo));
-    printf(",\"box\":[%d,%d,%d,%d],\"blurry\":%s,\"trash\":%s}", f->box[0], f->box[1], f->box[2], f->box[3],
-           f->blurry ? "true" : "false", f->trash ? "true" : "false");
+    printf(",\"box\":[%d,%d,%d,%d],\"blurry\":%s,\"trash\":%s,\"detector\":", f->box[0], f->box[1], f->box[2],
+           f->box[3], f->blurry ? "true" : "false", f->trash ? "true" : "false");
+    json_str(stdout, f->detector);
+    putchar('}');
 }
 
 static int load_all(struct lib *L, int64_t owner, struct rows *fr, struct prows *pr, struct paths *ph) {

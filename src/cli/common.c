@@ -41,7 +41,7 @@ int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
                              : !strcmp(a, "--user") ? &o->user : &o->detector;
             if (!val) bad = 1;
             else *dst = val, i++;
-            if (dst == &o->detector && val && strcmp(val, "mtcnn") && strcmp(val, "haar")) bad = 1;
+            if (dst == &o->detector && val && fh_detector_parse(val) < 0) bad = 1;
         } else if (!strcmp(a, "--threads") || !strcmp(a, "--min-face") || !strcmp(a, "--view") ||
                    !strcmp(a, "--seed")) {
             int *dst = !strcmp(a, "--threads") ? &o->threads : !strcmp(a, "--min-face") ? &o->min_face
@@ -76,6 +76,7 @@ struct fh_config cli_config(const struct cli_opts *o) {
     c.min_face = o->min_face;
     c.flip = o->flip;
     c.packed_pyramid = o->packed;
+    c.detector = fh_detector_parse(o->detector) < 0 ? FH_DETECTOR_MTCNN : fh_detector_parse(o->detector);
     return c;
 }
 

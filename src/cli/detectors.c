@@ -1,20 +1,14 @@
 // SPDX-License-Identifier: MIT
-// The CLI's detector switch: MTCNN through the public API, or the Haar baseline.
+// The CLI's detector switch: any detector of the public API (fh_config.detector).
 #include <pthread.h>
 #include <string.h>
 
-#include "base/pool.h"
 #include "cli/detectors.h"
-#include "haar/haar.h"
 
 struct cli_detector {
-    int haar;
     struct fh_models *m;
     struct fh_engine *e;
     struct fh_config cfg;
-    struct haar_cascade *c;
-    struct haar_params hp;
-    struct fh_pool *pool;   // Haar's threads (hp.pool); NULL for one thread
     struct cli_box *boxes;
     int cap;
 };
@@ -26,76 +20,41 @@ int cli_detector_open(const struct cli_opts *o, int threads, struct cli_detector
         fprintf(stderr, "facehatch: out of memory\n");
         return EXIT_FAIL;
     }
-    d->haar = !strcmp(o->detector, "haar");
-    int rc;
-    if (d->haar) {
-        d->hp = haar_params_default();
-        if ((rc = haar_load(HAAR_DEFAULT_CASCADE, &d->c))) {
-            fprintf(stderr, "facehatch: %s\n", fh_errmsg());
-            fh_free(d);
-            return EXIT_FAIL;
-        }
-        int nt = threads > 0 ? threads : fh_cpu_count();   // <= 0: all cores
-        if (nt > 1 && !(d->pool = fh_pool_new(nt))) {
-            fprintf(stderr, "facehatch: %s\n", fh_errmsg());
-            haar_free(d->c);
-            fh_free(d);
-            return EXIT_FAIL;
-        }
-        d->hp.pool = d->pool;
-    } else {
-        if ((rc = cli_load(o, threads, &d->m, &d->e))) {
-            fh_free(d);
-            return rc;
-        }
-        d->cfg = cli_config(o);
+    int rc = cli_load(o, threads, &d->m, &d->e);
+    if (rc) {
+        fh_free(d);
+        return rc;
     }
+    d->cfg = cli_config(o);
     *out = d;
     return EXIT_OK;
 }
 
 void cli_detector_close(struct cli_detector *d) {
     if (!d) return;
-    haar_free(d->c);
-    fh_pool_free(d->pool);
     fh_engine_free(d->e);
     fh_models_free(d->m);
     fh_free(d->boxes);
     fh_free(d);
 }
 
-const char *cli_detector_name(const struct cli_detector *d) { return d->haar ? "haar" : "mtcnn"; }
-
-static int reserve(struct cli_detector *d, int n) {
-    if (n <= d->cap) return FH_OK;
-    struct cli_box *b = fh_realloc(d->boxes, (size_t)n * sizeof *b);
-    if (!b) return fh_fail(FH_E_NOMEM, "detector: out of memory");
-    d->boxes = b, d->cap = n;
-    return FH_OK;
-}
+const char *cli_detector_name(const struct cli_detector *d) { return fh_detector_name(d->cfg.detector); }
 
 int cli_detector_run(struct cli_detector *d, const struct img *im, struct cli_box **boxes, int *n) {
     *boxes = NULL, *n = 0;
-    int rc, k;
-    if (d->haar) {
-        struct haar_det *h;
-        if ((rc = haar_detect(d->c, im, &d->hp, &h, &k))) return rc;
-        if ((rc = reserve(d, k))) {
-            fh_free(h);
-            return rc;
-        }
-        for (int i = 0; i < k; i++)
-            d->boxes[i] = (struct cli_box){(float)h[i].x, (float)h[i].y, (float)(h[i].x + h[i].w - 1),
-                                           (float)(h[i].y + h[i].h - 1), (float)h[i].score, {0}};
-        fh_free(h);
-    } else {
-        struct fh_face *f;
-        if ((rc = fh_detect(d->e, im, &d->cfg, &f, &k)) || (rc = reserve(d, k))) return rc;
-        for (int i = 0; i < k; i++) {
-            d->boxes[i] = (struct cli_box){(float)f[i].box[0], (float)f[i].box[1], (float)f[i].box[2],
-                                           (float)f[i].box[3], f[i].score, {0}};
-            memcpy(d->boxes[i].landmarks, f[i].landmarks, sizeof f[i].landmarks);
-        }
+    struct fh_face *f;
+    int k, rc = fh_detect(d->e, im, &d->cfg, &f, &k);
+    if (rc) return rc;
+    if (k > d->cap) {
+        struct cli_box *b = fh_realloc(d->boxes, (size_t)k * sizeof *b);
+        if (!b) return fh_fail(FH_E_NOMEM, "detector: out of memory");
+        d->boxes = b, d->cap = k;
+    }
+    for (int i = 0; i < k; i++) {
+        struct cli_box *b = &d->boxes[i];
+        *b = (struct cli_box){(float)f[i].box[0], (float)f[i].box[1], (float)f[i].box[2], (float)f[i].box[3],
+                              f[i].raw_score, {0}, f[i].score};
+        memcpy(b->landmarks, f[i].landmarks, sizeof f[i].landmarks);
     }
     *boxes = d->boxes, *n = k;
     return FH_OK;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// One face detector interface for the CLI and the evals: MTCNN (through the public
-// API) or the Viola-Jones Haar baseline, chosen by --detector mtcnn|haar.
+// One face detector interface for the CLI and the evals: any detector of the public API
+// (--detector mtcnn|haar; fh_config.detector), through fh_detect. Every box has landmarks
+// (MTCNN's own, or O-Net's on another detector's box).
 #ifndef FH_CLI_DETECTORS_H
 #define FH_CLI_DETECTORS_H
 
@@ -8,14 +9,17 @@
 
 struct cli_box {
     float x1, y1, x2, y2;   // pixels; MTCNN: inclusive integer box; Haar: x, y, x+w-1, y+h-1
-    float score;            // higher = more confident (MTCNN: O-Net p; Haar: haar_det.score)
-    float landmarks[10];    // MTCNN only (zeros for Haar)
+    float score;            // the detector's ranking score (fh_face.raw_score; MTCNN: O-Net p;
+                            // Haar: haar_det.score), for AP and ROC
+    float landmarks[10];    // 5 points (MTCNN's, or O-Net's on the box)
+    float face_p;           // face probability 0..1 (fh_face.score)
 };
 
 struct cli_detector;
 
-// Opens the detector o->detector names ("mtcnn" default, or "haar") with `threads`
-// threads (MTCNN engine; Haar is single-threaded). Prints the error, returns EXIT_FAIL.
+// Opens the detector o->detector names ("mtcnn" default) on an engine of `threads`
+// threads (the models are loaded: O-Net gives every detector landmarks). Prints the
+// error, returns EXIT_FAIL.
 int cli_detector_open(const struct cli_opts *o, int threads, struct cli_detector **out);
 void cli_detector_close(struct cli_detector *d);
 // Runs it on one image. *boxes belong to d (valid until the next run). FH_OK or an

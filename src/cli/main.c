@@ -10,7 +10,7 @@ static const struct {
     int (*fn)(int, char **);
     const char *help;
 } COMMANDS[] = {
-    {"detect", cmd_detect, "detect [--min-face N] IMAGE...      faces: box, score, 5 landmarks (JSON lines)"},
+    {"detect", cmd_detect, "detect [--detector D] IMAGE...      faces: box, score, 5 landmarks (JSON lines)"},
     {"embed", cmd_embed, "embed [--no-flip] [--min-face N] IMAGE...   faces with 192-D embeddings"},
     {"verify", cmd_verify, "verify IMAGE_A IMAGE_B              same person? (most central face of each)"},
     {"bench", cmd_bench, "bench [--runs N]                    per-net and end-to-end timings"},

@@ -27,6 +27,9 @@ struct det_face {
     float score;         // O-Net face probability
     float landmarks[10]; // x, y interleaved: left eye, right eye, nose, left mouth, right mouth
     int square_box[4];   // box made square and shifted inside the image (crop/thumbnail)
+    float raw_score;     // the detector's own ranking score (MTCNN: = score)
+    float lm_score;      // O-Net probability on the crop the landmarks came from (MTCNN: = score)
+    int kind;            // the detector that found it (enum det_kind, detector.h; MTCNN 0)
 };
 
 struct det_options {
@@ -61,6 +64,17 @@ void det_mtcnn_free(struct det_mtcnn *d);
 // image), FH_E_LIMIT (too many candidates), FH_E_NOMEM.
 int det_mtcnn_detect(struct det_mtcnn *d, const struct img *im, const struct det_options *o,
                      struct det_face **faces, int *n, struct det_stats *stats);
+
+// O-Net on boxes found by any detector: for box i (x1, y1, x2, y2 in pixels, n of them,
+// borrowed), the square of side scale * max(w, h) centred on the box (pixels outside the
+// image read as black, as the Caffe MTCNN pads) is resized to 48x48 and run through
+// O-Net in batches; out[i] gets the 5 landmarks, lm_score = O-Net's face probability,
+// box = the input box rounded, square_box, and score = raw_score = lm_score (the caller
+// overwrites raw_score/kind). n <= FH_MAX_FACES; boxes must be finite with x2 > x1,
+// y2 > y1 and scale in [0.5, 3]. FH_E_ARG, FH_E_LIMIT, FH_E_NOMEM.
+#define DET_LM_SCALE 1.0f
+int det_mtcnn_landmarks(struct det_mtcnn *d, const struct img *im, const float *boxes, int n,
+                        float scale, struct det_face *out);
 
 // Non-maximum suppression as MTCNN.kt does it, exposed for tests: boxes in input order
 // (no sorting); for i, for j > i, both alive, overlap = inter/union (or inter/min area

@@ -391,9 +391,47 @@ int det_mtcnn_detect(struct det_mtcnn *d, const struct img *im, const struct det
         memcpy(f->box, d->all[i].box, sizeof f->box);
         memcpy(f->square_box, f->box, sizeof f->box);
         square_limit(f->square_box, im->w, im->h);
-        f->score = d->all[i].score;
+        f->score = f->raw_score = f->lm_score = d->all[i].score;
+        f->kind = 0;
         memcpy(f->landmarks, d->all[i].lm, sizeof f->landmarks);
     }
     *faces = d->faces, *n = k;
+    return FH_OK;
+}
+
+int det_mtcnn_landmarks(struct det_mtcnn *d, const struct img *im, const float *boxes, int n,
+                        float scale, struct det_face *out) {
+    if (!im || !im->data || im->c != 3 || im->w < 1 || im->h < 1 || n < 0 || (n && (!boxes || !out)))
+        return fh_fail(FH_E_ARG, "mtcnn landmarks: need an RGB image and boxes");
+    if (n > FH_MAX_FACES) return fh_fail(FH_E_LIMIT, "mtcnn landmarks: more than %d boxes", FH_MAX_FACES);
+    if (!(scale >= 0.5f && scale <= 3.0f)) return fh_fail(FH_E_ARG, "mtcnn landmarks: scale %g not in [0.5, 3]", scale);
+    int rc = grow((void **)&d->all, &d->cap_all, n ? n : 1, sizeof *d->all);
+    if (rc) return rc;
+    float lim = (float)FH_MAX_IMAGE_SIDE * 4;
+    for (int i = 0; i < n; i++) {
+        const float *b = boxes + 4 * i;
+        for (int j = 0; j < 4; j++)
+            if (!(b[j] > -lim && b[j] < lim)) return fh_fail(FH_E_ARG, "mtcnn landmarks: box %d is not finite or too far out", i);
+        if (!(b[2] > b[0] && b[3] > b[1])) return fh_fail(FH_E_ARG, "mtcnn landmarks: box %d is empty", i);
+        float w = b[2] - b[0], h = b[3] - b[1], side = scale * (w > h ? w : h);
+        float cx = 0.5f * (b[0] + b[2]), cy = 0.5f * (b[1] + b[3]);
+        struct det_box *q = &d->all[i];
+        memset(q, 0, sizeof *q);
+        q->box[0] = (int)lrintf(cx - 0.5f * side), q->box[1] = (int)lrintf(cy - 0.5f * side);
+        int s = (int)lrintf(side);
+        q->box[2] = q->box[0] + (s > 1 ? s : 1) - 1, q->box[3] = q->box[1] + (s > 1 ? s : 1) - 1;
+    }
+    d->n_all = n;
+    if (n && (rc = run_crops(d, d->so, im, 48, 1))) return rc;
+    for (int i = 0; i < n; i++) {
+        const float *b = boxes + 4 * i;
+        struct det_face *f = &out[i];
+        memset(f, 0, sizeof *f);
+        for (int j = 0; j < 4; j++) f->box[j] = (int)lrintf(b[j]);
+        memcpy(f->square_box, f->box, sizeof f->box);
+        square_limit(f->square_box, im->w, im->h);
+        f->score = f->raw_score = f->lm_score = d->all[i].score;
+        memcpy(f->landmarks, d->all[i].lm, sizeof f->landmarks);
+    }
     return FH_OK;
 }

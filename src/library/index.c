@@ -144,7 +144,7 @@ struct lib_result *lib_analyse(struct fh_engine *e, const struct lib_options *o,
     struct fh_face *faces;
     int k, rc = img_decode_mem(data, n, &im);
     struct fh_config cfg = fh_config_default();
-    cfg.min_face = o->min_face, cfg.flip = o->flip;
+    cfg.min_face = o->min_face, cfg.flip = o->flip, cfg.detector = o->detector;
     if (!rc) rc = fh_process(e, &im, &cfg, &faces, &k);
     if (!rc && k && !(r->faces = fh_calloc((size_t)k, sizeof *r->faces))) rc = fh_fail(FH_E_NOMEM, "index: out of memory");
     if (!rc) rc = img_alloc(&crop, ALIGN_SIZE, ALIGN_SIZE, 3);

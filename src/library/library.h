@@ -47,6 +47,7 @@ struct lib_options {
     float cluster_t;            // average-linkage distance threshold for persons
     int min_person_faces;       // a new person needs this many faces (default 3)
     int thumb_size;             // face thumbnail side in pixels (default 96)
+    int detector;               // FH_DETECTOR_* (default MTCNN); each face records its own
     // progress callback (may be NULL), called from the calling thread after each photo
     void (*progress)(void *ctx, const struct lib_progress *p);
     void *progress_ctx;

@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "cluster/cluster.h"
+#include <stdio.h>
+
 #include "library/library_int.h"
 
 // Near-graph cutoff: pairs farther than the clustering threshold + this margin are left
@@ -157,6 +159,8 @@ int lib_commit_photo(struct lib *L, int64_t owner, struct persons_index *px, con
                                .assigned = by};
         memcpy(f.box, lf->f.box, sizeof f.box);
         memcpy(f.landmarks, lf->f.landmarks, sizeof f.landmarks);
+        const char *det = fh_detector_name(lf->f.detector);
+        snprintf(f.detector, sizeof f.detector, "%s", det ? det : "mtcnn");
         int64_t fid;
         rc = store_face_insert(L->s, owner, &f, &fid);
         assigned[i < 256 ? i : 255] = person;

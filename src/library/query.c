@@ -70,7 +70,7 @@ int lib_embed(struct lib *L, const struct img *im, const struct lib_options *o, 
     pthread_mutex_lock(&L->engine_mu);
     rc = warm_engine(L, o);
     struct fh_config cfg = fh_config_default();
-    cfg.min_face = o->min_face, cfg.flip = o->flip;
+    cfg.min_face = o->min_face, cfg.flip = o->flip, cfg.detector = o->detector;
     struct fh_face *faces = NULL;
     if (!rc) rc = fh_process(L->e, im, &cfg, &faces, &k);
     struct fh_face *copy = rc ? NULL : fh_malloc((size_t)(k ? k : 1) * sizeof *copy);

@@ -42,9 +42,22 @@ static inline float fh_verify_threshold(int flip) {
     return flip ? FH_VERIFY_THRESHOLD : FH_VERIFY_THRESHOLD_NOFLIP;
 }
 
+// Detectors (fh_config.detector): MTCNN (the default: boxes, score and landmarks from its
+// cascade), or Viola-Jones (OpenCV's frontal-face Haar cascade from Debian's opencv-data)
+// whose boxes get landmarks and a face probability from MTCNN's O-Net.
+enum { FH_DETECTOR_MTCNN = 0, FH_DETECTOR_HAAR = 1, FH_DETECTORS };
+// "mtcnn", "haar"; NULL for another value
+const char *fh_detector_name(int detector);
+// the FH_DETECTOR_* a name gives, or -1
+int fh_detector_parse(const char *name);
+
 struct fh_face {
     int box[4];                   // x1, y1, x2, y2, inclusive pixels
-    float score;                  // detector confidence (O-Net), 0..1
+    float score;                  // face probability 0..1 (O-Net's, on the box for non-MTCNN
+                                  // detectors): comparable across detectors
+    float raw_score;              // the detector's own ranking score (MTCNN: = score; Haar:
+                                  // grouped hits + a tie-breaker), for AP/ROC
+    int detector;                 // FH_DETECTOR_* that found it
     float landmarks[10];          // x,y: left eye, right eye, nose, mouth left, mouth right
     int square_box[4];            // square box inside the image (for crops/thumbnails)
     float embedding[FH_EMB_DIM];  // L2-normalised; valid when has_embedding
@@ -58,6 +71,7 @@ struct fh_config {
     float thresh[3];              // P/R/O-Net thresholds (default 0.6, 0.7, 0.7)
     long pnet_tile_pixels;        // P-Net strip size bounding memory (0: ~1 M pixels);
                                   // results do not depend on it
+    int detector;                 // FH_DETECTOR_* (default MTCNN)
 };
 struct fh_config fh_config_default(void);
 
@@ -116,6 +130,12 @@ int fh_image_load(const char *path, struct img *out);
 // Detects faces (no embeddings). *faces is owned by the engine.
 int fh_detect(struct fh_engine *e, const struct img *im, const struct fh_config *cfg,
               struct fh_face **faces, int *n);
+// Faces for boxes found elsewhere (another detector, a box the user drew): for each of n
+// boxes (x1, y1, x2, y2 pixels, borrowed) MTCNN's O-Net gives 5 landmarks on the square of
+// the box's longer side centred on it; out[i] gets box, square_box, landmarks, score =
+// raw_score = O-Net's face probability, detector = -1 (none). n <= FH_MAX_FACES; each box
+// finite, x2 > x1, y2 > y1 (else FH_E_ARG). Embed them with fh_embed.
+int fh_landmarks(struct fh_engine *e, const struct img *im, const float *boxes, int n, struct fh_face *out);
 // Aligns (5-point similarity to the ArcFace template, 112x112) and embeds n faces of im
 // in place (sets embedding, has_embedding).
 int fh_embed(struct fh_engine *e, const struct img *im, const struct fh_config *cfg,

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "align/align.h"
-#include "detect/detect.h"
+#include "detect/detector.h"
 #include "embed/embed.h"
 #include "pipeline/facehatch.h"
 
@@ -34,7 +34,7 @@ struct fh_models {
 struct fh_engine {
     const struct fh_models *m;
     struct fh_pool *pool;
-    struct det_mtcnn *det;
+    struct detector *det[FH_DETECTORS]; // made on first use
     struct emb *emb;
     struct fh_face *faces;
     int cap;
@@ -139,6 +139,27 @@ void fh_models_free(struct fh_models *m) {
 
 const char *fh_models_kernels(const struct fh_models *m) { return nn_net_kernels(m->net[3]); }
 
+const char *fh_detector_name(int detector) {
+    _Static_assert((int)FH_DETECTOR_MTCNN == (int)DET_MTCNN && (int)FH_DETECTOR_HAAR == (int)DET_HAAR &&
+                       (int)FH_DETECTORS == (int)DET_KINDS,
+                   "public detector ids are detect/detector.h's kinds");
+    return det_kind_name(detector);
+}
+
+int fh_detector_parse(const char *name) { return det_kind_parse(name); }
+
+// the engine's detector of a kind, made on first use (*out may be NULL)
+static int fh_engine_detector(struct fh_engine *e, int kind, struct detector **out) {
+    if (!fh_detector_name(kind)) return fh_fail(FH_E_ARG, "unknown detector %d", kind);
+    if (!e->det[kind]) {
+        struct detector_nets nets = {e->m->net[0], e->m->net[1], e->m->net[2]};
+        int rc = detector_new(kind, &nets, e->pool, &e->det[kind]);
+        if (rc) return rc;
+    }
+    if (out) *out = e->det[kind];
+    return FH_OK;
+}
+
 int fh_engine_new(const struct fh_models *m, int n_threads, struct fh_engine **out) {
     *out = NULL;
     struct fh_engine *e = fh_calloc(1, sizeof *e);
@@ -146,7 +167,7 @@ int fh_engine_new(const struct fh_models *m, int n_threads, struct fh_engine **o
     e->m = m;
     int rc = FH_OK;
     if (n_threads != 1 && !(e->pool = fh_pool_new(n_threads))) rc = FH_E_NOMEM;
-    if (!rc) rc = det_mtcnn_new(m->net[0], m->net[1], m->net[2], e->pool, &e->det);
+    if (!rc) rc = fh_engine_detector(e, FH_DETECTOR_MTCNN, NULL);
     if (!rc) rc = emb_new_prep(m->net[3], m->prep, e->pool, &e->emb);
     for (int i = 0; i < EMB_BATCH && !rc; i++) rc = img_alloc(&e->crops[i], EMB_SIZE, EMB_SIZE, 3);
     if (rc) {
@@ -159,7 +180,7 @@ int fh_engine_new(const struct fh_models *m, int n_threads, struct fh_engine **o
 
 void fh_engine_free(struct fh_engine *e) {
     if (!e) return;
-    det_mtcnn_free(e->det);
+    for (int i = 0; i < FH_DETECTORS; i++) detector_free(e->det[i]);
     emb_free(e->emb);
     fh_pool_free(e->pool);
     for (int i = 0; i < EMB_BATCH; i++) img_free(&e->crops[i]);
@@ -172,13 +193,15 @@ int fh_image_load(const char *path, struct img *out) { return img_decode_file(pa
 int fh_detect(struct fh_engine *e, const struct img *im, const struct fh_config *cfg,
               struct fh_face **faces, int *n) {
     *faces = NULL, *n = 0;
-    struct det_options o = det_options_default();
-    o.min_face = cfg->min_face;
-    o.packed = cfg->packed_pyramid;
-    o.tile_pixels = cfg->pnet_tile_pixels;
-    memcpy(o.thresh, cfg->thresh, sizeof o.thresh);
+    struct detector_options o = detector_options_default();
+    o.mtcnn.min_face = cfg->min_face;
+    o.mtcnn.packed = cfg->packed_pyramid;
+    o.mtcnn.tile_pixels = cfg->pnet_tile_pixels;
+    memcpy(o.mtcnn.thresh, cfg->thresh, sizeof o.mtcnn.thresh);
+    struct detector *det;
     struct det_face *df;
-    int k, rc = det_mtcnn_detect(e->det, im, &o, &df, &k, NULL);
+    int k, rc = fh_engine_detector(e, cfg->detector, &det);
+    if (!rc) rc = detector_run(det, im, &o, &df, &k);
     if (rc) return rc;
     if (k > e->cap) {
         struct fh_face *f = fh_realloc(e->faces, (size_t)k * sizeof *f);
@@ -192,9 +215,29 @@ int fh_detect(struct fh_engine *e, const struct img *im, const struct fh_config 
         memcpy(f->square_box, df[i].square_box, sizeof f->square_box);
         memcpy(f->landmarks, df[i].landmarks, sizeof f->landmarks);
         f->score = df[i].score;
+        f->raw_score = df[i].raw_score;
+        f->detector = df[i].kind;
     }
     *faces = e->faces, *n = k;
     return FH_OK;
+}
+
+int fh_landmarks(struct fh_engine *e, const struct img *im, const float *boxes, int n, struct fh_face *out) {
+    if (n < 0 || n > FH_MAX_FACES) return fh_fail(FH_E_LIMIT, "landmarks: %d boxes (at most %d)", n, FH_MAX_FACES);
+    struct det_face *df = fh_malloc(sizeof *df * (size_t)(n ? n : 1));
+    if (!df) return fh_fail(FH_E_NOMEM, "landmarks: out of memory");
+    int rc = detector_landmarks(e->det[FH_DETECTOR_MTCNN], im, boxes, n, DET_LM_SCALE, df);
+    for (int i = 0; !rc && i < n; i++) {
+        struct fh_face *f = &out[i];
+        memset(f, 0, sizeof *f);
+        memcpy(f->box, df[i].box, sizeof f->box);
+        memcpy(f->square_box, df[i].square_box, sizeof f->square_box);
+        memcpy(f->landmarks, df[i].landmarks, sizeof f->landmarks);
+        f->score = f->raw_score = df[i].score;
+        f->detector = -1;
+    }
+    fh_free(df);
+    return rc;
 }
 
 static int align_into(const struct img *im, const struct fh_face *f, struct img *dst) {

@@ -156,6 +156,7 @@ void srv_face_json(struct srv_json *w, const struct store_face *f) {
     for (int k = 0; k < 4; k++) jw_int(w, f->box[k]);
     jw_arr_end(w);
     jw_key(w, "score"), jw_num(w, f->det_score);
+    jw_key(w, "detector"), jw_str(w, f->detector);
     jw_key(w, "quality"), jw_num(w, f->quality);
     jw_key(w, "blurry"), jw_bool(w, f->blurry);
     jw_key(w, "trash"), jw_bool(w, f->trash);

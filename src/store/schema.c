@@ -119,10 +119,16 @@ static const char schema_v2[] =
     ");"
     "CREATE INDEX tokens_user ON tokens (user_id);";
 
+// 3 -> 4: which detector found each face (issue 9); older faces were all MTCNN's
+static const char schema_v4[] =
+    "ALTER TABLE faces ADD COLUMN detector TEXT NOT NULL DEFAULT 'mtcnn';"
+    "ALTER TABLE op_faces ADD COLUMN detector TEXT;";
+
 const char *const store_migrations[] = {
     schema_v1,           // 0 -> 1
     schema_v2,           // 1 -> 2: accounts
     store_schema_domain, // 2 -> 3 (schema_domain.c: AUTOINCREMENT ids, orig_name, ops log)
+    schema_v4,           // 3 -> 4: faces.detector
 };
 _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCHEMA_VERSION,
                "one migration step per schema version");

@@ -133,7 +133,7 @@ enum st_id {
 // column order read by face_row(); the blobs come last
 #define FACE_COLS_LITE                                                                      \
     "id, photo_id, x1, y1, x2, y2, det_score, blur, quality, blurry, trash, model_id, dim,"   \
-    " person_id, assigned, landmarks"
+    " person_id, assigned, landmarks, detector"
 #define FACE_COLS FACE_COLS_LITE ", embedding, thumb"
 #define PERSON_SELECT                                                                       \
     "SELECT p.id, p.name, p.hidden, p.avatar_face, p.avatar_by_user, COUNT(f.id),"          \
@@ -174,8 +174,8 @@ static const char *const st_sql[ST_COUNT] = {
     [ST_PHOTO_OWNED] = "SELECT 1 FROM photos WHERE id = ?1 AND owner = ?2",
     [ST_FACE_ADD] = "INSERT INTO faces (owner, photo_id, person_id, assigned, x1, y1, x2, y2,"
                     " det_score, blur, quality, blurry, trash, model_id, dim, landmarks,"
-                    " embedding, thumb) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-                    " ?12, ?13, ?14, ?15, ?16, ?17, ?18) RETURNING id",
+                    " embedding, thumb, detector) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+                    " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) RETURNING id",
     [ST_FACE_GET] = "SELECT " FACE_COLS " FROM faces WHERE id = ?1 AND owner = ?2",
     [ST_FACE_EACH] = "SELECT " FACE_COLS " FROM faces WHERE owner = ?1 ORDER BY id",
     [ST_FACE_EACH_LITE] = "SELECT " FACE_COLS_LITE " FROM faces WHERE owner = ?1 ORDER BY id",
@@ -1031,12 +1031,14 @@ static int face_row(sqlite3_stmt *st, int with_blobs, float *emb, struct store_f
         return fh_fail(FH_E_DB, "store: face %lld: landmarks are %d bytes, not 40",
                        (long long)f->id, lm_n);
     le_to_f32(lm, 10, f->landmarks);
+    const unsigned char *det = sqlite3_column_text(st, 16);
+    snprintf(f->detector, sizeof f->detector, "%s", det ? (const char *)det : "mtcnn");
     if (f->dim < 0 || f->dim > STORE_EMB_MAX)
         return fh_fail(FH_E_DB, "store: face %lld: stored dim %d outside 0..%d", (long long)f->id,
                        f->dim, STORE_EMB_MAX);
     if (!with_blobs) return FH_OK;
-    const uint8_t *e = sqlite3_column_blob(st, 16);
-    int e_n = sqlite3_column_bytes(st, 16);
+    const uint8_t *e = sqlite3_column_blob(st, 17);
+    int e_n = sqlite3_column_bytes(st, 17);
     if (e_n != f->dim * 4 || (e_n && !e))
         return fh_fail(FH_E_DB, "store: face %lld: embedding is %d bytes, dim %d needs %d",
                        (long long)f->id, e_n, f->dim, f->dim * 4);
@@ -1044,8 +1046,8 @@ static int face_row(sqlite3_stmt *st, int with_blobs, float *emb, struct store_f
         le_to_f32(e, f->dim, emb);
         f->embedding = emb;
     }
-    f->thumb = sqlite3_column_blob(st, 17);
-    f->thumb_size = (size_t)sqlite3_column_bytes(st, 17);
+    f->thumb = sqlite3_column_blob(st, 18);
+    f->thumb_size = (size_t)sqlite3_column_bytes(st, 18);
     if (f->thumb_size == 0) f->thumb = NULL;
     return FH_OK;
 }
@@ -1152,6 +1154,7 @@ int store_face_insert(struct store *s, int64_t owner, const struct store_face *f
     bind_blob(s, st, 16, s->lm_le, sizeof s->lm_le);
     bind_blob(s, st, 17, f->dim ? s->emb_le : NULL, (size_t)f->dim * 4);
     bind_blob(s, st, 18, f->thumb_size ? f->thumb : NULL, f->thumb_size);
+    bind_text(s, st, 19, f->detector[0] ? f->detector : "mtcnn");
     rc = step(s, st, "insert face");
     if (rc == 1) {
         *id = sqlite3_column_int64(st, 0);

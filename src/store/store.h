@@ -46,7 +46,7 @@
 
 
 #define STORE_EMB_MAX 512        // largest embedding dimension accepted
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 // Limits on inputs, checked (FH_E_ARG) before the database is touched.
 // TODO(base): move to base/limits.h beside the other limits on outside input.
 #define STORE_PATH_MAX 4096            // photo path bytes: PATH_MAX on Linux
@@ -161,6 +161,8 @@ struct store_face {
     size_t thumb_size;
     int64_t person_id;           // 0 = unknown
     int assigned;                // enum store_assign: who put it in person_id
+    char detector[16];           // the detector that found it ("mtcnn", "haar"; fh_detector_name);
+                                 // "" on insert stores "mtcnn" (faces of schema < 4 read "mtcnn")
 };
 // Inserts a face of photo f->photo_id (owned by owner, else FH_E_NOTFOUND); f->id is ignored.
 // dim 0 stores no embedding (model_id may be 0 then); dim 1..STORE_EMB_MAX needs a finite

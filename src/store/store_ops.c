@@ -85,7 +85,7 @@ int store_op_save_photo(struct store *s, int64_t op, int64_t owner, int64_t phot
                       a, 1, "op: save rejects of persons");
     if (!rc) rc = sql(s, "INSERT OR IGNORE INTO op_faces SELECT ?1, id, person_id, assigned, 1, owner, photo_id,"
                          " x1, y1, x2, y2, det_score, blur, quality, blurry, trash, model_id, dim, landmarks,"
-                         " embedding, thumb FROM faces WHERE photo_id = ?2 AND owner = ?3",
+                         " embedding, thumb, detector FROM faces WHERE photo_id = ?2 AND owner = ?3",
                       a, 3, "op: save faces of photo");
     return rc;
 }
@@ -104,8 +104,8 @@ static const char *const undo_sql[] = {
     "DELETE FROM persons WHERE owner = ?2 AND id IN (SELECT id FROM op_persons WHERE op_id = ?1 AND existed = 0)",
     "INSERT OR IGNORE INTO faces SELECT o.id, o.owner, o.photo_id,"
     " (SELECT p.id FROM persons p WHERE p.id = o.person_id), o.assigned, o.x1, o.y1, o.x2, o.y2, o.det_score,"
-    " o.blur, o.quality, o.blurry, o.trash, o.model_id, o.dim, o.landmarks, o.embedding, o.thumb"
-    " FROM op_faces o WHERE o.op_id = ?1 AND o.full = 1 AND o.owner = ?2"
+    " o.blur, o.quality, o.blurry, o.trash, o.model_id, o.dim, o.landmarks, o.embedding, o.thumb,"
+    " COALESCE(o.detector, 'mtcnn') FROM op_faces o WHERE o.op_id = ?1 AND o.full = 1 AND o.owner = ?2"
     " AND EXISTS (SELECT 1 FROM photos p WHERE p.id = o.photo_id AND p.owner = ?2)",
     "UPDATE faces SET person_id = (SELECT p.id FROM op_faces o JOIN persons p ON p.id = o.person_id"
     " WHERE o.op_id = ?1 AND o.id = faces.id),"

@@ -216,7 +216,7 @@ A=$(person_of Colin_Powell); B=$(person_of Tony_Blair); C=$(person_of Serena_Wil
 echo "     Colin_Powell -> person $A, Tony_Blair -> $B, Serena_Williams -> $C"
 check "each LFW identity became its own person" [ -n "$A" ] && [ -n "$B" ] && [ -n "$C" ] && [ "$A" != "$B" ] && [ "$B" != "$C" ] && [ "$A" != "$C" ]
 req GET "/api/persons/$A"
-check "GET /api/persons/{id}: faces and photos" [ "$CODE" = 200 ] && jqb '.person.id > 0 and (.faces | length) >= 4 and all(.faces[]; (.id | type == "number") and (.photo | type == "number") and (.box | length == 4) and (.blurry | type == "boolean") and (.trash | type == "boolean")) and all(.photos[]; .width > 0 and .height > 0)'
+check "GET /api/persons/{id}: faces and photos" [ "$CODE" = 200 ] && jqb '.person.id > 0 and (.faces | length) >= 4 and all(.faces[]; (.id | type == "number") and (.photo | type == "number") and (.box | length == 4) and (.blurry | type == "boolean") and (.trash | type == "boolean") and .detector == "mtcnn") and all(.photos[]; .width > 0 and .height > 0)'
 AF1=$(jq -r '.faces[0].id' "$TMP/body"); AF2=$(jq -r '.faces[1].id' "$TMP/body"); AF3=$(jq -r '.faces[2].id' "$TMP/body")
 APH=$(jq -r '.photos[0].id' "$TMP/body"); NA=$(jq -r '.person.n_faces' "$TMP/body")
 req GET "/api/persons/$B"; NB=$(jq -r '.person.n_faces' "$TMP/body"); BF=$(jq -r '.faces[0].id' "$TMP/body")

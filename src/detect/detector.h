@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+// detector: one interface over the face detectors. A backend finds boxes with its own
+// score; faces without landmarks get them from MTCNN's O-Net run on their boxes
+// (det_mtcnn_landmarks), so alignment works whichever detector found the face.
+//
+//   struct detector_nets nets = {pnet, rnet, onet};          // borrowed, outlive d
+//   struct detector *d;
+//   detector_new(DET_HAAR, &nets, pool, &d);                  // pool may be NULL
+//   struct detector_options o = detector_options_default();
+//   struct det_face *faces; int n;
+//   detector_run(d, &photo, &o, &faces, &n);                  // faces owned by d
+//   detector_free(d);
+//
+// Backends:
+//   DET_MTCNN  the cascade of detect.h: box, O-Net probability, 5 landmarks.
+//   DET_HAAR   OpenCV's frontal-face Viola-Jones cascade (haar/, read from Debian's
+//              opencv-data at detector_new): box and grouped-hit score; landmarks and a
+//              face probability from O-Net on the box.
+// Scores: det_face.raw_score is the backend's own ranking score (use it for AP/ROC);
+// det_face.score is a face probability in 0..1 (MTCNN: O-Net's; others: O-Net's on the
+// box, lm_score), comparable across detectors, which the library's gates use.
+// Thread safety: a detector is used by one thread at a time; nets and cascade are shared
+// read-only. Errors: FH_OK or FH_E_* with fh_errmsg() set; nothing prints.
+#ifndef FH_DETECTOR_H
+#define FH_DETECTOR_H
+
+#include "detect/detect.h"
+
+enum det_kind { DET_MTCNN = 0, DET_HAAR = 1, DET_KINDS };
+
+// "mtcnn", "haar"; NULL for an unknown kind
+const char *det_kind_name(int kind);
+// the kind a name gives, or -1
+int det_kind_parse(const char *name);
+// "mtcnn|haar": the names, for usage texts (static storage)
+const char *det_kind_names(void);
+
+struct detector_nets {
+    const struct nn_net *pnet, *rnet, *onet;
+};
+
+struct detector_options {
+    struct det_options mtcnn;   // MTCNN's options; min_face also bounds the other backends
+    float lm_scale;             // O-Net crop side = lm_scale * the box's longer side (DET_LM_SCALE)
+    float lm_min_score;         // faces of other backends whose O-Net score is below are
+                                // dropped (0: keep all; default 0)
+};
+struct detector_options detector_options_default(void);
+
+struct detector;
+
+// FH_E_ARG (unknown kind, nets of the wrong shape), FH_E_IO/FH_E_FORMAT (Haar cascade
+// missing or bad: the message says what to install), FH_E_NOMEM.
+int detector_new(int kind, const struct detector_nets *nets, struct fh_pool *pool, struct detector **out);
+void detector_free(struct detector *d);
+int detector_kind(const struct detector *d);
+
+// Finds faces in an RGB image; *faces belong to d (valid until its next call), at most
+// FH_MAX_FACES, every one with landmarks. Errors as det_mtcnn_detect / haar_detect.
+int detector_run(struct detector *d, const struct img *im, const struct detector_options *o,
+                 struct det_face **faces, int *n);
+
+// det_mtcnn_landmarks through the detector's O-Net (any kind): landmarks for boxes found
+// elsewhere. Same contract.
+int detector_landmarks(struct detector *d, const struct img *im, const float *boxes, int n, float scale,
+                       struct det_face *out);
+
+#endif
