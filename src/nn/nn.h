@@ -48,6 +48,8 @@ enum nn_op {
                       // inference: gamma (x - mean) / sqrt(var + eps) + beta; training:
                       // batch statistics (nn_train.h). Folded into the conv before it at export.
     NN_OP_L2NORM,     // rows of [N, D]: x / max(|x|, eps)
+    NN_OP_CONCAT,     // inputs joined along one axis (all other dims equal)
+    NN_OP_SLICE,      // x[..., start:stop, ...] along one axis, step 1
     NN_OP_COUNT
 };
 
