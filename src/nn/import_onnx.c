@@ -758,6 +758,23 @@ static int ox_graph(struct ox *o, struct pb g, const struct nn_options *opt) {
     return rc;
 }
 
+// drops the nodes no output needs (the tail an nn_options.outputs cut leaves behind)
+static int ox_prune(struct nn_net *net) {
+    char *need = fh_calloc((size_t)net->n_values, 1);
+    if (!need) return fh_fail(FH_E_NOMEM, "onnx: out of memory");
+    for (int i = 0; i < net->n_outputs; i++) need[net->outputs[i]] = 1;
+    for (int i = net->n_nodes - 1; i >= 0; i--)
+        if (need[net->nodes[i].out])
+            for (int k = 0; k < net->nodes[i].n_in; k++)
+                if (net->nodes[i].in[k] >= 0) need[net->nodes[i].in[k]] = 1;
+    int n = 0;
+    for (int i = 0; i < net->n_nodes; i++)
+        if (need[net->nodes[i].out]) net->nodes[n++] = net->nodes[i];
+    net->n_nodes = n;
+    fh_free(need);
+    return n ? FH_OK : fh_fail(FH_E_FORMAT, "onnx: no operator computes the outputs");
+}
+
 // counts what the graph holds (nodes, initializers, inputs) and the floats its constants
 // need, so every allocation is sized and limited before it is made
 static int ox_count(struct pb g, int *n_nodes, int *n_vals, size_t *floats) {
@@ -843,6 +860,7 @@ int nn_net_load_onnx_mem(const uint8_t *buf, size_t n, const struct nn_options *
         rc = fh_fail(FH_E_NOMEM, "onnx: out of memory");
     o.next = net->blob;
     if (!rc) rc = ox_graph(&o, g, opt);
+    if (!rc) rc = ox_prune(net);
     fh_free(o.layout), fh_free(o.converted), fh_free(o.map), fh_free(o.map_name), fh_free(o.map_len);
     if (!rc) rc = nn_passes_import(net, opt);
     return nn_net_seal(net, rc, opt, out);

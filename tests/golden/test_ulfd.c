@@ -2,11 +2,14 @@
 // ULFD RFB-320 (models/ulfd.onnx) through our ONNX importer against ONNX Runtime's outputs
 // (tests/golden/ulfd_golden.bin, made by tools/ulfd_golden.sh) on two demo photos resized
 // to the file's 320x240: face scores and decoded boxes, with the best and the reference
-// kernels. `test_ulfd --write-inputs DIR` writes the 320x240 RGB inputs the golden tool
+// kernels; then the net cut before its decode (det_ulfd_load) decoded against our own
+// priors (detect/ulfd.c) against the same ORT boxes, and det_ulfd_detect on the six demo
+// photos at 640 wide. `test_ulfd --write-inputs DIR` writes the 320x240 RGB inputs the golden tool
 // feeds to ONNX Runtime.
 #include <math.h>
 #include <string.h>
 
+#include "detect/ulfd.h"
 #include "harness.h"
 #include "img/img.h"
 #include "nn/nn.h"
@@ -132,6 +135,84 @@ static void test_golden(const struct golden *g, int force_ref) {
     nn_net_free(net);
 }
 
+// our priors + decode on the cut net == the file's baked-in 320x240 decode (ORT)
+static void test_own_decode(const struct golden *g) {
+    struct nn_net *net;
+    int rc = det_ulfd_load(FH_MODELS "/ulfd.onnx", &net);
+    TEST_COND("ulfd.onnx loads cut before its decode (outputs scores, raw offsets)", rc == FH_OK && nn_net_n_outputs(net) == 2);
+    if (rc) return;
+    int P = det_ulfd_n_priors(GW, GH);
+    TEST_COND("320x240 has 4420 priors (40x30x3 + 20x15x2 + 10x8x2 + 5x4x3)", P == 4420 && P == g->P);
+    float *pr = malloc((size_t)P * 16), *bx = malloc((size_t)P * 16);
+    det_ulfd_priors(GW, GH, pr);
+    struct nn_session *s;
+    nn_session_new(net, NULL, &s);
+    int dims[4] = {1, GH, GW, 3};
+    nn_session_reshape(s, dims, 4);
+    for (int i = 0; i < g->n_images && P == g->P; i++) {
+        uint32_t hash;
+        const float *face, *boxes;
+        const char *name = (const char *)golden_image(g, i, &hash, &face, &boxes);
+        struct img im;
+        if (load_input(name, &im)) continue;
+        to_input(&im, nn_session_input(s, 0));
+        img_free(&im);
+        nn_session_run(s);
+        int od[FH_MAX_DIMS], r;
+        det_ulfd_decode(nn_session_output(s, 1, od, &r), pr, P, bx);
+        double eb = 0;
+        for (int k = 0; k < P * 4; k++) eb = fmax(eb, fabs(bx[k] - boxes[k]));
+        char d[200];
+        snprintf(d, sizeof d, "%s: our priors + decode vs the file's decode in ORT: max diff %.2g (tol %.0e)", name, eb, TOL);
+        TEST_COND(d, od[1] == P && eb <= TOL);
+    }
+    free(pr), free(bx);
+    nn_session_free(s);
+    nn_net_free(net);
+}
+
+// fully convolutional at 640 wide on the demo photos (3-5 people each): every photo has
+// at least 3 confident faces, boxes lie in the image and are sorted by score
+static void test_detect(void) {
+    struct nn_net *net;
+    struct det_ulfd *d = NULL;
+    if (det_ulfd_load(FH_MODELS "/ulfd.onnx", &net) || det_ulfd_new(net, NULL, &d)) {
+        TEST_COND("det_ulfd_new", 0);
+        return;
+    }
+    int total = 0, ok = 1;
+    char counts[128] = "";
+    for (int i = 1; i <= 6; i++) {
+        char path[256];
+        struct img im;
+        snprintf(path, sizeof path, FH_MODELS "/samples/sample%d.jpg", i);
+        if (img_decode_file(path, &im)) {
+            ok = 0;
+            continue;
+        }
+        struct det_box_f *b;
+        int n, strong = 0;
+        int rc = det_ulfd_detect(d, &im, NULL, &b, &n);
+        for (int k = 0; k < n; k++) {
+            strong += b[k].score >= 0.9f;
+            if (b[k].x1 < -0.1f * im.w || b[k].x2 > 1.1f * im.w || b[k].y2 <= b[k].y1 || (k && b[k].score > b[k - 1].score)) ok = 0;
+        }
+        ok &= rc == FH_OK && strong >= 3 && strong <= 6;
+        total += n;
+        snprintf(counts + strlen(counts), sizeof counts - strlen(counts), "%s%d/%d", i > 1 ? " " : "", strong, n);
+        fh_free(b);
+        img_free(&im);
+    }
+    char msg[256];
+    snprintf(msg, sizeof msg, "det_ulfd_detect at 640 wide: faces >= 0.9 / > 0.3 per demo photo: %s", counts);
+    TEST_COND(msg, ok && total > 0);
+    struct det_box_f *b;
+    int n;
+    TEST_COND("an empty image: FH_E_ARG", det_ulfd_detect(d, &(struct img){0}, NULL, &b, &n) == FH_E_ARG && n == 0);
+    det_ulfd_free(d);
+    nn_net_free(net);
+}
+
 int main(int argc, char **argv) {
     if (argc == 3 && !strcmp(argv[1], "--write-inputs")) return write_inputs(argv[2]);
     struct golden g = {0};
@@ -139,7 +220,9 @@ int main(int argc, char **argv) {
     if (g.n_images) {
         test_golden(&g, 0);
         test_golden(&g, 1);
+        test_own_decode(&g);
     }
+    test_detect();
     free(g.buf);
     return TEST_REPORT();
 }
