@@ -120,8 +120,12 @@ static int serialize(const struct nn_net *net, const struct nn_meta *meta, struc
     for (int i = 0; meta && i < meta->n; i++)
         if (!meta->key[i] || !meta->value[i] || !key_ok(meta->key[i]) || strchr(meta->value[i], '\n'))
             return fh_fail(FH_E_ARG, "model file: metadata line %d: a key of [A-Za-z0-9_.-] and a one-line value", i);
-    for (int i = 0; i < net->n_nodes; i++)
+    for (int i = 0; i < net->n_nodes; i++) {
+        const struct nn_params *np = &net->nodes[i].p;
         if (!OP_NAMES[net->nodes[i].op]) return fh_fail(FH_E_ARG, "model file: operator %d has no file name", i);
+        if (np->same == NN_PAD_EXPLICIT || np->DH > 1 || np->DW > 1)
+            return fh_fail(FH_E_ARG, "model file: operator %d: explicit padding or dilation (the format holds neither)", i);
+    }
     uint8_t head[HEADER] = MAGIC;
     put(w, head, HEADER);
     size_t meta_off = w->n;

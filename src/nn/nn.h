@@ -2,7 +2,7 @@
 // nn: our CNN inference engine. A net is a list of nodes (ops) over float32 NHWC
 // tensors, imported from a TFLite flatbuffer (the subset our models use; composite
 // PReLU and softmax sub-graphs are fused into single ops by graph passes), loaded from
-// our own .fhm model file, or built in code and trained (nn_train.h), and run by a session that owns every activation and scratch buffer.
+// an ONNX protobuf (import_onnx.c; NCHW graphs mapped to our layout), our own .fhm model file, or built in code and trained (nn_train.h), and run by a session that owns every activation and scratch buffer.
 // It knows nothing about images or faces.
 //
 //   struct nn_net *net;
@@ -48,6 +48,8 @@ enum nn_op {
                       // inference: gamma (x - mean) / sqrt(var + eps) + beta; training:
                       // batch statistics (nn_train.h). Folded into the conv before it at export.
     NN_OP_L2NORM,     // rows of [N, D]: x / max(|x|, eps)
+    NN_OP_CONCAT,     // inputs joined along one axis (all other dims equal)
+    NN_OP_SLICE,      // x[..., start:stop, ...] along one axis, step 1
     NN_OP_COUNT
 };
 
@@ -61,6 +63,11 @@ enum nn_dtype { NN_F32, NN_I32, NN_I8, NN_F16 };
 struct nn_options {
     int no_fuse;    // 1: keep composite PReLU/softmax sub-graphs as separate ops
     int force_ref;  // 1: scalar reference kernels only (also env FH_FORCE_REF=1)
+    // ONNX only: when n_outputs > 0, the net's outputs are these values (by name, at most
+    // 8; borrowed for the load) instead of the file's: cuts off a tail such as a decode
+    // baked in for one input size. FH_E_NOTFOUND names a value the file does not have.
+    const char *const *outputs;
+    int n_outputs;
 };
 
 struct nn_net;
@@ -75,6 +82,16 @@ int nn_net_load_tflite(const char *path, const struct nn_options *opt, struct nn
 int nn_net_load_tflite_mem(const uint8_t *buf, size_t n, const struct nn_options *opt,
                            struct nn_net **out);
 void nn_net_free(struct nn_net *net);
+// Loads an ONNX model (import_onnx.c: opset 7..12, one float NCHW input; the ops and the
+// layout mapping are listed there). Rank-4 activations run NHWC: input 0 is (N, H, W, C)
+// and an output that ONNX sees as NCHW comes back NHWC. Shape arithmetic is folded at the
+// stored input shape (batch 1). Denormal weights are set to zero. Every length, index and
+// size in the file is checked before use: FH_OK, FH_E_IO, FH_E_LIMIT, FH_E_FORMAT (names
+// the node or tensor), FH_E_UNSUPPORTED (names the op or attribute), FH_E_NOTFOUND (an
+// opt->outputs name), FH_E_NOMEM; errors from the path form start with the path.
+int nn_net_load_onnx(const char *path, const struct nn_options *opt, struct nn_net **out);
+int nn_net_load_onnx_mem(const uint8_t *buf, size_t n, const struct nn_options *opt,
+                         struct nn_net **out);
 
 // ---- our model file (.fhm, model_file.c; layout in docs/architecture.md) ---------------
 // Metadata: key=value text lines saved with the net. Keys the pipeline reads: arch,
@@ -110,7 +127,7 @@ size_t nn_net_n_weights(const struct nn_net *net);
 enum {
     NN_PASS_FOLD_BN = 1,        // CONV/DWCONV/FC + its only reader BATCHNORM -> the conv
     NN_PASS_FUSE_PATTERNS = 2,  // composite PReLU and softmax sub-graphs -> PRELU, SOFTMAX
-    NN_PASS_FUSE_ACT = 4,       // CONV/DWCONV/FC + its only reader PRELU -> fused act
+    NN_PASS_FUSE_ACT = 4,       // CONV/DWCONV/FC + its only reader PRELU or RELU -> fused act
     NN_PASSES_EXPORT = NN_PASS_FOLD_BN | NN_PASS_FUSE_ACT, // before saving a trained model
 };
 // Rewrites a loaded net in place (FOLD_BN changes the weights) and re-packs it for the

@@ -45,13 +45,19 @@ struct nn_value {
     int last_use;          // last node index reading it (planning)
 };
 
+#define NN_PAD_EXPLICIT 2 // nn_params.same: padding given per side
+
 struct nn_params {
     int KH, KW, SH, SW;    // conv / pool window and strides
-    int same;              // 1 = SAME padding, 0 = VALID
+    int same;              // 1 = SAME padding, 0 = VALID, NN_PAD_EXPLICIT: PT, PL, PB, PR
+    int PT, PL, PB, PR;    // explicit padding (conv, same == NN_PAD_EXPLICIT; ONNX pads)
+    int DH, DW;            // conv dilation; 0 reads as 1 (none; depthwise takes none)
     int act;               // fused activation (enum nn_act)
     int alpha;             // value index of PReLU slopes (for act == PRELU), else -1
     float alpha_scale;     // slopes multiplier (MobileFaceNet pattern stores alpha/2)
-    int axis;              // reduce axis (normalised, >= 0) or -1
+    int axis;              // reduce / concat / slice axis (normalised, >= 0) or -1
+    int start, stop;       // SLICE: [start, stop) along axis (negative counts from the end;
+                           // clamped to the dimension as ONNX does)
     int keep_dims;
     float eps;             // BATCHNORM, L2NORM
 };

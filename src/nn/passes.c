@@ -166,10 +166,15 @@ int nn_pass_fuse_act(struct nn_net *net) {
     if (rc) return rc;
     for (int i = 0; i < net->n_nodes; i++) {
         struct nn_node *pr = &net->nodes[i], *cv;
-        if (g.dead[i] || pr->op != NN_OP_PRELU || !(cv = conv_before(&g, i))) continue;
-        cv->p.act = NN_ACT_PRELU;
-        cv->p.alpha = pr->p.alpha;
-        cv->p.alpha_scale = pr->p.alpha_scale;
+        if (g.dead[i] || (pr->op != NN_OP_PRELU && pr->op != NN_OP_RELU) || !(cv = conv_before(&g, i)))
+            continue;
+        if (pr->op == NN_OP_RELU) {
+            cv->p.act = NN_ACT_RELU;
+        } else {
+            cv->p.act = NN_ACT_PRELU;
+            cv->p.alpha = pr->p.alpha;
+            cv->p.alpha_scale = pr->p.alpha_scale;
+        }
         absorb(&g, cv, i);
     }
     return graph_close(&g);

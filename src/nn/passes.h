@@ -9,7 +9,7 @@
 //   nn_pass_fuse_softmax   DIV(e, SUM(e)), e = EXP(SUB(x, REDUCE_MAX(x))), last axis -> SOFTMAX(x)
 //   nn_pass_fold_bn        CONV/DWCONV/FC whose only reader is a BATCHNORM -> the conv with
 //                          w' = w g/sqrt(v+eps) per output channel, b' = (b-m) g/sqrt(v+eps) + beta
-//   nn_pass_fuse_act       CONV/DWCONV/FC whose only reader is a PRELU -> fused activation
+//   nn_pass_fuse_act       CONV/DWCONV/FC whose only reader is a PRELU or RELU -> fused activation
 //
 // A pattern is rewritten only when no value inside it has a reader outside it. Passes run
 // on an unfinished net (as a reader leaves it before nn_net_finish: no packed weights,

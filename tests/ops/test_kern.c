@@ -88,6 +88,7 @@ static int close_enough(const float *ref, const float *got, size_t n, const char
 // ---- conv2d ------------------------------------------------------------------------------
 struct conv_case {
     int N, H, W, C, OC, KH, KW, SH, SW, pad, act, has_bias;
+    int DH, DW; // dilation, 0 = none
 };
 
 static int nfail_conv, ncase_conv, nfail_conv_det;
@@ -96,8 +97,11 @@ static void run_conv(const struct nn_kern *ref, const struct nn_kern *fast, stru
     struct nn_conv_args a = {0};
     a.N = cc.N, a.H = cc.H, a.W = cc.W, a.C = cc.C, a.OC = cc.OC;
     a.KH = cc.KH, a.KW = cc.KW, a.SH = cc.SH, a.SW = cc.SW, a.act = cc.act;
-    a.OH = out_dim(cc.H, cc.KH, cc.SH, cc.pad, &a.PT);
-    a.OW = out_dim(cc.W, cc.KW, cc.SW, cc.pad, &a.PL);
+    a.DH = cc.DH, a.DW = cc.DW;
+    // the window a dilated filter spans
+    int keh = (cc.KH - 1) * (cc.DH > 1 ? cc.DH : 1) + 1, kew = (cc.KW - 1) * (cc.DW > 1 ? cc.DW : 1) + 1;
+    a.OH = out_dim(cc.H, keh, cc.SH, cc.pad, &a.PT);
+    a.OW = out_dim(cc.W, kew, cc.SW, cc.pad, &a.PL);
     if (a.OH <= 0 || a.OW <= 0) return;
     int K = cc.KH * cc.KW * cc.C;
     size_t nx = (size_t)cc.N * cc.H * cc.W * cc.C, nw = (size_t)cc.OC * K;
@@ -116,9 +120,9 @@ static void run_conv(const struct nn_kern *ref, const struct nn_kern *fast, stru
 
     char what[160];
     snprintf(what, sizeof what,
-             "conv N=%d H=%d W=%d C=%d OC=%d k=%dx%d s=%d,%d %s act=%d bias=%d", cc.N, cc.H,
-             cc.W, cc.C, cc.OC, cc.KH, cc.KW, cc.SH, cc.SW, pad_name[cc.pad], cc.act,
-             cc.has_bias);
+             "conv N=%d H=%d W=%d C=%d OC=%d k=%dx%d s=%d,%d d=%d,%d %s act=%d bias=%d", cc.N,
+             cc.H, cc.W, cc.C, cc.OC, cc.KH, cc.KW, cc.SH, cc.SW, cc.DH, cc.DW, pad_name[cc.pad],
+             cc.act, cc.has_bias);
 
     // reference, one thread
     a.wp = wref, a.y = yref;
@@ -189,6 +193,19 @@ static void test_conv(const struct nn_kern *ref, const struct nn_kern *fast) {
                                .act = rng_pick(3), .has_bias = rng_pick(2)};
         run_conv(ref, fast, cc);
     }
+    // dilated (ULFD's RFB branches: 3x3, dilation 2, 3, 5, SAME-size padding): odd sizes,
+    // inputs smaller than the dilated window, non-square dilations and strides
+    for (int i = 0; i < 60; i++) {
+        struct conv_case cc = {.N = 1 + rng_pick(2), .H = HWs[rng_pick(5)] + rng_pick(4),
+                               .W = HWs[rng_pick(5)] + rng_pick(6), .C = Cs[rng_pick(7)],
+                               .OC = OCs[rng_pick(8)], .KH = 1 + rng_pick(3),
+                               .KW = 1 + rng_pick(3), .SH = 1 + rng_pick(2),
+                               .SW = 1 + rng_pick(2), .pad = rng_pick(PAD_MODES),
+                               .act = rng_pick(3), .has_bias = rng_pick(2),
+                               .DH = 1 + rng_pick(5), .DW = 1 + rng_pick(5)};
+        if (i < 15) cc.KH = cc.KW = 3, cc.SH = cc.SW = 1, cc.DW = cc.DH, cc.pad = PAD_SAME;
+        run_conv(ref, fast, cc);
+    }
     // FC (H=W=KH=KW=1, N = batch 1..64, K up to 1152, OC up to 512)
     static const int fc[][3] = {{1, 1152, 512}, {64, 512, 128}, {37, 300, 65}, {2, 128, 2},
                                 {5, 1152, 136}, {63, 33, 17},   {1, 1, 1},     {13, 512, 512}};
@@ -201,13 +218,14 @@ static void test_conv(const struct nn_kern *ref, const struct nn_kern *fast) {
         }
     // real layer shapes, large enough for several tiles per thread
     static const struct conv_case big[] = {
-        {1, 28, 28, 64, 128, 1, 1, 1, 1, PAD_VALID, 2, 1},  // MobileFaceNet 1x1 (M=784)
-        {1, 7, 7, 128, 512, 1, 1, 1, 1, PAD_VALID, 0, 1},   // 1x1 M=49
-        {1, 29, 31, 3, 64, 3, 3, 2, 2, PAD_SAME, 2, 1},     // first conv, C=3, s2
-        {2, 25, 23, 3, 10, 3, 3, 1, 1, PAD_VALID, 2, 1},    // PNet conv1
-        {1, 11, 11, 28, 48, 3, 3, 1, 1, PAD_VALID, 2, 1},   // RNet conv2
-        {3, 3, 3, 64, 128, 2, 2, 1, 1, PAD_VALID, 2, 1},    // ONet conv4 2x2
-        {1, 13, 13, 33, 65, 3, 3, 2, 2, PAD_ONE, 1, 0},
+        {1, 28, 28, 64, 128, 1, 1, 1, 1, PAD_VALID, 2, 1, 0, 0},  // MobileFaceNet 1x1 (M=784)
+        {1, 7, 7, 128, 512, 1, 1, 1, 1, PAD_VALID, 0, 1, 0, 0},   // 1x1 M=49
+        {1, 29, 31, 3, 64, 3, 3, 2, 2, PAD_SAME, 2, 1, 0, 0},     // first conv, C=3, s2
+        {2, 25, 23, 3, 10, 3, 3, 1, 1, PAD_VALID, 2, 1, 0, 0},    // PNet conv1
+        {1, 11, 11, 28, 48, 3, 3, 1, 1, PAD_VALID, 2, 1, 0, 0},   // RNet conv2
+        {3, 3, 3, 64, 128, 2, 2, 1, 1, PAD_VALID, 2, 1, 0, 0},    // ONet conv4 2x2
+        {1, 13, 13, 33, 65, 3, 3, 2, 2, PAD_ONE, 1, 0, 0, 0},
+        {1, 30, 40, 16, 16, 3, 3, 1, 1, PAD_SAME, 0, 1, 5, 5}, // ULFD RFB branch, dilation 5
     };
     for (size_t i = 0; i < sizeof big / sizeof *big; i++) run_conv(ref, fast, big[i]);
 

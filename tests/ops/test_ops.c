@@ -104,5 +104,35 @@ int main(void) {
 
     run(one(NN_OP_FLATTEN, s4, (struct nn_shape){0}, NULL, P, 1), (int[]){3, 2, 2, 1}, 4, x, y, od, &r);
     TEST_COND("FLATTEN keeps the batch: [3,2,2,1] -> [3,4]", r == 2 && od[0] == 3 && od[1] == 4 && near(y, x, 12));
+
+    // CONCAT of x [1,2,2,3] and a constant [1,2,2,1] along channels, then along H
+    float cat_c[4] = {100, 200, 300, 400}, yc[16];
+    struct nn_params pc = P;
+    pc.axis = 3;
+    run(one(NN_OP_CONCAT, s4, (struct nn_shape){4, {1, 2, 2, 1}}, cat_c, pc, 2), d4, 4, x, yc, od, &r);
+    float cat3[16] = {1, -2, 3, 100, -4, 5, -6, 200, 7, -8, 9, 300, -10, 11, -12, 400};
+    TEST_COND("CONCAT along the last axis interleaves per pixel", r == 4 && od[3] == 4 && near(yc, cat3, 16));
+    pc.axis = 1;
+    float c6[6] = {21, 22, 23, 24, 25, 26};
+    float cat1[18];
+    memcpy(cat1, x, sizeof x), memcpy(cat1 + 12, c6, sizeof c6);
+    float y18[18];
+    run(one(NN_OP_CONCAT, s4, (struct nn_shape){4, {1, 1, 2, 3}}, c6, pc, 2), d4, 4, x, y18, od, &r);
+    TEST_COND("CONCAT along H appends rows", r == 4 && od[1] == 3 && near(y18, cat1, 18));
+    TEST_COND("CONCAT of inputs that differ off the axis is refused at plan time",
+              run(one(NN_OP_CONCAT, s4, (struct nn_shape){4, {1, 2, 1, 3}}, c6, pc, 2), d4, 4, x, y, od, &r) == FH_E_ARG);
+
+    // SLICE: channels [1, 3) and, ONNX style, [-1, INT_MAX) of H; an empty range is refused
+    struct nn_params ps = P;
+    ps.axis = 3, ps.start = 1, ps.stop = 3;
+    run(one(NN_OP_SLICE, s4, (struct nn_shape){0}, NULL, ps, 1), d4, 4, x, y, od, &r);
+    float sl[8] = {-2, 3, 5, -6, -8, 9, 11, -12};
+    TEST_COND("SLICE [1, 3) of the last axis", r == 4 && od[3] == 2 && near(y, sl, 8));
+    ps.axis = 1, ps.start = -1, ps.stop = 0x7fffffff;
+    run(one(NN_OP_SLICE, s4, (struct nn_shape){0}, NULL, ps, 1), d4, 4, x, y, od, &r);
+    TEST_COND("SLICE [-1, end) of H: the last row", r == 4 && od[1] == 1 && near(y, x + 6, 6));
+    ps.start = 2, ps.stop = 5;
+    TEST_COND("SLICE to an empty range is refused at plan time",
+              run(one(NN_OP_SLICE, s4, (struct nn_shape){0}, NULL, ps, 1), d4, 4, x, y, od, &r) == FH_E_ARG);
     return TEST_REPORT();
 }

@@ -11,6 +11,7 @@
 
 // conv2d over NHWC, filter (OC, KH, KW, C), also used for FC (H=W=KH=KW=1).
 // Output pixel m = (n*OH + oy)*OW + ox; k index = (kh*KW + kw)*C + c.
+// Tap (kh, kw) of output (oy, ox) reads input (oy*SH - PT + kh*DH, ox*SW - PL + kw*DW).
 struct nn_conv_args {
     const float *x;        // (N, H, W, C)
     int N, H, W, C;
@@ -20,6 +21,7 @@ struct nn_conv_args {
     int OC, KH, KW, SH, SW;
     int PT, PL;            // padding before (top, left); after is implied by OH, OW
     int OH, OW;
+    int DH, DW;            // dilation; 0 reads as 1 (none). Backward kernels take none.
     int act;               // enum nn_act
     const float *alpha;    // (OC) PReLU slopes when act == NN_ACT_PRELU
     float *y;              // (N, OH, OW, OC)

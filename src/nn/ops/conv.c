@@ -20,6 +20,26 @@ int nn_conv_out(int in, int k, int stride, int same, int *out, int *pad_before) 
     return FH_OK;
 }
 
+// one axis of a conv: output size and padding before, for SAME / VALID (nn_conv_out) or
+// explicit pads (ONNX: out = (in + pb + pa - (k-1)*d - 1) / s + 1), k dilated by d
+static int conv_axis(const struct nn_params *p, int in, int k, int s, int d, int pb, int pa,
+                     int *out, int *before) {
+    int ke = (k - 1) * (d > 1 ? d : 1) + 1;
+    if (p->same != NN_PAD_EXPLICIT) return nn_conv_out(in, ke, s, p->same, out, before);
+    if (in < 1 || s < 1 || pb < 0 || pa < 0 || in + pb + pa < ke) return FH_E_ARG;
+    *out = (in + pb + pa - ke) / s + 1, *before = pb;
+    return FH_OK;
+}
+
+static int conv_geom(const struct nn_node *nd, int H, int W, int KH, int KW, int *OH, int *OW,
+                     int *PT, int *PL) {
+    const struct nn_params *p = &nd->p;
+    if (conv_axis(p, H, KH, p->SH, p->DH, p->PT, p->PB, OH, PT) ||
+        conv_axis(p, W, KW, p->SW, p->DW, p->PL, p->PR, OW, PL))
+        return FH_E_ARG;
+    return FH_OK;
+}
+
 static int conv_shape(const struct nn_net *net, const struct nn_node *nd,
                       const struct nn_shape *in[], struct nn_shape *out) {
     const struct nn_shape *x = in[0], *w = &net->values[nd->in[1]].shape;
@@ -30,11 +50,12 @@ static int conv_shape(const struct nn_net *net, const struct nn_node *nd,
     if ((dw ? w->d[3] : w->d[3]) != C || (dw && w->d[0] != 1))
         return fh_fail(FH_E_ARG, "%s: input has %d channels, filter wants %d",
                        nn_op_name(nd->op), C, w->d[3]);
+    if (dw && (nd->p.DH > 1 || nd->p.DW > 1))
+        return fh_fail(FH_E_ARG, "%s: dilation is not supported", nn_op_name(nd->op));
     int OH, OW, pt, pl;
-    if (nn_conv_out(x->d[1], KH, nd->p.SH, nd->p.same, &OH, &pt) ||
-        nn_conv_out(x->d[2], KW, nd->p.SW, nd->p.same, &OW, &pl))
-        return fh_fail(FH_E_ARG, "%s: input %dx%d smaller than its %dx%d window",
-                       nn_op_name(nd->op), x->d[1], x->d[2], KH, KW);
+    if (conv_geom(nd, x->d[1], x->d[2], KH, KW, &OH, &OW, &pt, &pl))
+        return fh_fail(FH_E_ARG, "%s: input %dx%d smaller than its %dx%d window (dilation %d,%d)",
+                       nn_op_name(nd->op), x->d[1], x->d[2], KH, KW, nd->p.DH, nd->p.DW);
     *out = (struct nn_shape){4, {x->d[0], OH, OW, dw ? C : w->d[0]}};
     return nn_check_alpha(nd, out->d[3]);
 }
@@ -63,14 +84,15 @@ static void conv_args(const struct nn_session *s, const struct nn_node *nd,
     }
     a->N = x->d[0], a->H = x->d[1], a->W = x->d[2], a->C = x->d[3];
     a->KH = w->shape.d[1], a->KW = w->shape.d[2];
-    nn_conv_out(a->H, a->KH, a->SH, nd->p.same, &a->OH, &a->PT);
-    nn_conv_out(a->W, a->KW, a->SW, nd->p.same, &a->OW, &a->PL);
+    a->DH = nd->p.DH, a->DW = nd->p.DW;
+    conv_geom(nd, a->H, a->W, a->KH, a->KW, &a->OH, &a->OW, &a->PT, &a->PL);
 }
 
 static void conv_bwd_args(const struct nn_session *s, const struct nn_node *nd,
                           struct nn_conv_bwd_args *b) {
     struct nn_conv_args a;
     conv_args(s, nd, &a);
+    FH_ASSERT(a.DH <= 1 && a.DW <= 1); // no backward kernel takes dilation
     *b = (struct nn_conv_bwd_args){.x = a.x, .N = a.N, .H = a.H, .W = a.W, .C = a.C, .w = a.w,
                                    .OC = a.OC, .KH = a.KH, .KW = a.KW, .SH = a.SH, .SW = a.SW,
                                    .PT = a.PT, .PL = a.PL, .OH = a.OH, .OW = a.OW,

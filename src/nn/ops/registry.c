@@ -5,7 +5,7 @@
 extern const struct nn_op_def nn_op_conv2d, nn_op_dwconv2d, nn_op_fc, nn_op_maxpool2d,
     nn_op_prelu, nn_op_softmax, nn_op_add, nn_op_sub, nn_op_mul, nn_op_div, nn_op_neg,
     nn_op_abs, nn_op_relu, nn_op_exp, nn_op_reduce_max, nn_op_sum, nn_op_reshape,
-    nn_op_flatten, nn_op_batchnorm, nn_op_l2norm;
+    nn_op_flatten, nn_op_batchnorm, nn_op_l2norm, nn_op_concat, nn_op_slice;
 
 const struct nn_op_def *const nn_op_defs[NN_OP_COUNT] = {
     [NN_OP_CONV2D] = &nn_op_conv2d,
@@ -28,6 +28,8 @@ const struct nn_op_def *const nn_op_defs[NN_OP_COUNT] = {
     [NN_OP_FLATTEN] = &nn_op_flatten,
     [NN_OP_BATCHNORM] = &nn_op_batchnorm,
     [NN_OP_L2NORM] = &nn_op_l2norm,
+    [NN_OP_CONCAT] = &nn_op_concat,
+    [NN_OP_SLICE] = &nn_op_slice,
 };
 
 const char *nn_op_name(enum nn_op op) {

@@ -16,8 +16,10 @@ static size_t ref_conv_scratch(const struct nn_conv_args *a) { return 0; }
 
 static void ref_conv2d(const struct nn_conv_args *a, int ith, int nth) {
     int M = a->N * a->OH * a->OW, m0, m1;
+    int DH = a->DH > 1 ? a->DH : 1, DW = a->DW > 1 ? a->DW : 1;
     nn_split(M, ith, nth, 1, &m0, &m1);
-    // for each output pixel m: y[m, oc] = sum_{kh,kw,c} x[n, iy, ix, c] * w[oc, kh, kw, c]
+    // for each output pixel m: y[m, oc] = sum_{kh,kw,c} x[n, iy, ix, c] * w[oc, kh, kw, c],
+    // iy = oy*SH - PT + kh*DH, ix = ox*SW - PL + kw*DW
     for (int m = m0; m < m1; m++) {
         int n = m / (a->OH * a->OW), r = m % (a->OH * a->OW), oy = r / a->OW, ox = r % a->OW;
         float *y = a->y + (size_t)m * a->OC;
@@ -25,10 +27,10 @@ static void ref_conv2d(const struct nn_conv_args *a, int ith, int nth) {
             const float *w = a->w + (size_t)oc * a->KH * a->KW * a->C;
             float acc = 0;
             for (int kh = 0; kh < a->KH; kh++) {
-                int iy = oy * a->SH - a->PT + kh;
+                int iy = oy * a->SH - a->PT + kh * DH;
                 if (iy < 0 || iy >= a->H) continue;
                 for (int kw = 0; kw < a->KW; kw++) {
-                    int ix = ox * a->SW - a->PL + kw;
+                    int ix = ox * a->SW - a->PL + kw * DW;
                     if (ix < 0 || ix >= a->W) continue;
                     const float *x = a->x + (((size_t)n * a->H + iy) * a->W + ix) * a->C;
                     const float *wk = w + ((size_t)kh * a->KW + kw) * a->C;

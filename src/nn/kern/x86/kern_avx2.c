@@ -77,7 +77,7 @@ static void avx2_pack(int OC, int K, const float *w, float *wp) {
 // ---- conv: tiling --------------------------------------------------------------------
 
 static int conv_direct(const struct nn_conv_args *a) {
-    return a->KH == 1 && a->KW == 1 && a->SH == 1 && a->SW == 1 && a->PT == 0 &&
+    return a->KH == 1 && a->KW == 1 && a->DH <= 1 && a->DW <= 1 && a->SH == 1 && a->SW == 1 && a->PT == 0 &&
            a->PL == 0 && a->OH == a->H && a->OW == a->W;
 }
 
@@ -110,9 +110,32 @@ static inline void zero_f(float *d, int n) {
     for (int i = 0; i < n; i += 8) _mm256_storeu_ps(d + i, _mm256_setzero_ps());
 }
 
+// im2col of a dilated conv: taps are DH / DW cells apart, so each is its own copy of C
+// floats or C zeros (in increasing address order, as copy_f/zero_f need)
+static void im2col_dilated(const struct nn_conv_args *a, int m0, int rows, float *A) {
+    int C = a->C, K = a->KH * a->KW * C, ohw = a->OH * a->OW;
+    int DH = a->DH > 1 ? a->DH : 1, DW = a->DW > 1 ? a->DW : 1;
+    for (int i = 0; i < rows; i++) {
+        int m = m0 + i, n = m / ohw, r = m % ohw, oy = r / a->OW, ox = r % a->OW;
+        float *d = A + (size_t)i * K;
+        for (int kh = 0; kh < a->KH; kh++) {
+            int iy = oy * a->SH - a->PT + kh * DH;
+            for (int kw = 0; kw < a->KW; kw++, d += C) {
+                int ix = ox * a->SW - a->PL + kw * DW;
+                if (iy < 0 || iy >= a->H || ix < 0 || ix >= a->W) zero_f(d, C);
+                else copy_f(d, a->x + (((size_t)n * a->H + iy) * a->W + ix) * C, C);
+            }
+        }
+    }
+}
+
 // rows [m0, m0 + rows) of the im2col matrix into A (rows of K floats)
 static void im2col(const struct nn_conv_args *a, int m0, int rows, float *A) {
     int C = a->C, K = a->KH * a->KW * C, ohw = a->OH * a->OW, KWC = a->KW * C;
+    if (a->DH > 1 || a->DW > 1) {
+        im2col_dilated(a, m0, rows, A);
+        return;
+    }
     for (int i = 0; i < rows; i++) {
         int m = m0 + i, n = m / ohw, r = m % ohw, oy = r / a->OW, ox = r % a->OW;
         float *d = A + (size_t)i * K;
