@@ -111,7 +111,7 @@ $(BUILD)/tests/%: tests/%.c $(LIB) tests/harness.h
 models:
 	tools/fetch_models.sh models
 
-MODEL_FILES := pnet.tflite rnet.tflite onet.tflite MobileFaceNet.tflite SHA256SUMS
+MODEL_FILES := pnet.tflite rnet.tflite onet.tflite MobileFaceNet.tflite ulfd.onnx SHA256SUMS
 SHARE := $(DESTDIR)$(PREFIX)/share
 install: $(BIN) models
 	$(INSTALL) -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/facehatch/models/samples $(SHARE)/man/man1

@@ -25,7 +25,7 @@ struct cli_opts {
     int packed;           // --packed-pyramid
     const char *data;     // --data DIR (evaluation data, default ../shared/data)
     int view;             // --view 1|2
-    const char *detector; // --detector mtcnn|haar (default mtcnn)
+    const char *detector; // --detector mtcnn|haar|ulfd|fused (default mtcnn)
     const char *plot;     // --plot FILE (ROC curve, SVG)
     int quick;            // --quick: the small subset the default test run uses
     int seed;             // --seed N (ident/cluster sampling; default 1)

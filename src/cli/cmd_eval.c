@@ -20,7 +20,7 @@ static const struct {
 };
 
 int cmd_eval(int argc, char **argv) {
-    const char *usage = "eval lfw|wider|cmu-mit|landmarks|ident|cluster [--data DIR] [--detector mtcnn|haar] "
+    const char *usage = "eval lfw|wider|cmu-mit|landmarks|ident|cluster [--data DIR] [--detector mtcnn|haar|ulfd|fused] "
                         "[--quick] [--threads N] [--no-flip] [--min-face N]";
     if (argc >= 1 && !strcmp(argv[0], "pairs")) return cmd_eval_pairs(argc - 1, argv + 1);
     struct cli_opts o;

@@ -16,6 +16,12 @@
 //   DET_HAAR   OpenCV's frontal-face Viola-Jones cascade (haar/, read from Debian's
 //              opencv-data at detector_new): box and grouped-hit score; landmarks and a
 //              face probability from O-Net on the box.
+//   DET_ULFD   ULFD RFB-320 (ulfd.h, models/ulfd.onnx) at ulfd_width: box and score;
+//              landmarks and face probability from O-Net.
+//   DET_FUSED  MTCNN, then ULFD's boxes that overlap no MTCNN face (IoU <= FUSE_IOU)
+//              appended below them (rank-preserving extension): every MTCNN face keeps
+//              its rank (raw_score = 1 + its O-Net p), ULFD's extras follow (raw_score =
+//              ULFD's score). Each face's kind says which backend found it.
 // Scores: det_face.raw_score is the backend's own ranking score (use it for AP/ROC);
 // det_face.score is a face probability in 0..1 (MTCNN: O-Net's; others: O-Net's on the
 // box, lm_score), comparable across detectors, which the library's gates use.
@@ -26,17 +32,19 @@
 
 #include "detect/detect.h"
 
-enum det_kind { DET_MTCNN = 0, DET_HAAR = 1, DET_KINDS };
+enum det_kind { DET_MTCNN = 0, DET_HAAR = 1, DET_ULFD = 2, DET_FUSED = 3, DET_KINDS };
+#define DET_FUSE_IOU 0.4f
 
-// "mtcnn", "haar"; NULL for an unknown kind
+// "mtcnn", "haar", "ulfd", "fused"; NULL for an unknown kind
 const char *det_kind_name(int kind);
 // the kind a name gives, or -1
 int det_kind_parse(const char *name);
-// "mtcnn|haar": the names, for usage texts (static storage)
+// "mtcnn|haar|ulfd|fused": the names, for usage texts (static storage)
 const char *det_kind_names(void);
 
 struct detector_nets {
     const struct nn_net *pnet, *rnet, *onet;
+    const struct nn_net *ulfd;  // det_ulfd_load's net; NULL: DET_ULFD/DET_FUSED unavailable
 };
 
 struct detector_options {
@@ -44,13 +52,14 @@ struct detector_options {
     float lm_scale;             // O-Net crop side = lm_scale * the box's longer side (DET_LM_SCALE)
     float lm_min_score;         // faces of other backends whose O-Net score is below are
                                 // dropped (0: keep all; default 0)
+    int ulfd_width;             // ULFD's input width (0: 640; the photo's own width at most)
 };
 struct detector_options detector_options_default(void);
 
 struct detector;
 
 // FH_E_ARG (unknown kind, nets of the wrong shape), FH_E_IO/FH_E_FORMAT (Haar cascade
-// missing or bad: the message says what to install), FH_E_NOMEM.
+// missing or bad: the message says what to install; no ULFD net for ULFD/fused), FH_E_NOMEM.
 int detector_new(int kind, const struct detector_nets *nets, struct fh_pool *pool, struct detector **out);
 void detector_free(struct detector *d);
 int detector_kind(const struct detector *d);

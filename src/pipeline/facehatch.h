@@ -43,10 +43,12 @@ static inline float fh_verify_threshold(int flip) {
 }
 
 // Detectors (fh_config.detector): MTCNN (the default: boxes, score and landmarks from its
-// cascade), or Viola-Jones (OpenCV's frontal-face Haar cascade from Debian's opencv-data)
-// whose boxes get landmarks and a face probability from MTCNN's O-Net.
-enum { FH_DETECTOR_MTCNN = 0, FH_DETECTOR_HAAR = 1, FH_DETECTORS };
-// "mtcnn", "haar"; NULL for another value
+// cascade); Viola-Jones (OpenCV's frontal-face Haar cascade from Debian's opencv-data) and
+// ULFD (models/ulfd.onnx), whose boxes get landmarks and a face probability from MTCNN's
+// O-Net; fused: MTCNN's faces, then ULFD's boxes that overlap none of them
+// (detect/detector.h). A face's `detector` is the backend that found it (never FUSED).
+enum { FH_DETECTOR_MTCNN = 0, FH_DETECTOR_HAAR = 1, FH_DETECTOR_ULFD = 2, FH_DETECTOR_FUSED = 3, FH_DETECTORS };
+// "mtcnn", "haar", "ulfd", "fused"; NULL for another value
 const char *fh_detector_name(int detector);
 // the FH_DETECTOR_* a name gives, or -1
 int fh_detector_parse(const char *name);
@@ -85,6 +87,8 @@ enum {
 // Loads pnet/rnet/onet/MobileFaceNet .tflite from dir (as `make models` leaves them).
 // Each file's sha256 must equal the pinned value: an altered file is refused with
 // FH_E_INTEGRITY, a missing one with FH_E_IO (the message says to run `make models`).
+// ulfd.onnx (FH_MODEL_ULFD) is loaded too when present, pinned the same way; without it
+// the ULFD and fused detectors fail with FH_E_IO when first used.
 int fh_models_load(const char *dir, int flags, struct fh_models **out);
 // fh_models_load, with the embedder taken from a file of the caller's choice instead of
 // <dir>/MobileFaceNet.tflite (embedder NULL: that one, pinned). The file is a .fhm (our
@@ -116,6 +120,9 @@ int fh_embedder_identify(const char *embedder, struct fh_embedder_id *out);
 // pinned sha256 (64 lowercase hex digits). Returns NULL for any other i.
 #define FH_MODEL_FILES 4
 const char *fh_model_file(int i, const char **sha256);
+// The optional detector model: its file name and pinned sha256.
+#define FH_MODEL_ULFD "ulfd.onnx"
+#define FH_MODEL_ULFD_SHA256 "6c0256ccd3164f844736a401faf936ec2930764a87ae39442180887d0c5c8854"
 void fh_models_free(struct fh_models *m);
 // "avx2" or "ref": the kernels the models run on
 const char *fh_models_kernels(const struct fh_models *m);

@@ -7,6 +7,7 @@
 
 #include "align/align.h"
 #include "detect/detector.h"
+#include "detect/ulfd.h"
 #include "embed/embed.h"
 #include "pipeline/facehatch.h"
 
@@ -28,6 +29,7 @@ const char *fh_model_file(int i, const char **sha256) {
 
 struct fh_models {
     struct nn_net *net[4]; // pnet, rnet, onet, mfn
+    struct nn_net *ulfd;   // NULL when models/ulfd.onnx is absent
     struct emb_prep prep;  // the embedder's input preprocessing
 };
 
@@ -86,6 +88,26 @@ static int load_embedder(const char *path, const struct nn_options *o, struct fh
     return rc;
 }
 
+// the optional ULFD net: absent is fine, present must be the pinned file
+static int load_ulfd(const char *dir, struct fh_models *m) {
+    char path[4096], hex[65], msg[512];
+    snprintf(path, sizeof path, "%s/%s", dir, FH_MODEL_ULFD);
+    uint8_t *buf;
+    size_t n;
+    if (fh_read_file(path, FH_MAX_MODEL_BYTES, &buf, &n)) return FH_OK; // not fetched: ULFD unavailable
+    fh_sha256_hex(buf, n, hex);
+    fh_free(buf);
+    if (strcmp(hex, FH_MODEL_ULFD_SHA256))
+        return fh_fail(FH_E_INTEGRITY, "%s: sha256 %s is not the pinned %s: file altered or damaged; run "
+                       "`make models` to fetch it again", path, hex, FH_MODEL_ULFD_SHA256);
+    int rc = det_ulfd_load(path, &m->ulfd);
+    if (rc) {
+        snprintf(msg, sizeof msg, "%s", fh_errmsg());
+        rc = fh_fail(rc, "%s: %s", path, msg);
+    }
+    return rc;
+}
+
 int fh_models_load(const char *dir, int flags, struct fh_models **out) {
     return fh_models_load_embedder(dir, flags, NULL, out);
 }
@@ -123,6 +145,7 @@ int fh_models_load_embedder(const char *dir, int flags, const char *embedder, st
         }
         fh_free(buf);
     }
+    if (!rc) rc = load_ulfd(dir, m);
     if (rc) {
         fh_models_free(m);
         return rc;
@@ -134,6 +157,7 @@ int fh_models_load_embedder(const char *dir, int flags, const char *embedder, st
 void fh_models_free(struct fh_models *m) {
     if (!m) return;
     for (int i = 0; i < 4; i++) nn_net_free(m->net[i]);
+    nn_net_free(m->ulfd);
     fh_free(m);
 }
 
@@ -141,6 +165,7 @@ const char *fh_models_kernels(const struct fh_models *m) { return nn_net_kernels
 
 const char *fh_detector_name(int detector) {
     _Static_assert((int)FH_DETECTOR_MTCNN == (int)DET_MTCNN && (int)FH_DETECTOR_HAAR == (int)DET_HAAR &&
+                       (int)FH_DETECTOR_ULFD == (int)DET_ULFD && (int)FH_DETECTOR_FUSED == (int)DET_FUSED &&
                        (int)FH_DETECTORS == (int)DET_KINDS,
                    "public detector ids are detect/detector.h's kinds");
     return det_kind_name(detector);
@@ -152,7 +177,7 @@ int fh_detector_parse(const char *name) { return det_kind_parse(name); }
 static int fh_engine_detector(struct fh_engine *e, int kind, struct detector **out) {
     if (!fh_detector_name(kind)) return fh_fail(FH_E_ARG, "unknown detector %d", kind);
     if (!e->det[kind]) {
-        struct detector_nets nets = {e->m->net[0], e->m->net[1], e->m->net[2]};
+        struct detector_nets nets = {e->m->net[0], e->m->net[1], e->m->net[2], e->m->ulfd};
         int rc = detector_new(kind, &nets, e->pool, &e->det[kind]);
         if (rc) return rc;
     }

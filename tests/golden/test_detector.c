@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "detect/detector.h"
+#include "detect/ulfd.h"
 #include "haar/haar.h"
 #include "harness.h"
 #include "pipeline/facehatch.h"
@@ -48,8 +49,21 @@ int main(void) {
                                              !fh_detector_name(FH_DETECTORS) && fh_detector_parse("") < 0);
     struct nn_net *p, *r, *o;
     if (load("pnet.tflite", &p) || load("rnet.tflite", &r) || load("onet.tflite", &o)) return 1;
-    struct detector_nets nets = {p, r, o};
-    struct detector *dm, *dh, *dx;
+    struct nn_net *u;
+    if (det_ulfd_load(FH_MODELS "/ulfd.onnx", &u)) {
+        printf("%s\n", fh_errmsg());
+        return 1;
+    }
+    struct detector_nets nets = {p, r, o, NULL};
+    struct detector *dm, *dh, *dx, *du, *dfu;
+    TEST_COND("ulfd without its net: FH_E_IO", detector_new(DET_ULFD, &nets, NULL, &dx) == FH_E_IO && !dx);
+    nets.ulfd = u;
+    if (detector_new(DET_ULFD, &nets, NULL, &du) || detector_new(DET_FUSED, &nets, NULL, &dfu)) {
+        printf("%s\n", fh_errmsg());
+        return 1;
+    }
+    struct det_ulfd *raw_u;
+    if (det_ulfd_new(u, NULL, &raw_u)) return 1;
     struct det_mtcnn *raw;
     struct haar_cascade *hc;
     TEST_COND("unknown kind refused", detector_new(DET_KINDS, &nets, NULL, &dx) == FH_E_ARG && !dx);
@@ -61,7 +75,7 @@ int main(void) {
     struct detector_options opt = detector_options_default();
     opt.mtcnn.min_face = 40;
     int same = 1, n_m = 0, n_h = 0, h_same = 1, n_pair = 0, lm_ok = 0, n_self = 0, self_ok = 0;
-    int scored = 1, kinds = 1;
+    int scored = 1, kinds = 1, u_same = 1, n_u = 0, f_ok = 1, n_extra = 0;
     double worst_self = 0, worst_pair = 0, min_p_pair = 1, sum_pair = 0;
     for (int s = 1; s <= 6; s++) {
         char path[256];
@@ -122,6 +136,43 @@ int main(void) {
         }
         n_h += kh;
         fh_free(hd);
+        // ULFD: det_ulfd_detect's boxes (640 wide) of side >= min face, kind ulfd, O-Net landmarks
+        struct det_box_f *ub;
+        int nu, ku, kf;
+        struct det_ulfd_options uo = {.width = 640};
+        struct det_face *fu, *ff;
+        if (det_ulfd_detect(raw_u, &im, &uo, &ub, &nu) || detector_run(du, &im, &opt, &fu, &ku)) {
+            printf("%s\n", fh_errmsg());
+            return 1;
+        }
+        int j = 0;
+        for (int i = 0; i < nu; i++) {
+            float w = ub[i].x2 - ub[i].x1, h = ub[i].y2 - ub[i].y1;
+            if ((w > h ? w : h) < 40) continue;
+            u_same &= j < ku && fu[j].box[0] == (int)lrintf(ub[i].x1) && fu[j].box[3] == (int)lrintf(ub[i].y2) &&
+                      fu[j].raw_score == ub[i].score && fu[j].kind == DET_ULFD && fu[j].landmarks[0] != 0;
+            j++;
+        }
+        u_same &= j == ku;
+        n_u += ku;
+        fh_free(ub);
+        struct det_face uf[FH_MAX_FACES];
+        memcpy(uf, fu, sizeof *fu * (size_t)ku);
+        // fused: MTCNN's faces first, unchanged but raw_score 1 + p; then ULFD's uncovered boxes
+        if (detector_run(dfu, &im, &opt, &ff, &kf)) {
+            printf("%s\n", fh_errmsg());
+            return 1;
+        }
+        f_ok &= kf >= km;
+        for (int i = 0; i < km && i < kf; i++)
+            f_ok &= !memcmp(ff[i].box, mf[i].box, sizeof mf[i].box) && ff[i].raw_score == 1 + mf[i].score &&
+                    ff[i].kind == DET_MTCNN;
+        for (int i = km; i < kf; i++) {
+            f_ok &= ff[i].kind == DET_ULFD && ff[i].raw_score < 1;
+            for (int k = 0; k < km; k++) f_ok &= iou(ff[i].box, mf[k].box) <= 0.45;
+        }
+        n_extra += kf - km;
+        (void)uf;
         img_free(&im);
     }
     printf("MTCNN %d faces, Haar %d; O-Net on MTCNN's boxes: worst landmark error %.3f IOD; "
@@ -136,6 +187,9 @@ int main(void) {
     TEST_COND("faces both find: O-Net landmarks on the Haar box, mean within 0.08 IOD of MTCNN's, most within 0.25",
               n_pair >= 5 && sum_pair / n_pair < 0.08 && lm_ok >= n_pair - 1);
 
+    printf("ULFD %d faces; fused adds %d to MTCNN's\n", n_u, n_extra);
+    TEST_COND("ULFD through the interface: det_ulfd_detect's boxes >= min face, its scores, kind ulfd", u_same && n_u > 0);
+    TEST_COND("fused: MTCNN's faces first (raw 1 + p), then ULFD boxes no MTCNN face covers", f_ok);
     // bad input to det_mtcnn_landmarks
     struct img im;
     if (fh_image_load(FH_MODELS "/samples/sample1.jpg", &im)) return 1;
@@ -172,6 +226,7 @@ int main(void) {
     fh_models_free(m);
     img_free(&im);
     detector_free(dm), detector_free(dh), det_mtcnn_free(raw), haar_free(hc);
+    detector_free(du), detector_free(dfu), det_ulfd_free(raw_u), nn_net_free(u);
     nn_net_free(p), nn_net_free(r), nn_net_free(o);
     return TEST_REPORT();
 }
