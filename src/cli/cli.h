@@ -26,6 +26,8 @@ struct cli_opts {
     const char *data;     // --data DIR (evaluation data, default ../shared/data)
     int view;             // --view 1|2
     const char *detector; // --detector mtcnn|haar|ulfd|fused (default mtcnn)
+    int ulfd_width;       // --ulfd-width N (ULFD/fused: ULFD's input width; 0 = 640)
+    float ulfd_thresh;    // --ulfd-thresh T (ULFD/fused score threshold; 0 = the default)
     const char *plot;     // --plot FILE (ROC curve, SVG)
     int quick;            // --quick: the small subset the default test run uses
     int seed;             // --seed N (ident/cluster sampling; default 1)

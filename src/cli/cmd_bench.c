@@ -49,6 +49,36 @@ static double median_pipeline(struct fh_engine *e, const struct img *im, const s
     return t[runs / 2];
 }
 
+// every detector on one photo (sample1, 1920x1280), detection only (boxes + landmarks),
+// min face 20, at 1 thread and at `all`
+static void bench_detectors(const struct fh_models *m, const struct cli_opts *o, const struct img *im, int runs,
+                            int all) {
+    printf("\n%-44s %12s %12s %8s\n", "detector, sample1 1920x1280, min face 20", "1 thr ms", "all thr ms", "speedup");
+    for (int d = 0; d < FH_DETECTORS; d++) {
+        double t[2] = {0, 0};
+        int n = -1;
+        for (int th = 0; th < 2; th++) {
+            struct fh_engine *e;
+            if (fh_engine_new(m, th ? all : 1, &e)) break;
+            struct fh_config cfg = cli_config(o);
+            cfg.min_face = 20, cfg.detector = d;
+            struct fh_face *f;
+            if (fh_detect(e, im, &cfg, &f, &n)) {
+                printf("%-44s %s\n", fh_detector_name(d), fh_errmsg());
+                fh_engine_free(e);
+                break;
+            }
+            t[th] = median_pipeline(e, im, &cfg, runs, 0);
+            fh_engine_free(e);
+        }
+        if (t[1] > 0) {
+            char name[64];
+            snprintf(name, sizeof name, "%s (%d faces)", fh_detector_name(d), n);
+            printf("%-44s %12.1f %12.1f %7.2fx\n", name, t[0], t[1], t[0] / t[1]);
+        }
+    }
+}
+
 int cmd_bench(int argc, char **argv) {
     const char *usage = "bench [--runs N] [--models DIR] [--threads N]";
     int runs = 15;
@@ -128,6 +158,7 @@ int cmd_bench(int argc, char **argv) {
     printf("%-44s %12.1f %12.1f %7.2fx\n", "MTCNN only, sample1 (1920x1280, min face 40)", det1[0], det1[1], det1[0] / det1[1]);
     printf("%-44s %12.1f %12.1f %7.2fx\n", "six demo photos, 19 faces, total", tot[0], tot[1], tot[0] / tot[1]);
     printf("%-44s %12.1f %12.1f\n", "  per photo", tot[0] / n_ims, tot[1] / n_ims);
+    if (n_ims) bench_detectors(m, &o, &ims[0], runs < 5 ? runs : 5, all);
     for (int k = 0; k < n_ims; k++) img_free(&ims[k]);
     fh_pool_free(pool);
     nn_net_free(pnet), nn_net_free(rnet), nn_net_free(onet), nn_net_free(mfn);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "detect/detector.h"
 
 static const struct {
     const char *name;
@@ -26,6 +27,9 @@ int cmd_eval(int argc, char **argv) {
     struct cli_opts o;
     int rc = cli_parse(&argc, argv, &o, usage);
     if (rc) return rc;
+    // detection evals trace the whole PR curve: ULFD down to a lower score than photos use
+    if (argc == 1 && (!strcmp(argv[0], "wider") || !strcmp(argv[0], "cmu-mit")) && !o.ulfd_thresh)
+        o.ulfd_thresh = DET_ULFD_THRESH_EVAL;
     for (size_t i = 0; argc == 1 && i < sizeof EVALS / sizeof *EVALS; i++)
         if (EVALS[i].fn && !strcmp(argv[0], EVALS[i].name)) return EVALS[i].fn(&o);
     fprintf(stderr, "facehatch: eval needs one benchmark name\nusage: facehatch %s\nbenchmarks:\n", usage);

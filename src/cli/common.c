@@ -15,6 +15,15 @@ static int parse_int(const char *s, int lo, int hi, int *out) {
     return 0;
 }
 
+static int parse_unit(const char *s, float *out) { // a number in (0, 1)
+    char *end;
+    errno = 0;
+    float v = strtof(s, &end);
+    if (errno || end == s || *end || !(v > 0 && v < 1)) return -1;
+    *out = v;
+    return 0;
+}
+
 int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
     *o = (struct cli_opts){.min_face = 20, .flip = 1,
                            .data = "../shared/data", .view = 2,
@@ -51,6 +60,12 @@ int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
             if (!val || parse_int(val, lo, hi, dst)) bad = 1;
             else i++;
             if (dst == &o->min_face) o->min_face_given = 1;
+        } else if (!strcmp(a, "--ulfd-width")) {
+            if (!val || parse_int(val, 32, FH_MAX_IMAGE_SIDE, &o->ulfd_width)) bad = 1;
+            else i++;
+        } else if (!strcmp(a, "--ulfd-thresh")) {
+            if (!val || parse_unit(val, &o->ulfd_thresh)) bad = 1;
+            else i++;
         } else if (!strcmp(a, "--")) {
             while (++i < *argc) argv[k++] = argv[i];
         } else if (a[0] == '-' && a[1] == '-') {
@@ -77,6 +92,7 @@ struct fh_config cli_config(const struct cli_opts *o) {
     c.flip = o->flip;
     c.packed_pyramid = o->packed;
     c.detector = fh_detector_parse(o->detector) < 0 ? FH_DETECTOR_MTCNN : fh_detector_parse(o->detector);
+    c.ulfd_width = o->ulfd_width, c.ulfd_thresh = o->ulfd_thresh;
     return c;
 }
 

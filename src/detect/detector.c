@@ -94,7 +94,8 @@ static int run_haar(struct detector *d, const struct img *im, const struct detec
 // ULFD boxes with their scores, longer side >= min_face
 static int run_ulfd(struct detector *d, const struct img *im, const struct detector_options *o, float **scores,
                     int *n) {
-    struct det_ulfd_options uo = {.width = o->ulfd_width > 0 ? o->ulfd_width : 640};
+    struct det_ulfd_options uo = {.width = o->ulfd_width > 0 ? o->ulfd_width : 640,
+                                  .thresh_score = o->ulfd_thresh > 0 ? o->ulfd_thresh : DET_ULFD_THRESH};
     if (uo.width > im->w) uo.width = im->w;
     if (uo.width < 32) uo.width = 32;
     struct det_box_f *b;

@@ -53,7 +53,11 @@ struct detector_options {
     float lm_min_score;         // faces of other backends whose O-Net score is below are
                                 // dropped (0: keep all; default 0)
     int ulfd_width;             // ULFD's input width (0: 640; the photo's own width at most)
+    float ulfd_thresh;          // ULFD's score threshold (0: DET_ULFD_THRESH); the evals go
+                                // lower (DET_ULFD_THRESH_EVAL) to trace the whole PR curve
 };
+#define DET_ULFD_THRESH 0.3f
+#define DET_ULFD_THRESH_EVAL 0.1f
 struct detector_options detector_options_default(void);
 
 struct detector;

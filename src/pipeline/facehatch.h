@@ -74,6 +74,8 @@ struct fh_config {
     long pnet_tile_pixels;        // P-Net strip size bounding memory (0: ~1 M pixels);
                                   // results do not depend on it
     int detector;                 // FH_DETECTOR_* (default MTCNN)
+    int ulfd_width;               // ULFD/fused: ULFD's input width (0: 640; at most the photo's)
+    float ulfd_thresh;            // ULFD/fused: ULFD's score threshold in (0, 1) (0: 0.3)
 };
 struct fh_config fh_config_default(void);
 
