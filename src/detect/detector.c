@@ -25,9 +25,9 @@ struct detector {
     struct haar_cascade *haar;
     struct det_ulfd *ulfd;
     struct fh_pool *pool;          // borrowed
-    float *boxes;                  // [n][4] boxes of a box-only backend
+    float *boxes, *scores;         // candidates of a box-only backend: [nb][4], [nb]
     struct det_face *faces;
-    int cap_boxes, cap_faces;
+    int nb, cap_boxes, cap_scores, cap_faces;
 };
 
 struct detector_options detector_options_default(void) {
@@ -60,92 +60,84 @@ void detector_free(struct detector *d) {
     haar_free(d->haar);
     det_ulfd_free(d->ulfd);
     fh_free(d->boxes);
+    fh_free(d->scores);
     fh_free(d->faces);
     fh_free(d);
 }
 
 int detector_kind(const struct detector *d) { return d->kind; }
 
-// Haar boxes (x, y, w, h) with their scores, sides >= min_face
-static int run_haar(struct detector *d, const struct img *im, const struct detector_options *o, float **scores,
-                    int *n) {
+// appends a candidate box (x1, y1, x2, y2 pixels) with its score
+static int add_box(struct detector *d, float x1, float y1, float x2, float y2, float score) {
+    int rc = fh_grow((void **)&d->boxes, &d->cap_boxes, 4 * (d->nb + 1), sizeof *d->boxes);
+    if (!rc) rc = fh_grow((void **)&d->scores, &d->cap_scores, d->nb + 1, sizeof *d->scores);
+    if (rc) return rc;
+    float *q = d->boxes + 4 * d->nb;
+    q[0] = x1, q[1] = y1, q[2] = x2, q[3] = y2;
+    d->scores[d->nb++] = score;
+    return FH_OK;
+}
+
+// Haar boxes (x, y, w, h -> inclusive corners) with their scores, sides >= min_face
+static int run_haar(struct detector *d, const struct img *im, const struct detector_options *o) {
     struct haar_params hp = haar_params_default();
     hp.min_size = o->mtcnn.min_face;
     hp.pool = d->pool;
     struct haar_det *h;
     int k, rc = haar_detect(d->haar, im, &hp, &h, &k);
-    if (rc) return rc;
-    if ((rc = fh_grow((void **)&d->boxes, &d->cap_boxes, 5 * (k ? k : 1), sizeof *d->boxes))) {
-        fh_free(h);
-        return rc;
-    }
-    float *s = d->boxes + 4 * k; // the scores follow the boxes
-    for (int i = 0; i < k; i++) {
-        float *b = d->boxes + 4 * i;
-        b[0] = (float)h[i].x, b[1] = (float)h[i].y;
-        b[2] = (float)(h[i].x + h[i].w - 1), b[3] = (float)(h[i].y + h[i].h - 1);
-        s[i] = (float)h[i].score;
-    }
+    for (int i = 0; !rc && i < k; i++)
+        rc = add_box(d, (float)h[i].x, (float)h[i].y, (float)(h[i].x + h[i].w - 1), (float)(h[i].y + h[i].h - 1),
+                     (float)h[i].score);
     fh_free(h);
-    *scores = s, *n = k;
-    return FH_OK;
+    return rc;
 }
 
-// ULFD boxes with their scores, longer side >= min_face
-static int run_ulfd(struct detector *d, const struct img *im, const struct detector_options *o, float **scores,
-                    int *n) {
-    struct det_ulfd_options uo = {.width = o->ulfd_width > 0 ? o->ulfd_width : 640,
-                                  .thresh_score = o->ulfd_thresh > 0 ? o->ulfd_thresh : DET_ULFD_THRESH};
+// ULFD boxes at input width `width` whose longer side is in [min_side, max_side)
+static int run_ulfd(struct detector *d, const struct img *im, const struct detector_options *o, int width,
+                    float min_side, float max_side) {
+    struct det_ulfd_options uo = {.width = width, .thresh_score = o->ulfd_thresh > 0 ? o->ulfd_thresh : DET_ULFD_THRESH};
     if (uo.width > im->w) uo.width = im->w;
     if (uo.width < 32) uo.width = 32;
     struct det_box_f *b;
     int k, rc = det_ulfd_detect(d->ulfd, im, &uo, &b, &k);
-    if (rc) return rc;
-    if ((rc = fh_grow((void **)&d->boxes, &d->cap_boxes, 5 * (k ? k : 1), sizeof *d->boxes))) {
-        fh_free(b);
-        return rc;
-    }
-    float *s = d->boxes + 4 * k;
-    int kept = 0;
-    for (int i = 0; i < k; i++) {
-        float w = b[i].x2 - b[i].x1, h = b[i].y2 - b[i].y1;
-        if ((w > h ? w : h) < (float)o->mtcnn.min_face) continue;
-        float *q = d->boxes + 4 * kept;
-        q[0] = b[i].x1, q[1] = b[i].y1, q[2] = b[i].x2, q[3] = b[i].y2;
-        s[kept++] = b[i].score;
+    for (int i = 0; !rc && i < k; i++) {
+        float w = b[i].x2 - b[i].x1, h = b[i].y2 - b[i].y1, side = w > h ? w : h;
+        if (side >= min_side && side < max_side) rc = add_box(d, b[i].x1, b[i].y1, b[i].x2, b[i].y2, b[i].score);
     }
     fh_free(b);
-    memmove(d->boxes + 4 * kept, s, sizeof *s * (size_t)kept); // scores right after the boxes
-    *scores = d->boxes + 4 * kept, *n = kept;
-    return FH_OK;
+    return rc;
 }
 
-static float box_iou(const int *a, const float *b) {
-    float x1 = fmaxf((float)a[0], b[0]), y1 = fmaxf((float)a[1], b[1]);
-    float x2 = fminf((float)a[2], b[2]), y2 = fminf((float)a[3], b[3]);
+static float iou_f(const float *a, const float *b) {
+    float x1 = fmaxf(a[0], b[0]), y1 = fmaxf(a[1], b[1]), x2 = fminf(a[2], b[2]), y2 = fminf(a[3], b[3]);
     if (x2 <= x1 || y2 <= y1) return 0;
-    float in = (x2 - x1) * (y2 - y1), aa = (float)(a[2] - a[0]) * (float)(a[3] - a[1]);
-    float ab = (b[2] - b[0]) * (b[3] - b[1]);
-    return in / (aa + ab - in);
+    float in = (x2 - x1) * (y2 - y1);
+    return in / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - in);
 }
 
-// landmarks and face probability for the k boxes of d->boxes (scores alongside), appended
-// to d->faces after the first `base` faces as faces of `kind`
-static int boxes_to_faces(struct detector *d, const struct img *im, const struct detector_options *o,
-                          const float *scores, int k, int base, int kind, int *n) {
-    if (base + k > FH_MAX_FACES) k = FH_MAX_FACES - base;
-    int rc = fh_grow((void **)&d->faces, &d->cap_faces, base + k > 0 ? base + k : 1, sizeof *d->faces);
-    if (rc || (rc = det_mtcnn_landmarks(d->mtcnn, im, d->boxes, k, o->lm_scale, d->faces + base))) return rc;
-    int kept = base;
-    for (int i = 0; i < k; i++) {
-        struct det_face f = d->faces[base + i];
-        if (f.lm_score < o->lm_min_score) continue;
-        f.raw_score = scores[i];
-        f.kind = kind;
-        d->faces[kept++] = f;
+// keeps the candidates from index `from` on that overlap (IoU > th) none of the first `n_faces`
+// faces nor a better-scoring kept candidate from `from` on (greedy by score)
+static void suppress(struct detector *d, int from, int n_faces, float th) {
+    int kept = from;
+    for (int i = from; i < d->nb; i++) { // selection order: best score first
+        int best = i;
+        for (int j = i + 1; j < d->nb; j++)
+            if (d->scores[j] > d->scores[best]) best = j;
+        float tb[4], ts = d->scores[best];
+        memcpy(tb, d->boxes + 4 * best, sizeof tb);
+        memmove(d->boxes + 4 * best, d->boxes + 4 * i, sizeof tb), d->scores[best] = d->scores[i];
+        memcpy(d->boxes + 4 * i, tb, sizeof tb), d->scores[i] = ts;
+        int covered = 0;
+        for (int j = 0; j < n_faces && !covered; j++) {
+            float fb[4] = {(float)d->faces[j].box[0], (float)d->faces[j].box[1], (float)d->faces[j].box[2],
+                           (float)d->faces[j].box[3]};
+            covered = iou_f(fb, tb) > th;
+        }
+        for (int j = from; j < kept && !covered; j++) covered = iou_f(d->boxes + 4 * j, tb) > th;
+        if (covered) continue;
+        memcpy(d->boxes + 4 * kept, tb, sizeof tb), d->scores[kept++] = ts;
     }
-    *n = kept;
-    return FH_OK;
+    d->nb = kept;
 }
 
 int detector_run(struct detector *d, const struct img *im, const struct detector_options *o,
@@ -154,33 +146,40 @@ int detector_run(struct detector *d, const struct img *im, const struct detector
     if (d->kind == DET_MTCNN) return det_mtcnn_detect(d->mtcnn, im, &o->mtcnn, faces, n, NULL);
     if (!im || !im->data || im->c != 3 || im->w < 1 || im->h < 1)
         return fh_fail(FH_E_ARG, "detector: need a non-empty RGB image");
-    float *scores;
-    int k, base = 0, rc;
+    int base = 0, rc;
+    d->nb = 0;
+    float min_side = (float)o->mtcnn.min_face;
+    int width = o->ulfd_width > 0 ? o->ulfd_width : DET_ULFD_WIDTH;
     if (d->kind == DET_FUSED) {
         struct det_face *mf;
         if ((rc = det_mtcnn_detect(d->mtcnn, im, &o->mtcnn, &mf, &base, NULL))) return rc;
         if ((rc = fh_grow((void **)&d->faces, &d->cap_faces, base ? base : 1, sizeof *d->faces))) return rc;
         memcpy(d->faces, mf, sizeof *mf * (size_t)base);
         for (int i = 0; i < base; i++) d->faces[i].raw_score = 1 + d->faces[i].score;
+        rc = run_ulfd(d, im, o, width, min_side, INFINITY);
+        // small faces: ULFD again at twice the width, where they are as large as its anchors expect
+        if (!rc && o->fuse_small > 0 && im->w > width)
+            rc = run_ulfd(d, im, o, 2 * width, min_side, (float)o->fuse_small);
+        if (!rc) suppress(d, 0, base, DET_FUSE_IOU);
+    } else {
+        rc = d->kind == DET_HAAR ? run_haar(d, im, o) : run_ulfd(d, im, o, width, min_side, INFINITY);
     }
-    rc = d->kind == DET_HAAR ? run_haar(d, im, o, &scores, &k) : run_ulfd(d, im, o, &scores, &k);
     if (rc) return rc;
-    if (d->kind == DET_FUSED) { // keep ULFD's boxes that no MTCNN face covers
-        int kept = 0;
-        for (int i = 0; i < k; i++) {
-            int covered = 0;
-            for (int j = 0; j < base && !covered; j++) covered = box_iou(d->faces[j].box, d->boxes + 4 * i) > DET_FUSE_IOU;
-            if (covered) continue;
-            memmove(d->boxes + 4 * kept, d->boxes + 4 * i, 4 * sizeof *d->boxes);
-            scores[kept++] = scores[i]; // scores[] sits after the k boxes: kept <= i, no overlap
-        }
-        // move the kept scores right after the kept boxes
-        memmove(d->boxes + 4 * kept, scores, sizeof *scores * (size_t)kept);
-        scores = d->boxes + 4 * kept, k = kept;
+    // landmarks and face probability from O-Net for the candidates, after the first `base`
+    int k = d->nb, kind = d->kind == DET_HAAR ? DET_HAAR : DET_ULFD;
+    if (base + k > FH_MAX_FACES) k = FH_MAX_FACES - base;
+    if ((rc = fh_grow((void **)&d->faces, &d->cap_faces, base + k > 0 ? base + k : 1, sizeof *d->faces)) ||
+        (rc = det_mtcnn_landmarks(d->mtcnn, im, d->boxes, k, o->lm_scale, d->faces + base)))
+        return rc;
+    int kept = base;
+    for (int i = 0; i < k; i++) {
+        struct det_face f = d->faces[base + i];
+        if (f.lm_score < o->lm_min_score) continue;
+        f.raw_score = d->scores[i];
+        f.kind = kind;
+        d->faces[kept++] = f;
     }
-    int kind = d->kind == DET_HAAR ? DET_HAAR : DET_ULFD;
-    if ((rc = boxes_to_faces(d, im, o, scores, k, base, kind, n))) return rc;
-    *faces = d->faces;
+    *faces = d->faces, *n = kept;
     return FH_OK;
 }
 

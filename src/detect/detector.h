@@ -20,8 +20,10 @@
 //              landmarks and face probability from O-Net.
 //   DET_FUSED  MTCNN, then ULFD's boxes that overlap no MTCNN face (IoU <= FUSE_IOU)
 //              appended below them (rank-preserving extension): every MTCNN face keeps
-//              its rank (raw_score = 1 + its O-Net p), ULFD's extras follow (raw_score =
-//              ULFD's score). Each face's kind says which backend found it.
+//              its rank (raw_score = 1 + its O-Net p), ULFD's extras follow best first
+//              (raw_score = ULFD's score, greedy NMS at FUSE_IOU among them; with
+//              fuse_small, small boxes from a second ULFD run at twice the width join
+//              them). Each face's kind says which backend found it.
 // Scores: det_face.raw_score is the backend's own ranking score (use it for AP/ROC);
 // det_face.score is a face probability in 0..1 (MTCNN: O-Net's; others: O-Net's on the
 // box, lm_score), comparable across detectors, which the library's gates use.
@@ -55,8 +57,11 @@ struct detector_options {
     int ulfd_width;             // ULFD's input width (0: 640; the photo's own width at most)
     float ulfd_thresh;          // ULFD's score threshold (0: DET_ULFD_THRESH); the evals go
                                 // lower (DET_ULFD_THRESH_EVAL) to trace the whole PR curve
+    int fuse_small;             // fused: also run ULFD at twice ulfd_width on photos wider than
+                                // it, for faces whose longer side is under this (0: off)
 };
 #define DET_ULFD_THRESH 0.3f
+#define DET_ULFD_WIDTH 640
 #define DET_ULFD_THRESH_EVAL 0.1f
 struct detector_options detector_options_default(void);
 

@@ -224,6 +224,7 @@ int fh_detect(struct fh_engine *e, const struct img *im, const struct fh_config 
     o.mtcnn.tile_pixels = cfg->pnet_tile_pixels;
     memcpy(o.mtcnn.thresh, cfg->thresh, sizeof o.mtcnn.thresh);
     o.ulfd_width = cfg->ulfd_width, o.ulfd_thresh = cfg->ulfd_thresh;
+    o.fuse_small = getenv("FUSE_SMALL") ? atoi(getenv("FUSE_SMALL")) : 0; // EXPERIMENT
     if (cfg->ulfd_width < 0 || cfg->ulfd_width > FH_MAX_IMAGE_SIDE || !(cfg->ulfd_thresh >= 0 && cfg->ulfd_thresh < 1))
         return fh_fail(FH_E_ARG, "detect: ulfd width %d or threshold %g out of range", cfg->ulfd_width,
                        cfg->ulfd_thresh);
