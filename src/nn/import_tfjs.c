@@ -10,9 +10,10 @@
 // manifest by name; float weights are read as float32 with denormals set to zero.
 //
 // Only what the outputs need is imported: a walk back from the outputs (opt->outputs, or the
-// signature's) stops at Placeholders and at a cut input (opt->inputs), so a graph whose
-// head does shape arithmetic and whose tail holds control flow (FaceBoxes: padding to a
-// multiple of 128 before the net, a while loop of NMS after it) runs as its plain middle.
+// signature's, else the nodes nothing reads) stops at Placeholders and at a cut input
+// (opt->inputs), so a graph whose head does shape arithmetic and whose tail holds control
+// flow (FaceBoxes: padding to a multiple of 128 before the net, a while loop of NMS after
+// it) runs as its plain middle.
 //
 // Ops: Placeholder, Const, Identity, Conv2D / _FusedConv2D (fused BiasAdd, optional Relu),
 // DepthwiseConv2dNative / FusedDepthwiseConv2dNative (multiplier 1), BiasAdd, Relu, Neg, Exp,
@@ -626,7 +627,21 @@ static int tj_graph(struct tj *t) {
             if (n_outs >= 8) return fh_fail(FH_E_UNSUPPORTED, "tfjs: more than 8 outputs");
             outs[n_outs++] = j;
         }
-        if (!n_outs) return fh_fail(FH_E_FORMAT, "tfjs: no signature outputs; name them in opt->outputs");
+        if (!n_outs) { // no signature: the nodes no node reads (constants and inputs aside)
+            char *read = fh_calloc(n, 1);
+            if (!read) return fh_fail(FH_E_NOMEM, "tfjs: out of memory");
+            int rc = FH_OK;
+            for (int k = 0; k < t->n_nodes && !rc; k++)
+                for (int q = 0, j; !rc && !(rc = tj_input(t, k, q, &j)) && j >= 0; q++) read[j] = 1;
+            for (int k = 0; k < t->n_nodes && !rc; k++) {
+                if (read[k] || !strcmp(tj_op(t, k), "Const") || !strcmp(tj_op(t, k), "Placeholder")) continue;
+                if (n_outs >= 8) rc = fh_fail(FH_E_UNSUPPORTED, "tfjs: more than 8 outputs; name them in opt->outputs");
+                else outs[n_outs++] = k;
+            }
+            fh_free(read);
+            if (rc) return rc;
+        }
+        if (!n_outs) return fh_fail(FH_E_FORMAT, "tfjs: no outputs");
     }
     int rc = tj_order(t, outs, n_outs);
     if (rc) return rc;

@@ -107,8 +107,8 @@ int nn_net_load_onnx_mem(const uint8_t *buf, size_t n, const struct nn_options *
 // "graph-model": a GraphDef as JSON plus a weights manifest); the weight shards it names are
 // read from the same folder. float32, int32 and quantised weights (float16, uint8 / uint16
 // with scale and min) are read as float32, denormals set to zero. Only the nodes the outputs
-// need are imported (opt->outputs; default the signature's outputs); the ops are listed in
-// import_tfjs.c. Activations are NHWC like TensorFlow's. Every count, size and name in the
+// need are imported (opt->outputs; default the signature's, else the nodes nothing reads);
+// the ops are listed in import_tfjs.c. Activations are NHWC like TensorFlow's. Every count, size and name in the
 // files is checked before use: FH_OK, FH_E_IO (a shard missing or unreadable), FH_E_LIMIT,
 // FH_E_FORMAT (bad JSON, a shard of the wrong size, a node that does not fit its inputs: names
 // the file or node), FH_E_UNSUPPORTED (names the op or attribute), FH_E_NOTFOUND (an

@@ -76,6 +76,34 @@ static void model(const char *op, int cin, const char *shard, const char *xin, i
     write_file("shard.bin", s, n);
 }
 
+// a second tiny model: x [1,H,W,2] -> FusedDepthwiseConv2dNative 3x3 (uint16-quantised
+// weights, float32 bias, EXPLICIT padding 1) -> Reshape [1,-1,2] -> Softmax
+static void model_dw(void) {
+    static const char j[] =
+        "{\"format\":\"graph-model\",\"modelTopology\":{\"node\":["
+        "{\"name\":\"x\",\"op\":\"Placeholder\",\"attr\":{\"shape\":{\"shape\":{\"dim\":[{\"size\":\"1\"},{\"size\":\"-1\"},{\"size\":\"-1\"},{\"size\":\"2\"}]}}}},"
+        "{\"name\":\"w\",\"op\":\"Const\"},{\"name\":\"b\",\"op\":\"Const\"},{\"name\":\"shape\",\"op\":\"Const\"},"
+        "{\"name\":\"dw\",\"op\":\"FusedDepthwiseConv2dNative\",\"input\":[\"x\",\"w\",\"b\"],\"attr\":{"
+        "\"padding\":{\"s\":\"RVhQTElDSVQ=\"},\"explicit_paddings\":{\"list\":{\"i\":[\"0\",\"0\",\"1\",\"1\",\"1\",\"1\",\"0\",\"0\"]}},"
+        "\"strides\":{\"list\":{\"i\":[\"1\",\"1\",\"1\",\"1\"]}},\"fused_ops\":{\"list\":{\"s\":[\"Qmlhc0FkZA==\"]}}}},"
+        "{\"name\":\"r\",\"op\":\"Reshape\",\"input\":[\"dw\",\"shape\"]},"
+        "{\"name\":\"y\",\"op\":\"Softmax\",\"input\":[\"r\"]}]},"
+        "\"weightsManifest\":[{\"paths\":[\"a.bin\",\"b.bin\"],\"weights\":["
+        "{\"name\":\"w\",\"shape\":[3,3,2,1],\"dtype\":\"float32\",\"quantization\":{\"dtype\":\"uint16\",\"scale\":0.25,\"min\":-2}},"
+        "{\"name\":\"b\",\"shape\":[2],\"dtype\":\"float32\"},"
+        "{\"name\":\"shape\",\"shape\":[3],\"dtype\":\"int32\"}]}]}";
+    write_file("model.json", j, strlen(j));
+    uint8_t sh[64];
+    size_t n = 0;
+    for (int k = 0; k < 18; k++) sh[n++] = (uint8_t)(k * 3 % 17), sh[n++] = 0; // w = q / 4 - 2
+    const float b[2] = {0.5f, -0.25f};
+    memcpy(sh + n, b, 8), n += 8;
+    const int32_t t[3] = {1, -1, 2};
+    memcpy(sh + n, t, 12), n += 12;
+    write_file("a.bin", sh, 20); // two shards, read back to back
+    write_file("b.bin", sh + 20, n - 20);
+}
+
 static int has(const char *needle) { return strstr(fh_errmsg(), needle) != NULL; }
 
 static int load(const struct nn_options *o, struct nn_net **net) { return nn_net_load_tfjs(json_path, o, net); }
@@ -85,6 +113,7 @@ int main(void) {
     if (!mkdtemp(dir)) return 1;
     snprintf(json_path, sizeof json_path, "%s/model.json", dir);
     struct nn_net *net;
+    char sp[256];
 
     model("_FusedConv2D", 2, "shard.bin", "x", 0, 0);
     int rc = load(NULL, &net);
@@ -127,6 +156,56 @@ int main(void) {
         nn_net_free(net);
     }
 
+    model_dw();
+    rc = load(NULL, &net);
+    TEST_COND("depthwise (uint16 weights, EXPLICIT padding, 2 shards) + Reshape + Softmax loads", rc == FH_OK);
+    if (rc) printf("# %s\n", fh_errmsg());
+    if (!rc) {
+        struct nn_session *s;
+        nn_session_new(net, NULL, &s);
+        int d[4] = {1, 2, 3, 2}, od[FH_MAX_DIMS], r;
+        nn_session_reshape(s, d, 4);
+        float xs[12], *x = nn_session_input(s, 0), err = 0;
+        for (int i = 0; i < 12; i++) x[i] = xs[i] = (float)(i % 5) * 0.5f - 1;
+        nn_session_run(s);
+        const float *y = nn_session_output(s, 0, od, &r);
+        // reference: dw[p][c] = b[c] + sum_{ky,kx} x[p + (ky-1, kx-1)][c] w[ky][kx][c]; softmax over c
+        for (int py = 0; py < 2; py++)
+            for (int px = 0; px < 3; px++) {
+                float v[2];
+                for (int c = 0; c < 2; c++) {
+                    v[c] = c ? -0.25f : 0.5f;
+                    for (int ky = 0; ky < 3; ky++)
+                        for (int kx = 0; kx < 3; kx++) {
+                            int iy = py + ky - 1, ix = px + kx - 1, k = (ky * 3 + kx) * 2 + c;
+                            if (iy >= 0 && iy < 2 && ix >= 0 && ix < 3) v[c] += xs[(iy * 3 + ix) * 2 + c] * ((float)(k * 3 % 17) / 4 - 2);
+                        }
+                }
+                float e1 = 1 / (1 + expf(v[0] - v[1]));
+                err = fmaxf(err, fabsf(y[(py * 3 + px) * 2 + 1] - e1));
+            }
+        char msg[160];
+        snprintf(msg, sizeof msg, "its output [1,6,2] equals the values computed here (max error %.2g)", err);
+        TEST_COND(msg, r == 3 && od[1] == 6 && od[2] == 2 && err < 1e-6f);
+        nn_session_free(s);
+        nn_net_free(net);
+    }
+    // every allocation failing in turn: FH_E_NOMEM or FH_OK, never a crash or a leak
+    int oom_ok = 1, n_nomem = 0;
+    for (long k = 1; k < 400; k++) {
+        fh_alloc_fail_after(k);
+        rc = load(NULL, &net);
+        fh_alloc_fail_after(0);
+        if (!rc) nn_net_free(net);
+        else if (rc == FH_E_NOMEM) n_nomem++;
+        else oom_ok = 0;
+    }
+    TEST_COND("every allocation failing in turn: FH_E_NOMEM or a net, nothing else", oom_ok && n_nomem > 10);
+    snprintf(sp, sizeof sp, "%s/a.bin", dir);
+    unlink(sp);
+    snprintf(sp, sizeof sp, "%s/b.bin", dir);
+    unlink(sp);
+
     model("_FusedConv2D", 2, "shard.bin", "x", 1, 1e-40f);
     rc = load(NULL, &net);
     const struct nn_value *w = NULL;
@@ -152,7 +231,6 @@ int main(void) {
     printf("# %d of %zu cuts give FH_E_FORMAT\n", nfmt, (jn + 6) / 7);
 
     model("_FusedConv2D", 2, "shard.bin", "x", 0, 0);
-    char sp[256];
     snprintf(sp, sizeof sp, "%s/shard.bin", dir);
     unlink(sp);
     rc = load(NULL, &net);
