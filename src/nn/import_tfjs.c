@@ -138,7 +138,7 @@ static cJSON *tj_attr(const struct tj *t, int i, const char *name) {
 // a JSON integer written as a string ("4") or a number; 0 if neither
 static int json_int(const cJSON *v, int64_t *out) {
     char *end;
-    if (cJSON_IsNumber(v)) return *out = (int64_t)v->valuedouble, 1;
+    if (cJSON_IsNumber(v)) return fabs(v->valuedouble) < 1e15 ? (*out = (int64_t)v->valuedouble, 1) : 0;
     if (!cJSON_IsString(v) || !v->valuestring[0]) return 0;
     long long x = strtoll(v->valuestring, &end, 10);
     return *end ? 0 : (*out = x, 1);
@@ -206,6 +206,7 @@ static int tj_manifest(struct tj *t) {
     if (!t->w || !t->group || !t->group_len) return fh_fail(FH_E_NOMEM, "tfjs: out of memory");
     t->n_groups = ng;
     int gi = 0;
+    size_t total = 0;
     cJSON_ArrayForEach(g, man) {
         size_t off = 0;
         cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(g, "weights")) {
@@ -240,6 +241,8 @@ static int tj_manifest(struct tj *t) {
             t->n_w++;
         }
         t->group_len[gi++] = off;
+        if ((total += off) > FH_MAX_MODEL_BYTES)
+            return fh_fail(FH_E_LIMIT, "tfjs: the manifest lists more than %u bytes of weights", FH_MAX_MODEL_BYTES);
     }
     qsort(t->w, (size_t)t->n_w, sizeof *t->w, by_name);
     for (int i = 1; i < t->n_w; i++)

@@ -267,6 +267,12 @@ int main(void) {
     struct nn_options opt = {.outputs = cut, .n_outputs = 1};
     rc = load(&opt, &net);
     TEST_COND("an output cut naming no node: FH_E_NOTFOUND", rc == FH_E_NOTFOUND && has("nothing"));
+    static const char huge[] = "{\"modelTopology\":{\"node\":[{\"name\":\"x\",\"op\":\"Placeholder\"}]},"
+                               "\"weightsManifest\":[{\"paths\":[\"shard.bin\"],\"weights\":[{\"name\":\"w\","
+                               "\"shape\":[65536,65536,16],\"dtype\":\"float32\"}]}]}";
+    write_file("model.json", huge, strlen(huge));
+    rc = load(NULL, &net);
+    TEST_COND("a weight of 2^36 elements: FH_E_LIMIT before any allocation for it", rc == FH_E_LIMIT && has("'w'"));
     write_file("model.json", "[1,2", 4);
     rc = load(NULL, &net);
     TEST_COND("bad JSON: FH_E_FORMAT", rc == FH_E_FORMAT && has("JSON"));
