@@ -511,7 +511,10 @@ static int tj_node(struct tj *t, int i) {
     for (size_t k = 0; k < sizeof binary / sizeof *binary; k++) {
         if (strcmp(op, binary[k].name)) continue;
         int in[2] = {x, tj_in(t, i, 1)};
+        char fmt[16];
         if (in[1] < 0) return FH_E_FORMAT;
+        if (!strcmp(op, "BiasAdd") && attr_str(t, i, "data_format", fmt, sizeof fmt) && strcmp(fmt, "NHWC"))
+            return fh_fail(FH_E_UNSUPPORTED, "tfjs: node '%s' (BiasAdd): data format %s (NHWC only)", t->name[i], fmt);
         if (net->values[in[0]].idata || net->values[in[1]].idata || (!is_act(t, in[0]) && !is_act(t, in[1])))
             return fh_fail(FH_E_UNSUPPORTED, "tfjs: node '%s' (%s): arithmetic on constants only (no constant folding)", t->name[i], op);
         return tj_emit(t, i, binary[k].op, in, 2, &p);
