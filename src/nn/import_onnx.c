@@ -24,8 +24,6 @@
 // size, batch 1. Denormal weights are flushed to zero at load (they are noise left by
 // training, and make every multiply with them slow). After reading, the import passes run
 // (passes.h: conv + RELU fuse), then shapes are checked at the stored input shape.
-#include <float.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -190,10 +188,7 @@ static size_t ox_tensor_floats(const struct ox_tensor *t, float *dst) {
             }
         }
     }
-    size_t flushed = 0;
-    for (size_t i = 0; i < t->count; i++)
-        if (dst[i] != 0 && fabsf(dst[i]) < FLT_MIN) dst[i] = 0, flushed++;
-    return flushed;
+    return nn_flush_denormals(dst, t->count);
 }
 
 static int32_t sat32(int64_t v) { return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v; }

@@ -8,10 +8,19 @@
 // A value is live from the node that produces it to the last node that reads it (net
 // outputs to the end). Each new value takes the lowest offset that does not overlap a
 // live value, so MobileFaceNet's ~230 activations fit in a few buffers' worth of memory.
+#include <float.h>
+#include <math.h>
 #include <string.h>
 
 #include "nn/nn_int.h"
 #include "nn/nn_train.h"
+
+size_t nn_flush_denormals(float *x, size_t n) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (x[i] != 0 && fabsf(x[i]) < FLT_MIN) x[i] = 0, k++;
+    return k;
+}
 
 struct nn_net *nn_net_alloc(int n_values, int n_nodes) {
     struct nn_net *net = fh_calloc(1, sizeof *net);

@@ -2,7 +2,8 @@
 // nn: our CNN inference engine. A net is a list of nodes (ops) over float32 NHWC
 // tensors, imported from a TFLite flatbuffer (the subset our models use; composite
 // PReLU and softmax sub-graphs are fused into single ops by graph passes), loaded from
-// an ONNX protobuf (import_onnx.c; NCHW graphs mapped to our layout), our own .fhm model file, or built in code and trained (nn_train.h), and run by a session that owns every activation and scratch buffer.
+// an ONNX protobuf (import_onnx.c; NCHW graphs mapped to our layout), a TensorFlow.js graph
+// model (import_tfjs.c), our own .fhm model file, or built in code and trained (nn_train.h), and run by a session that owns every activation and scratch buffer.
 // It knows nothing about images or faces.
 //
 //   struct nn_net *net;
@@ -66,8 +67,17 @@ struct nn_options {
     // ONNX only: when n_outputs > 0, the net's outputs are these values (by name, at most
     // 8; borrowed for the load) instead of the file's: cuts off a tail such as a decode
     // baked in for one input size. FH_E_NOTFOUND names a value the file does not have.
+    // (tfjs too: node names.)
     const char *const *outputs;
     int n_outputs;
+    // tfjs only: when n_inputs > 0 (at most 1 today), the net's input is this node's output
+    // (by name; borrowed for the load) instead of the file's Placeholder, with the stored
+    // shape input_shape: cuts off a head such as preprocessing done with dynamic shapes.
+    // input_shape also fills a Placeholder's open (-1) dimensions; NULL reads them as 1.
+    const char *const *inputs;
+    int n_inputs;
+    const int *input_shape;
+    int input_rank;
 };
 
 struct nn_net;
@@ -92,6 +102,18 @@ void nn_net_free(struct nn_net *net);
 int nn_net_load_onnx(const char *path, const struct nn_options *opt, struct nn_net **out);
 int nn_net_load_onnx_mem(const uint8_t *buf, size_t n, const struct nn_options *opt,
                          struct nn_net **out);
+
+// Loads a TensorFlow.js graph model (import_tfjs.c): path is its model.json (format
+// "graph-model": a GraphDef as JSON plus a weights manifest); the weight shards it names are
+// read from the same folder. float32, int32 and quantised weights (float16, uint8 / uint16
+// with scale and min) are read as float32, denormals set to zero. Only the nodes the outputs
+// need are imported (opt->outputs; default the signature's, else the nodes nothing reads);
+// the ops are listed in import_tfjs.c. Activations are NHWC like TensorFlow's. Every count, size and name in the
+// files is checked before use: FH_OK, FH_E_IO (a shard missing or unreadable), FH_E_LIMIT,
+// FH_E_FORMAT (bad JSON, a shard of the wrong size, a node that does not fit its inputs: names
+// the file or node), FH_E_UNSUPPORTED (names the op or attribute), FH_E_NOTFOUND (an
+// opt->outputs / opt->inputs name), FH_E_ARG, FH_E_NOMEM; every message starts with path.
+int nn_net_load_tfjs(const char *path, const struct nn_options *opt, struct nn_net **out);
 
 // ---- our model file (.fhm, model_file.c; layout in docs/architecture.md) ---------------
 // Metadata: key=value text lines saved with the net. Keys the pipeline reads: arch,

@@ -147,6 +147,10 @@ extern const struct nn_op_def *const nn_op_defs[NN_OP_COUNT];
 int nn_conv_out(int in, int k, int stride, int same, int *out, int *pad_before);
 void nn_session_parallel(struct nn_session *s, void (*fn)(void *, int, int), void *ctx);
 
+// sets denormal floats of x[0..n) to zero (noise left by training that makes every multiply
+// with them slow); returns how many were
+size_t nn_flush_denormals(float *x, size_t n);
+
 // net construction (used by importers; tests build tiny nets with them)
 struct nn_net *nn_net_alloc(int n_values, int n_nodes);
 // reads path (at most FH_MAX_MODEL_BYTES) and loads it with load_mem; errors name the path
