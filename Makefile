@@ -114,16 +114,18 @@ models:
 MODEL_FILES := pnet.tflite rnet.tflite onet.tflite MobileFaceNet.tflite ulfd.onnx SHA256SUMS
 SHARE := $(DESTDIR)$(PREFIX)/share
 install: $(BIN) models
-	$(INSTALL) -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/facehatch/models/samples $(SHARE)/man/man1
+	$(INSTALL) -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/facehatch/models/samples $(SHARE)/facehatch/models/faceboxes $(SHARE)/man/man1
 	$(INSTALL) -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/facehatch
 	$(INSTALL) -m 644 $(addprefix models/,$(MODEL_FILES)) $(SHARE)/facehatch/models/
 	$(INSTALL) -m 644 models/samples/*.jpg $(SHARE)/facehatch/models/samples/
+	$(INSTALL) -m 644 models/faceboxes/model.json models/faceboxes/faceboxes.bin $(SHARE)/facehatch/models/faceboxes/
 	$(INSTALL) -m 644 docs/facehatch.1 $(SHARE)/man/man1/facehatch.1
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/facehatch $(SHARE)/man/man1/facehatch.1
 	rm -f $(addprefix $(SHARE)/facehatch/models/,$(MODEL_FILES)) $(SHARE)/facehatch/models/samples/sample*.jpg
-	-rmdir $(SHARE)/facehatch/models/samples $(SHARE)/facehatch/models $(SHARE)/facehatch 2>/dev/null
+	rm -f $(SHARE)/facehatch/models/faceboxes/model.json $(SHARE)/facehatch/models/faceboxes/faceboxes.bin
+	-rmdir $(SHARE)/facehatch/models/samples $(SHARE)/facehatch/models/faceboxes $(SHARE)/facehatch/models $(SHARE)/facehatch 2>/dev/null
 
 # The default test run: unit + op + golden + pipeline + CLI tests. Needs `make models`
 # and ../shared (golden, data); tests that need them say so and fail if missing.

@@ -25,9 +25,12 @@ struct cli_opts {
     int packed;           // --packed-pyramid
     const char *data;     // --data DIR (evaluation data, default ../shared/data)
     int view;             // --view 1|2
-    const char *detector; // --detector mtcnn|haar|ulfd|fused (default mtcnn)
+    const char *detector; // --detector mtcnn|haar|ulfd|faceboxes|fused (default mtcnn)
     int ulfd_width;       // --ulfd-width N (ULFD/fused: ULFD's input width; 0 = 640)
     float ulfd_thresh;    // --ulfd-thresh T (ULFD/fused score threshold; 0 = the default)
+    int fb_width;         // --faceboxes-width N (FaceBoxes/fused; 0 = 1024)
+    float fb_thresh;      // --faceboxes-thresh T (0 = the default)
+    int fuse_small;       // --fuse-small PX (fused: ULFD at twice its width for faces under PX)
     const char *plot;     // --plot FILE (ROC curve, SVG)
     int quick;            // --quick: the small subset the default test run uses
     int seed;             // --seed N (ident/cluster sampling; default 1)

@@ -21,15 +21,17 @@ static const struct {
 };
 
 int cmd_eval(int argc, char **argv) {
-    const char *usage = "eval lfw|wider|cmu-mit|landmarks|ident|cluster [--data DIR] [--detector mtcnn|haar|ulfd|fused] "
+    const char *usage = "eval lfw|wider|cmu-mit|landmarks|ident|cluster [--data DIR] [--detector mtcnn|haar|ulfd|faceboxes|fused] "
                         "[--quick] [--threads N] [--no-flip] [--min-face N]";
     if (argc >= 1 && !strcmp(argv[0], "pairs")) return cmd_eval_pairs(argc - 1, argv + 1);
     struct cli_opts o;
     int rc = cli_parse(&argc, argv, &o, usage);
     if (rc) return rc;
     // detection evals trace the whole PR curve: ULFD down to a lower score than photos use
-    if (argc == 1 && (!strcmp(argv[0], "wider") || !strcmp(argv[0], "cmu-mit")) && !o.ulfd_thresh)
-        o.ulfd_thresh = DET_ULFD_THRESH_EVAL;
+    if (argc == 1 && (!strcmp(argv[0], "wider") || !strcmp(argv[0], "cmu-mit"))) {
+        if (!o.ulfd_thresh) o.ulfd_thresh = DET_ULFD_THRESH_EVAL;
+        if (!o.fb_thresh) o.fb_thresh = DET_FB_THRESH_EVAL;
+    }
     for (size_t i = 0; argc == 1 && i < sizeof EVALS / sizeof *EVALS; i++)
         if (EVALS[i].fn && !strcmp(argv[0], EVALS[i].name)) return EVALS[i].fn(&o);
     fprintf(stderr, "facehatch: eval needs one benchmark name\nusage: facehatch %s\nbenchmarks:\n", usage);

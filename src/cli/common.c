@@ -63,8 +63,12 @@ int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
         } else if (!strcmp(a, "--ulfd-width")) {
             if (!val || parse_int(val, 32, FH_MAX_IMAGE_SIDE, &o->ulfd_width)) bad = 1;
             else i++;
-        } else if (!strcmp(a, "--ulfd-thresh")) {
-            if (!val || parse_unit(val, &o->ulfd_thresh)) bad = 1;
+        } else if (!strcmp(a, "--ulfd-thresh") || !strcmp(a, "--faceboxes-thresh")) {
+            if (!val || parse_unit(val, a[2] == 'u' ? &o->ulfd_thresh : &o->fb_thresh)) bad = 1;
+            else i++;
+        } else if (!strcmp(a, "--faceboxes-width") || !strcmp(a, "--fuse-small")) {
+            int lo = a[2] == 'f' && a[3] == 'a' ? 32 : 0;
+            if (!val || parse_int(val, lo, FH_MAX_IMAGE_SIDE, a[3] == 'a' ? &o->fb_width : &o->fuse_small)) bad = 1;
             else i++;
         } else if (!strcmp(a, "--")) {
             while (++i < *argc) argv[k++] = argv[i];
@@ -93,6 +97,7 @@ struct fh_config cli_config(const struct cli_opts *o) {
     c.packed_pyramid = o->packed;
     c.detector = fh_detector_parse(o->detector) < 0 ? FH_DETECTOR_MTCNN : fh_detector_parse(o->detector);
     c.ulfd_width = o->ulfd_width, c.ulfd_thresh = o->ulfd_thresh;
+    c.fb_width = o->fb_width, c.fb_thresh = o->fb_thresh, c.fuse_small = o->fuse_small;
     return c;
 }
 

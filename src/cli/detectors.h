@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // One face detector interface for the CLI and the evals: any detector of the public API
-// (--detector mtcnn|haar|ulfd|fused; fh_config.detector), through fh_detect. Every box has landmarks
+// (--detector mtcnn|haar|ulfd|faceboxes|fused; fh_config.detector), through fh_detect. Every box has landmarks
 // (MTCNN's own, or O-Net's on another detector's box).
 #ifndef FH_CLI_DETECTORS_H
 #define FH_CLI_DETECTORS_H

@@ -4,10 +4,11 @@
 #include <string.h>
 
 #include "detect/detector.h"
+#include "detect/faceboxes.h"
 #include "detect/ulfd.h"
 #include "haar/haar.h"
 
-static const char *const KIND_NAMES[DET_KINDS] = {"mtcnn", "haar", "ulfd", "fused"};
+static const char *const KIND_NAMES[DET_KINDS] = {"mtcnn", "haar", "ulfd", "fused", "faceboxes"};
 
 const char *det_kind_name(int kind) { return kind >= 0 && kind < DET_KINDS ? KIND_NAMES[kind] : NULL; }
 
@@ -17,17 +18,19 @@ int det_kind_parse(const char *name) {
     return -1;
 }
 
-const char *det_kind_names(void) { return "mtcnn|haar|ulfd|fused"; }
+const char *det_kind_names(void) { return "mtcnn|haar|ulfd|fused|faceboxes"; }
 
 struct detector {
     int kind;
     struct det_mtcnn *mtcnn;       // the whole cascade, or O-Net for the others' landmarks
     struct haar_cascade *haar;
     struct det_ulfd *ulfd;
+    struct det_faceboxes *fb;      // FaceBoxes (its own kind, or inside fused when loaded)
     struct fh_pool *pool;          // borrowed
-    float *boxes, *scores;         // candidates of a box-only backend: [nb][4], [nb]
+    float *boxes, *scores;         // candidates of box-only backends: [nb][4], [nb]
+    int *kinds;                    // [nb]: the backend of each candidate
     struct det_face *faces;
-    int nb, cap_boxes, cap_scores, cap_faces;
+    int nb, cap_boxes, cap_scores, cap_kinds, cap_faces;
 };
 
 struct detector_options detector_options_default(void) {
@@ -46,6 +49,11 @@ int detector_new(int kind, const struct detector_nets *nets, struct fh_pool *poo
         rc = nets->ulfd ? det_ulfd_new(nets->ulfd, pool, &d->ulfd)
                         : fh_fail(FH_E_IO, "detector %s: the ULFD model is not loaded (models/ulfd.onnx: run "
                                   "`make models`)", KIND_NAMES[kind]);
+    if (!rc && kind == DET_FACEBOXES && !nets->faceboxes)
+        rc = fh_fail(FH_E_IO, "detector faceboxes: the FaceBoxes model is not loaded (models/faceboxes/: run "
+                     "`make models`)");
+    if (!rc && (kind == DET_FACEBOXES || kind == DET_FUSED) && nets->faceboxes)
+        rc = det_faceboxes_new(nets->faceboxes, pool, &d->fb);
     if (rc) {
         detector_free(d);
         return rc;
@@ -59,21 +67,25 @@ void detector_free(struct detector *d) {
     det_mtcnn_free(d->mtcnn);
     haar_free(d->haar);
     det_ulfd_free(d->ulfd);
+    det_faceboxes_free(d->fb);
     fh_free(d->boxes);
     fh_free(d->scores);
+    fh_free(d->kinds);
     fh_free(d->faces);
     fh_free(d);
 }
 
 int detector_kind(const struct detector *d) { return d->kind; }
 
-// appends a candidate box (x1, y1, x2, y2 pixels) with its score
-static int add_box(struct detector *d, float x1, float y1, float x2, float y2, float score) {
+// appends a candidate box (x1, y1, x2, y2 pixels) with its score and backend
+static int add_box(struct detector *d, float x1, float y1, float x2, float y2, float score, int kind) {
     int rc = fh_grow((void **)&d->boxes, &d->cap_boxes, 4 * (d->nb + 1), sizeof *d->boxes);
     if (!rc) rc = fh_grow((void **)&d->scores, &d->cap_scores, d->nb + 1, sizeof *d->scores);
+    if (!rc) rc = fh_grow((void **)&d->kinds, &d->cap_kinds, d->nb + 1, sizeof *d->kinds);
     if (rc) return rc;
     float *q = d->boxes + 4 * d->nb;
     q[0] = x1, q[1] = y1, q[2] = x2, q[3] = y2;
+    d->kinds[d->nb] = kind;
     d->scores[d->nb++] = score;
     return FH_OK;
 }
@@ -87,7 +99,7 @@ static int run_haar(struct detector *d, const struct img *im, const struct detec
     int k, rc = haar_detect(d->haar, im, &hp, &h, &k);
     for (int i = 0; !rc && i < k; i++)
         rc = add_box(d, (float)h[i].x, (float)h[i].y, (float)(h[i].x + h[i].w - 1), (float)(h[i].y + h[i].h - 1),
-                     (float)h[i].score);
+                     (float)h[i].score, DET_HAAR);
     fh_free(h);
     return rc;
 }
@@ -102,7 +114,22 @@ static int run_ulfd(struct detector *d, const struct img *im, const struct detec
     int k, rc = det_ulfd_detect(d->ulfd, im, &uo, &b, &k);
     for (int i = 0; !rc && i < k; i++) {
         float w = b[i].x2 - b[i].x1, h = b[i].y2 - b[i].y1, side = w > h ? w : h;
-        if (side >= min_side && side < max_side) rc = add_box(d, b[i].x1, b[i].y1, b[i].x2, b[i].y2, b[i].score);
+        if (side >= min_side && side < max_side)
+            rc = add_box(d, b[i].x1, b[i].y1, b[i].x2, b[i].y2, b[i].score, DET_ULFD);
+    }
+    fh_free(b);
+    return rc;
+}
+
+// FaceBoxes boxes at its width, longer side >= min_side
+static int run_faceboxes(struct detector *d, const struct img *im, const struct detector_options *o, float min_side) {
+    struct det_faceboxes_options fo = {.width = o->fb_width > 0 ? o->fb_width : DET_FB_WIDTH,
+                                       .thresh_score = o->fb_thresh > 0 ? o->fb_thresh : DET_FB_THRESH};
+    struct det_box_f *b;
+    int k, rc = det_faceboxes_detect(d->fb, im, &fo, &b, &k);
+    for (int i = 0; !rc && i < k; i++) {
+        float w = b[i].x2 - b[i].x1, h = b[i].y2 - b[i].y1;
+        if ((w > h ? w : h) >= min_side) rc = add_box(d, b[i].x1, b[i].y1, b[i].x2, b[i].y2, b[i].score, DET_FACEBOXES);
     }
     fh_free(b);
     return rc;
@@ -124,9 +151,11 @@ static void suppress(struct detector *d, int from, int n_faces, float th) {
         for (int j = i + 1; j < d->nb; j++)
             if (d->scores[j] > d->scores[best]) best = j;
         float tb[4], ts = d->scores[best];
+        int tk = d->kinds[best];
         memcpy(tb, d->boxes + 4 * best, sizeof tb);
         memmove(d->boxes + 4 * best, d->boxes + 4 * i, sizeof tb), d->scores[best] = d->scores[i];
-        memcpy(d->boxes + 4 * i, tb, sizeof tb), d->scores[i] = ts;
+        d->kinds[best] = d->kinds[i];
+        memcpy(d->boxes + 4 * i, tb, sizeof tb), d->scores[i] = ts, d->kinds[i] = tk;
         int covered = 0;
         for (int j = 0; j < n_faces && !covered; j++) {
             float fb[4] = {(float)d->faces[j].box[0], (float)d->faces[j].box[1], (float)d->faces[j].box[2],
@@ -135,7 +164,7 @@ static void suppress(struct detector *d, int from, int n_faces, float th) {
         }
         for (int j = from; j < kept && !covered; j++) covered = iou_f(d->boxes + 4 * j, tb) > th;
         if (covered) continue;
-        memcpy(d->boxes + 4 * kept, tb, sizeof tb), d->scores[kept++] = ts;
+        memcpy(d->boxes + 4 * kept, tb, sizeof tb), d->kinds[kept] = tk, d->scores[kept++] = ts;
     }
     d->nb = kept;
 }
@@ -160,13 +189,16 @@ int detector_run(struct detector *d, const struct img *im, const struct detector
         // small faces: ULFD again at twice the width, where they are as large as its anchors expect
         if (!rc && o->fuse_small > 0 && im->w > width)
             rc = run_ulfd(d, im, o, 2 * width, min_side, (float)o->fuse_small);
+        if (!rc && d->fb) rc = run_faceboxes(d, im, o, min_side);
         if (!rc) suppress(d, 0, base, DET_FUSE_IOU);
     } else {
-        rc = d->kind == DET_HAAR ? run_haar(d, im, o) : run_ulfd(d, im, o, width, min_side, INFINITY);
+        rc = d->kind == DET_HAAR        ? run_haar(d, im, o)
+           : d->kind == DET_FACEBOXES ? run_faceboxes(d, im, o, min_side)
+                                      : run_ulfd(d, im, o, width, min_side, INFINITY);
     }
     if (rc) return rc;
     // landmarks and face probability from O-Net for the candidates, after the first `base`
-    int k = d->nb, kind = d->kind == DET_HAAR ? DET_HAAR : DET_ULFD;
+    int k = d->nb;
     if (base + k > FH_MAX_FACES) k = FH_MAX_FACES - base;
     if ((rc = fh_grow((void **)&d->faces, &d->cap_faces, base + k > 0 ? base + k : 1, sizeof *d->faces)) ||
         (rc = det_mtcnn_landmarks(d->mtcnn, im, d->boxes, k, o->lm_scale, d->faces + base)))
@@ -176,7 +208,7 @@ int detector_run(struct detector *d, const struct img *im, const struct detector
         struct det_face f = d->faces[base + i];
         if (f.lm_score < o->lm_min_score) continue;
         f.raw_score = d->scores[i];
-        f.kind = kind;
+        f.kind = d->kinds[i];
         d->faces[kept++] = f;
     }
     *faces = d->faces, *n = kept;

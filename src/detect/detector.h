@@ -18,7 +18,9 @@
 //              face probability from O-Net on the box.
 //   DET_ULFD   ULFD RFB-320 (ulfd.h, models/ulfd.onnx) at ulfd_width: box and score;
 //              landmarks and face probability from O-Net.
-//   DET_FUSED  MTCNN, then ULFD's boxes that overlap no MTCNN face (IoU <= FUSE_IOU)
+//   DET_FACEBOXES  FaceBoxes (faceboxes.h, models/faceboxes/) at fb_width: box and score;
+//              landmarks and face probability from O-Net.
+//   DET_FUSED  MTCNN, then ULFD's (and FaceBoxes', when loaded) boxes that overlap no MTCNN face (IoU <= FUSE_IOU)
 //              appended below them (rank-preserving extension): every MTCNN face keeps
 //              its rank (raw_score = 1 + its O-Net p), ULFD's extras follow best first
 //              (raw_score = ULFD's score, greedy NMS at FUSE_IOU among them; with
@@ -34,19 +36,21 @@
 
 #include "detect/detect.h"
 
-enum det_kind { DET_MTCNN = 0, DET_HAAR = 1, DET_ULFD = 2, DET_FUSED = 3, DET_KINDS };
+enum det_kind { DET_MTCNN = 0, DET_HAAR = 1, DET_ULFD = 2, DET_FUSED = 3, DET_FACEBOXES = 4, DET_KINDS };
 #define DET_FUSE_IOU 0.4f
 
-// "mtcnn", "haar", "ulfd", "fused"; NULL for an unknown kind
+// "mtcnn", "haar", "ulfd", "fused", "faceboxes"; NULL for an unknown kind
 const char *det_kind_name(int kind);
 // the kind a name gives, or -1
 int det_kind_parse(const char *name);
-// "mtcnn|haar|ulfd|fused": the names, for usage texts (static storage)
+// "mtcnn|haar|ulfd|fused|faceboxes": the names, for usage texts (static storage)
 const char *det_kind_names(void);
 
 struct detector_nets {
     const struct nn_net *pnet, *rnet, *onet;
     const struct nn_net *ulfd;  // det_ulfd_load's net; NULL: DET_ULFD/DET_FUSED unavailable
+    const struct nn_net *faceboxes; // det_faceboxes_load's net; NULL: DET_FACEBOXES unavailable,
+                                    // DET_FUSED without it
 };
 
 struct detector_options {
@@ -59,7 +63,12 @@ struct detector_options {
                                 // lower (DET_ULFD_THRESH_EVAL) to trace the whole PR curve
     int fuse_small;             // fused: also run ULFD at twice ulfd_width on photos wider than
                                 // it, for faces whose longer side is under this (0: off)
+    int fb_width;               // FaceBoxes' input width (0: DET_FB_WIDTH)
+    float fb_thresh;            // FaceBoxes' score threshold (0: DET_FB_THRESH; evals: _EVAL)
 };
+#define DET_FB_WIDTH 1024
+#define DET_FB_THRESH 0.5f
+#define DET_FB_THRESH_EVAL 0.05f
 #define DET_ULFD_THRESH 0.3f
 #define DET_ULFD_WIDTH 640
 #define DET_ULFD_THRESH_EVAL 0.1f

@@ -43,12 +43,15 @@ static inline float fh_verify_threshold(int flip) {
 }
 
 // Detectors (fh_config.detector): MTCNN (the default: boxes, score and landmarks from its
-// cascade); Viola-Jones (OpenCV's frontal-face Haar cascade from Debian's opencv-data) and
-// ULFD (models/ulfd.onnx), whose boxes get landmarks and a face probability from MTCNN's
-// O-Net; fused: MTCNN's faces, then ULFD's boxes that overlap none of them
-// (detect/detector.h). A face's `detector` is the backend that found it (never FUSED).
-enum { FH_DETECTOR_MTCNN = 0, FH_DETECTOR_HAAR = 1, FH_DETECTOR_ULFD = 2, FH_DETECTOR_FUSED = 3, FH_DETECTORS };
-// "mtcnn", "haar", "ulfd", "fused"; NULL for another value
+// cascade); Viola-Jones (OpenCV's frontal-face Haar cascade from Debian's opencv-data),
+// ULFD (models/ulfd.onnx) and FaceBoxes (models/faceboxes/), whose boxes get landmarks and
+// a face probability from MTCNN's O-Net; fused: MTCNN's faces, then ULFD's and FaceBoxes'
+// boxes that overlap none of them (detect/detector.h). A face's `detector` is the backend that found it (never FUSED).
+enum {
+    FH_DETECTOR_MTCNN = 0, FH_DETECTOR_HAAR = 1, FH_DETECTOR_ULFD = 2, FH_DETECTOR_FUSED = 3,
+    FH_DETECTOR_FACEBOXES = 4, FH_DETECTORS
+};
+// "mtcnn", "haar", "ulfd", "fused", "faceboxes"; NULL for another value
 const char *fh_detector_name(int detector);
 // the FH_DETECTOR_* a name gives, or -1
 int fh_detector_parse(const char *name);
@@ -76,6 +79,10 @@ struct fh_config {
     int detector;                 // FH_DETECTOR_* (default MTCNN)
     int ulfd_width;               // ULFD/fused: ULFD's input width (0: 640; at most the photo's)
     float ulfd_thresh;            // ULFD/fused: ULFD's score threshold in (0, 1) (0: 0.3)
+    int fb_width;                 // FaceBoxes/fused: FaceBoxes' input width (0: 1024)
+    float fb_thresh;              // FaceBoxes/fused: its score threshold in (0, 1) (0: 0.5)
+    int fuse_small;               // fused: faces under this many px also from ULFD at twice its
+                                  // width (0: off)
 };
 struct fh_config fh_config_default(void);
 
@@ -89,8 +96,9 @@ enum {
 // Loads pnet/rnet/onet/MobileFaceNet .tflite from dir (as `make models` leaves them).
 // Each file's sha256 must equal the pinned value: an altered file is refused with
 // FH_E_INTEGRITY, a missing one with FH_E_IO (the message says to run `make models`).
-// ulfd.onnx (FH_MODEL_ULFD) is loaded too when present, pinned the same way; without it
-// the ULFD and fused detectors fail with FH_E_IO when first used.
+// ulfd.onnx (FH_MODEL_ULFD) and faceboxes/ (FH_MODEL_FACEBOXES) are loaded too when
+// present, pinned the same way; without them the detectors that need them fail with
+// FH_E_IO when first used (fused runs without FaceBoxes).
 int fh_models_load(const char *dir, int flags, struct fh_models **out);
 // fh_models_load, with the embedder taken from a file of the caller's choice instead of
 // <dir>/MobileFaceNet.tflite (embedder NULL: that one, pinned). The file is a .fhm (our
@@ -125,6 +133,10 @@ const char *fh_model_file(int i, const char **sha256);
 // The optional detector model: its file name and pinned sha256.
 #define FH_MODEL_ULFD "ulfd.onnx"
 #define FH_MODEL_ULFD_SHA256 "6c0256ccd3164f844736a401faf936ec2930764a87ae39442180887d0c5c8854"
+#define FH_MODEL_FACEBOXES "faceboxes/model.json"
+#define FH_MODEL_FACEBOXES_SHA256 "38e798b8b8e80237d3d5de55685707c2345c93d44576a9a7c53ff6c7f13eb85d"
+#define FH_MODEL_FACEBOXES_BIN "faceboxes/faceboxes.bin"
+#define FH_MODEL_FACEBOXES_BIN_SHA256 "dc64d668f32229ed6089a3fb18ef5c243e48f4368f5a1004eb2879b83eb3eed1"
 void fh_models_free(struct fh_models *m);
 // "avx2" or "ref": the kernels the models run on
 const char *fh_models_kernels(const struct fh_models *m);

@@ -7,6 +7,7 @@
 
 #include "align/align.h"
 #include "detect/detector.h"
+#include "detect/faceboxes.h"
 #include "detect/ulfd.h"
 #include "embed/embed.h"
 #include "pipeline/facehatch.h"
@@ -30,6 +31,7 @@ const char *fh_model_file(int i, const char **sha256) {
 struct fh_models {
     struct nn_net *net[4]; // pnet, rnet, onet, mfn
     struct nn_net *ulfd;   // NULL when models/ulfd.onnx is absent
+    struct nn_net *fb;     // NULL when models/faceboxes/ is absent
     struct emb_prep prep;  // the embedder's input preprocessing
 };
 
@@ -88,24 +90,44 @@ static int load_embedder(const char *path, const struct nn_options *o, struct fh
     return rc;
 }
 
-// the optional ULFD net: absent is fine, present must be the pinned file
-static int load_ulfd(const char *dir, struct fh_models *m) {
-    char path[4096], hex[65], msg[512];
-    snprintf(path, sizeof path, "%s/%s", dir, FH_MODEL_ULFD);
+// 1 when dir/name is absent; FH_OK when it is the pinned file; else FH_E_INTEGRITY
+static int pinned_optional(const char *dir, const char *name, const char *sha256) {
+    char path[4096], hex[65];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
     uint8_t *buf;
     size_t n;
-    if (fh_read_file(path, FH_MAX_MODEL_BYTES, &buf, &n)) return FH_OK; // not fetched: ULFD unavailable
+    if (fh_read_file(path, FH_MAX_MODEL_BYTES, &buf, &n)) return 1;
     fh_sha256_hex(buf, n, hex);
     fh_free(buf);
-    if (strcmp(hex, FH_MODEL_ULFD_SHA256))
+    if (strcmp(hex, sha256))
         return fh_fail(FH_E_INTEGRITY, "%s: sha256 %s is not the pinned %s: file altered or damaged; run "
-                       "`make models` to fetch it again", path, hex, FH_MODEL_ULFD_SHA256);
-    int rc = det_ulfd_load(path, &m->ulfd);
-    if (rc) {
-        snprintf(msg, sizeof msg, "%s", fh_errmsg());
-        rc = fh_fail(rc, "%s: %s", path, msg);
+                       "`make models` to fetch it again", path, hex, sha256);
+    return FH_OK;
+}
+
+// the optional detector nets: absent is fine, present must be the pinned files
+static int load_optional(const char *dir, struct fh_models *m) {
+    char path[4096], msg[512];
+    int rc = pinned_optional(dir, FH_MODEL_ULFD, FH_MODEL_ULFD_SHA256);
+    if (rc < 0) return rc;
+    if (rc == FH_OK) {
+        snprintf(path, sizeof path, "%s/%s", dir, FH_MODEL_ULFD);
+        if ((rc = det_ulfd_load(path, &m->ulfd))) {
+            snprintf(msg, sizeof msg, "%s", fh_errmsg());
+            return fh_fail(rc, "%s: %s", path, msg);
+        }
     }
-    return rc;
+    rc = pinned_optional(dir, FH_MODEL_FACEBOXES, FH_MODEL_FACEBOXES_SHA256);
+    if (rc == FH_OK) rc = pinned_optional(dir, FH_MODEL_FACEBOXES_BIN, FH_MODEL_FACEBOXES_BIN_SHA256);
+    if (rc < 0) return rc;
+    if (rc == FH_OK) {
+        snprintf(path, sizeof path, "%s/%s", dir, FH_MODEL_FACEBOXES);
+        if ((rc = det_faceboxes_load(path, NULL, &m->fb))) {
+            snprintf(msg, sizeof msg, "%s", fh_errmsg());
+            return fh_fail(rc, "%s: %s", path, msg);
+        }
+    }
+    return FH_OK;
 }
 
 int fh_models_load(const char *dir, int flags, struct fh_models **out) {
@@ -145,7 +167,7 @@ int fh_models_load_embedder(const char *dir, int flags, const char *embedder, st
         }
         fh_free(buf);
     }
-    if (!rc) rc = load_ulfd(dir, m);
+    if (!rc) rc = load_optional(dir, m);
     if (rc) {
         fh_models_free(m);
         return rc;
@@ -158,6 +180,7 @@ void fh_models_free(struct fh_models *m) {
     if (!m) return;
     for (int i = 0; i < 4; i++) nn_net_free(m->net[i]);
     nn_net_free(m->ulfd);
+    nn_net_free(m->fb);
     fh_free(m);
 }
 
@@ -166,6 +189,7 @@ const char *fh_models_kernels(const struct fh_models *m) { return nn_net_kernels
 const char *fh_detector_name(int detector) {
     _Static_assert((int)FH_DETECTOR_MTCNN == (int)DET_MTCNN && (int)FH_DETECTOR_HAAR == (int)DET_HAAR &&
                        (int)FH_DETECTOR_ULFD == (int)DET_ULFD && (int)FH_DETECTOR_FUSED == (int)DET_FUSED &&
+                       (int)FH_DETECTOR_FACEBOXES == (int)DET_FACEBOXES &&
                        (int)FH_DETECTORS == (int)DET_KINDS,
                    "public detector ids are detect/detector.h's kinds");
     return det_kind_name(detector);
@@ -177,7 +201,7 @@ int fh_detector_parse(const char *name) { return det_kind_parse(name); }
 static int fh_engine_detector(struct fh_engine *e, int kind, struct detector **out) {
     if (!fh_detector_name(kind)) return fh_fail(FH_E_ARG, "unknown detector %d", kind);
     if (!e->det[kind]) {
-        struct detector_nets nets = {e->m->net[0], e->m->net[1], e->m->net[2], e->m->ulfd};
+        struct detector_nets nets = {e->m->net[0], e->m->net[1], e->m->net[2], e->m->ulfd, e->m->fb};
         int rc = detector_new(kind, &nets, e->pool, &e->det[kind]);
         if (rc) return rc;
     }
@@ -224,10 +248,11 @@ int fh_detect(struct fh_engine *e, const struct img *im, const struct fh_config 
     o.mtcnn.tile_pixels = cfg->pnet_tile_pixels;
     memcpy(o.mtcnn.thresh, cfg->thresh, sizeof o.mtcnn.thresh);
     o.ulfd_width = cfg->ulfd_width, o.ulfd_thresh = cfg->ulfd_thresh;
-    o.fuse_small = getenv("FUSE_SMALL") ? atoi(getenv("FUSE_SMALL")) : 0; // EXPERIMENT
-    if (cfg->ulfd_width < 0 || cfg->ulfd_width > FH_MAX_IMAGE_SIDE || !(cfg->ulfd_thresh >= 0 && cfg->ulfd_thresh < 1))
-        return fh_fail(FH_E_ARG, "detect: ulfd width %d or threshold %g out of range", cfg->ulfd_width,
-                       cfg->ulfd_thresh);
+    o.fb_width = cfg->fb_width, o.fb_thresh = cfg->fb_thresh, o.fuse_small = cfg->fuse_small;
+    if (cfg->ulfd_width < 0 || cfg->ulfd_width > FH_MAX_IMAGE_SIDE || !(cfg->ulfd_thresh >= 0 && cfg->ulfd_thresh < 1) ||
+        cfg->fb_width < 0 || cfg->fb_width > FH_MAX_IMAGE_SIDE || !(cfg->fb_thresh >= 0 && cfg->fb_thresh < 1) ||
+        cfg->fuse_small < 0 || cfg->fuse_small > FH_MAX_IMAGE_SIDE)
+        return fh_fail(FH_E_ARG, "detect: a ulfd/faceboxes width or threshold or fuse_small is out of range");
     struct detector *det;
     struct det_face *df;
     int k, rc = fh_engine_detector(e, cfg->detector, &det);
