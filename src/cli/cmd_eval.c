@@ -20,7 +20,7 @@ static const struct {
 
 int cmd_eval(int argc, char **argv) {
     const char *usage = "eval lfw|wider|cmu-mit|ident|cluster [--data DIR] [--detector mtcnn|haar] "
-                        "[--quick] [--threads N] [--no-flip] [--min-face N]";
+                        "[--quick] [--threads N] [--no-flip] [--min-face N] [--thresh P,R,O]";
     if (argc >= 1 && !strcmp(argv[0], "pairs")) return cmd_eval_pairs(argc - 1, argv + 1);
     struct cli_opts o;
     int rc = cli_parse(&argc, argv, &o, usage);

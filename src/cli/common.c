@@ -15,10 +15,25 @@ static int parse_int(const char *s, int lo, int hi, int *out) {
     return 0;
 }
 
+// "P,R,O": three numbers strictly between 0 and 1, comma-separated, nothing else
+static int parse_thresh(const char *s, float out[3]) {
+    for (int k = 0; k < 3; k++) {
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno || end == s || !(v > 0 && v < 1) || *end != (k < 2 ? ',' : '\0')) return -1;
+        out[k] = (float)v;
+        s = end + 1;
+    }
+    return 0;
+}
+
 int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
     *o = (struct cli_opts){.min_face = 20, .flip = 1,
                            .data = "../shared/data", .view = 2,
                            .detector = "mtcnn", .seed = 1, .user = "local"};
+    struct fh_config def = fh_config_default();
+    memcpy(o->thresh, def.thresh, sizeof o->thresh);
     int k = 0;
     for (int i = 0; i < *argc; i++) {
         const char *a = argv[i];
@@ -51,6 +66,13 @@ int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
             if (!val || parse_int(val, lo, hi, dst)) bad = 1;
             else i++;
             if (dst == &o->min_face) o->min_face_given = 1;
+        } else if (!strcmp(a, "--thresh")) {
+            if (!val || parse_thresh(val, o->thresh)) {
+                fprintf(stderr, "facehatch: --thresh needs three MTCNN thresholds P,R,O, each between 0 "
+                                "and 1 exclusive (default 0.6,0.7,0.7)\nusage: facehatch %s\n", usage);
+                return EXIT_USAGE;
+            }
+            i++;
         } else if (!strcmp(a, "--")) {
             while (++i < *argc) argv[k++] = argv[i];
         } else if (a[0] == '-' && a[1] == '-') {
@@ -76,6 +98,7 @@ struct fh_config cli_config(const struct cli_opts *o) {
     c.min_face = o->min_face;
     c.flip = o->flip;
     c.packed_pyramid = o->packed;
+    memcpy(c.thresh, o->thresh, sizeof c.thresh);
     return c;
 }
 
@@ -113,4 +136,15 @@ void json_face(FILE *f, const struct fh_face *x, int with_embedding) {
         fputc(']', f);
     }
     fputc('}', f);
+}
+
+void cli_print_det_settings(FILE *f, const struct cli_opts *o) {
+    if (!strcmp(o->detector, "haar")) return;
+    fprintf(f, ", min face %d px, thresholds %g/%g/%g", o->min_face, o->thresh[0], o->thresh[1], o->thresh[2]);
+}
+
+void cli_json_det_settings(FILE *f, const struct cli_opts *o) {
+    fprintf(f, ",\"min_face\":%d,\"thresh\":", o->min_face);
+    if (!strcmp(o->detector, "haar")) fputs("null", f);
+    else fprintf(f, "[%g,%g,%g]", o->thresh[0], o->thresh[1], o->thresh[2]);
 }
