@@ -89,6 +89,18 @@ check "detect --thresh 0.6,0.7,0.7 = the default ($n_same = $n_def faces)" 'a ==
 check "detect --thresh 0.3,0.4,0.4 finds >= the default ($n_low >= $n_def)" 'a >= b' -v a="$n_low" -v b="$n_def"
 check "detect --thresh 0.9,0.95,0.95 finds <= the default ($n_high <= $n_def)" 'a <= b' -v a="$n_high" -v b="$n_def"
 
+# the landmark criterion against an independent re-implementation (tools/cmu_points_ref.py,
+# Python, from eval_det.h's definition) on the same detections: the --quick images with
+# thresholds lowered to 0.3,0.4,0.4, so false positives shape the ROC
+CMU=$DATA/cmu_mit_frontal
+json=$("$BIN" eval cmu-mit --quick --thresh 0.3,0.4,0.4 --data "$DATA" | tail -n 1)
+ref=$("$BIN" detect --thresh 0.3,0.4,0.4 $(ls "$CMU"/test_jpg/*.jpg | LC_ALL=C sort | head -n 20) |
+      python3 tools/cmu_points_ref.py "$CMU/ground_truth_landmarks.txt" /dev/stdin)
+for k in ap_points dr_points_at_10 dr_points_at_50 dr_points_at_167 detections; do
+    a=$(field "$json" "$k"); b=$(echo "$ref" | sed -n "s/.*\"$k\": \([-0-9.e]*\).*/\1/p")
+    check "cmu-mit points criterion: $k C ${a:-?} = Python ${b:-?}" 'a != "" && b != "" && a - b < 1e-4 && b - a < 1e-4' -v a="$a" -v b="$b"
+done
+
 # the Haar baseline (cascade from Debian's opencv-data), measured quick: wider easy .4058
 # medium .4060 hard .3766; cmu-mit AP loose .8117, tight .0958, points .8387
 run_wider haar 0.37 0.37 0.34
