@@ -12,7 +12,7 @@ static const struct {
 } EVALS[] = {
     {"lfw", eval_lfw_cmd, "lfw [--view 1|2] [--plot ROC.svg]   LFW verification (View 2: 10-fold)"},
     {"wider", eval_wider_cmd, "wider [--detector D]              WIDER FACE val, 16-event subset, AP easy/medium/hard"},
-    {"cmu-mit", eval_cmu_cmd, "cmu-mit [--detector D]            CMU+MIT frontal: ROC and AP"},
+    {"cmu-mit", eval_cmu_cmd, "cmu-mit [--detector D]            CMU+MIT frontal: AP and ROC (IoU; eyes+mouth points)"},
     {"ident", eval_ident_cmd, "ident [--seed N]                  LFW identification with distractors"},
     {"cluster", eval_cluster_cmd, "cluster                           cluster all LFW faces, P/R/F"},
     {"pairs", NULL, "pairs --data DIR --ids A-B [--embedder M]   held-out identities: all pairs, 10-fold, TAR@FAR"},
