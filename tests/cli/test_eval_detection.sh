@@ -2,7 +2,8 @@
 # The detection evals on their --quick subsets (WIDER FACE: 15--Stock_Market and 27--Spa,
 # 40 images; CMU+MIT: the first 20 images): the output contract (one JSON line last,
 # with the fields the docs name) and AP floors a little (~0.03) below what was measured
-# when they were set. MTCNN and the Haar baseline. About 30 s on 2 cores.
+# when they were set. MTCNN and the Haar baseline; --thresh (bad values, detection counts);
+# the CMU+MIT landmark criterion against tools/cmu_points_ref.py. About 40 s on 2 cores.
 set -u
 BIN=${FACEHATCH_BIN:-${BUILD:-build}/facehatch}
 DATA=${FH_DATA:-../shared/data}
