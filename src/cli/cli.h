@@ -21,6 +21,8 @@ struct cli_opts {
     int ref;              // --ref: scalar reference kernels
     int min_face;         // --min-face N
     int min_face_given;   // 1 if --min-face was on the command line
+    float thresh[3];      // --thresh P,R,O: MTCNN P-/R-/O-Net score thresholds, each in
+                          // (0,1) (default fh_config_default's 0.6,0.7,0.7)
     int flip;             // --no-flip clears it
     int packed;           // --packed-pyramid
     const char *data;     // --data DIR (evaluation data, default ../shared/data)
@@ -73,6 +75,11 @@ int cli_models_load(const struct cli_opts *o, struct fh_models **m);
 // JSON output helpers (stdout)
 void json_str(FILE *f, const char *s);
 void json_face(FILE *f, const struct fh_face *face, int with_embedding);
+// The detector settings of the detection evals: human (", min face N px, thresholds
+// P/R/O"; nothing for haar, which has neither) and JSON (",\"min_face\":N,\"thresh\":[P,R,O]",
+// thresh null for haar).
+void cli_print_det_settings(FILE *f, const struct cli_opts *o);
+void cli_json_det_settings(FILE *f, const struct cli_opts *o);
 
 // ---- LFW helpers (cli/lfw_common.c) ----
 // Embeds the most central face of each image (paths relative to <o->data>/lfw/) with

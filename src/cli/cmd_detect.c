@@ -48,8 +48,9 @@ static int detect_only(const struct cli_opts *o, int argc, char **argv) {
 }
 
 static int run(int argc, char **argv, int embed) {
-    const char *usage = embed ? "embed [--no-flip] [--min-face N] [--threads N] [--models DIR] IMAGE..."
-                              : "detect [--detector mtcnn|haar|ulfd|faceboxes|fused] [--min-face N] [--threads N] [--models DIR] IMAGE...";
+    const char *usage = embed ? "embed [--no-flip] [--min-face N] [--thresh P,R,O] [--threads N] [--models DIR] IMAGE..."
+                              : "detect [--detector mtcnn|haar|ulfd|faceboxes|fused] [--min-face N] [--thresh P,R,O] "
+                                "[--threads N] [--models DIR] IMAGE...";
     struct cli_opts o;
     int rc = cli_parse(&argc, argv, &o, usage);
     if (rc) return rc;

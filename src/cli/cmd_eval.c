@@ -13,7 +13,7 @@ static const struct {
 } EVALS[] = {
     {"lfw", eval_lfw_cmd, "lfw [--view 1|2] [--plot ROC.svg]   LFW verification (View 2: 10-fold)"},
     {"wider", eval_wider_cmd, "wider [--detector D]              WIDER FACE val, 16-event subset, AP easy/medium/hard"},
-    {"cmu-mit", eval_cmu_cmd, "cmu-mit [--detector D]            CMU+MIT frontal: ROC and AP"},
+    {"cmu-mit", eval_cmu_cmd, "cmu-mit [--detector D]            CMU+MIT frontal: AP and ROC (IoU; eyes+mouth points)"},
     {"landmarks", eval_landmarks_cmd, "landmarks [--detector D]          5-point error on MTFL (AFLW test crops)"},
     {"ident", eval_ident_cmd, "ident [--seed N]                  LFW identification with distractors"},
     {"cluster", eval_cluster_cmd, "cluster                           cluster all LFW faces, P/R/F"},
@@ -22,7 +22,7 @@ static const struct {
 
 int cmd_eval(int argc, char **argv) {
     const char *usage = "eval lfw|wider|cmu-mit|landmarks|ident|cluster [--data DIR] [--detector mtcnn|haar|ulfd|faceboxes|fused] "
-                        "[--quick] [--threads N] [--no-flip] [--min-face N]";
+                        "[--quick] [--threads N] [--no-flip] [--min-face N] [--thresh P,R,O]";
     if (argc >= 1 && !strcmp(argv[0], "pairs")) return cmd_eval_pairs(argc - 1, argv + 1);
     struct cli_opts o;
     int rc = cli_parse(&argc, argv, &o, usage);

@@ -24,10 +24,25 @@ static int parse_unit(const char *s, float *out) { // a number in (0, 1)
     return 0;
 }
 
+// "P,R,O": three numbers strictly between 0 and 1, comma-separated, nothing else
+static int parse_thresh(const char *s, float out[3]) {
+    for (int k = 0; k < 3; k++) {
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno || end == s || !(v > 0 && v < 1) || *end != (k < 2 ? ',' : '\0')) return -1;
+        out[k] = (float)v;
+        s = end + 1;
+    }
+    return 0;
+}
+
 int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
     *o = (struct cli_opts){.min_face = 20, .flip = 1,
                            .data = "../shared/data", .view = 2,
                            .detector = "mtcnn", .seed = 1, .user = "local"};
+    struct fh_config def = fh_config_default();
+    memcpy(o->thresh, def.thresh, sizeof o->thresh);
     int k = 0;
     for (int i = 0; i < *argc; i++) {
         const char *a = argv[i];
@@ -70,6 +85,13 @@ int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
             int lo = a[2] == 'f' && a[3] == 'a' ? 32 : 0;
             if (!val || parse_int(val, lo, FH_MAX_IMAGE_SIDE, a[3] == 'a' ? &o->fb_width : &o->fuse_small)) bad = 1;
             else i++;
+        } else if (!strcmp(a, "--thresh")) {
+            if (!val || parse_thresh(val, o->thresh)) {
+                fprintf(stderr, "facehatch: --thresh needs three MTCNN thresholds P,R,O, each between 0 "
+                                "and 1 exclusive (default 0.6,0.7,0.7)\nusage: facehatch %s\n", usage);
+                return EXIT_USAGE;
+            }
+            i++;
         } else if (!strcmp(a, "--")) {
             while (++i < *argc) argv[k++] = argv[i];
         } else if (a[0] == '-' && a[1] == '-') {
@@ -98,6 +120,7 @@ struct fh_config cli_config(const struct cli_opts *o) {
     c.detector = fh_detector_parse(o->detector) < 0 ? FH_DETECTOR_MTCNN : fh_detector_parse(o->detector);
     c.ulfd_width = o->ulfd_width, c.ulfd_thresh = o->ulfd_thresh;
     c.fb_width = o->fb_width, c.fb_thresh = o->fb_thresh, c.fuse_small = o->fuse_small;
+    memcpy(c.thresh, o->thresh, sizeof c.thresh);
     return c;
 }
 
@@ -135,4 +158,15 @@ void json_face(FILE *f, const struct fh_face *x, int with_embedding) {
         fputc(']', f);
     }
     fputc('}', f);
+}
+
+void cli_print_det_settings(FILE *f, const struct cli_opts *o) {
+    if (!strcmp(o->detector, "haar")) return;
+    fprintf(f, ", min face %d px, thresholds %g/%g/%g", o->min_face, o->thresh[0], o->thresh[1], o->thresh[2]);
+}
+
+void cli_json_det_settings(FILE *f, const struct cli_opts *o) {
+    fprintf(f, ",\"min_face\":%d,\"thresh\":", o->min_face);
+    if (!strcmp(o->detector, "haar")) fputs("null", f);
+    else fprintf(f, "[%g,%g,%g]", o->thresh[0], o->thresh[1], o->thresh[2]);
 }

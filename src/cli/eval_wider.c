@@ -285,7 +285,7 @@ int eval_wider_cmd(const struct cli_opts *in) {
         printf("WIDER FACE val, 16-event subset (%d events)\n", nev);
     printf("  official protocol (eval_tools .mat gt_list, IoU 0.5, 1000 thresholds, VOC AP)\n");
     printf("  detector %s", det);
-    if (strcmp(det, "haar")) printf(", min face %d px", o->min_face);
+    cli_print_det_settings(stdout, o);
     printf("; %d images, %d faces, %d detections\n", n, faces, dets);
     printf("  %-8s %7s %8s\n", "level", "faces", "AP");
     for (int l = 0; l < 3; l++) printf("  %-8s %7d %8.4f\n", LEVELS[l], n_face[l], ap[l]);
@@ -293,10 +293,12 @@ int eval_wider_cmd(const struct cli_opts *in) {
            t_det * threads / n, threads);
     printf("{\"eval\":\"wider\",\"detector\":");
     json_str(stdout, det);
-    printf(",\"subset\":\"%d events\",\"quick\":%s,\"min_face\":%d,\"ap\":{\"easy\":%.4f,\"medium\":%.4f,"
+    printf(",\"subset\":\"%d events\",\"quick\":%s", nev, o->quick ? "true" : "false");
+    cli_json_det_settings(stdout, o);
+    printf(",\"ap\":{\"easy\":%.4f,\"medium\":%.4f,"
            "\"hard\":%.4f},\"faces\":{\"easy\":%d,\"medium\":%d,\"hard\":%d},\"images\":%d,"
            "\"detections\":%d,\"seconds\":%.1f}\n",
-           nev, o->quick ? "true" : "false", o->min_face, ap[0], ap[1], ap[2], n_face[0], n_face[1],
+           ap[0], ap[1], ap[2], n_face[0], n_face[1],
            n_face[2], n, dets, secs);
     rc = EXIT_OK;
 out:

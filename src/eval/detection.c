@@ -172,10 +172,14 @@ out:
     return rc;
 }
 
-// ---- whole-set protocol ------------------------------------------------------------------
+// ---- whole-set protocols ------------------------------------------------------------------
 
-int eval_set_match(const struct eval_box *det, int nd, const struct eval_box *gt, int ng,
-                   double thresh, int *order, char *tp) {
+// The ranking and the greedy matching both whole-set criteria share: detections in score
+// order (stable), each given to the face pick() names (-1: a false positive); taken[ng]
+// marks the faces already matched, which pick() must not return.
+static int set_match(const struct eval_box *det, int nd, int ng,
+                     int (*pick)(const void *ctx, const struct eval_box *d, const char *taken),
+                     const void *ctx, int *order, char *tp) {
     double *s = fh_malloc(sizeof(double) * (size_t)(nd > 0 ? nd : 1));
     char *taken = fh_calloc((size_t)(ng > 0 ? ng : 1), 1);
     int rc = s && taken ? FH_OK : fh_fail(FH_E_NOMEM, "eval: out of memory");
@@ -183,20 +187,83 @@ int eval_set_match(const struct eval_box *det, int nd, const struct eval_box *gt
     for (int i = 0; i < nd; i++) s[i] = det[i].score;
     if ((rc = ranks(s, nd, order))) goto out;
     for (int k = 0; k < nd; k++) {
-        const struct eval_box *d = &det[order[k]];
-        double best = -1;
-        int idx = -1;
-        for (int g = 0; g < ng; g++) {
-            if (gt[g].image != d->image) continue;
-            double o = eval_iou(d, &gt[g]);
-            if (o > best) best = o, idx = g;
-        }
-        tp[k] = idx >= 0 && best >= thresh && !taken[idx];
-        if (tp[k]) taken[idx] = 1;
+        int g = pick(ctx, &det[order[k]], taken);
+        tp[k] = g >= 0;
+        if (g >= 0) taken[g] = 1;
     }
 out:
     fh_free(s), fh_free(taken);
     return rc;
+}
+
+struct iou_ctx {
+    const struct eval_box *gt;
+    int ng;
+    double thresh;
+};
+
+// VOC: the best-IoU face of the image (first on ties); a false positive when that face
+// is below the threshold or already taken, even if another face would qualify
+static int pick_iou(const void *ctx, const struct eval_box *d, const char *taken) {
+    const struct iou_ctx *c = ctx;
+    double best = -1;
+    int idx = -1;
+    for (int g = 0; g < c->ng; g++) {
+        if (c->gt[g].image != d->image) continue;
+        double o = eval_iou(d, &c->gt[g]);
+        if (o > best) best = o, idx = g;
+    }
+    return idx >= 0 && best >= c->thresh && !taken[idx] ? idx : -1;
+}
+
+int eval_set_match(const struct eval_box *det, int nd, const struct eval_box *gt, int ng,
+                   double thresh, int *order, char *tp) {
+    struct iou_ctx c = {gt, ng, thresh};
+    return set_match(det, nd, ng, pick_iou, &c, order, tp);
+}
+
+double eval_pts_scale(const struct eval_face_pts *f) {
+    double eye = hypot(f->eye_r[0] - f->eye_l[0], f->eye_r[1] - f->eye_l[1]);
+    double mx = (f->eye_l[0] + f->eye_r[0]) / 2, my = (f->eye_l[1] + f->eye_r[1]) / 2;
+    return fmax(eye, hypot(f->mouth[0] - mx, f->mouth[1] - my));
+}
+
+static int box_has(const struct eval_box *d, const double p[2]) {
+    return p[0] >= d->x1 && p[0] <= d->x2 && p[1] >= d->y1 && p[1] <= d->y2;
+}
+
+int eval_pts_hit(const struct eval_box *d, const struct eval_face_pts *f) {
+    if (!box_has(d, f->eye_l) || !box_has(d, f->eye_r) || !box_has(d, f->mouth)) return 0;
+    double side = sqrt((d->x2 - d->x1 + 1) * (d->y2 - d->y1 + 1)), s = eval_pts_scale(f);
+    return side >= EVAL_PTS_SIZE_MIN * s && side <= EVAL_PTS_SIZE_MAX * s;
+}
+
+struct pts_ctx {
+    const struct eval_face_pts *gt;
+    int ng;
+};
+
+// the untaken face of the image the box is correct for whose landmark centre is nearest
+// to the box centre (first on ties)
+static int pick_pts(const void *ctx, const struct eval_box *d, const char *taken) {
+    const struct pts_ctx *c = ctx;
+    double cx = (d->x1 + d->x2) / 2, cy = (d->y1 + d->y2) / 2, best = INFINITY;
+    int idx = -1;
+    for (int g = 0; g < c->ng; g++) {
+        const struct eval_face_pts *f = &c->gt[g];
+        if (f->image != d->image || taken[g] || !eval_pts_hit(d, f)) continue;
+        double fx = (f->eye_l[0] + f->eye_r[0] + f->mouth[0]) / 3;
+        double fy = (f->eye_l[1] + f->eye_r[1] + f->mouth[1]) / 3;
+        double dist = hypot(fx - cx, fy - cy);
+        if (dist < best) best = dist, idx = g;
+    }
+    return idx;
+}
+
+int eval_pts_match(const struct eval_box *det, int nd, const struct eval_face_pts *gt, int ng, int *order,
+                   char *tp) {
+    struct pts_ctx c = {gt, ng};
+    return set_match(det, nd, ng, pick_pts, &c, order, tp);
 }
 
 double eval_set_ap(const char *tp, int nd, int n_gt) {

@@ -10,6 +10,10 @@
 //   * A whole-set VOC protocol (CMU+MIT): detections in score order over the set, each
 //     matched to its best-IoU face of the same image, each face matched at most once;
 //     VOC AP and the classic ROC (detection rate against the number of false positives).
+//   * The landmark criterion of the original CMU+MIT papers (Rowley et al., Viola-Jones),
+//     independent of a detector's box style: a detection is correct for a face when its
+//     box contains both eyes and the mouth centre and its size is within a fixed factor
+//     range of the face's landmark scale; same whole-set ranking, AP and ROC.
 //
 //   struct eval_wider_image im[N];   // per image: det, gt (eval_box_xywh), keep indices
 //   double ap;
@@ -116,6 +120,44 @@ int eval_roc(const double *score, const char *tp, int nd, int n_gt, int *fp, dou
 // The detection rate at most max_fp false positives allow: the rate of the last ROC
 // point with fp <= max_fp (rates never fall along the curve).
 double eval_roc_rate_at(const int *fp, const double *rate, int n, int max_fp);
+
+// ---- landmark criterion (CMU+MIT, as Rowley et al. and Viola-Jones scored it) ---------
+// A face by its points (pixels; CMU+MIT ground_truth_landmarks.txt also gives the nose and
+// the mouth corners, which the criterion does not use).
+struct eval_face_pts {
+    double eye_l[2], eye_r[2]; // x, y of the two eye centres (either order)
+    double mouth[2];           // x, y of the mouth centre
+    int image;                 // as eval_box.image
+};
+
+// The size window, in units of eval_pts_scale. Chosen to hold both box styles of the
+// CMU+MIT ground truth with a margin: over the 511 faces, sqrt(w*h) / scale is 2.27-3.82
+// for Hays' loose boxes and 1.30-2.25 for the tight (face_only) ones. Below 1 a box
+// cannot hold a frontal face's eyes and mouth with any margin; above 4 it is mostly
+// background (such a box has IoU <= ~0.56 with the loose box of the face it contains).
+#define EVAL_PTS_SIZE_MIN 1.0
+#define EVAL_PTS_SIZE_MAX 4.0
+
+// A face's landmark scale: max(eye distance, distance from the eyes' midpoint to the
+// mouth centre), so that both a turned head (short eye distance) and a tilted one count.
+double eval_pts_scale(const struct eval_face_pts *f);
+
+// 1 when detection d (inclusive pixel box; its image is not checked) is correct for face f:
+// x1 <= x <= x2 and y1 <= y <= y2 for both eyes and the mouth centre, and the box side
+// sqrt(w * h), w = x2 - x1 + 1, h = y2 - y1 + 1, is within [EVAL_PTS_SIZE_MIN,
+// EVAL_PTS_SIZE_MAX] x eval_pts_scale(f), bounds included. 0 otherwise.
+int eval_pts_hit(const struct eval_box *d, const struct eval_face_pts *f);
+
+// The whole-set matching for the landmark criterion: sorts the nd detections by score
+// (descending, stable, as eval_set_match) and takes them greedily in that order; each
+// takes, among the faces of its image it is correct for (eval_pts_hit) that no earlier
+// detection took, the one whose landmark centre (mean of eyes and mouth) is nearest to
+// the box centre (first on ties): a true positive. No such face: a false positive (a
+// second detection of a taken face, or one correct for no face). Each face counts once.
+// OUT: order[nd], tp[nd] as eval_set_match (feed eval_set_ap and eval_roc).
+// FH_OK or FH_E_NOMEM.
+int eval_pts_match(const struct eval_box *det, int nd, const struct eval_face_pts *gt, int ng, int *order,
+                   char *tp);
 
 // ---- WIDER ground-truth .mat files (official eval_tools/ground_truth, via libmatio) ----
 // One image of a .mat file: event name, file name (no .jpg), faces as x, y, w, h, and

@@ -174,6 +174,76 @@ static void test_set_protocol(void) {
                   near(eval_roc_rate_at(fp, dr, n, 2), 0.75) && near(eval_roc_rate_at(fp, dr, n, 100), 0.75));
 }
 
+static struct eval_face_pts face(double lx, double ly, double rx, double ry, double mx, double my, int image) {
+    return (struct eval_face_pts){{lx, ly}, {rx, ry}, {mx, my}, image};
+}
+
+static void test_pts_hit(void) {
+    // eyes (40,40) (60,40), mouth (50,60): eye distance 20, eye midpoint to mouth 20
+    struct eval_face_pts f = face(40, 40, 60, 40, 50, 60, 0);
+    TEST_COND("pts scale: max(eye distance 20, midpoint-mouth 20) = 20", near(eval_pts_scale(&f), 20));
+    struct eval_face_pts tall = face(0, 0, 10, 0, 5, 30, 0);
+    TEST_COND("pts scale: a long face is scaled by its midpoint-mouth distance (30)", near(eval_pts_scale(&tall), 30));
+    struct eval_face_pts swapped = face(60, 40, 40, 40, 50, 60, 0);
+    TEST_COND("pts scale: the eye order does not matter", near(eval_pts_scale(&swapped), 20));
+    // the size window for scale 20: box side sqrt(w h) in [20, 80]
+    struct eval_box ok = box(30, 30, 69, 69, 1, 0); // 40 x 40
+    TEST_COND("pts hit: eyes and mouth inside, side 40 = 2x scale", eval_pts_hit(&ok, &f) && eval_pts_hit(&ok, &swapped));
+    struct eval_box b = box(41, 30, 80, 69, 1, 0);
+    TEST_COND("pts miss: left eye (x 40) outside x1 = 41", !eval_pts_hit(&b, &f));
+    b = box(21, 30, 59, 69, 1, 0);
+    TEST_COND("pts miss: right eye (x 60) outside x2 = 59", !eval_pts_hit(&b, &f));
+    b = box(30, 41, 69, 80, 1, 0);
+    TEST_COND("pts miss: both eyes (y 40) above y1 = 41", !eval_pts_hit(&b, &f));
+    b = box(30, 30, 69, 59, 1, 0);
+    TEST_COND("pts miss: mouth (y 60) below y2 = 59", !eval_pts_hit(&b, &f));
+    b = box(40, 40, 60, 60, 1, 0); // the points on its border, 21 x 21
+    TEST_COND("pts hit: the box border counts as inside (inclusive corners)", eval_pts_hit(&b, &f));
+    // eyes (40,40) (60,40), mouth (50,45): scale 20 from the eyes; a 21 x 9 strip holds
+    // all three points but its side sqrt(189) = 13.7 < 20
+    struct eval_face_pts flat = face(40, 40, 60, 40, 50, 45, 0);
+    b = box(40, 38, 60, 46, 1, 0);
+    TEST_COND("pts miss: too small (side 13.7 < 1 x scale 20)", !eval_pts_hit(&b, &flat));
+    b = box(10, 10, 89, 89, 1, 0); // 80 x 80
+    TEST_COND("pts hit: side 80 = 4 x scale (bound included)", eval_pts_hit(&b, &f));
+    b = box(10, 10, 90, 90, 1, 0); // 81 x 81
+    TEST_COND("pts miss: too large (side 81 > 4 x scale 20)", !eval_pts_hit(&b, &f));
+}
+
+static void test_pts_match(void) {
+    // image 0: A (eyes 40..60) and B (eyes 70..90) side by side; image 1: C = A's points
+    struct eval_face_pts gt[3] = {face(40, 40, 60, 40, 50, 60, 0), face(70, 40, 90, 40, 80, 60, 0),
+                                  face(40, 40, 60, 40, 50, 60, 1)};
+    struct eval_box det[6] = {
+        box(30, 30, 69, 69, 0.9, 0),  // A: TP
+        box(32, 30, 71, 69, 0.8, 0),  // correct for A only (B's right eye at 90 > 71): taken, FP
+        box(35, 30, 94, 69, 0.85, 0), // correct for A and B (side 49); A taken -> B: TP
+        box(35, 30, 94, 69, 0.7, 0),  // the same box again: both taken, FP
+        box(30, 30, 69, 69, 0.6, 1),  // C on image 1 (not A: other image): TP
+        box(10, 10, 90, 90, 0.5, 1),  // holds C but side 81 > 4 x 20: FP
+    };
+    int order[6];
+    char tp[6];
+    int rc = eval_pts_match(det, 6, gt, 3, order, tp);
+    const int order_want[6] = {0, 2, 1, 3, 4, 5};
+    const char tp_want[6] = {1, 1, 0, 0, 1, 0};
+    TEST_COND("pts match: score order over the set", !rc && !memcmp(order, order_want, sizeof order));
+    TEST_COND("pts match: each face once, per image, an untaken face it is correct for wins",
+              !memcmp(tp, tp_want, sizeof tp));
+    // the wide box first: centre (64.5, 49.5) is nearer A's landmark centre (50, 46.7) than
+    // B's (80, 46.7), so it takes A; then a box on B alone is a TP and one on A alone a FP
+    struct eval_box det2[3] = {box(35, 30, 94, 69, 0.9, 0), box(65, 30, 94, 69, 0.8, 0), box(30, 30, 69, 69, 0.7, 0)};
+    char tp2[3];
+    rc = eval_pts_match(det2, 3, gt, 3, order, tp2);
+    TEST_COND("pts match: of two untaken faces the nearest landmark centre is taken",
+              !rc && tp2[0] == 1 && tp2[1] == 1 && tp2[2] == 0);
+    // AP and ROC are the shared whole-set ones: T T F F T F, 3 faces -> steps at ranks 1 2 5
+    // with envelope 1, 1, 3/5: AP = (1 + 1 + 3/5) / 3 = 13/15
+    TEST_COND("pts AP by hand = 13/15", near(eval_set_ap(tp, 6, 3), 13.0 / 15));
+    rc = eval_pts_match(det, 0, gt, 3, order, tp);
+    TEST_COND("pts match: no detections is fine", !rc);
+}
+
 int main(void) {
     test_iou();
     test_wider_match();
@@ -181,5 +251,7 @@ int main(void) {
     test_wider_ap();
     test_wider_sorts();
     test_set_protocol();
+    test_pts_hit();
+    test_pts_match();
     return TEST_REPORT();
 }
