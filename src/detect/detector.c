@@ -112,6 +112,7 @@ static int run_ulfd(struct detector *d, const struct img *im, const struct detec
     if (uo.width < 32) uo.width = 32;
     struct det_box_f *b;
     int k, rc = det_ulfd_detect(d->ulfd, im, &uo, &b, &k);
+    if (k > DET_MAX_PER_BACKEND) k = DET_MAX_PER_BACKEND; // best first: the rest are the tail
     for (int i = 0; !rc && i < k; i++) {
         float w = b[i].x2 - b[i].x1, h = b[i].y2 - b[i].y1, side = w > h ? w : h;
         if (side >= min_side && side < max_side)
@@ -127,6 +128,7 @@ static int run_faceboxes(struct detector *d, const struct img *im, const struct 
                                        .thresh_score = o->fb_thresh > 0 ? o->fb_thresh : DET_FB_THRESH};
     struct det_box_f *b;
     int k, rc = det_faceboxes_detect(d->fb, im, &fo, &b, &k);
+    if (k > DET_MAX_PER_BACKEND) k = DET_MAX_PER_BACKEND;
     for (int i = 0; !rc && i < k; i++) {
         float w = b[i].x2 - b[i].x1, h = b[i].y2 - b[i].y1;
         if ((w > h ? w : h) >= min_side) rc = add_box(d, b[i].x1, b[i].y1, b[i].x2, b[i].y2, b[i].score, DET_FACEBOXES);

@@ -67,6 +67,10 @@ struct detector_options {
     float fb_thresh;            // FaceBoxes' score threshold (0: DET_FB_THRESH; evals: _EVAL)
 };
 #define DET_FB_WIDTH 1024
+// ULFD and FaceBoxes keep at most this many boxes a photo (best first; at the evals' low
+// thresholds FaceBoxes passes thousands of background anchors, each of which would cost an
+// O-Net run)
+#define DET_MAX_PER_BACKEND 300
 #define DET_FB_THRESH 0.5f
 #define DET_FB_THRESH_EVAL 0.05f
 #define DET_ULFD_THRESH 0.3f

@@ -54,7 +54,7 @@ int main(void) {
         printf("%s\n", fh_errmsg());
         return 1;
     }
-    struct detector_nets nets = {p, r, o, NULL};
+    struct detector_nets nets = {p, r, o, NULL, NULL};
     struct detector *dm, *dh, *dx, *du, *dfu;
     TEST_COND("ulfd without its net: FH_E_IO", detector_new(DET_ULFD, &nets, NULL, &dx) == FH_E_IO && !dx);
     nets.ulfd = u;
