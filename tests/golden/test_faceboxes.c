@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // FaceBoxes (models/faceboxes/, a TensorFlow.js graph model) through our tfjs importer
-// against TensorFlow.js's own outputs (tests/golden/faceboxes_golden.bin, made by
+// against TensorFlow.js's own outputs (build/golden/faceboxes_golden.bin, made at `make test` by
 // tools/faceboxes_golden.sh with the tfjs cpu backend) on two demo photos resized to
 // 320x240 (padded to 384x256 by the graph and by us): our anchors against the graph's, the
 // heads' face probabilities and box encodings with the best and the reference kernels, our
@@ -62,7 +62,7 @@ static const char *golden_at(const struct golden *g, int i, uint32_t *hash, cons
 }
 
 static int golden_load(struct golden *g) {
-    FILE *f = fopen("tests/golden/faceboxes_golden.bin", "rb");
+    FILE *f = fopen(FH_GOLDEN "/faceboxes_golden.bin", "rb");
     if (!f) return 0;
     g->buf = malloc(1 << 20);
     g->bytes = fread(g->buf, 1, 1 << 20, f);
@@ -174,7 +174,7 @@ static int write_inputs(const char *dir) {
 int main(int argc, char **argv) {
     if (argc == 3 && !strcmp(argv[1], "--write-inputs")) return write_inputs(argv[2]);
     struct golden g = {0};
-    TEST_COND("tests/golden/faceboxes_golden.bin reads (tools/faceboxes_golden.sh makes it)", golden_load(&g));
+    TEST_COND("the FaceBoxes golden reads (tools/faceboxes_golden.sh makes it)", golden_load(&g));
     if (g.n) {
         test_anchors(&g);
         test_net(&g, 0);

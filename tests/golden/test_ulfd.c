@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // ULFD RFB-320 (models/ulfd.onnx) through our ONNX importer against ONNX Runtime's outputs
-// (tests/golden/ulfd_golden.bin, made by tools/ulfd_golden.sh) on two demo photos resized
+// (build/golden/ulfd_golden.bin, made by tools/ulfd_golden.sh at `make test`) on two demo photos resized
 // to the file's 320x240: face scores and decoded boxes, with the best and the reference
 // kernels; then the net cut before its decode (det_ulfd_load) decoded against our own
 // priors (detect/ulfd.c) against the same ORT boxes, and det_ulfd_detect on the six demo
@@ -64,7 +64,7 @@ struct golden {
 };
 
 static int golden_read(struct golden *g) {
-    FILE *f = fopen("tests/golden/ulfd_golden.bin", "rb");
+    FILE *f = fopen(FH_GOLDEN "/ulfd_golden.bin", "rb");
     if (!f) return 0;
     g->buf = malloc(1 << 20);
     g->n = fread(g->buf, 1, 1 << 20, f);
@@ -196,7 +196,7 @@ static void test_detect(void) {
 int main(int argc, char **argv) {
     if (argc == 3 && !strcmp(argv[1], "--write-inputs")) return write_inputs(argv[2]);
     struct golden g = {0};
-    TEST_COND("tests/golden/ulfd_golden.bin reads (tools/ulfd_golden.sh makes it)", golden_read(&g));
+    TEST_COND("the ULFD golden reads (tools/ulfd_golden.sh makes it)", golden_read(&g));
     if (g.n_images) {
         test_golden(&g, 0);
         test_golden(&g, 1);

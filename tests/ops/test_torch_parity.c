@@ -3,7 +3,7 @@
 // net in PyTorch 1.13 (conv-bn-prelu, dw-bn-prelu-conv-bn + residual, global dw-bn,
 // flatten, fc, l2norm; cross-entropy on 4 * the normalised output), ran one batch and 3
 // SGD steps (momentum 0.9, weight decay 5e-4 on conv/fc weights), and wrote everything
-// to tests/data/torch_parity.bin. Here our builder makes the same net, loads torch's
+// to build/golden/torch_parity.bin (`make test` runs it). Here our builder makes the same net, loads torch's
 // initial weights by name, and must match: every activation of step 0, the loss of each
 // step, every parameter gradient and the input gradient of step 0, and every weight and
 // BN running statistic after 3 steps — with the reference kernels and with the best
@@ -21,7 +21,7 @@
 #include "nn/nn_train.h"
 #include "train/optim.h"
 
-#define REF_FILE "tests/data/torch_parity.bin"
+#define REF_FILE FH_GOLDEN "/torch_parity.bin"
 #define MAX_REC 128
 
 struct rec {
