@@ -137,7 +137,7 @@ $(BUILD)/golden/torch_parity.bin: tools/torch_parity.py
 	/usr/bin/python3 tools/torch_parity.py $@
 $(BUILD)/golden/ulfd_golden.bin: tools/ulfd_golden.sh tools/ulfd_golden.js $(BUILD)/tests/golden/test_ulfd | models
 	OUT=$@ BUILD=$(BUILD) tools/ulfd_golden.sh
-$(BUILD)/golden/faceboxes_golden.bin: tools/faceboxes_golden.sh tools/faceboxes_golden.js $(BUILD)/tests/golden/test_faceboxes | models
+$(BUILD)/golden/faceboxes_golden.bin: tools/faceboxes_golden.sh tools/faceboxes_golden.js tools/tfjs_graph.js $(BUILD)/tests/golden/test_faceboxes | models
 	OUT=$@ BUILD=$(BUILD) tools/faceboxes_golden.sh
 
 test: all $(TEST_BIN) models $(GOLDEN)

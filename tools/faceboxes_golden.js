@@ -16,10 +16,10 @@
 //   f32 boxes[P][4] (the graph's decoded boxes: ymin, xmin, ymax, xmax, fractions of W x H)
 'use strict';
 const fs = require('fs');
-const path = require('path');
 const tf = require('@tensorflow/tfjs-core');
 require('@tensorflow/tfjs-backend-cpu');
 const tfc = require('@tensorflow/tfjs-converter');
+const { loadGraphDir } = require('./tfjs_graph.js');
 
 function fnv1a(b) {
   let h = 0x811c9dc5;
@@ -34,20 +34,7 @@ const NODES = ['concatenate/clip_by_value', 'postprocessing/Softmax', 'reshaping
   const [dir, out, ws, hs, ...inputs] = process.argv.slice(2);
   const W = +ws, H = +hs;
   await tf.setBackend('cpu');
-  const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
-  const specs = [], datas = [];
-  for (const g of json.weightsManifest) {
-    specs.push(...g.weights);
-    for (const p of g.paths) datas.push(fs.readFileSync(path.join(dir, p)));
-  }
-  const all = Buffer.concat(datas);
-  const model = await tfc.loadGraphModel({
-    load: async () => ({
-      modelTopology: json.modelTopology, format: json.format, generatedBy: json.generatedBy,
-      convertedBy: json.convertedBy, signature: json.signature, weightSpecs: specs,
-      weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.length),
-    }),
-  });
+  const model = await loadGraphDir(tfc.loadGraphModel, dir);
   const parts = [];
   let P = 0, anchors = null;
   for (const arg of inputs) {

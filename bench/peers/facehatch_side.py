@@ -17,9 +17,10 @@ import subprocess
 import time
 
 
-def run_bench(binary, runs):
+def run_bench(binary, runs, nets_only=False):
     """`facehatch bench` table -> {row name: [1 thr ms, all thr ms]}"""
-    p = subprocess.run([binary, "bench", "--runs", str(runs)], capture_output=True, text=True)
+    p = subprocess.run([binary, "bench", "--runs", str(runs)] + (["--nets"] if nets_only else []),
+                       capture_output=True, text=True)
     if p.returncode:
         return {"error": (p.stderr or p.stdout).strip()[:300]}, p.stdout
     rows = {}
@@ -60,14 +61,15 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--haar-runs", type=int, default=3)
     ap.add_argument("--bench-runs", type=int, default=9)
+    ap.add_argument("--nets-only", action="store_true", help="`facehatch bench --nets` only, no CLI timing")
     ap.add_argument("--out")
     a = ap.parse_args()
     samples = [os.path.join(a.samples, "sample%d.jpg" % k) for k in range(1, 7)]
     cmu = sorted(glob.glob(os.path.join(a.cmu, "*.jpg"))) if a.cmu else []
     res = {"bin": a.bin, "runs": a.runs, "haar_runs": a.haar_runs, "bench_runs": a.bench_runs}
-    res["bench"], res["bench_stdout"] = run_bench(a.bin, a.bench_runs)
+    res["bench"], res["bench_stdout"] = run_bench(a.bin, a.bench_runs, a.nets_only)
     cli = {}
-    for th_label, th in (("1thr", ["--threads", "1"]), ("all", [])):
+    for th_label, th in () if a.nets_only else (("1thr", ["--threads", "1"]), ("all", [])):
         cli["detect_mtcnn40_samples_" + th_label] = time_cli([a.bin, "detect", "--min-face", "40"] + th + samples, a.runs)
         cli["embed_mtcnn40_samples_" + th_label] = time_cli([a.bin, "embed", "--min-face", "40"] + th + samples, a.runs)
         cli["embed_noflip_mtcnn40_samples_" + th_label] = time_cli(

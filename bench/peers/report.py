@@ -45,10 +45,11 @@ def main():
     ap.add_argument("--dir", required=True)
     ap.add_argument("--out")
     a = ap.parse_args()
-    fh, tfl, fa, hr = (load(a.dir, n) for n in ("facehatch.json", "tflite.json", "faceapi.json", "haar.json"))
+    fh, tfl, fa, hr, dt = (load(a.dir, n) for n in ("facehatch.json", "tflite.json", "faceapi.json", "haar.json",
+                                                    "detectors.json"))
     bench = fh.get("bench", {}) if isinstance(fh.get("bench"), dict) else {}
     cli = fh.get("cli", {})
-    tms, fms = tfl.get("ms", {}), fa.get("ms", {})
+    tms, fms, dms = tfl.get("ms", {}), fa.get("ms", {}), dt.get("ms", {})
     hsets = hr.get("sets", {})
     notes = []
 
@@ -86,6 +87,12 @@ def main():
     row("P-Net 320x240, 1 thread", b("P-Net 320x240"), TFL, tms.get("pnet_320x240"))
     row("P-Net 100x100, 1 thread", b("P-Net 100x100"), TFL, tms.get("pnet_100x100"))
     row("MTCNN sample1 min face 40, 1 thread (peer: MTCNN.kt in JS)", b("MTCNN only, sample1 (1920x1280, min face 40)"), TFL, tms.get("mtcnn_sample1_minface40"))
+    # --- the second detectors' nets (issue 9): same files, their reference runtimes ---
+    ORT, TFW = "ONNX Runtime native", "tfjs-wasm"
+    row("ULFD net 320x240, 1 thread", b("ULFD 320x240 (the ONNX file's own input)"), ORT, dms.get("ulfd_320x240_ort_1thr"))
+    row("ULFD net 320x240, 2 threads", b("ULFD 320x240 (the ONNX file's own input)", 1), ORT, dms.get("ulfd_320x240_ort_2thr"))
+    row("FaceBoxes net 1024x683 (padded 1024x768), 1 thread", b("FaceBoxes 1024x768 (sample1 at 1024, padded)"), TFW,
+        dms.get("faceboxes_1024x683_tfjs_wasm_1thr"))
     # --- face-api ---
     row("face-api descriptor (dlib ResNet 150x150) vs MobileFaceNet, ms/face, 1 thr",
         b("MobileFaceNet batch 1 (ms/face)"), FA, fms.get("descriptor_per_face"))
@@ -112,8 +119,8 @@ def main():
             row("Haar, %s, detectMultiScale only, 1 thread" % label, None, CV, hsets[s]["detect_ms_1thr"])
 
     # --- notes ---
-    for name, d in (("facehatch", fh), ("tflite", tfl), ("face-api", fa), ("haar", hr)):
-        if "error" in d:
+    for name, d in (("facehatch", fh), ("tflite", tfl), ("face-api", fa), ("haar", hr), ("detectors", dt)):
+        if "error" in d and not (os.environ.get("ONLY") and "No such file" in d["error"]):
             notes.append("%s peer: %s" % (name, d["error"]))
     if "error" in bench:
         notes.append("facehatch bench failed: %s" % bench["error"])
@@ -128,7 +135,7 @@ def main():
             tms.get("mtcnn_sample1_stage_pnet", 0), tms.get("mtcnn_sample1_stage_rnet", 0), tms.get("mtcnn_sample1_stage_onet", 0)))
     if "mfn_max_abs_diff_vs_golden" in tfl:
         notes.append("TFLite MobileFaceNet vs golden embeddings: max abs diff %.2g" % tfl["mfn_max_abs_diff_vs_golden"])
-    for n in tfl.get("notes", []) + fa.get("notes", []):
+    for n in tfl.get("notes", []) + fa.get("notes", []) + dt.get("notes", []):
         notes.append(n)
     if "descriptor_max_abs_diff_vs_golden" in fa:
         notes.append("face-api descriptors vs golden: max abs diff %.2g; faces per photo SSD %s, tiny %s" % (
@@ -151,6 +158,9 @@ def main():
     for d in (tfl, fa, hr):
         if "runtime" in d:
             runtimes.append("%s: %s" % (d["peer"], d["runtime"]))
+    for k in ("runtime_ort", "runtime_tfjs"):
+        if k in dt:
+            runtimes.append("detectors: %s" % dt[k])
 
     def fmt(v, w):
         return ("n/a" if v is None else "%.3f" % v if v < 10 else "%.1f" % v).rjust(w)
@@ -168,6 +178,8 @@ def main():
     out.append("%-*s %12s  %-20s %12s %8s" % (W, "task", "facehatch ms", "peer", "peer ms", "ratio"))
     out.append("-" * (W + 59))
     for task, f, peer, p in rows:
+        if p is None and os.environ.get("ONLY"):  # a partial run: only the peers it ran
+            continue
         ratio = "n/a" if f is None or p is None or f <= 0 else "%.2fx" % (p / f)
         out.append("%-*s %s  %-20s %s %8s" % (W, task, fmt(f, 12), peer, fmt(p, 12), ratio))
     out.append("")

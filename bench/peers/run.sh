@@ -5,6 +5,8 @@
 #   (b) TFLite + XNNPACK compiled to WebAssembly (@tensorflow/tfjs-tflite),
 #       MTCNN and MobileFaceNet, under Node                                    tflite_bench.js
 #   (c) @vladmandic/face-api on @tensorflow/tfjs with the wasm backend        faceapi_bench.js
+#   (d) ULFD in ONNX Runtime's native engine (npm onnxruntime-node, the same
+#       ONNX file) and FaceBoxes in tfjs-wasm (the same graph model)           detectors_bench.js
 # and facehatch itself (`facehatch bench` + timed CLI runs)                  facehatch_side.py
 # then one table (report.py), printed and saved to bench/peers/last_run.txt.
 #
@@ -14,7 +16,8 @@
 #
 # Knobs (environment): RUNS (net-level runs, default 9), E2E_RUNS (face-api end-to-end
 # runs per photo, 3), CLI_RUNS (facehatch CLI runs, 5), HAAR_RUNS (Haar passes, 3),
-# QUICK=1 (1-3 runs of everything: a smoke test), FACEHATCH (binary, build/facehatch),
+# QUICK=1 (1-3 runs of everything: a smoke test), ONLY=detectors (only (d) and the nets table
+# of `facehatch bench --nets`: a few minutes), FACEHATCH (binary, build/facehatch),
 # DATA (../shared/data), GOLDEN (../shared/golden).
 set -eu
 
@@ -59,6 +62,16 @@ install() {
 }
 install tflite || die "npm ci failed in bench/peers/tflite"
 install faceapi || die "npm ci failed in bench/peers/faceapi"
+# onnxruntime-node, pinned as tools/ulfd_golden.sh pins it (its tarball carries the native
+# linux-x64 library; --ignore-scripts: nothing but the npm registry is reached)
+ORT_VERSION=1.30.0
+ORT_DIR=${BUILD:-build}/ort
+if ! grep -q "\"version\": \"$ORT_VERSION\"" "$ORT_DIR/node_modules/onnxruntime-node/package.json" 2>/dev/null; then
+    say "installing onnxruntime-node@$ORT_VERSION"
+    mkdir -p "$ORT_DIR"
+    npm install --silent --ignore-scripts --no-audit --no-fund --prefix "$ORT_DIR" "onnxruntime-node@$ORT_VERSION" >&2 ||
+        say "npm install onnxruntime-node failed: its rows will say n/a"
+fi
 
 BENCH_LOAD_START=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
 export BENCH_LOAD_START
@@ -82,6 +95,19 @@ step() {
     fi
 }
 
+detectors_step() {
+    step detectors env NODE_PATH="$root/$ORT_DIR/node_modules:$here/faceapi/node_modules" \
+        node "$here/detectors_bench.js" --models models --runs "$RUNS" --out "$tmp/detectors.json"
+}
+if [ "${ONLY:-}" = detectors ]; then
+    step facehatch "$PY" "$here/facehatch_side.py" --bin "$FACEHATCH" --samples models/samples --nets-only \
+        --bench-runs "$((RUNS > 64 ? 64 : RUNS))" --out "$tmp/facehatch.json"
+    detectors_step
+    ONLY=detectors "$PY" "$here/report.py" --dir "$tmp" --out "$here/last_run_detectors.txt"
+    say "table saved to bench/peers/last_run_detectors.txt ($(($(date +%s) - t_start)) s in all)"
+    exit 0
+fi
+
 step haar "$PY" "$here/haar_bench.py" --samples models/samples ${CMU:+--cmu "$CMU"} --runs "$HAAR_RUNS" \
     --dump-rgb "$tmp/rgb" --out "$tmp/haar.json"
 rgbargs='' faargs=''
@@ -96,6 +122,7 @@ step faceapi node "$here/faceapi_bench.js" --models models --golden "$GOLDEN" --
     $faargs --out "$tmp/faceapi.json"
 step facehatch "$PY" "$here/facehatch_side.py" --bin "$FACEHATCH" --samples models/samples ${CMU:+--cmu "$CMU"} \
     --runs "$CLI_RUNS" --haar-runs "$HAAR_RUNS" --bench-runs "$((RUNS > 64 ? 64 : RUNS))" --out "$tmp/facehatch.json"
+detectors_step
 
 "$PY" "$here/report.py" --dir "$tmp" --out "$here/last_run.txt"
 say "table saved to bench/peers/last_run.txt ($(($(date +%s) - t_start)) s in all)"

@@ -35,6 +35,10 @@ struct cli_opts {
     int fuse_small;       // --fuse-small PX (fused: ULFD at twice its width for faces under PX)
     const char *plot;     // --plot FILE (ROC curve, SVG)
     int quick;            // --quick: the small subset the default test run uses
+    const char *events;   // --events tune|test|E1,E2,... (eval wider: which events; tune =
+                          // the 1st, 3rd, ... of the sorted events, test = the others)
+    const char *results;  // --results DIR (eval wider: score official result files in DIR
+                          // instead of running a detector)
     int seed;             // --seed N (ident/cluster sampling; default 1)
     const char *db;       // --db FILE (photo library)
     int json;             // --json

@@ -6,6 +6,8 @@
 
 #include "cli/cli.h"
 #include "detect/detect.h"
+#include "detect/faceboxes.h"
+#include "detect/ulfd.h"
 #include "embed/embed.h"
 #include "nn/nn.h"
 
@@ -80,8 +82,15 @@ static void bench_detectors(const struct fh_models *m, const struct cli_opts *o,
 }
 
 int cmd_bench(int argc, char **argv) {
-    const char *usage = "bench [--runs N] [--models DIR] [--threads N]";
-    int runs = 15;
+    const char *usage = "bench [--runs N] [--nets] [--models DIR] [--threads N]";
+    int runs = 15, nets_only = 0;
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--nets")) { // the nets table only
+            nets_only = 1;
+            memmove(&argv[i], &argv[i + 1], sizeof(char *) * (size_t)(argc - i - 1));
+            argc--;
+            break;
+        }
     for (int i = 0; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--runs")) {
             runs = atoi(argv[i + 1]);
@@ -110,6 +119,11 @@ int cmd_bench(int argc, char **argv) {
     nn_net_load_tflite(path, &no, &onet);
     snprintf(path, sizeof path, "%s/MobileFaceNet.tflite", o.models);
     nn_net_load_tflite(path, &no, &mfn);
+    struct nn_net *ulfd = NULL, *fbx = NULL; // optional models: their rows only when present
+    snprintf(path, sizeof path, "%s/" FH_MODEL_ULFD, o.models);
+    if (det_ulfd_load(path, &ulfd)) ulfd = NULL;
+    snprintf(path, sizeof path, "%s/" FH_MODEL_FACEBOXES, o.models);
+    if (det_faceboxes_load(path, &no, &fbx)) fbx = NULL;
     struct fh_pool *pool = fh_pool_new(all);
     printf("facehatch bench: kernels %s, %d runs per row (median), 1 thread vs %d threads\n\n",
            fh_models_kernels(m), runs, all);
@@ -128,12 +142,17 @@ int cmd_bench(int argc, char **argv) {
         {"MobileFaceNet batch 1 (ms/face)", mfn, {1, 112, 112, 3}, 1},
         {"MobileFaceNet batch 4 (ms/face)", mfn, {4, 112, 112, 3}, 4},
         {"MobileFaceNet batch 16 (ms/face)", mfn, {16, 112, 112, 3}, 16},
+        {"ULFD 320x240 (the ONNX file's own input)", ulfd, {1, 240, 320, 3}, 1},
+        {"ULFD 640x427 (sample1 at 640 wide)", ulfd, {1, 427, 640, 3}, 1},
+        {"FaceBoxes 1024x768 (sample1 at 1024, padded)", fbx, {1, 768, 1024, 3}, 1},
     };
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        if (!rows[i].net) continue;
         double t1 = time_net(rows[i].net, NULL, rows[i].dims, runs) / rows[i].per;
         double tn = time_net(rows[i].net, pool, rows[i].dims, runs) / rows[i].per;
         printf("%-44s %12.3f %12.3f %7.2fx\n", rows[i].name, t1, tn, t1 / tn);
     }
+    if (nets_only) goto done;
     // end to end on the six demo photos, min face 40: decode excluded, detect + embed (flip)
     printf("\n%-44s %12s %12s %8s\n", "end to end (detect + align + embed, flip)", "1 thr ms", "all thr ms", "speedup");
     struct img ims[6];
@@ -160,8 +179,10 @@ int cmd_bench(int argc, char **argv) {
     printf("%-44s %12.1f %12.1f\n", "  per photo", tot[0] / n_ims, tot[1] / n_ims);
     if (n_ims) bench_detectors(m, &o, &ims[0], runs < 5 ? runs : 5, all);
     for (int k = 0; k < n_ims; k++) img_free(&ims[k]);
+done:
     fh_pool_free(pool);
     nn_net_free(pnet), nn_net_free(rnet), nn_net_free(onet), nn_net_free(mfn);
+    nn_net_free(ulfd), nn_net_free(fbx);
     fh_models_free(m);
     return EXIT_OK;
 }

@@ -58,9 +58,10 @@ int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
         else if (!strcmp(a, "--json")) o->json = 1;
         else if (!strcmp(a, "--models") || !strcmp(a, "--data") || !strcmp(a, "--detector") ||
                  !strcmp(a, "--plot") || !strcmp(a, "--db") || !strcmp(a, "--user") ||
-                 !strcmp(a, "--embedder")) {
+                 !strcmp(a, "--embedder") || !strcmp(a, "--events") || !strcmp(a, "--results")) {
             const char **dst = !strcmp(a, "--models") ? &o->models_arg : !strcmp(a, "--data") ? &o->data
                              : !strcmp(a, "--embedder") ? &o->embedder
+                             : !strcmp(a, "--events") ? &o->events : !strcmp(a, "--results") ? &o->results
                              : !strcmp(a, "--plot") ? &o->plot : !strcmp(a, "--db") ? &o->db
                              : !strcmp(a, "--user") ? &o->user : &o->detector;
             if (!val) bad = 1;

@@ -53,7 +53,7 @@ int cli_detector_run(struct cli_detector *d, const struct img *im, struct cli_bo
     for (int i = 0; i < k; i++) {
         struct cli_box *b = &d->boxes[i];
         *b = (struct cli_box){(float)f[i].box[0], (float)f[i].box[1], (float)f[i].box[2], (float)f[i].box[3],
-                              f[i].raw_score, {0}, f[i].score};
+                              f[i].raw_score, {0}, f[i].score, f[i].detector};
         memcpy(b->landmarks, f[i].landmarks, sizeof f[i].landmarks);
     }
     *boxes = d->boxes, *n = k;

@@ -13,6 +13,7 @@ struct cli_box {
                             // Haar: haar_det.score), for AP and ROC
     float landmarks[10];    // 5 points (MTCNN's, or O-Net's on the box)
     float face_p;           // face probability 0..1 (fh_face.score)
+    int kind;               // FH_DETECTOR_* that found it (fused: the backend)
 };
 
 struct cli_detector;

@@ -6,7 +6,13 @@
 // other faces are ignore regions; AP exactly as the official MATLAB code (eval_det.h).
 // The .mat boxes are checked against the subset file, so both say the same thing.
 // --quick: only 15--Stock_Market and 27--Spa (40 images), detections and .mat entries.
-// FACEHATCH_WIDER_RESULTS=DIR also writes the detections as official result files.
+// FACEHATCH_WIDER_RESULTS=DIR also writes the detections as official result files;
+// --results DIR scores such files (ours or another tool's) instead of running a detector.
+// FACEHATCH_WIDER_DUMP=FILE writes every detection with its backend and both scores (a
+// tab-separated table for tuning fusion offline).
+// --events tune|test|E1,E2,...: only those events. tune = the 1st, 3rd, 5th, ... of the
+// subset's events in sorted order, test = the 2nd, 4th, ...: fusion is tuned on one half
+// and reported on the other.
 // MTCNN runs with min face 12 px unless --min-face is given (WIDER's Hard level is
 // mostly faces of 10-20 px; 12 is P-Net's native size, the smallest it can see), one
 // single-threaded detector per worker thread over a shared image counter.
@@ -33,6 +39,8 @@ struct wimg {
     int *xywh;       // n_face x 4
     struct eval_box *det;
     int n_det;
+    float *face_p;   // n_det: O-Net's face probability (FACEHATCH_WIDER_DUMP only)
+    int *kind;       // n_det: the backend (FH_DETECTOR_*)
 };
 
 static int cmp_wimg(const void *a, const void *b) {
@@ -42,7 +50,7 @@ static int cmp_wimg(const void *a, const void *b) {
 }
 
 static void free_wimgs(struct wimg *w, int n) {
-    for (int i = 0; w && i < n; i++) fh_free(w[i].xywh), fh_free(w[i].det);
+    for (int i = 0; w && i < n; i++) fh_free(w[i].xywh), fh_free(w[i].det), fh_free(w[i].face_p), fh_free(w[i].kind);
     fh_free(w);
 }
 
@@ -132,6 +140,7 @@ fail:
 struct wctx {
     const struct cli_opts *o;
     struct wimg *im;
+    int dump;        // keep face_p and kind too
 };
 
 static void wider_path(void *ctx, int i, char *buf, size_t size) {
@@ -141,17 +150,22 @@ static void wider_path(void *ctx, int i, char *buf, size_t size) {
 
 static int wider_keep(void *ctx, int i, const struct img *im, const struct cli_box *b, int n) {
     struct wimg *w = &((struct wctx *)ctx)->im[i];
-    if (n > 0 && !(w->det = fh_malloc(sizeof *w->det * (size_t)n)))
+    int dump = ((struct wctx *)ctx)->dump;
+    if (n > 0 && (!(w->det = fh_malloc(sizeof *w->det * (size_t)n)) ||
+                  (dump && (!(w->face_p = fh_malloc(sizeof *w->face_p * (size_t)n)) ||
+                            !(w->kind = fh_malloc(sizeof *w->kind * (size_t)n))))))
         return fh_fail(FH_E_NOMEM, "%s: out of memory", w->path);
     // result-file convention: x y w h with w = x2 - x1 + 1 for an inclusive box
-    for (int k = 0; k < n; k++)
+    for (int k = 0; k < n; k++) {
         w->det[k] = eval_box_xywh(b[k].x1, b[k].y1, b[k].x2 - b[k].x1 + 1, b[k].y2 - b[k].y1 + 1, b[k].score);
+        if (dump) w->face_p[k] = b[k].face_p, w->kind[k] = b[k].kind;
+    }
     w->n_det = n;
     return FH_OK;
 }
 
-static int detect_all(const struct cli_opts *o, struct wimg *im, int n, int *threads) {
-    struct wctx c = {o, im};
+static int detect_all(const struct cli_opts *o, struct wimg *im, int n, int dump, int *threads) {
+    struct wctx c = {o, im, dump};
     return cli_detect_each(o, n, wider_path, wider_keep, &c, threads);
 }
 
@@ -177,6 +191,96 @@ static int write_results(const char *dir, const struct wimg *w, int n) {
 fail:
     fprintf(stderr, "facehatch: cannot write %s\n", path);
     return -1;
+}
+
+// Reads DIR/<event>/<file>.txt for every image (official result files: name, count,
+// "x y w h score" lines). Prints the error, -1.
+static int read_results(const char *dir, struct wimg *w, int n) {
+    char path[1024], line[512];
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/%s/%s.txt", dir, w[i].event, w[i].file);
+        FILE *f = fopen(path, "r");
+        int nd, ln = 2;
+        if (!f) {
+            fprintf(stderr, "facehatch: cannot open %s (--results: one file per image)\n", path);
+            return -1;
+        }
+        if (!fgets(line, sizeof line, f) || !fgets(line, sizeof line, f) || sscanf(line, "%d", &nd) != 1 ||
+            nd < 0 || nd > FH_MAX_FACES * 10) {
+            fprintf(stderr, "facehatch: %s: expected the image name and a detection count (at most %d)\n", path,
+                    FH_MAX_FACES * 10);
+            fclose(f);
+            return -1;
+        }
+        if (nd && !(w[i].det = fh_malloc(sizeof *w[i].det * (size_t)nd))) {
+            fprintf(stderr, "facehatch: out of memory\n");
+            fclose(f);
+            return -1;
+        }
+        for (int k = 0; k < nd; k++) {
+            double x, y, bw, bh, sc;
+            ln++;
+            if (!fgets(line, sizeof line, f) || sscanf(line, "%lf %lf %lf %lf %lf", &x, &y, &bw, &bh, &sc) != 5 ||
+                !(bw >= 0 && bh >= 0 && sc == sc)) {
+                fprintf(stderr, "facehatch: %s:%d: expected x y w h score\n", path, ln);
+                fclose(f);
+                return -1;
+            }
+            w[i].det[k] = eval_box_xywh(x, y, bw, bh, sc);
+        }
+        w[i].n_det = nd;
+        fclose(f);
+    }
+    return 0;
+}
+
+// FACEHATCH_WIDER_DUMP: "image kind x1 y1 x2 y2 score face_p" per detection, tab-separated
+// (inclusive boxes; score: the detector's ranking score, face_p: O-Net's probability)
+static int write_dump(const char *file, const struct wimg *w, int n) {
+    FILE *f = fopen(file, "w");
+    if (!f) goto fail;
+    fprintf(f, "image\tkind\tx1\ty1\tx2\ty2\tscore\tface_p\n");
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < w[i].n_det; k++) {
+            const struct eval_box *b = &w[i].det[k];
+            fprintf(f, "%s\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.6f\t%.6f\n", w[i].path, fh_detector_name(w[i].kind[k]),
+                    b->x1, b->y1, b->x2 - 1, b->y2 - 1, b->score, w[i].face_p[k]);
+        }
+    if (fclose(f)) goto fail;
+    return 0;
+fail:
+    fprintf(stderr, "facehatch: cannot write %s\n", file);
+    return -1;
+}
+
+// Keeps the images of the events `spec` names (tune, test or a comma list), in place.
+// The images are sorted by event. Prints the error, -1.
+static int select_events(const char *spec, struct wimg *w, int *n) {
+    int is_tune = !strcmp(spec, "tune"), is_test = !strcmp(spec, "test");
+    int ev = -1, kept = 0;
+    for (int i = 0; i < *n; i++) {
+        if (!i || strcmp(w[i].event, w[i - 1].event)) ev++;
+        int keep;
+        if (is_tune || is_test) keep = (ev % 2 == 0) == is_tune;
+        else {
+            size_t len = strlen(w[i].event);
+            keep = 0;
+            for (const char *p = spec; *p && !keep; p = strchr(p, ',') ? strchr(p, ',') + 1 : p + strlen(p))
+                keep = !strncmp(p, w[i].event, len) && (p[len] == ',' || !p[len]);
+        }
+        if (keep) {
+            w[kept++] = w[i];
+        } else {
+            fh_free(w[i].xywh);
+        }
+    }
+    *n = kept;
+    if (!kept) {
+        fprintf(stderr, "facehatch: --events %s: no such events in the subset (tune, test or names like "
+                        "15--Stock_Market,27--Spa)\n", spec);
+        return -1;
+    }
+    return 0;
 }
 
 // ---- the three levels ------------------------------------------------------------------
@@ -254,6 +358,12 @@ int eval_wider_cmd(const struct cli_opts *in) {
     struct wimg *w;
     int n, threads;
     if (read_subset(path, events, n_events, &w, &n)) return EXIT_FAIL;
+    if (o->events && select_events(o->events, w, &n)) {
+        free_wimgs(w, n);
+        return EXIT_FAIL;
+    }
+    const char *dump = getenv("FACEHATCH_WIDER_DUMP");
+    if (dump && !*dump) dump = NULL;
     // the event names of the subset (sorted, so unique by neighbours) restrict the .mat
     const char *ev[128];
     int nev = 0;
@@ -267,11 +377,13 @@ int eval_wider_cmd(const struct cli_opts *in) {
     int ng[3] = {0};
     for (int l = 0; l < 3; l++) // before the detector runs, so a bad file fails at once
         if (level_read(o, LEVELS[l], ev, nev, &g[l], &ng[l])) goto out;
-    if (detect_all(o, w, n, &threads)) goto out;
+    if (o->results ? read_results(o->results, w, n) : detect_all(o, w, n, dump != NULL, &threads)) goto out;
+    if (o->results) threads = 0;
     double t_det = fh_now_ms() - t0;
     for (int i = 0; i < n; i++) dets += w[i].n_det;
     const char *res = getenv("FACEHATCH_WIDER_RESULTS");
     if (res && *res && write_results(res, w, n)) goto out;
+    if (dump && !o->results && write_dump(dump, w, n)) goto out;
     for (int l = 0; l < 3; l++) {
         snprintf(path, sizeof path, "wider_%s_val.mat", LEVELS[l]);
         if (level_ap(path, g[l], ng[l], w, n, &ap[l], &n_face[l])) goto out;
@@ -282,19 +394,31 @@ int eval_wider_cmd(const struct cli_opts *in) {
         printf("WIDER FACE val, 16-event subset: --quick, %d events (%s, %s)\n", nev, QUICK_EVENTS[0],
                QUICK_EVENTS[1]);
     else
-        printf("WIDER FACE val, 16-event subset (%d events)\n", nev);
+        printf("WIDER FACE val, 16-event subset (%d events%s%s)\n", nev, o->events ? ": --events " : "",
+               o->events ? o->events : "");
     printf("  official protocol (eval_tools .mat gt_list, IoU 0.5, 1000 thresholds, VOC AP)\n");
-    printf("  detector %s", det);
-    cli_print_det_settings(stdout, o);
+    if (o->results)
+        printf("  results %s", o->results);
+    else {
+        printf("  detector %s", det);
+        cli_print_det_settings(stdout, o);
+    }
     printf("; %d images, %d faces, %d detections\n", n, faces, dets);
     printf("  %-8s %7s %8s\n", "level", "faces", "AP");
     for (int l = 0; l < 3; l++) printf("  %-8s %7d %8.4f\n", LEVELS[l], n_face[l], ap[l]);
-    printf("  %.1f s (detection %.1f s, %.0f ms/image on %d threads)\n", secs, t_det / 1e3,
-           t_det * threads / n, threads);
+    if (!o->results)
+        printf("  %.1f s (detection %.1f s, %.0f ms/image on %d threads)\n", secs, t_det / 1e3,
+               t_det * threads / n, threads);
     printf("{\"eval\":\"wider\",\"detector\":");
-    json_str(stdout, det);
-    printf(",\"subset\":\"%d events\",\"quick\":%s", nev, o->quick ? "true" : "false");
-    cli_json_det_settings(stdout, o);
+    json_str(stdout, o->results ? "results" : det);
+    printf(",\"subset\":\"%d events\",\"quick\":%s,\"events\":", nev, o->quick ? "true" : "false");
+    json_str(stdout, o->events ? o->events : "all");
+    if (o->results) {
+        printf(",\"results\":");
+        json_str(stdout, o->results);
+    } else {
+        cli_json_det_settings(stdout, o);
+    }
     printf(",\"ap\":{\"easy\":%.4f,\"medium\":%.4f,"
            "\"hard\":%.4f},\"faces\":{\"easy\":%d,\"medium\":%d,\"hard\":%d},\"images\":%d,"
            "\"detections\":%d,\"seconds\":%.1f}\n",

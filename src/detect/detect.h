@@ -76,6 +76,10 @@ int det_mtcnn_detect(struct det_mtcnn *d, const struct img *im, const struct det
 int det_mtcnn_landmarks(struct det_mtcnn *d, const struct img *im, const float *boxes, int n,
                         float scale, struct det_face *out);
 
+// b (x1, y1, x2, y2 inclusive) made square about its centre and shifted inside a W x H
+// image, as MTCNN makes det_face.square_box
+void det_square_box(int *b, int W, int H);
+
 // Non-maximum suppression as MTCNN.kt does it, exposed for tests: boxes in input order
 // (no sorting); for i, for j > i, both alive, overlap = inter/union (or inter/min area
 // when use_min) >= th: the lower score is deleted (ties delete i), and the inner loop

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The detector interface (detector.h): MTCNN, or a box-only backend + O-Net landmarks.
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "detect/detector.h"
@@ -30,7 +31,10 @@ struct detector {
     float *boxes, *scores;         // candidates of box-only backends: [nb][4], [nb]
     int *kinds;                    // [nb]: the backend of each candidate
     struct det_face *faces;
-    int nb, cap_boxes, cap_scores, cap_kinds, cap_faces;
+    struct det_face *fused;        // DET_FUSED's output
+    float *fs;                     // DET_FUSED scratch: [nc] calibrated scores
+    int *fo;                       // DET_FUSED scratch: [nc] order, then [nc] suppressed flags
+    int nb, cap_boxes, cap_scores, cap_kinds, cap_faces, cap_fused, cap_fs, cap_fo;
 };
 
 struct detector_options detector_options_default(void) {
@@ -72,6 +76,9 @@ void detector_free(struct detector *d) {
     fh_free(d->scores);
     fh_free(d->kinds);
     fh_free(d->faces);
+    fh_free(d->fused);
+    fh_free(d->fs);
+    fh_free(d->fo);
     fh_free(d);
 }
 
@@ -104,9 +111,10 @@ static int run_haar(struct detector *d, const struct img *im, const struct detec
     return rc;
 }
 
-// ULFD boxes at input width `width` whose longer side is in [min_side, max_side)
+// ULFD boxes at input width `width` whose longer side is in [min_side, max_side), as
+// candidates of `kind`
 static int run_ulfd(struct detector *d, const struct img *im, const struct detector_options *o, int width,
-                    float min_side, float max_side) {
+                    float min_side, float max_side, int kind) {
     struct det_ulfd_options uo = {.width = width, .thresh_score = o->ulfd_thresh > 0 ? o->ulfd_thresh : DET_ULFD_THRESH};
     if (uo.width > im->w) uo.width = im->w;
     if (uo.width < 32) uo.width = 32;
@@ -116,7 +124,7 @@ static int run_ulfd(struct detector *d, const struct img *im, const struct detec
     for (int i = 0; !rc && i < k; i++) {
         float w = b[i].x2 - b[i].x1, h = b[i].y2 - b[i].y1, side = w > h ? w : h;
         if (side >= min_side && side < max_side)
-            rc = add_box(d, b[i].x1, b[i].y1, b[i].x2, b[i].y2, b[i].score, DET_ULFD);
+            rc = add_box(d, b[i].x1, b[i].y1, b[i].x2, b[i].y2, b[i].score, kind);
     }
     fh_free(b);
     return rc;
@@ -144,31 +152,112 @@ static float iou_f(const float *a, const float *b) {
     return in / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - in);
 }
 
-// keeps the candidates from index `from` on that overlap (IoU > th) none of the first `n_faces`
-// faces nor a better-scoring kept candidate from `from` on (greedy by score)
-static void suppress(struct detector *d, int from, int n_faces, float th) {
-    int kept = from;
-    for (int i = from; i < d->nb; i++) { // selection order: best score first
-        int best = i;
-        for (int j = i + 1; j < d->nb; j++)
-            if (d->scores[j] > d->scores[best]) best = j;
-        float tb[4], ts = d->scores[best];
-        int tk = d->kinds[best];
-        memcpy(tb, d->boxes + 4 * best, sizeof tb);
-        memmove(d->boxes + 4 * best, d->boxes + 4 * i, sizeof tb), d->scores[best] = d->scores[i];
-        d->kinds[best] = d->kinds[i];
-        memcpy(d->boxes + 4 * i, tb, sizeof tb), d->scores[i] = ts, d->kinds[i] = tk;
-        int covered = 0;
-        for (int j = 0; j < n_faces && !covered; j++) {
-            float fb[4] = {(float)d->faces[j].box[0], (float)d->faces[j].box[1], (float)d->faces[j].box[2],
-                           (float)d->faces[j].box[3]};
-            covered = iou_f(fb, tb) > th;
+// ---- fused: score-calibrated fusion ----------------------------------------------------
+// Every backend's candidates get one comparable score, a logistic regression on per-backend
+// features fitted offline (tools/fuse_tune.py, on the WIDER subset's tune events; see
+// docs/RESULTS.md): for a candidate of backend b, z = W[bias][b] + W[score][b] logit(its
+// score) + W[onet][b] logit(O-Net's p on it) + W[size][b] L + W[size2][b] L^2
+// (L = log2(longer side / 12)) + sum over the other backends k of W[agree][k] * (best IoU
+// with k's candidates); score = sigmoid(z). Then greedy NMS at DET_FUSE_IOU by that score,
+// and each kept box becomes the score-weighted mean of every candidate it overlaps by at
+// least DET_FUSE_IOU (box voting). Backends (columns): MTCNN, ULFD, ULFD at twice the
+// width (fuse_small), FaceBoxes.
+enum { FUSE_MTCNN, FUSE_ULFD, FUSE_ULFD2, FUSE_FB, FUSE_N };
+#define KIND_ULFD2 DET_KINDS // d->kinds of the second ULFD run's candidates (reported as ULFD)
+enum { FW_BIAS, FW_SCORE, FW_ONET, FW_SIZE, FW_AGREE, FW_SIZE2, FW_N };
+static const float FUSE_W[FW_N][FUSE_N] = {
+    {-1.270032f, -0.807524f, -0.561912f, -0.785141f}, // bias
+    {0.292492f, 0.581619f, 0.548443f, 1.688500f},     // logit score (MTCNN: O-Net's p)
+    {0.292492f, 0.368180f, 0.354500f, 0.483619f},     // logit O-Net p on the box
+    {-0.796716f, -0.350852f, -0.466613f, -0.577902f}, // log2 size/12
+    {0.627862f, 1.054440f, 0.644802f, 0.339517f},     // agreement with this backend's boxes
+    {0.151229f, -0.044129f, -0.414074f, 0.079239f},   // (log2 size/12)^2
+};
+
+static int fuse_col(int kind) {
+    return kind == DET_MTCNN ? FUSE_MTCNN : kind == DET_ULFD ? FUSE_ULFD : kind == KIND_ULFD2 ? FUSE_ULFD2 : FUSE_FB;
+}
+
+static float logit_clip(float p) {
+    p = fminf(fmaxf(p, 1e-4f), 1 - 1e-4f);
+    return logf(p / (1 - p));
+}
+
+static void face_boxf(const struct det_face *f, float *b) {
+    for (int j = 0; j < 4; j++) b[j] = (float)f->box[j];
+}
+
+static float iou_faces(const struct det_face *a, const struct det_face *b) {
+    float p[4], q[4];
+    face_boxf(a, p), face_boxf(b, q);
+    return iou_f(p, q);
+}
+
+// qsort's context: a detector runs on one thread at a time, several detectors on several
+static _Thread_local const float *t_cmp_scores;
+static int cmp_by_score(const void *a, const void *b) {
+    int i = *(const int *)a, j = *(const int *)b;
+    float x = t_cmp_scores[i], y = t_cmp_scores[j];
+    return x > y ? -1 : x < y ? 1 : i - j;
+}
+
+// Fuses the nc candidates in d->faces (raw_score: the backend's score, lm_score: O-Net's
+// p, kind: DET_* or KIND_ULFD2) into d->fused, best first.
+static int fuse(struct detector *d, const struct img *im, int nc, const struct detector_options *o, int *n_out) {
+    *n_out = 0;
+    int rc = fh_grow((void **)&d->fs, &d->cap_fs, nc ? nc : 1, sizeof *d->fs);
+    if (!rc) rc = fh_grow((void **)&d->fo, &d->cap_fo, nc ? 2 * nc : 1, sizeof *d->fo);
+    if (!rc) rc = fh_grow((void **)&d->fused, &d->cap_fused, nc ? nc : 1, sizeof *d->fused);
+    if (rc) return rc;
+    const struct det_face *c = d->faces;
+    for (int i = 0; i < nc; i++) {
+        int b = fuse_col(c[i].kind);
+        float agree[FUSE_N] = {0};
+        for (int j = 0; j < nc; j++) {
+            int k = fuse_col(c[j].kind);
+            if (k == b) continue;
+            float v = iou_faces(&c[i], &c[j]);
+            if (v > agree[k]) agree[k] = v;
         }
-        for (int j = from; j < kept && !covered; j++) covered = iou_f(d->boxes + 4 * j, tb) > th;
-        if (covered) continue;
-        memcpy(d->boxes + 4 * kept, tb, sizeof tb), d->kinds[kept] = tk, d->scores[kept++] = ts;
+        float w = (float)(c[i].box[2] - c[i].box[0]), h = (float)(c[i].box[3] - c[i].box[1]);
+        float L = log2f(fmaxf((w > h ? w : h) + 1, 1) / 12);
+        float s = b == FUSE_MTCNN ? c[i].score : c[i].raw_score;
+        float z = FUSE_W[FW_BIAS][b] + FUSE_W[FW_SCORE][b] * logit_clip(s) + FUSE_W[FW_ONET][b] * logit_clip(c[i].lm_score) +
+                  FUSE_W[FW_SIZE][b] * L + FUSE_W[FW_SIZE2][b] * L * L;
+        for (int k = 0; k < FUSE_N; k++) z += FUSE_W[FW_AGREE][k] * agree[k];
+        d->fs[i] = 1 / (1 + expf(-z));
     }
-    d->nb = kept;
+    int *order = d->fo, *dead = d->fo + nc;
+    for (int i = 0; i < nc; i++) order[i] = i, dead[i] = 0;
+    t_cmp_scores = d->fs;
+    qsort(order, (size_t)nc, sizeof *order, cmp_by_score);
+    int kept = 0;
+    for (int r = 0; r < nc; r++) {
+        int i = order[r];
+        if (dead[i]) continue;
+        // box voting over every candidate (suppressed ones too) the kept one overlaps
+        double sw = 0, acc[4] = {0};
+        for (int j = 0; j < nc; j++) {
+            float v = j == i ? 1 : iou_faces(&c[i], &c[j]);
+            if (v > DET_FUSE_IOU && j != i) dead[j] = 1;
+            if (v >= DET_FUSE_IOU) {
+                sw += d->fs[j];
+                for (int t = 0; t < 4; t++) acc[t] += (double)d->fs[j] * c[j].box[t];
+            }
+        }
+        if (c[i].kind != DET_MTCNN && c[i].lm_score < o->lm_min_score) continue;
+        struct det_face f = c[i];
+        if (sw > 0)
+            for (int t = 0; t < 4; t++) f.box[t] = (int)lrint(acc[t] / sw);
+        if (f.box[2] <= f.box[0] || f.box[3] <= f.box[1]) memcpy(f.box, c[i].box, sizeof f.box);
+        memcpy(f.square_box, f.box, sizeof f.box);
+        det_square_box(f.square_box, im->w, im->h);
+        f.raw_score = d->fs[i];
+        if (f.kind == KIND_ULFD2) f.kind = DET_ULFD;
+        d->fused[kept++] = f;
+    }
+    *n_out = kept;
+    return FH_OK;
 }
 
 int detector_run(struct detector *d, const struct img *im, const struct detector_options *o,
@@ -186,17 +275,15 @@ int detector_run(struct detector *d, const struct img *im, const struct detector
         if ((rc = det_mtcnn_detect(d->mtcnn, im, &o->mtcnn, &mf, &base, NULL))) return rc;
         if ((rc = fh_grow((void **)&d->faces, &d->cap_faces, base ? base : 1, sizeof *d->faces))) return rc;
         memcpy(d->faces, mf, sizeof *mf * (size_t)base);
-        for (int i = 0; i < base; i++) d->faces[i].raw_score = 1 + d->faces[i].score;
-        rc = run_ulfd(d, im, o, width, min_side, INFINITY);
+        rc = run_ulfd(d, im, o, width, min_side, INFINITY, DET_ULFD);
         // small faces: ULFD again at twice the width, where they are as large as its anchors expect
         if (!rc && o->fuse_small > 0 && im->w > width)
-            rc = run_ulfd(d, im, o, 2 * width, min_side, (float)o->fuse_small);
+            rc = run_ulfd(d, im, o, 2 * width, min_side, (float)o->fuse_small, KIND_ULFD2);
         if (!rc && d->fb) rc = run_faceboxes(d, im, o, min_side);
-        if (!rc) suppress(d, 0, base, DET_FUSE_IOU);
     } else {
         rc = d->kind == DET_HAAR        ? run_haar(d, im, o)
            : d->kind == DET_FACEBOXES ? run_faceboxes(d, im, o, min_side)
-                                      : run_ulfd(d, im, o, width, min_side, INFINITY);
+                                      : run_ulfd(d, im, o, width, min_side, INFINITY, DET_ULFD);
     }
     if (rc) return rc;
     // landmarks and face probability from O-Net for the candidates, after the first `base`
@@ -208,10 +295,15 @@ int detector_run(struct detector *d, const struct img *im, const struct detector
     int kept = base;
     for (int i = 0; i < k; i++) {
         struct det_face f = d->faces[base + i];
-        if (f.lm_score < o->lm_min_score) continue;
+        if (d->kind != DET_FUSED && f.lm_score < o->lm_min_score) continue; // fused: after fusion
         f.raw_score = d->scores[i];
         f.kind = d->kinds[i];
         d->faces[kept++] = f;
+    }
+    if (d->kind == DET_FUSED) {
+        if ((rc = fuse(d, im, kept, o, n))) return rc;
+        *faces = d->fused;
+        return FH_OK;
     }
     *faces = d->faces, *n = kept;
     return FH_OK;

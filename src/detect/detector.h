@@ -20,12 +20,15 @@
 //              landmarks and face probability from O-Net.
 //   DET_FACEBOXES  FaceBoxes (faceboxes.h, models/faceboxes/) at fb_width: box and score;
 //              landmarks and face probability from O-Net.
-//   DET_FUSED  MTCNN, then ULFD's (and FaceBoxes', when loaded) boxes that overlap no MTCNN face (IoU <= FUSE_IOU)
-//              appended below them (rank-preserving extension): every MTCNN face keeps
-//              its rank (raw_score = 1 + its O-Net p), ULFD's extras follow best first
-//              (raw_score = ULFD's score, greedy NMS at FUSE_IOU among them; with
-//              fuse_small, small boxes from a second ULFD run at twice the width join
-//              them). Each face's kind says which backend found it.
+//   DET_FUSED  MTCNN, ULFD (and a second ULFD run at twice the width for faces under
+//              fuse_small) and FaceBoxes (when loaded), fused by score calibration: every
+//              candidate's features (backend, its score, O-Net's p on its box, size, its
+//              best IoU with each other backend's boxes) go through a logistic regression
+//              fitted offline on half of the WIDER subset (tools/fuse_tune.py), giving
+//              one comparable score in (0, 1) (raw_score); greedy NMS at DET_FUSE_IOU by
+//              it, and each kept box is the score-weighted mean of the candidates it
+//              overlaps (box voting). A fused face keeps the landmarks and O-Net p of its
+//              best candidate; kind says which backend that was.
 // Scores: det_face.raw_score is the backend's own ranking score (use it for AP/ROC);
 // det_face.score is a face probability in 0..1 (MTCNN: O-Net's; others: O-Net's on the
 // box, lm_score), comparable across detectors, which the library's gates use.

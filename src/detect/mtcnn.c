@@ -107,7 +107,7 @@ static void calibrate(struct det_box *b) {
 }
 
 // toSquareShape + limitSquare
-static void square_limit(int *b, int W, int H) {
+void det_square_box(int *b, int W, int H) {
     int w = bw(b), h = bh(b);
     if (w > h) b[1] -= (w - h) / 2, b[3] += (w - h + 1) / 2;
     else b[0] -= (h - w) / 2, b[2] += (h - w + 1) / 2;
@@ -312,7 +312,7 @@ static int stage_pnet(struct det_mtcnn *d, const struct img *im, const struct de
     det_nms(d->all, d->n_all, 0.7f, 0);
     for (int i = 0; i < d->n_all; i++) calibrate(&d->all[i]);
     d->n_all = compact(d->all, d->n_all);
-    for (int i = 0; i < d->n_all; i++) square_limit(d->all[i].box, im->w, im->h);
+    for (int i = 0; i < d->n_all; i++) det_square_box(d->all[i].box, im->w, im->h);
     d->n_all = compact(d->all, d->n_all);
     return FH_OK;
 }
@@ -369,7 +369,7 @@ int det_mtcnn_detect(struct det_mtcnn *d, const struct img *im, const struct det
         det_nms(d->all, d->n_all, 0.7f, 0);
         for (int i = 0; i < d->n_all; i++) calibrate(&d->all[i]);
         d->n_all = compact(d->all, d->n_all);
-        for (int i = 0; i < d->n_all; i++) square_limit(d->all[i].box, im->w, im->h);
+        for (int i = 0; i < d->n_all; i++) det_square_box(d->all[i].box, im->w, im->h);
         d->n_all = compact(d->all, d->n_all);
     }
     st->after[1] = d->n_all;
@@ -390,7 +390,7 @@ int det_mtcnn_detect(struct det_mtcnn *d, const struct img *im, const struct det
         struct det_face *f = &d->faces[i];
         memcpy(f->box, d->all[i].box, sizeof f->box);
         memcpy(f->square_box, f->box, sizeof f->box);
-        square_limit(f->square_box, im->w, im->h);
+        det_square_box(f->square_box, im->w, im->h);
         f->score = f->raw_score = f->lm_score = d->all[i].score;
         f->kind = 0;
         memcpy(f->landmarks, d->all[i].lm, sizeof f->landmarks);
@@ -429,7 +429,7 @@ int det_mtcnn_landmarks(struct det_mtcnn *d, const struct img *im, const float *
         memset(f, 0, sizeof *f);
         for (int j = 0; j < 4; j++) f->box[j] = (int)lrintf(b[j]);
         memcpy(f->square_box, f->box, sizeof f->box);
-        square_limit(f->square_box, im->w, im->h);
+        det_square_box(f->square_box, im->w, im->h);
         f->score = f->raw_score = f->lm_score = d->all[i].score;
         memcpy(f->landmarks, d->all[i].lm, sizeof f->landmarks);
     }

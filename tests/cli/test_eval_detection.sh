@@ -108,11 +108,43 @@ run_wider haar 0.37 0.37 0.34
 run_cmu haar 0.78 0.07 0.80 null
 
 # the second detectors (O-Net landmarks on their boxes) and fused, measured quick
-# (2026-12-02): ulfd .8012 / .8075 / .7758, faceboxes .9065 / .8893 / .8222,
-# fused .8789 / .8827 / .8610
+# (2026-12-02): ulfd .8012 / .8075 / .7758, faceboxes .9065 / .8893 / .8222, fused
+# (score-calibrated) .9107 / .9034 / .8814 (rank-preserving, before: .8789 / .8827 / .8610)
 run_wider ulfd 0.76 0.77 0.73
 run_wider faceboxes 0.86 0.84 0.78
-run_wider fused 0.83 0.84 0.82
+run_wider fused 0.88 0.87 0.85
+
+# --results scores official result files: ours, written by FACEHATCH_WIDER_RESULTS, give
+# exactly the APs of the run that wrote them; FACEHATCH_WIDER_DUMP writes every detection
+# with its backend and both scores; --events picks events (tune/test halves); bad result
+# files are refused with the file and line named
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+j1=$(FACEHATCH_WIDER_RESULTS=$T/res FACEHATCH_WIDER_DUMP=$T/dump.tsv "$BIN" eval wider --quick --data "$DATA" | tail -n 1)
+j2=$("$BIN" eval wider --quick --results "$T/res" --data "$DATA" | tail -n 1)
+ap() { echo "$1" | sed -n 's/.*\("ap":{[^}]*}\).*/\1/p'; }
+check "wider --results: the APs of the run that wrote the files ($(ap "$j2"))" 'a != "" && a == b' -v a="$(ap "$j1")" -v b="$(ap "$j2")"
+check "wider dump: a header and one line per detection (mtcnn, 8 columns)" 'n == d + 1 && bad == 0' \
+    -v n="$(wc -l < "$T/dump.tsv")" -v d="$(field "$j1" detections)" \
+    -v bad="$(awk -F'\t' 'NR > 1 && (NF != 8 || $2 != "mtcnn" || $7 != $8) {b++} END {print b + 0}' "$T/dump.tsv")"
+j3=$("$BIN" eval wider --quick --results "$T/res" --events 27--Spa --data "$DATA" | tail -n 1)
+j4=$("$BIN" eval wider --quick --results "$T/res" --events tune --data "$DATA" | tail -n 1)
+check "wider --events 27--Spa: 21 images, one event" 'i == 21 && ok' -v i="$(field "$j3" images)" \
+    -v ok="$(echo "$j3" | grep -q '"subset":"1 events".*"events":"27--Spa"' && echo 1 || echo 0)"
+check "wider --events tune: the first event only (15--Stock_Market, 19 images)" 'i == 19' -v i="$(field "$j4" images)"
+"$BIN" eval wider --quick --events 99--Nothing --results "$T/res" --data "$DATA" > /dev/null 2> "$T/err"; rc=$?
+check "wider --events with no such event: exit 1, says so" 'rc == 1 && ok' -v rc=$rc \
+    -v ok="$(grep -q 'no such events' "$T/err" && echo 1 || echo 0)"
+f=$(ls "$T"/res/27--Spa/*.txt | head -n 1)
+printf '%s\n2\n1 2 3 4 0.5\n' "$(basename "$f" .txt)" > "$f"
+"$BIN" eval wider --quick --results "$T/res" --data "$DATA" > /dev/null 2> "$T/err"; rc=$?
+check "wider --results, a truncated file: exit 1, file and line named" 'rc == 1 && ok' -v rc=$rc \
+    -v ok="$(grep -q "$(basename "$f"):4: expected x y w h score" "$T/err" && echo 1 || echo 0)"
+printf '%s\n1\n1 2 nan 4 0.5\n' "$(basename "$f" .txt)" > "$f"
+"$BIN" eval wider --quick --results "$T/res" --data "$DATA" > /dev/null 2> "$T/err"; rc=$?
+check "wider --results, a NaN width: exit 1" 'rc == 1 && ok' -v rc=$rc -v ok="$(grep -q 'expected x y w h score' "$T/err" && echo 1 || echo 0)"
+rm "$f"
+"$BIN" eval wider --quick --results "$T/res" --data "$DATA" > /dev/null 2> "$T/err"; rc=$?
+check "wider --results, a missing file: exit 1, named" 'rc == 1 && ok' -v rc=$rc -v ok="$(grep -q "cannot open.*$(basename "$f")" "$T/err" && echo 1 || echo 0)"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
