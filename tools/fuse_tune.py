@@ -4,7 +4,7 @@
 # events and on all of them.
 #
 #   tools/fuse_tune.py DIR [--fuse-small PX] [--iou T] [--out-results RDIR]
-#                          [--no-size2] [--no-vote] [--box-fix]
+#                          [--no-size2] [--no-vote] [--box-fix] [--no-fb1024]
 #
 # DIR holds the per-backend detections `eval wider` dumped with FACEHATCH_WIDER_DUMP
 # (tab-separated: image kind x1 y1 x2 y2 score face_p), one file per run:
@@ -12,10 +12,11 @@
 #   ulfd640.tsv    eval wider --detector ulfd
 #   ulfd1280.tsv   eval wider --detector ulfd --ulfd-width 1280   (its boxes under PX only)
 #   fb2048.tsv     eval wider --detector faceboxes --faceboxes-width 2048
+#   fb1024.tsv     eval wider --detector faceboxes
 # For every candidate box it builds the features detector.c's fuse_features computes
 # (per backend: bias, logit of its score, logit of O-Net's probability on the box, log
-# size and its square, agreement: the best IoU with another backend's boxes, summed over
-# backends, one weight per backend pair... see features()), fits a logistic regression
+# size and its square; and per other backend k: the best IoU with k's boxes, weighted by
+# k's "agree" weight), fits a logistic regression
 # (label: IoU >= 0.5 with any annotated face) on the tune events only, and prints the
 # weights as a C table. Then greedy NMS over all backends by the calibrated score,
 # results written as official result files and scored by `facehatch eval wider
@@ -27,8 +28,14 @@ import numpy as np
 VOTE = 0 if "--no-vote" in sys.argv else 0.4
 FEATS = ["bias", "logit score", "logit O-Net", "log2 size/12", "agree", "(log2 size/12)^2"]
 NF = 5 if "--no-size2" in sys.argv else 6
-KINDS = ["mtcnn", "ulfd", "ulfd2", "faceboxes"]  # ulfd2: ULFD at twice the width, small faces
-FILES = {"mtcnn": "mtcnn_low.tsv", "ulfd": "ulfd640.tsv", "ulfd2": "ulfd1280.tsv", "faceboxes": "fb2048.tsv"}
+# ulfd2: ULFD at twice the width (small faces); faceboxes: FaceBoxes at the wide width
+# (2048), faceboxes1024: FaceBoxes at its default 1024 (fused runs both when
+# --faceboxes-width is above 1024). --no-fb1024: the four-backend variant.
+KINDS = ["mtcnn", "ulfd", "ulfd2", "faceboxes", "faceboxes1024"]
+FILES = {"mtcnn": "mtcnn_low.tsv", "ulfd": "ulfd640.tsv", "ulfd2": "ulfd1280.tsv", "faceboxes": "fb2048.tsv",
+         "faceboxes1024": "fb1024.tsv"}
+if "--no-fb1024" in sys.argv:
+    KINDS.pop()
 DATA = os.environ.get("FH_DATA", "../shared/data")
 FH = os.environ.get("FACEHATCH", "build/facehatch")
 

@@ -61,7 +61,7 @@ static void progress(void *ctx, const struct lib_progress *p) {
 }
 
 int cmd_index(int argc, char **argv) {
-    const char *usage = "index DIR... --db LIB.db [--user NAME] [--detector mtcnn|haar|ulfd|faceboxes|fused] [--embedder FILE] [--threads N] [--min-face N] [--no-flip]";
+    const char *usage = "index DIR... --db LIB.db [--user NAME] [--detector mtcnn|haar|ulfd|faceboxes|fused] [--embedder FILE] [--threads N] [--min-face N] [--thresh P,R,O] [--no-flip]";
     struct cli_opts o;
     struct lib *L;
     int64_t owner;

@@ -130,16 +130,16 @@ static int run_ulfd(struct detector *d, const struct img *im, const struct detec
     return rc;
 }
 
-// FaceBoxes boxes at its width, longer side >= min_side
-static int run_faceboxes(struct detector *d, const struct img *im, const struct detector_options *o, float min_side) {
-    struct det_faceboxes_options fo = {.width = o->fb_width > 0 ? o->fb_width : DET_FB_WIDTH,
-                                       .thresh_score = o->fb_thresh > 0 ? o->fb_thresh : DET_FB_THRESH};
+// FaceBoxes boxes at input width `width`, longer side >= min_side, as candidates of `kind`
+static int run_faceboxes(struct detector *d, const struct img *im, const struct detector_options *o, int width,
+                         float min_side, int kind) {
+    struct det_faceboxes_options fo = {.width = width, .thresh_score = o->fb_thresh > 0 ? o->fb_thresh : DET_FB_THRESH};
     struct det_box_f *b;
     int k, rc = det_faceboxes_detect(d->fb, im, &fo, &b, &k);
     if (k > DET_MAX_PER_BACKEND) k = DET_MAX_PER_BACKEND;
     for (int i = 0; !rc && i < k; i++) {
         float w = b[i].x2 - b[i].x1, h = b[i].y2 - b[i].y1;
-        if ((w > h ? w : h) >= min_side) rc = add_box(d, b[i].x1, b[i].y1, b[i].x2, b[i].y2, b[i].score, DET_FACEBOXES);
+        if ((w > h ? w : h) >= min_side) rc = add_box(d, b[i].x1, b[i].y1, b[i].x2, b[i].y2, b[i].score, kind);
     }
     fh_free(b);
     return rc;
@@ -161,21 +161,25 @@ static float iou_f(const float *a, const float *b) {
 // with k's candidates); score = sigmoid(z). Then greedy NMS at DET_FUSE_IOU by that score,
 // and each kept box becomes the score-weighted mean of every candidate it overlaps by at
 // least DET_FUSE_IOU (box voting). Backends (columns): MTCNN, ULFD, ULFD at twice the
-// width (fuse_small), FaceBoxes.
-enum { FUSE_MTCNN, FUSE_ULFD, FUSE_ULFD2, FUSE_FB, FUSE_N };
-#define KIND_ULFD2 DET_KINDS // d->kinds of the second ULFD run's candidates (reported as ULFD)
+// width (fuse_small), FaceBoxes at fb_width when that is above DET_FB_WIDTH, FaceBoxes at
+// DET_FB_WIDTH. A backend that does not run (FaceBoxes not loaded, no wide run) just never
+// agrees.
+enum { FUSE_MTCNN, FUSE_ULFD, FUSE_ULFD2, FUSE_FB, FUSE_FB1024, FUSE_N };
+#define KIND_ULFD2 DET_KINDS      // d->kinds of the second ULFD run's candidates (reported as ULFD)
+#define KIND_FB_WIDE (DET_KINDS + 1) // FaceBoxes' run at fb_width > DET_FB_WIDTH (reported as FaceBoxes)
 enum { FW_BIAS, FW_SCORE, FW_ONET, FW_SIZE, FW_AGREE, FW_SIZE2, FW_N };
 static const float FUSE_W[FW_N][FUSE_N] = {
-    {-1.270032f, -0.807524f, -0.561912f, -0.785141f}, // bias
-    {0.292492f, 0.581619f, 0.548443f, 1.688500f},     // logit score (MTCNN: O-Net's p)
-    {0.292492f, 0.368180f, 0.354500f, 0.483619f},     // logit O-Net p on the box
-    {-0.796716f, -0.350852f, -0.466613f, -0.577902f}, // log2 size/12
-    {0.627862f, 1.054440f, 0.644802f, 0.339517f},     // agreement with this backend's boxes
-    {0.151229f, -0.044129f, -0.414074f, 0.079239f},   // (log2 size/12)^2
+    {-0.991692f, -0.552644f, -0.387711f, -0.655170f, -0.733084f}, // bias
+    {0.301127f, 0.578105f, 0.538193f, 1.571494f, 1.448613f},      // logit score (MTCNN: O-Net's p)
+    {0.301127f, 0.385736f, 0.365931f, 0.523230f, 0.583855f},      // logit O-Net p on the box
+    {-0.691505f, -0.293188f, -0.361559f, -0.497120f, -0.641202f}, // log2 size/12
+    {0.455582f, 0.793326f, 0.427306f, 0.149568f, 0.043471f},      // agreement with this backend's boxes
+    {0.099834f, -0.068477f, -0.371506f, 0.048580f, 0.111491f},    // (log2 size/12)^2
 };
 
 static int fuse_col(int kind) {
-    return kind == DET_MTCNN ? FUSE_MTCNN : kind == DET_ULFD ? FUSE_ULFD : kind == KIND_ULFD2 ? FUSE_ULFD2 : FUSE_FB;
+    return kind == DET_MTCNN ? FUSE_MTCNN : kind == DET_ULFD ? FUSE_ULFD : kind == KIND_ULFD2 ? FUSE_ULFD2
+         : kind == KIND_FB_WIDE ? FUSE_FB : FUSE_FB1024;
 }
 
 static float logit_clip(float p) {
@@ -254,6 +258,7 @@ static int fuse(struct detector *d, const struct img *im, int nc, const struct d
         det_square_box(f.square_box, im->w, im->h);
         f.raw_score = d->fs[i];
         if (f.kind == KIND_ULFD2) f.kind = DET_ULFD;
+        if (f.kind == KIND_FB_WIDE) f.kind = DET_FACEBOXES;
         d->fused[kept++] = f;
     }
     *n_out = kept;
@@ -270,6 +275,7 @@ int detector_run(struct detector *d, const struct img *im, const struct detector
     d->nb = 0;
     float min_side = (float)o->mtcnn.min_face;
     int width = o->ulfd_width > 0 ? o->ulfd_width : DET_ULFD_WIDTH;
+    int fb_width = o->fb_width > 0 ? o->fb_width : DET_FB_WIDTH;
     if (d->kind == DET_FUSED) {
         struct det_face *mf;
         if ((rc = det_mtcnn_detect(d->mtcnn, im, &o->mtcnn, &mf, &base, NULL))) return rc;
@@ -279,10 +285,12 @@ int detector_run(struct detector *d, const struct img *im, const struct detector
         // small faces: ULFD again at twice the width, where they are as large as its anchors expect
         if (!rc && o->fuse_small > 0 && im->w > width)
             rc = run_ulfd(d, im, o, 2 * width, min_side, (float)o->fuse_small, KIND_ULFD2);
-        if (!rc && d->fb) rc = run_faceboxes(d, im, o, min_side);
+        // FaceBoxes at its default width, and again at a larger fb_width (small faces)
+        if (!rc && d->fb) rc = run_faceboxes(d, im, o, DET_FB_WIDTH, min_side, DET_FACEBOXES);
+        if (!rc && d->fb && fb_width > DET_FB_WIDTH) rc = run_faceboxes(d, im, o, fb_width, min_side, KIND_FB_WIDE);
     } else {
         rc = d->kind == DET_HAAR        ? run_haar(d, im, o)
-           : d->kind == DET_FACEBOXES ? run_faceboxes(d, im, o, min_side)
+           : d->kind == DET_FACEBOXES ? run_faceboxes(d, im, o, fb_width, min_side, DET_FACEBOXES)
                                       : run_ulfd(d, im, o, width, min_side, INFINITY, DET_ULFD);
     }
     if (rc) return rc;

@@ -21,7 +21,8 @@
 //   DET_FACEBOXES  FaceBoxes (faceboxes.h, models/faceboxes/) at fb_width: box and score;
 //              landmarks and face probability from O-Net.
 //   DET_FUSED  MTCNN, ULFD (and a second ULFD run at twice the width for faces under
-//              fuse_small) and FaceBoxes (when loaded), fused by score calibration: every
+//              fuse_small) and FaceBoxes (when loaded; at DET_FB_WIDTH, and again at
+//              fb_width when that is larger), fused by score calibration: every
 //              candidate's features (backend, its score, O-Net's p on its box, size, its
 //              best IoU with each other backend's boxes) go through a logistic regression
 //              fitted offline on half of the WIDER subset (tools/fuse_tune.py), giving
@@ -66,7 +67,8 @@ struct detector_options {
                                 // lower (DET_ULFD_THRESH_EVAL) to trace the whole PR curve
     int fuse_small;             // fused: also run ULFD at twice ulfd_width on photos wider than
                                 // it, for faces whose longer side is under this (0: off)
-    int fb_width;               // FaceBoxes' input width (0: DET_FB_WIDTH)
+    int fb_width;               // FaceBoxes' input width (0: DET_FB_WIDTH); fused: a second
+                                // FaceBoxes run at this width when it is above DET_FB_WIDTH
     float fb_thresh;            // FaceBoxes' score threshold (0: DET_FB_THRESH; evals: _EVAL)
 };
 #define DET_FB_WIDTH 1024

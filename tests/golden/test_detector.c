@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "detect/detector.h"
+#include "detect/faceboxes.h"
 #include "detect/ulfd.h"
 #include "haar/haar.h"
 #include "harness.h"
@@ -57,10 +58,18 @@ int main(void) {
         return 1;
     }
     struct detector_nets nets = {p, r, o, NULL, NULL};
-    struct detector *dm, *dh, *dx, *du, *dfu;
+    struct detector *dm, *dh, *dx, *du, *dfu, *dfb;
+    struct nn_net *fbnet;
+    if (det_faceboxes_load(FH_MODELS "/faceboxes/model.json", NULL, &fbnet)) {
+        printf("%s\n", fh_errmsg());
+        return 1;
+    }
     TEST_COND("ulfd without its net: FH_E_IO", detector_new(DET_ULFD, &nets, NULL, &dx) == FH_E_IO && !dx);
     nets.ulfd = u;
-    if (detector_new(DET_ULFD, &nets, NULL, &du) || detector_new(DET_FUSED, &nets, NULL, &dfu)) {
+    struct detector_nets nets_fb = nets;
+    nets_fb.faceboxes = fbnet;
+    if (detector_new(DET_ULFD, &nets, NULL, &du) || detector_new(DET_FUSED, &nets, NULL, &dfu) ||
+        detector_new(DET_FUSED, &nets_fb, NULL, &dfb)) {
         printf("%s\n", fh_errmsg());
         return 1;
     }
@@ -77,7 +86,7 @@ int main(void) {
     struct detector_options opt = detector_options_default();
     opt.mtcnn.min_face = 40;
     int same = 1, n_m = 0, n_h = 0, h_same = 1, n_pair = 0, lm_ok = 0, n_self = 0, self_ok = 0;
-    int scored = 1, kinds = 1, u_same = 1, n_u = 0, f_ok = 1, n_extra = 0;
+    int scored = 1, kinds = 1, u_same = 1, n_u = 0, f_ok = 1, n_extra = 0, n_fb = 0;
     double worst_self = 0, worst_pair = 0, min_p_pair = 1, sum_pair = 0;
     for (int s = 1; s <= 6; s++) {
         char path[256];
@@ -161,25 +170,31 @@ int main(void) {
         // fused (score-calibrated): one calibrated score in (0, 1), best first; no two faces
         // overlapping beyond the NMS IoU (plus slack for box voting); every confident MTCNN
         // face kept (IoU >= 0.5 with a fused face); a face fused from MTCNN keeps MTCNN's
-        // landmarks; kinds are the backends (MTCNN, ULFD: no FaceBoxes loaded here)
-        if (detector_run(dfu, &im, &opt, &ff, &kf)) {
-            printf("%s\n", fh_errmsg());
-            return 1;
-        }
-        for (int i = 0; i < kf; i++) {
-            f_ok &= ff[i].raw_score > 0 && ff[i].raw_score < 1 && (!i || ff[i].raw_score <= ff[i - 1].raw_score);
-            f_ok &= ff[i].kind == DET_MTCNN || ff[i].kind == DET_ULFD;
-            for (int q = 0; q < i; q++) f_ok &= iou(ff[i].box, ff[q].box) <= 0.5;
-            if (ff[i].kind == DET_MTCNN) {
-                int lm_same = 0;
-                for (int k = 0; k < km; k++) lm_same |= !memcmp(ff[i].landmarks, mf[k].landmarks, sizeof mf[k].landmarks);
-                f_ok &= lm_same;
+        // landmarks; kinds are the backends. Twice: MTCNN + ULFD; and all backends (FaceBoxes at 1024 and 2048, ULFD again at
+        // 1280 for faces under 40 px), whose internal second-run kinds must not leak out
+        struct detector_options opt_fb = opt;
+        opt_fb.fb_width = 2048, opt_fb.fuse_small = 40;
+        for (int pass = 0; pass < 2; pass++) {
+            if (detector_run(pass ? dfb : dfu, &im, pass ? &opt_fb : &opt, &ff, &kf)) {
+                printf("%s\n", fh_errmsg());
+                return 1;
             }
-        }
-        for (int k = 0; k < km; k++) {
-            int covered = mf[k].score < 0.9f;
-            for (int i = 0; i < kf && !covered; i++) covered = iou(ff[i].box, mf[k].box) >= 0.5;
-            f_ok &= covered;
+            for (int i = 0; i < kf; i++) {
+                f_ok &= ff[i].raw_score > 0 && ff[i].raw_score < 1 && (!i || ff[i].raw_score <= ff[i - 1].raw_score);
+                f_ok &= ff[i].kind == DET_MTCNN || ff[i].kind == DET_ULFD || (pass && ff[i].kind == DET_FACEBOXES);
+                n_fb += ff[i].kind == DET_FACEBOXES;
+                for (int q = 0; q < i; q++) f_ok &= iou(ff[i].box, ff[q].box) <= 0.5;
+                if (ff[i].kind == DET_MTCNN) {
+                    int lm_same = 0;
+                    for (int k = 0; k < km; k++) lm_same |= !memcmp(ff[i].landmarks, mf[k].landmarks, sizeof mf[k].landmarks);
+                    f_ok &= lm_same;
+                }
+            }
+            for (int k = 0; k < km; k++) {
+                int covered = mf[k].score < 0.9f;
+                for (int i = 0; i < kf && !covered; i++) covered = iou(ff[i].box, mf[k].box) >= 0.5;
+                f_ok &= covered;
+            }
         }
         n_extra += kf;
         img_free(&im);
@@ -196,9 +211,9 @@ int main(void) {
     TEST_COND("faces both find: O-Net landmarks on the Haar box, mean within 0.08 IOD of MTCNN's, most within 0.25",
               n_pair >= 5 && sum_pair / n_pair < 0.08 && lm_ok >= n_pair - 1);
 
-    printf("ULFD %d faces; fused %d\n", n_u, n_extra);
+    printf("ULFD %d faces; fused (all backends) %d, %d of them best found by FaceBoxes\n", n_u, n_extra, n_fb);
     TEST_COND("ULFD through the interface: det_ulfd_detect's boxes >= min face, its scores, kind ulfd", u_same && n_u > 0);
-    TEST_COND("fused: calibrated scores in (0,1) best first, no overlaps, confident MTCNN faces kept", f_ok && n_extra > 0);
+    TEST_COND("fused: calibrated scores in (0,1) best first, no overlaps, confident MTCNN faces kept", f_ok && n_extra > 0 && n_fb > 0);
     // bad input to det_mtcnn_landmarks
     struct img im;
     if (fh_image_load(FH_MODELS "/samples/sample1.jpg", &im)) return 1;
@@ -235,7 +250,8 @@ int main(void) {
     fh_models_free(m);
     img_free(&im);
     detector_free(dm), detector_free(dh), det_mtcnn_free(raw), haar_free(hc);
-    detector_free(du), detector_free(dfu), det_ulfd_free(raw_u), nn_net_free(u);
+    detector_free(du), detector_free(dfu), detector_free(dfb), det_ulfd_free(raw_u), nn_net_free(u);
+    nn_net_free(fbnet);
     nn_net_free(p), nn_net_free(r), nn_net_free(o);
     return TEST_REPORT();
 }
