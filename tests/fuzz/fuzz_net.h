@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// For the model-reader harnesses (fuzz_tflite, fuzz_fhm): a net that loaded is planned at
-// batch 1 (input side capped at 16) and run on zeros, so shape inference and the kernels
+// For the model-reader harnesses (fuzz_tflite, fuzz_fhm, fuzz_onnx, fuzz_tfjs): a net that loaded is planned at
+// batch 1 (input side capped at 16; 8 where the file leaves it open) and run on zeros, so shape inference and the kernels
 // see what the reader let through; then freed.
 #ifndef FH_FUZZ_NET_H
 #define FH_FUZZ_NET_H
@@ -15,6 +15,7 @@ static inline void fuzz_run_net(struct nn_net *net) {
     for (int i = 0; i < r; i++) {
         if (i == 0) dims[i] = 1;
         else if (i < 3 && r == 4 && dims[i] > 16) dims[i] = 16;
+        else if (i < 3 && r == 4 && dims[i] < 1) dims[i] = 8; // a size the file leaves open
         if (dims[i] < 1 || dims[i] > 1024) cnt = 0;
         cnt *= (size_t)(dims[i] > 0 ? dims[i] : 0);
     }
