@@ -17,7 +17,9 @@
 #   Environment: EPOCHS (20), FT_EPOCHS (5), THREADS (2), FACEHATCH (build/facehatch),
 #     FH_DATA (../shared/data).
 # Run it alone: 2 cores, about 100 minutes for every row. tools/loss_table.py OUT turns
-# the results into the markdown table and the SVG curves.
+# the results into the markdown table and the SVG curves. The committed record of these
+# runs is docs/loss_table/ (ROW.json, ROW.lfw, ROW.log; no models): copy it into OUT to
+# resume a partial rerun there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FH=${FACEHATCH:-build/facehatch}
