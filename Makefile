@@ -50,7 +50,7 @@ LIB      := $(BUILD)/libfacehatch.a
 BIN      := $(BUILD)/facehatch
 EXAMPLE  := $(BUILD)/examples/example
 
-.PHONY: all test models bench bench-train bench-peers check-deps clean demo tools install uninstall fuzz FORCE
+.PHONY: all test models bench bench-train bench-peers bench-scale check-deps clean demo tools install uninstall fuzz FORCE
 all: $(BIN) $(EXAMPLE)
 
 # ---- server: libmicrohttpd, and web/ embedded into the binary ------------------------------
@@ -161,6 +161,11 @@ bench-train: $(BUILD)/bench/bench_train
 # pinned npm packages under bench/peers/ on first use. Not part of the tests.
 bench-peers: $(BIN) models
 	bench/peers/run.sh
+
+# issue 10's scale benchmarks (not tests): so far the gallery search at 10^4/10^5/10^6
+# vectors (bench/bench_search.c: memory, ms per query, recall against an exact float scan)
+bench-scale: $(BUILD)/bench/bench_search
+	$(BUILD)/bench/bench_search $(or $(N),1000000) $(or $(QUERIES),50)
 
 # libFuzzer harnesses tests/fuzz/fuzz_<entry>.c, each linked with -fsanitize=fuzzer against the
 # clang-built library, run FUZZ_SECONDS each on a copy of tests/fuzz/corpus/<entry> (kept and

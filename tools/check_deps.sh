@@ -7,11 +7,11 @@ declare -A allow=(
   [base]="base" [img]="base img" [nn]="base nn" [detect]="base img nn haar detect"
   [align]="base img align" [embed]="base img nn embed" [eval]="base eval"
   [pipeline]="base img nn haar detect align embed pipeline"
-  [haar]="base img haar" [cluster]="base cluster"
+  [haar]="base img haar" [cluster]="base cluster" [search]="base nn search"
   [store]="base store" [auth]="base store auth" [library]="base img nn detect align embed pipeline store cluster library"
   [server]="base img pipeline store cluster library auth server"
   [train]="base img nn detect align embed pipeline cluster train"
-  [cli]="base img nn detect align embed pipeline eval haar cluster store library auth server train cli"
+  [cli]="base img nn detect align embed pipeline eval haar cluster store library auth server train search cli"
 )
 bad=0
 for f in $(find src -name '*.[ch]'); do

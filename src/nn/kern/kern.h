@@ -8,6 +8,7 @@
 #define FH_KERN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 // conv2d over NHWC, filter (OC, KH, KW, C), also used for FC (H=W=KH=KW=1).
 // Output pixel m = (n*OH + oy)*OW + ox; k index = (kh*KW + kw)*C + c.
@@ -122,6 +123,20 @@ struct nn_rows_args {
     float eps;
 };
 
+// int8 rows against an int16 query (the gallery scan of search/): for r in [0, N)
+//   out[r] = sum_k rows[r * stride + k] * q[k]   (k < D), exact in int32
+// D <= NN_I8DOT_MAX_D keeps every sum inside int32 (512 * 127 * 32767 < 2^31; rows may hold
+// -128 only if the query stays within +-32767, which the caller guarantees). Slices split
+// the rows; results do not depend on nth and equal the reference exactly.
+#define NN_I8DOT_MAX_D 512
+struct nn_i8dot_args {
+    int N, D;
+    const int8_t *rows;    // (N, stride) bytes
+    size_t stride;         // >= D
+    const int16_t *q;      // (D)
+    int32_t *out;          // (N)
+};
+
 struct nn_kern {
     const char *name;
     size_t (*conv_pack_size)(int OC, int K);               // floats
@@ -142,6 +157,7 @@ struct nn_kern {
     void (*prelu_bwd)(const struct nn_chan_args *a, int ith, int nth);
     void (*l2norm_fwd)(const struct nn_rows_args *a, int ith, int nth);
     void (*l2norm_bwd)(const struct nn_rows_args *a, int ith, int nth);
+    void (*i8_dot_rows)(const struct nn_i8dot_args *a, int ith, int nth);
 };
 
 // The scalar reference table.

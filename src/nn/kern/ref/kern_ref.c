@@ -6,6 +6,7 @@
 
 #include "nn/kern/kern.h"
 #include "nn/kern/kern_chan.h"
+#include "nn/kern/kern_i8.h"
 #include "nn/kern/ref/kern_ref_bwd.h"
 
 static size_t ref_pack_size(int OC, int K) { return (size_t)OC * K; }
@@ -111,6 +112,7 @@ static const struct nn_kern ref_table = {
     .conv2d_bwd_filter = nn_ref_conv2d_bwd_filter,
     .dwconv2d_bwd_data = nn_ref_dwconv2d_bwd_data,
     .dwconv2d_bwd_filter = nn_ref_dwconv2d_bwd_filter,
+    .i8_dot_rows = nn_ref_i8_dot_rows,
 };
 
 const struct nn_kern *nn_kern_ref(void) { return &ref_table; }

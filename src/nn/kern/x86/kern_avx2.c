@@ -28,6 +28,7 @@
 
 #include "nn/kern/kern.h"
 #include "nn/kern/kern_chan.h"
+#include "nn/kern/kern_i8.h"
 #include "nn/kern/x86/kern_avx2_bwd.h"
 
 const struct nn_kern *nn_kern_avx2_table(void);
@@ -503,6 +504,7 @@ static const struct nn_kern avx2_table = {
     .conv2d_bwd_filter = nn_avx2_conv2d_bwd_filter,
     .dwconv2d_bwd_data = nn_avx2_dwconv2d_bwd_data,
     .dwconv2d_bwd_filter = nn_avx2_dwconv2d_bwd_filter,
+    .i8_dot_rows = nn_avx2_i8_dot_rows,
 };
 
 const struct nn_kern *nn_kern_avx2_table(void) { return &avx2_table; }
