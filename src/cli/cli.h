@@ -40,6 +40,7 @@ struct cli_opts {
     const char *results;  // --results DIR (eval wider: score official result files in DIR
                           // instead of running a detector)
     int seed;             // --seed N (ident/cluster sampling; default 1)
+    int synthetic;        // --synthetic N (eval ident: N generated distractors in the int8 gallery)
     const char *db;       // --db FILE (photo library)
     int json;             // --json
     const char *user;     // --user NAME (library commands; default "local")

@@ -76,6 +76,9 @@ int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
             if (!val || parse_int(val, lo, hi, dst)) bad = 1;
             else i++;
             if (dst == &o->min_face) o->min_face_given = 1;
+        } else if (!strcmp(a, "--synthetic")) {
+            if (!val || parse_int(val, 0, 10000000, &o->synthetic)) bad = 1;
+            else i++;
         } else if (!strcmp(a, "--ulfd-width")) {
             if (!val || parse_int(val, 32, FH_MAX_IMAGE_SIDE, &o->ulfd_width)) bad = 1;
             else i++;
