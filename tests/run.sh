@@ -11,7 +11,9 @@ run_one() {
     if "$@" >"$log" 2>&1; then
         pass=$((pass+1)); echo "ok   $name ($((SECONDS-t0)) s)"
     else
-        fail=$((fail+1)); failed+=("$name"); echo "FAIL $name ($((SECONDS-t0)) s)"; sed 's/^/     /' "$log" | grep -v ': PASSED$' | tail -40
+        # the last 40 lines that are not passes (checks print "N - ...: PASSED" or "ok   ...")
+        fail=$((fail+1)); failed+=("$name"); echo "FAIL $name ($((SECONDS-t0)) s)"
+        grep -v -e ': PASSED$' -e '^ok  ' "$log" | sed 's/^/     /' | tail -40
     fi
     rm -f "$log"
 }
