@@ -11,8 +11,10 @@ run_one() {
     if "$@" >"$log" 2>&1; then
         pass=$((pass+1)); echo "ok   $name ($((SECONDS-t0)) s)"
     else
-        # the last 40 lines that are not passes (checks print "N - ...: PASSED" or "ok   ...")
+        # its failed checks first, then the last 40 lines that are not passes (checks print
+        # "N - ...: PASSED" or "ok   ...")
         fail=$((fail+1)); failed+=("$name"); echo "FAIL $name ($((SECONDS-t0)) s)"
+        grep -E -e '^FAIL' -e ': FAILED' "$log" | head -n 20 | sed 's/^/   ! /'
         grep -v -e ': PASSED$' -e '^ok  ' "$log" | sed 's/^/     /' | tail -40
     fi
     rm -f "$log"
