@@ -19,6 +19,17 @@ run_one() {
     fi
     rm -f "$log"
 }
+# a private PostgreSQL server for the store's second backend (issue 10); if it cannot
+# start, that is a failure of the run, and the PostgreSQL parts of the tests skip
+if FH_TEST_PG=$(tools/pg_test_server.sh start 2>/tmp/fh_pg_start.$$); then
+    export FH_TEST_PG
+    trap 'tools/pg_test_server.sh stop "$FH_TEST_PG"' EXIT
+    echo "ok   PostgreSQL test server ($FH_TEST_PG)"
+else
+    fail=$((fail+1)); failed+=("postgres-server"); echo "FAIL PostgreSQL test server"
+    sed 's/^/     /' /tmp/fh_pg_start.$$ | tail -20
+fi
+rm -f /tmp/fh_pg_start.$$
 for t in "$@"; do run_one "$t" "$t"; done
 for s in tests/cli/*.sh; do [ -e "$s" ] && run_one "$s" bash "$s"; done
 [ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"

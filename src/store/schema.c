@@ -124,11 +124,15 @@ static const char schema_v4[] =
     "ALTER TABLE faces ADD COLUMN detector TEXT NOT NULL DEFAULT 'mtcnn';"
     "ALTER TABLE op_faces ADD COLUMN detector TEXT;";
 
+// 4 -> 5: the job queue (issue 10; table in store_int.h, shared with PostgreSQL's schema)
+static const char schema_v5[] = STORE_JOBS_TABLE("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER");
+
 const char *const store_migrations[] = {
     schema_v1,           // 0 -> 1
     schema_v2,           // 1 -> 2: accounts
     store_schema_domain, // 2 -> 3 (schema_domain.c: AUTOINCREMENT ids, orig_name, ops log)
     schema_v4,           // 3 -> 4: faces.detector
+    schema_v5,           // 4 -> 5: jobs
 };
 _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCHEMA_VERSION,
                "one migration step per schema version");

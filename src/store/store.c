@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
-// store: the SQLite implementation of store.h. Design:
+// store: store.h on either engine, through db.h (db_sqlite.c, db_pg.c). Design:
 // - Statement cache: every SQL text sits in st_sql[] under an enum id; a statement is
-//   prepared on first use (SQLITE_PREPARE_PERSISTENT), then reset and reused, and finalised
-//   by store_close. Binds use SQLITE_STATIC: the bound data outlives the step, and every
-//   statement is reset and its bindings cleared before the function returns.
+//   prepared on first use (persistent: SQLite's PREPARE_PERSISTENT, a named PostgreSQL
+//   prepared statement), then reset and reused, and finalised by store_close. Bound data
+//   outlives the step, and every statement is reset and its bindings cleared before the
+//   function returns. One dialect of SQL serves both engines (db.h says what the
+//   PostgreSQL driver rewrites); BEGIN, the schema, migrations, checks and the change
+//   stamp differ and are chosen here by s->kind.
 // - Iterations (the *_each functions) step a statement while the callback runs. A cached
 //   statement in use by an iteration is marked; a nested iteration of the same kind gets a
 //   temporary statement instead. Rows handed to the callback point into SQLite's row memory
@@ -13,62 +16,20 @@
 //   or ROLLBACK would pull the row from under the iteration.
 // - Multi-statement writes run in their own transaction when the caller has none open, so
 //   they are atomic either way.
-// - Errors: SQLite's message is copied into fh_errmsg at the boundary; SQLITE_BUSY/LOCKED
-//   become FH_E_BUSY, SQLITE_NOMEM FH_E_NOMEM, anything else FH_E_DB.
+// - Errors: the engine's message is copied into fh_errmsg at the boundary ("store: what:
+//   message"); db.h maps the codes (busy/locked -> FH_E_BUSY, out of memory -> FH_E_NOMEM).
 #include "store/store.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/base.h"
+#include "store/db.h"
 #include "store/store_int.h"
 #include "store/store_sql.h"
-
-// ---- SQLite's allocator through fh_malloc ------------------------------------------------
-// SQLite needs xSize, so each block carries its size in a 16-byte header (which also keeps
-// the 8-byte alignment SQLite asks for).
-enum { SQ_HDR = 16 };
-static void *sq_malloc(int n) {
-    if (n <= 0) return NULL;
-    unsigned char *p = fh_malloc((size_t)n + SQ_HDR);
-    if (!p) return NULL;
-    memcpy(p, &n, sizeof n);
-    return p + SQ_HDR;
-}
-static void sq_free(void *p) {
-    if (p) fh_free((unsigned char *)p - SQ_HDR);
-}
-static void *sq_realloc(void *p, int n) {
-    if (!p) return sq_malloc(n);
-    if (n <= 0) return NULL;
-    unsigned char *q = fh_realloc((unsigned char *)p - SQ_HDR, (size_t)n + SQ_HDR);
-    if (!q) return NULL;
-    memcpy(q, &n, sizeof n);
-    return q + SQ_HDR;
-}
-static int sq_size(void *p) {
-    int n = 0;
-    if (p) memcpy(&n, (unsigned char *)p - SQ_HDR, sizeof n);
-    return n;
-}
-static int sq_roundup(int n) { return (n + 7) & ~7; }
-static int sq_init(void *x) {
-    (void)x;
-    return SQLITE_OK;
-}
-static void sq_shutdown(void *x) { (void)x; }
-
-static pthread_once_t sq_once = PTHREAD_ONCE_INIT;
-static void sq_install(void) {
-    static const sqlite3_mem_methods mm = {sq_malloc, sq_free,  sq_realloc,  sq_size,
-                                           sq_roundup, sq_init, sq_shutdown, NULL};
-    // Fails with SQLITE_MISUSE if something in the process initialised SQLite first; then
-    // SQLite keeps its own allocator, which is only a loss for fault-injection tests.
-    sqlite3_config(SQLITE_CONFIG_MALLOC, &mm);
-}
 
 // ---- statements -----------------------------------------------------------------------------
 enum st_id {
@@ -233,13 +194,18 @@ static const char *const st_sql[ST_COUNT] = {
                  " AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.person_id = persons.id)",
 };
 
+#define PG_STR2(x) #x
+#define PG_STR(x) PG_STR2(x)
+static const char pg_begin[] =
+    "BEGIN; SELECT pg_advisory_xact_lock(" PG_STR(STORE_PG_WRITE_LOCK) ")";
+
 struct store {
-    sqlite3 *db;
-    sqlite3_stmt *st[ST_COUNT];          // the cache; NULL until first use
-    sqlite3_stmt *xst[STORE_XST_MAX];    // the other files' cache (store_sql.h)
+    struct db *db;
+    enum db_kind kind;
+    struct db_stmt *st[ST_COUNT];        // the cache; NULL until first use
+    struct db_stmt *xst[STORE_XST_MAX];  // the other files' cache (store_sql.h)
     unsigned char st_iter[ST_COUNT];     // cached statement held by a running iteration
     int depth;                           // running iterations (writes refused while > 0)
-    int bind_rc;                         // first failed bind since the last step
     char *str;                           // strings of the last get/find
     size_t str_cap;
     uint8_t *thumb;                      // thumbnail of the last store_face_get
@@ -247,21 +213,12 @@ struct store {
     float emb[STORE_EMB_MAX];            // embedding of the last store_face_get
     uint8_t emb_le[STORE_EMB_MAX * 4];   // embedding being inserted, float32 little-endian
     uint8_t lm_le[10 * 4];               // landmarks being inserted
+    char where[160];                     // the database, for messages (a URL without password)
 };
 
 // ---- errors ---------------------------------------------------------------------------------
-static int code_of(int rc) {
-    switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED: return FH_E_BUSY;
-    case SQLITE_NOMEM: return FH_E_NOMEM;
-    default: return FH_E_DB;
-    }
-}
-
-static int fail_db(struct store *s, int rc, const char *what) {
-    const char *msg = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
-    return fh_fail(code_of(rc), "store: %s: %s", what, msg);
+static int fail_db(struct store *s, int code, const char *what) {
+    return fh_fail(code, "store: %s: %s", what, db_errmsg(s->db));
 }
 
 static int refuse_in_iteration(const char *what) {
@@ -273,99 +230,95 @@ static int refuse_in_iteration(const char *what) {
         if ((s)->depth) return refuse_in_iteration(what);                           \
     } while (0)
 
+static const unsigned char *col_utext(struct db_stmt *st, int c) {
+    return (const unsigned char *)db_col_text(st, c);
+}
+
 // ---- statement helpers ------------------------------------------------------------------------
-static int prep(struct store *s, enum st_id id, sqlite3_stmt **out) {
+// The SQL of a cached statement in this database's dialect (store_sql_pg_override).
+static const char *sql_of(struct store *s, enum st_id id) {
+    return s->kind == DB_PG && id == ST_BEGIN ? pg_begin : st_sql[id];
+}
+
+static int prep(struct store *s, enum st_id id, struct db_stmt **out) {
     FH_ASSERT(!s->st_iter[id]); // a cached statement is never reused while iterating
     *out = NULL;
     if (!s->st[id]) {
-        int rc = sqlite3_prepare_v3(s->db, st_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->st[id],
-                                    NULL);
-        if (rc != SQLITE_OK) return fail_db(s, rc, "prepare");
+        int rc = db_prepare(s->db, sql_of(s, id), 1, &s->st[id]);
+        if (rc) return fail_db(s, rc, "prepare");
     }
-    s->bind_rc = SQLITE_OK;
     *out = s->st[id];
     return FH_OK;
 }
 
-static void finish(sqlite3_stmt *st) {
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-}
+static void finish(struct db_stmt *st) { db_reset(st); }
 
-static void note(struct store *s, int rc) {
-    if (rc != SQLITE_OK && s->bind_rc == SQLITE_OK) s->bind_rc = rc;
-}
-static void bind_i64(struct store *s, sqlite3_stmt *st, int i, int64_t v) {
-    note(s, sqlite3_bind_int64(st, i, v));
+static void bind_i64(struct store *s, struct db_stmt *st, int i, int64_t v) {
+    (void)s;
+    db_bind_i64(st, i, v);
 }
 // 0 means "none" in the API and NULL in the database
-static void bind_id(struct store *s, sqlite3_stmt *st, int i, int64_t v) {
-    note(s, v ? sqlite3_bind_int64(st, i, v) : sqlite3_bind_null(st, i));
+static void bind_id(struct store *s, struct db_stmt *st, int i, int64_t v) {
+    (void)s;
+    if (v) db_bind_i64(st, i, v);
+    else db_bind_null(st, i);
 }
-static void bind_dbl(struct store *s, sqlite3_stmt *st, int i, double v) {
-    note(s, sqlite3_bind_double(st, i, v));
+static void bind_dbl(struct store *s, struct db_stmt *st, int i, double v) {
+    (void)s;
+    db_bind_dbl(st, i, v);
 }
-static void bind_text(struct store *s, sqlite3_stmt *st, int i, const char *t) {
-    note(s, t ? sqlite3_bind_text(st, i, t, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i));
+static void bind_text(struct store *s, struct db_stmt *st, int i, const char *t) {
+    (void)s;
+    db_bind_text(st, i, t);
 }
-static void bind_blob(struct store *s, sqlite3_stmt *st, int i, const void *p, size_t n) {
-    note(s, p ? sqlite3_bind_blob(st, i, p, (int)n, SQLITE_STATIC) : sqlite3_bind_null(st, i));
+static void bind_blob(struct store *s, struct db_stmt *st, int i, const void *p, size_t n) {
+    (void)s;
+    db_bind_blob(st, i, p, n);
 }
 
 // One step. Returns 1 (row: the statement stays live for reading), 0 (done: statement
-// finished), or a negative FH_E_* (statement finished).
-static int step(struct store *s, sqlite3_stmt *st, const char *what) {
-    int rc = s->bind_rc;
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) return 1;
-        if (rc == SQLITE_DONE) {
-            finish(st);
-            return 0;
-        }
-    }
-    s->bind_rc = SQLITE_OK;
-    int e = fail_db(s, rc, what); // before the reset, while errmsg is this failure's
-    finish(st);
-    return e;
+// finished), or a negative FH_E_* (statement finished; a failed bind reports here).
+static int step(struct store *s, struct db_stmt *st, const char *what) {
+    int rc = db_step(st);
+    return rc < 0 ? fail_db(s, rc, what) : rc;
 }
 
 // Runs a statement that returns no row needed; *changes gets the rows it changed.
-static int run(struct store *s, sqlite3_stmt *st, const char *what, int *changes) {
+static int run(struct store *s, struct db_stmt *st, const char *what, int *changes) {
     int rc;
     while ((rc = step(s, st, what)) == 1) {
     }
-    if (rc == 0 && changes) *changes = sqlite3_changes(s->db);
+    if (rc == 0 && changes) *changes = db_changes(s->db);
     return rc;
 }
 
 // Steps once expecting at most one row and reads column 0 as an integer: 1 found (*v set),
 // 0 no row, negative error. The statement is finished in all cases.
-static int one_i64(struct store *s, sqlite3_stmt *st, const char *what, int64_t *v) {
+static int one_i64(struct store *s, struct db_stmt *st, const char *what, int64_t *v) {
     int rc = step(s, st, what);
     if (rc == 1) {
-        if (v) *v = sqlite3_column_int64(st, 0);
+        if (v) *v = db_col_i64(st, 0);
         finish(st);
     }
     return rc;
 }
 
 static int exec_id(struct store *s, enum st_id id, const char *what) {
-    sqlite3_stmt *st;
-    int rc = prep(s, id, &st);
-    return rc ? rc : run(s, st, what, NULL);
+    // BEGIN/COMMIT/ROLLBACK: plain commands (PostgreSQL's BEGIN is two statements)
+    int rc = db_exec(s->db, sql_of(s, id));
+    return rc ? fail_db(s, rc, what) : FH_OK;
 }
 
 // ---- transactions ------------------------------------------------------------------------------
 // Multi-statement writes: their own transaction when the caller has none open.
 static int tx_enter(struct store *s, int *own) {
-    *own = sqlite3_get_autocommit(s->db);
+    *own = !db_in_tx(s->db);
     return *own ? exec_id(s, ST_BEGIN, "begin") : FH_OK;
 }
 
 static void rollback_quiet(struct store *s) {
     // keeps the failure's message: no fh_fail here; SQLite may have rolled back already
-    if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (db_in_tx(s->db)) db_exec(s->db, "ROLLBACK");
 }
 
 static int tx_leave(struct store *s, int own, int rc) {
@@ -375,22 +328,26 @@ static int tx_leave(struct store *s, int own, int rc) {
     return rc;
 }
 
+// PostgreSQL only warns about BEGIN inside a transaction and COMMIT outside one; both
+// engines refuse them here alike.
 int store_begin(struct store *s) {
     FH_ASSERT(s);
     WRITE_GUARD(s, "store_begin");
+    if (db_in_tx(s->db)) return fh_fail(FH_E_DB, "store: begin: a transaction is already open");
     return exec_id(s, ST_BEGIN, "begin");
 }
 
 int store_commit(struct store *s) {
     FH_ASSERT(s);
     WRITE_GUARD(s, "store_commit");
+    if (!db_in_tx(s->db)) return fh_fail(FH_E_DB, "store: commit: no transaction is open");
     return exec_id(s, ST_COMMIT, "commit");
 }
 
 int store_rollback(struct store *s) {
     FH_ASSERT(s);
     WRITE_GUARD(s, "store_rollback");
-    if (sqlite3_get_autocommit(s->db)) return FH_OK;
+    if (!db_in_tx(s->db)) return FH_OK;
     return exec_id(s, ST_ROLLBACK, "rollback");
 }
 
@@ -407,15 +364,13 @@ static int reserve(void **buf, size_t *cap, size_t n) {
 }
 
 // Copies up to `n` column texts of st (indices cols[]) into s->str; out[k] NULL for NULL.
-static int copy_texts(struct store *s, sqlite3_stmt *st, const int *cols, int n,
+static int copy_texts(struct store *s, struct db_stmt *st, const int *cols, int n,
                       const char **out) {
     size_t total = 0, len[4];
     FH_ASSERT(n <= 4);
     for (int k = 0; k < n; k++) out[k] = NULL;
     for (int k = 0; k < n; k++) {
-        len[k] = sqlite3_column_type(st, cols[k]) == SQLITE_NULL
-                     ? 0
-                     : (size_t)sqlite3_column_bytes(st, cols[k]) + 1;
+        len[k] = db_col_null(st, cols[k]) ? 0 : db_col_bytes(st, cols[k]) + 1;
         total += len[k];
     }
     int rc = reserve((void **)&s->str, &s->str_cap, total ? total : 1);
@@ -423,7 +378,7 @@ static int copy_texts(struct store *s, sqlite3_stmt *st, const int *cols, int n,
     char *p = s->str;
     for (int k = 0; k < n; k++) {
         if (!len[k]) continue;
-        const unsigned char *t = sqlite3_column_text(st, cols[k]);
+        const unsigned char *t = col_utext(st, cols[k]);
         if (!t) return fh_fail(FH_E_NOMEM, "store: cannot read a text column");
         memcpy(p, t, len[k] - 1);
         p[len[k] - 1] = 0;
@@ -474,66 +429,69 @@ static void le_to_f32(const uint8_t *b, int n, float *out) {
 }
 
 // ---- opening -------------------------------------------------------------------------------------
-// One-off statements (pragmas at open): prepared, stepped, finalised.
-static int pragma_int(struct store *s, const char *sql, int64_t *v) {
-    sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            *v = sqlite3_column_int64(st, 0);
-            rc = SQLITE_OK;
-        }
+// One-off statements (pragmas, schema checks): prepared, stepped, finalised. *v / buf get
+// column 0 of the first row (0 / "" when there is none).
+static int query_first(struct store *s, const char *sql, int64_t *v, char *buf, size_t n) {
+    struct db_stmt *st;
+    if (v) *v = 0;
+    if (buf) buf[0] = 0;
+    int rc = db_prepare(s->db, sql, 0, &st);
+    if (rc) return fail_db(s, rc, sql);
+    rc = db_step(st);
+    if (rc == 1) {
+        if (v) *v = db_col_i64(st, 0);
+        const char *t = buf ? db_col_text(st, 0) : NULL; // (SQLite: text of an int allocates)
+        if (buf && t) snprintf(buf, n, "%s", t);
+        db_reset(st);
+        rc = FH_OK;
     }
-    int e = rc == SQLITE_OK ? FH_OK : fail_db(s, rc, sql);
-    sqlite3_finalize(st);
+    int e = rc < 0 ? fail_db(s, rc, sql) : FH_OK;
+    db_finalize(st);
     return e;
 }
-
+static int pragma_int(struct store *s, const char *sql, int64_t *v) {
+    return query_first(s, sql, v, NULL, 0);
+}
 static int pragma_text(struct store *s, const char *sql, char *buf, size_t n) {
-    sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-    buf[0] = 0;
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            const unsigned char *t = sqlite3_column_text(st, 0);
-            if (t) snprintf(buf, n, "%s", (const char *)t);
-            rc = SQLITE_OK;
-        }
-    }
-    int e = rc == SQLITE_OK ? FH_OK : fail_db(s, rc, sql);
-    sqlite3_finalize(st);
-    return e;
+    return query_first(s, sql, NULL, buf, n);
 }
 
 static int exec_sql(struct store *s, const char *sql, const char *what) {
-    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? FH_OK : fail_db(s, rc, what);
+    int rc = db_exec(s->db, sql);
+    return rc ? fail_db(s, rc, what) : FH_OK;
 }
 
 // PRAGMA foreign_key_check: FH_E_DB naming the first dangling reference
 static int fk_check(struct store *s) {
+    struct db_stmt *st;
+    int r = db_prepare(s->db, "PRAGMA foreign_key_check", 0, &st);
+    if (r) return fail_db(s, r, "foreign_key_check");
     int rc = FH_OK;
-    sqlite3_stmt *st;
-    int r = sqlite3_prepare_v2(s->db, "PRAGMA foreign_key_check", -1, &st, NULL);
-    if (r != SQLITE_OK) return fail_db(s, r, "foreign_key_check");
-    r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
-        const unsigned char *tab = sqlite3_column_text(st, 0), *par = sqlite3_column_text(st, 2);
+    r = db_step(st);
+    if (r == 1) {
+        const char *tab = db_col_text(st, 0), *par = db_col_text(st, 2);
         rc = fh_fail(FH_E_DB, "store: foreign key check: %s row %lld refers to a missing %s row",
-                     tab ? (const char *)tab : "?", (long long)sqlite3_column_int64(st, 1),
-                     par ? (const char *)par : "?");
-    } else if (r != SQLITE_DONE) {
+                     tab ? tab : "?", (long long)db_col_i64(st, 1), par ? par : "?");
+    } else if (r < 0) {
         rc = fail_db(s, r, "foreign_key_check");
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
+    return rc;
+}
+
+// PostgreSQL keeps the version in a table of its own (no user_version there); absent
+// table: version 0.
+static int pg_version(struct store *s, int64_t *v) {
+    int64_t has = 0;
+    int rc = pragma_int(s, "SELECT to_regclass('facehatch_schema') IS NOT NULL", &has);
+    if (rc == FH_OK && has) rc = pragma_int(s, "SELECT version FROM facehatch_schema", v);
+    else *v = 0;
     return rc;
 }
 
 int store_schema_version(struct store *s, int *version) {
     int64_t v = 0;
-    int rc = pragma_int(s, "PRAGMA user_version", &v);
+    int rc = s->kind == DB_PG ? pg_version(s, &v) : pragma_int(s, "PRAGMA user_version", &v);
     *version = (int)v;
     return rc;
 }
@@ -570,76 +528,153 @@ static int migrate_steps(struct store *s, const char *const *steps, int n_steps)
 // Steps run with foreign keys off, so a step may rebuild a table (SQLite's "12-step"
 // ALTER: create the new table, copy, drop the old, rename) without the drop cascading;
 // each step's result is checked with foreign_key_check before its commit. The pragma is a
-// no-op inside a transaction, hence here, around the steps.
+// no-op inside a transaction, hence here, around the steps. (SQLite only.)
 int store_migrate(struct store *s, const char *const *steps, int n_steps) {
+    FH_ASSERT(s->kind == DB_SQLITE);
     int rc = exec_sql(s, "PRAGMA foreign_keys = OFF", "foreign_keys");
     if (rc == FH_OK) rc = migrate_steps(s, steps, n_steps);
     int on = exec_sql(s, "PRAGMA foreign_keys = ON", "foreign_keys");
     return rc ? rc : on;
 }
 
-// Decides from read-only queries whether path holds a database we may use: a fresh empty
-// one, or ours at a version we know. Nothing is written before this says yes.
-static int check_ours(struct store *s, const char *path) {
-    int64_t app = 0, ver = 0, n_obj = 0;
-    int rc = pragma_int(s, "PRAGMA application_id", &app);
-    if (rc == FH_OK) rc = pragma_int(s, "PRAGMA user_version", &ver);
-    if (rc == FH_OK) rc = pragma_int(s, "SELECT COUNT(*) FROM sqlite_master", &n_obj);
-    if (rc == FH_E_DB)
-        return fh_fail(FH_E_DB, "store: %s: not a facehatch database (%s)", path,
-                       sqlite3_errmsg(s->db));
+// PostgreSQL: each step of store_pg_migrations in one transaction (DDL is transactional
+// there), under a session advisory lock so two processes opening a new database at once
+// do not both migrate; the version is re-read under the lock.
+static int migrate_pg(struct store *s) {
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT pg_advisory_lock(%d)", STORE_PG_MIGRATE_LOCK);
+    int rc = exec_sql(s, sql, "migrate: lock");
     if (rc) return rc;
-    if (app == 0 && ver == 0 && n_obj == 0) return FH_OK; // new
+    int v = 0;
+    rc = store_schema_version(s, &v);
+    if (rc == FH_OK && v > STORE_SCHEMA_VERSION)
+        rc = fh_fail(FH_E_DB, "store: %s: schema version %d is newer than this program's %d; "
+                              "upgrade facehatch", s->where, v, STORE_SCHEMA_VERSION);
+    for (int k = 0; rc == FH_OK && k < store_pg_n_migrations; k++) {
+        const struct store_pg_step *m = &store_pg_migrations[k];
+        if (m->to <= v) continue;
+        char what[64];
+        snprintf(what, sizeof what, "migrate %d -> %d", v, m->to);
+        rc = exec_sql(s, "BEGIN", what);
+        if (rc == FH_OK) rc = exec_sql(s, m->sql, what);
+        snprintf(sql, sizeof sql, "UPDATE facehatch_schema SET version = %d", m->to);
+        if (rc == FH_OK) rc = exec_sql(s, sql, what);
+        if (rc == FH_OK) rc = exec_sql(s, "COMMIT", what);
+        if (rc) rollback_quiet(s);
+        else v = m->to;
+    }
+    snprintf(sql, sizeof sql, "SELECT pg_advisory_unlock(%d)", STORE_PG_MIGRATE_LOCK);
+    db_exec(s->db, sql); // also released when the connection closes
+    return rc;
+}
+
+// Decides from read-only queries whether the database is one we may use: a fresh empty
+// one, or ours at a version we know. Nothing is written before this says yes. *fresh = 1
+// for an empty one.
+static int check_ours(struct store *s, int *fresh) {
+    int64_t app = 0, ver = 0, n_obj = 0;
+    int rc;
+    if (s->kind == DB_PG) {
+        rc = pragma_int(s, "SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema()",
+                        &n_obj);
+        int v = 0;
+        if (rc == FH_OK) rc = store_schema_version(s, &v);
+        if (rc) return rc;
+        ver = v;
+        app = ver > 0 || n_obj == 0 ? STORE_APPLICATION_ID : 0;
+    } else {
+        rc = pragma_int(s, "PRAGMA application_id", &app);
+        if (rc == FH_OK) rc = pragma_int(s, "PRAGMA user_version", &ver);
+        if (rc == FH_OK) rc = pragma_int(s, "SELECT COUNT(*) FROM sqlite_master", &n_obj);
+        if (rc == FH_E_DB)
+            return fh_fail(FH_E_DB, "store: %s: not a facehatch database (%s)", s->where,
+                           db_errmsg(s->db));
+        if (rc) return rc;
+    }
+    *fresh = app == 0 && ver == 0 && n_obj == 0;
+    if (s->kind == DB_PG && ver == 0 && n_obj == 0) *fresh = 1;
+    if (*fresh) return FH_OK;
     if (app != STORE_APPLICATION_ID)
-        return fh_fail(FH_E_DB, "store: %s: not a facehatch database (SQLite file with "
-                                "application_id 0x%08llx, %lld schema objects)",
-                       path, (unsigned long long)(uint32_t)app, (long long)n_obj);
+        return s->kind == DB_PG
+                   ? fh_fail(FH_E_DB, "store: %s: not a facehatch database (%lld tables, no "
+                                      "facehatch_schema)", s->where, (long long)n_obj)
+                   : fh_fail(FH_E_DB, "store: %s: not a facehatch database (SQLite file with "
+                                      "application_id 0x%08llx, %lld schema objects)",
+                             s->where, (unsigned long long)(uint32_t)app, (long long)n_obj);
     if (ver > STORE_SCHEMA_VERSION)
         return fh_fail(FH_E_DB, "store: %s: schema version %lld is newer than this program's "
                                 "%d; upgrade facehatch",
-                       path, (long long)ver, STORE_SCHEMA_VERSION);
+                       s->where, (long long)ver, STORE_SCHEMA_VERSION);
     return FH_OK;
 }
 
-static int configure(struct store *s, const char *path) {
-    int rc = check_ours(s, path);
+static int configure(struct store *s, int flags) {
+    int fresh = 0;
+    int rc = check_ours(s, &fresh);
     if (rc) return rc;
+    if (fresh && (flags & STORE_OPEN_EXISTING))
+        return fh_fail(FH_E_NOTFOUND, "store: %s holds no facehatch library yet (create it "
+                                      "with `facehatch index … --db` or `serve --db` first)",
+                       s->where);
+    if (s->kind == DB_PG) return migrate_pg(s);
     char mode[16];
     rc = pragma_text(s, "PRAGMA journal_mode = WAL", mode, sizeof mode);
     if (rc) return rc;
     // ":memory:" databases cannot use WAL and report "memory"
     if (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0)
-        return fh_fail(FH_E_DB, "store: %s: cannot switch to WAL (journal_mode is %s)", path,
+        return fh_fail(FH_E_DB, "store: %s: cannot switch to WAL (journal_mode is %s)", s->where,
                        mode);
     rc = exec_sql(s, "PRAGMA synchronous = FULL", "synchronous");
     if (rc == FH_OK) rc = store_migrate(s, store_migrations, STORE_SCHEMA_VERSION);
     return rc;
 }
 
-int store_open(const char *path, struct store **out) {
+int store_is_url(const char *path) {
+    return path && (!strncmp(path, "postgres://", 11) || !strncmp(path, "postgresql://", 13));
+}
+
+// The URL for messages: "postgres://user:secret@host/db" -> "postgres://user:***@host/db".
+static void redact(const char *url, char *out, size_t n) {
+    snprintf(out, n, "%s", url);
+    char *p = strstr(out, "://");
+    if (!p) return;
+    p += 3;
+    char *at = strchr(p, '@'), *colon = strchr(p, ':');
+    if (at && colon && colon < at) {
+        char rest[160];
+        snprintf(rest, sizeof rest, "%s", at);
+        snprintf(colon, n - (size_t)(colon - out), ":***%s", rest);
+    }
+    char *q = strstr(out, "password="); // a password in the query string
+    if (q) snprintf(q + 9, n - (size_t)(q + 9 - out), "***");
+}
+
+int store_open_ex(const char *path, int flags, struct store **out) {
     FH_ASSERT(out);
     *out = NULL;
     if (!path || !path[0]) return fh_fail(FH_E_ARG, "store: empty database path");
-    pthread_once(&sq_once, sq_install);
+    if (strlen(path) > STORE_PATH_MAX)
+        return fh_fail(FH_E_ARG, "store: database path longer than %d bytes", STORE_PATH_MAX);
     struct store *s = fh_calloc(1, sizeof *s);
     if (!s) return fh_fail(FH_E_NOMEM, "store: cannot allocate the handle");
-    // NOMUTEX: one handle per thread (header), so SQLite's per-connection mutex is not needed
-    int rc = sqlite3_open_v2(path, &s->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
-    int e = FH_OK;
-    if (rc != SQLITE_OK) {
-        e = s->db ? fh_fail(code_of(rc), "store: %s: %s", path, sqlite3_errmsg(s->db))
-                  : fh_fail(FH_E_NOMEM, "store: %s: %s", path, sqlite3_errstr(rc));
+    s->kind = store_is_url(path) ? DB_PG : DB_SQLITE;
+    if (s->kind == DB_PG) redact(path, s->where, sizeof s->where);
+    else snprintf(s->where, sizeof s->where, "%s", path);
+    char msg[512];
+    int e = s->kind == DB_PG ? db_open_pg(path, &s->db, msg, sizeof msg)
+                             : db_open_sqlite(path, &s->db, msg, sizeof msg);
+    if (e) {
+        e = s->kind == DB_PG ? fh_fail(e, "store: cannot connect to %s: %s", s->where, msg)
+                             : fh_fail(e, "store: %s: %s", s->where, msg);
+        fh_free(s);
+        return e;
     }
-    if (e == FH_OK) {
-        rc = sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
-        if (rc == SQLITE_OK) rc = sqlite3_extended_result_codes(s->db, 1);
-        if (rc != SQLITE_OK) e = fail_db(s, rc, "busy timeout");
-    }
+    e = db_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+    if (e) e = fail_db(s, e, "busy timeout");
     // connection setting, writes nothing; must be outside a transaction
-    if (e == FH_OK) e = exec_sql(s, "PRAGMA foreign_keys = ON", "foreign_keys");
-    if (e == FH_OK) e = configure(s, path);
+    if (e == FH_OK && s->kind == DB_SQLITE)
+        e = exec_sql(s, "PRAGMA foreign_keys = ON", "foreign_keys");
+    if (e == FH_OK) e = configure(s, flags);
     if (e != FH_OK) {
         store_close(s);
         return e;
@@ -648,14 +683,18 @@ int store_open(const char *path, struct store **out) {
     return FH_OK;
 }
 
+int store_open(const char *path, struct store **out) { return store_open_ex(path, 0, out); }
+
+int store_backend(const struct store *s) { return s->kind == DB_PG ? STORE_POSTGRES : STORE_SQLITE; }
+
 void store_close(struct store *s) {
     if (!s) return;
     FH_ASSERT(s->depth == 0); // closing from inside an iteration's callback is a bug
-    for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->st[i]);
-    for (int i = 0; i < STORE_XST_MAX; i++) sqlite3_finalize(s->xst[i]);
+    for (int i = 0; i < ST_COUNT; i++) db_finalize(s->st[i]);
+    for (int i = 0; i < STORE_XST_MAX; i++) db_finalize(s->xst[i]);
     if (s->db) {
         rollback_quiet(s);
-        sqlite3_close(s->db); // all statements are finalised, so this closes
+        db_close(s->db);
     }
     fh_free(s->str);
     fh_free(s->thumb);
@@ -665,12 +704,22 @@ void store_close(struct store *s) {
 int store_set_busy_timeout(struct store *s, int ms) {
     FH_ASSERT(s);
     if (ms < 0) return fh_fail(FH_E_ARG, "store: negative busy timeout %d", ms);
-    int rc = sqlite3_busy_timeout(s->db, ms);
-    return rc == SQLITE_OK ? FH_OK : fail_db(s, rc, "busy timeout");
+    int rc = db_busy_timeout(s->db, ms);
+    return rc ? fail_db(s, rc, "busy timeout") : FH_OK;
 }
 
 int store_check(struct store *s) {
     FH_ASSERT(s);
+    if (s->kind == DB_PG) {
+        // PostgreSQL checks every foreign key and constraint on each statement and keeps
+        // its pages checksummed itself; what is left to check is the schema version
+        int v = 0;
+        int rc = store_schema_version(s, &v);
+        if (rc == FH_OK && v != STORE_SCHEMA_VERSION)
+            rc = fh_fail(FH_E_DB, "store: %s: schema version %d, expected %d", s->where, v,
+                         STORE_SCHEMA_VERSION);
+        return rc;
+    }
     char first[256];
     int rc = pragma_text(s, "PRAGMA integrity_check", first, sizeof first);
     if (rc) return rc;
@@ -681,7 +730,7 @@ int store_check(struct store *s) {
 
 // ---- iterations ----------------------------------------------------------------------------------
 struct iter {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     enum st_id id;
     int temp; // a private statement: the cached one is held by an outer iteration
 };
@@ -690,9 +739,8 @@ static int iter_begin(struct store *s, enum st_id id, struct iter *it) {
     it->id = id;
     it->temp = s->st_iter[id];
     if (it->temp) {
-        int rc = sqlite3_prepare_v3(s->db, st_sql[id], -1, 0, &it->st, NULL);
-        if (rc != SQLITE_OK) return fail_db(s, rc, "prepare");
-        s->bind_rc = SQLITE_OK;
+        int rc = db_prepare(s->db, sql_of(s, id), 0, &it->st);
+        if (rc) return fail_db(s, rc, "prepare");
     } else {
         int rc = prep(s, id, &it->st);
         if (rc) return rc;
@@ -704,7 +752,7 @@ static int iter_begin(struct store *s, enum st_id id, struct iter *it) {
 
 static void iter_end(struct store *s, struct iter *it) {
     if (it->temp) {
-        sqlite3_finalize(it->st);
+        db_finalize(it->st);
     } else {
         finish(it->st);
         s->st_iter[it->id] = 0;
@@ -717,7 +765,7 @@ int store_user_get(struct store *s, const char *name, int64_t *id) {
     FH_ASSERT(s && id);
     int rc = check_str(name, "user name", 1, STORE_NAME_MAX);
     if (rc) return rc;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     for (int attempt = 0; attempt < 2; attempt++) {
         if ((rc = prep(s, ST_USER_FIND, &st))) return rc;
         bind_text(s, st, 1, name);
@@ -735,7 +783,7 @@ int store_user_get(struct store *s, const char *name, int64_t *id) {
 int store_user_id(struct store *s, const char *name, int64_t *id) {
     FH_ASSERT(s && id);
     int rc = check_str(name, "user name", 1, STORE_NAME_MAX);
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (rc || (rc = prep(s, ST_USER_FIND, &st))) return rc;
     bind_text(s, st, 1, name);
     rc = one_i64(s, st, "find user", id);
@@ -754,7 +802,7 @@ int store_model_get(struct store *s, const char *name, const char *version, cons
         return fh_fail(FH_E_ARG, "store: model sha256 must be 64 hex digits");
     if (dim < 1 || dim > STORE_EMB_MAX)
         return fh_fail(FH_E_ARG, "store: model dim %d outside 1..%d", dim, STORE_EMB_MAX);
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     for (int attempt = 0; attempt < 2; attempt++) {
         if ((rc = prep(s, ST_MODEL_FIND, &st))) return rc;
         bind_text(s, st, 1, name);
@@ -763,8 +811,8 @@ int store_model_get(struct store *s, const char *name, const char *version, cons
         rc = step(s, st, "find model");
         if (rc < 0) return rc;
         if (rc == 1) {
-            *id = sqlite3_column_int64(st, 0);
-            int have = sqlite3_column_int(st, 1);
+            *id = db_col_i64(st, 0);
+            int have = (int)db_col_i64(st, 1);
             finish(st);
             if (have != dim)
                 return fh_fail(FH_E_ARG, "store: model %s %s is registered with dim %d, not %d",
@@ -787,7 +835,7 @@ int store_model_other(struct store *s, const char *name, const char *version, co
                       struct store_model *other) {
     FH_ASSERT(s && name && version && sha256 && other);
     memset(other, 0, sizeof *other);
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc = prep(s, ST_MODEL_OTHER, &st);
     if (rc) return rc;
     bind_text(s, st, 1, name);
@@ -795,13 +843,13 @@ int store_model_other(struct store *s, const char *name, const char *version, co
     bind_text(s, st, 3, sha256);
     rc = step(s, st, "find faces of another model");
     if (rc <= 0) return rc ? rc : fh_fail(FH_E_NOTFOUND, "store: no face of another model");
-    const unsigned char *t[3] = {sqlite3_column_text(st, 1), sqlite3_column_text(st, 2), sqlite3_column_text(st, 3)};
-    other->id = sqlite3_column_int64(st, 0);
+    const unsigned char *t[3] = {col_utext(st, 1), col_utext(st, 2), col_utext(st, 3)};
+    other->id = db_col_i64(st, 0);
     snprintf(other->name, sizeof other->name, "%s", t[0] ? (const char *)t[0] : "");
     snprintf(other->version, sizeof other->version, "%s", t[1] ? (const char *)t[1] : "");
     snprintf(other->sha256, sizeof other->sha256, "%s", t[2] ? (const char *)t[2] : "");
-    other->dim = sqlite3_column_int(st, 4);
-    other->faces = sqlite3_column_int64(st, 5);
+    other->dim = (int)db_col_i64(st, 4);
+    other->faces = db_col_i64(st, 5);
     finish(st);
     return FH_OK;
 }
@@ -813,7 +861,7 @@ int store_meta_set(struct store *s, const char *key, const char *value) {
     if (rc == FH_OK && !value) rc = fh_fail(FH_E_ARG, "store: meta value is NULL");
     if (rc) return rc;
     WRITE_GUARD(s, "store_meta_set");
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if ((rc = prep(s, ST_META_SET, &st))) return rc;
     bind_text(s, st, 1, key);
     bind_text(s, st, 2, value);
@@ -826,14 +874,14 @@ int store_meta_get(struct store *s, const char *key, char *buf, size_t n) {
     buf[0] = 0;
     int rc = check_str(key, "meta key", 1, STORE_NAME_MAX);
     if (rc) return rc;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if ((rc = prep(s, ST_META_GET, &st))) return rc;
     bind_text(s, st, 1, key);
     rc = step(s, st, "get meta");
     if (rc < 0) return rc;
     if (rc == 0) return fh_fail(FH_E_NOTFOUND, "store: no meta key '%s'", key);
-    const unsigned char *t = sqlite3_column_text(st, 0);
-    size_t len = (size_t)sqlite3_column_bytes(st, 0);
+    const unsigned char *t = col_utext(st, 0);
+    size_t len = (size_t)(int)db_col_bytes(st, 0);
     if (!t) {
         finish(st);
         return fh_fail(FH_E_NOMEM, "store: cannot read meta '%s'", key);
@@ -847,24 +895,24 @@ int store_meta_get(struct store *s, const char *key, char *buf, size_t n) {
 
 // ---- photos ------------------------------------------------------------------------------------------
 // Fills p from a PHOTO_COLS row; strings point into the row (copied by the caller if needed).
-static void photo_row(sqlite3_stmt *st, struct store_photo *p) {
+static void photo_row(struct db_stmt *st, struct store_photo *p) {
     memset(p, 0, sizeof *p);
-    p->id = sqlite3_column_int64(st, 0);
-    p->path = (const char *)sqlite3_column_text(st, 1);
-    p->size = sqlite3_column_int64(st, 2);
-    p->mtime = sqlite3_column_int64(st, 3);
-    const unsigned char *h = sqlite3_column_text(st, 4);
+    p->id = db_col_i64(st, 0);
+    p->path = (const char *)col_utext(st, 1);
+    p->size = db_col_i64(st, 2);
+    p->mtime = db_col_i64(st, 3);
+    const unsigned char *h = col_utext(st, 4);
     if (h) snprintf(p->sha256, sizeof p->sha256, "%s", (const char *)h);
-    p->width = sqlite3_column_int(st, 5);
-    p->height = sqlite3_column_int(st, 6);
-    p->n_faces = sqlite3_column_int(st, 7);
-    p->status = sqlite3_column_int(st, 8);
-    p->error = (const char *)sqlite3_column_text(st, 9);
-    p->orig_name = (const char *)sqlite3_column_text(st, 10);
+    p->width = (int)db_col_i64(st, 5);
+    p->height = (int)db_col_i64(st, 6);
+    p->n_faces = (int)db_col_i64(st, 7);
+    p->status = (int)db_col_i64(st, 8);
+    p->error = (const char *)col_utext(st, 9);
+    p->orig_name = (const char *)col_utext(st, 10);
 }
 
 // Reads the one row of a stepped ST_PHOTO_FIND/GET into out, strings copied into s.
-static int photo_one(struct store *s, sqlite3_stmt *st, struct store_photo *out) {
+static int photo_one(struct store *s, struct db_stmt *st, struct store_photo *out) {
     photo_row(st, out);
     static const int cols[3] = {1, 9, 10};
     const char *txt[3];
@@ -880,7 +928,7 @@ int store_photo_find(struct store *s, int64_t owner, const char *path, struct st
     FH_ASSERT(s && out);
     int rc = check_str(path, "photo path", 1, STORE_PATH_MAX);
     if (rc) return rc;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if ((rc = prep(s, ST_PHOTO_FIND, &st))) return rc;
     bind_i64(s, st, 1, owner);
     bind_text(s, st, 2, path);
@@ -892,7 +940,7 @@ int store_photo_find(struct store *s, int64_t owner, const char *path, struct st
 
 int store_photo_get(struct store *s, int64_t owner, int64_t photo_id, struct store_photo *out) {
     FH_ASSERT(s && out);
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc = prep(s, ST_PHOTO_GET, &st);
     if (rc) return rc;
     bind_i64(s, st, 1, photo_id);
@@ -919,7 +967,7 @@ int store_photo_upsert(struct store *s, int64_t owner, const struct store_photo 
     WRITE_GUARD(s, "store_photo_upsert");
     int own;
     if ((rc = tx_enter(s, &own))) return rc;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int64_t pid = 0;
     int found = 0, same = 0;
     if ((rc = prep(s, ST_PHOTO_KEY, &st)) == FH_OK) {
@@ -928,8 +976,8 @@ int store_photo_upsert(struct store *s, int64_t owner, const struct store_photo 
         rc = step(s, st, "find photo");
         if (rc == 1) {
             found = 1;
-            pid = sqlite3_column_int64(st, 0);
-            const unsigned char *h = sqlite3_column_text(st, 1);
+            pid = db_col_i64(st, 0);
+            const unsigned char *h = col_utext(st, 1);
             same = h && strcmp((const char *)h, p->sha256) == 0;
             finish(st);
             rc = FH_OK;
@@ -967,7 +1015,7 @@ int store_photo_upsert(struct store *s, int64_t owner, const struct store_photo 
             bind_text(s, st, 10, p->orig_name);
             rc = step(s, st, "insert photo");
             if (rc == 1) {
-                pid = sqlite3_column_int64(st, 0);
+                pid = db_col_i64(st, 0);
                 rc = run(s, st, "insert photo", NULL);
             } else if (rc == 0) {
                 rc = fh_fail(FH_E_DB, "store: insert photo returned no id");
@@ -982,7 +1030,7 @@ int store_photo_upsert(struct store *s, int64_t owner, const struct store_photo 
 int store_photo_delete(struct store *s, int64_t owner, int64_t photo_id) {
     FH_ASSERT(s);
     WRITE_GUARD(s, "store_photo_delete");
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc, n = 0;
     if ((rc = prep(s, ST_PHOTO_DEL, &st))) return rc;
     bind_i64(s, st, 1, photo_id);
@@ -1011,34 +1059,34 @@ int store_photos_each(struct store *s, int64_t owner,
 // ---- faces --------------------------------------------------------------------------------------------
 // Fills f from a FACE_COLS(_LITE) row. The embedding is decoded into emb (STORE_EMB_MAX
 // floats); the thumbnail points into the row. Stored sizes are checked before any copy.
-static int face_row(sqlite3_stmt *st, int with_blobs, float *emb, struct store_face *f) {
+static int face_row(struct db_stmt *st, int with_blobs, float *emb, struct store_face *f) {
     memset(f, 0, sizeof *f);
-    f->id = sqlite3_column_int64(st, 0);
-    f->photo_id = sqlite3_column_int64(st, 1);
-    for (int k = 0; k < 4; k++) f->box[k] = sqlite3_column_int(st, 2 + k);
-    f->det_score = (float)sqlite3_column_double(st, 6);
-    f->blur = (float)sqlite3_column_double(st, 7);
-    f->quality = (float)sqlite3_column_double(st, 8);
-    f->blurry = sqlite3_column_int(st, 9);
-    f->trash = sqlite3_column_int(st, 10);
-    f->model_id = sqlite3_column_int64(st, 11);
-    f->dim = sqlite3_column_int(st, 12);
-    f->person_id = sqlite3_column_int64(st, 13);
-    f->assigned = sqlite3_column_int(st, 14);
-    const uint8_t *lm = sqlite3_column_blob(st, 15);
-    int lm_n = sqlite3_column_bytes(st, 15);
+    f->id = db_col_i64(st, 0);
+    f->photo_id = db_col_i64(st, 1);
+    for (int k = 0; k < 4; k++) f->box[k] = (int)db_col_i64(st, 2 + k);
+    f->det_score = (float)db_col_dbl(st, 6);
+    f->blur = (float)db_col_dbl(st, 7);
+    f->quality = (float)db_col_dbl(st, 8);
+    f->blurry = (int)db_col_i64(st, 9);
+    f->trash = (int)db_col_i64(st, 10);
+    f->model_id = db_col_i64(st, 11);
+    f->dim = (int)db_col_i64(st, 12);
+    f->person_id = db_col_i64(st, 13);
+    f->assigned = (int)db_col_i64(st, 14);
+    const uint8_t *lm = db_col_blob(st, 15);
+    int lm_n = (int)db_col_bytes(st, 15);
     if (lm_n != 40 || !lm)
         return fh_fail(FH_E_DB, "store: face %lld: landmarks are %d bytes, not 40",
                        (long long)f->id, lm_n);
     le_to_f32(lm, 10, f->landmarks);
-    const unsigned char *det = sqlite3_column_text(st, 16);
+    const unsigned char *det = col_utext(st, 16);
     snprintf(f->detector, sizeof f->detector, "%s", det ? (const char *)det : "mtcnn");
     if (f->dim < 0 || f->dim > STORE_EMB_MAX)
         return fh_fail(FH_E_DB, "store: face %lld: stored dim %d outside 0..%d", (long long)f->id,
                        f->dim, STORE_EMB_MAX);
     if (!with_blobs) return FH_OK;
-    const uint8_t *e = sqlite3_column_blob(st, 17);
-    int e_n = sqlite3_column_bytes(st, 17);
+    const uint8_t *e = db_col_blob(st, 17);
+    int e_n = (int)db_col_bytes(st, 17);
     if (e_n != f->dim * 4 || (e_n && !e))
         return fh_fail(FH_E_DB, "store: face %lld: embedding is %d bytes, dim %d needs %d",
                        (long long)f->id, e_n, f->dim, f->dim * 4);
@@ -1046,15 +1094,15 @@ static int face_row(sqlite3_stmt *st, int with_blobs, float *emb, struct store_f
         le_to_f32(e, f->dim, emb);
         f->embedding = emb;
     }
-    f->thumb = sqlite3_column_blob(st, 18);
-    f->thumb_size = (size_t)sqlite3_column_bytes(st, 18);
+    f->thumb = db_col_blob(st, 18);
+    f->thumb_size = (size_t)(int)db_col_bytes(st, 18);
     if (f->thumb_size == 0) f->thumb = NULL;
     return FH_OK;
 }
 
 // Owned checks: FH_OK, FH_E_NOTFOUND, or an error.
 static int photo_owned(struct store *s, int64_t owner, int64_t photo_id) {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc = prep(s, ST_PHOTO_OWNED, &st);
     if (rc) return rc;
     bind_i64(s, st, 1, photo_id);
@@ -1066,7 +1114,7 @@ static int photo_owned(struct store *s, int64_t owner, int64_t photo_id) {
 
 // *by_user gets the person's avatar_by_user (may be NULL).
 static int person_owned(struct store *s, int64_t owner, int64_t id, int *by_user) {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int64_t v = 0;
     int rc = prep(s, ST_PERSON_OWNED, &st);
     if (rc) return rc;
@@ -1080,7 +1128,7 @@ static int person_owned(struct store *s, int64_t owner, int64_t id, int *by_user
 
 // *person gets the face's current person (0 = unknown).
 static int face_owned(struct store *s, int64_t owner, int64_t id, int64_t *person) {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int64_t v = 0;
     int rc = prep(s, ST_FACE_PERSON, &st);
     if (rc) return rc;
@@ -1093,7 +1141,7 @@ static int face_owned(struct store *s, int64_t owner, int64_t id, int64_t *perso
 }
 
 static int is_rejected(struct store *s, int64_t face_id, int64_t person_id) {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc = prep(s, ST_REJECT_HAS, &st);
     if (rc) return rc;
     bind_i64(s, st, 1, face_id);
@@ -1124,7 +1172,7 @@ int store_face_insert(struct store *s, int64_t owner, const struct store_face *f
     if (rc == FH_OK && f->person_id) rc = person_owned(s, owner, f->person_id, NULL);
     if (rc) return rc;
     if (f->dim > 0) {
-        sqlite3_stmt *st;
+        struct db_stmt *st;
         int64_t mdim = 0;
         if ((rc = prep(s, ST_MODEL_DIM, &st))) return rc;
         bind_i64(s, st, 1, f->model_id);
@@ -1137,7 +1185,7 @@ int store_face_insert(struct store *s, int64_t owner, const struct store_face *f
         f32_to_le(f->embedding, f->dim, s->emb_le);
     }
     f32_to_le(f->landmarks, 10, s->lm_le);
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if ((rc = prep(s, ST_FACE_ADD, &st))) return rc;
     bind_i64(s, st, 1, owner);
     bind_i64(s, st, 2, f->photo_id);
@@ -1157,7 +1205,7 @@ int store_face_insert(struct store *s, int64_t owner, const struct store_face *f
     bind_text(s, st, 19, f->detector[0] ? f->detector : "mtcnn");
     rc = step(s, st, "insert face");
     if (rc == 1) {
-        *id = sqlite3_column_int64(st, 0);
+        *id = db_col_i64(st, 0);
         return run(s, st, "insert face", NULL);
     }
     return rc < 0 ? rc : fh_fail(FH_E_DB, "store: insert face returned no id");
@@ -1165,7 +1213,7 @@ int store_face_insert(struct store *s, int64_t owner, const struct store_face *f
 
 int store_face_get(struct store *s, int64_t owner, int64_t face_id, struct store_face *out) {
     FH_ASSERT(s && out);
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc = prep(s, ST_FACE_GET, &st);
     if (rc) return rc;
     bind_i64(s, st, 1, face_id);
@@ -1218,7 +1266,7 @@ int store_faces_of_photo(struct store *s, int64_t owner, int64_t photo_id,
 
 // Runs a two-id statement (?1, ?2).
 static int run2(struct store *s, enum st_id id, int64_t a, int64_t b, const char *what) {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc = prep(s, id, &st);
     if (rc) return rc;
     bind_i64(s, st, 1, a);
@@ -1245,7 +1293,7 @@ int store_face_assign(struct store *s, int64_t owner, int64_t face_id, int64_t p
     if ((rc = tx_enter(s, &own))) return rc;
     if (person_id && by == STORE_USER)
         rc = run2(s, ST_REJECT_DEL, face_id, person_id, "delete reject");
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (rc == FH_OK && (rc = prep(s, ST_FACE_SET, &st)) == FH_OK) {
         bind_i64(s, st, 1, face_id);
         bind_id(s, st, 2, person_id);
@@ -1262,7 +1310,7 @@ int store_faces_clear_auto(struct store *s, int64_t owner) {
     WRITE_GUARD(s, "store_faces_clear_auto");
     int own, rc;
     if ((rc = tx_enter(s, &own))) return rc;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if ((rc = prep(s, ST_FACE_CLEAR_AUTO, &st)) == FH_OK) {
         bind_i64(s, st, 1, owner);
         rc = run(s, st, "clear automatic assignments", NULL);
@@ -1285,7 +1333,7 @@ int store_face_reject(struct store *s, int64_t owner, int64_t face_id, int64_t p
     rc = run2(s, ST_REJECT_ADD, face_id, person_id, "add reject");
     if (rc == FH_OK) rc = run2(s, ST_FACE_LEAVE, face_id, person_id, "unassign face");
     if (rc == FH_OK) {
-        sqlite3_stmt *st;
+        struct db_stmt *st;
         if ((rc = prep(s, ST_AVATAR_FIX_PERSON, &st)) == FH_OK) {
             bind_i64(s, st, 1, person_id);
             rc = run(s, st, "fix avatar", NULL);
@@ -1307,7 +1355,7 @@ int store_rejects_each(struct store *s, int64_t owner,
     if (rc) return rc;
     bind_i64(s, it.st, 1, owner);
     while ((rc = step(s, it.st, "list rejects")) == 1)
-        if ((rc = fn(ctx, sqlite3_column_int64(it.st, 0), sqlite3_column_int64(it.st, 1))) != 0) break;
+        if ((rc = fn(ctx, db_col_i64(it.st, 0), db_col_i64(it.st, 1))) != 0) break;
     iter_end(s, &it);
     return rc;
 }
@@ -1315,7 +1363,7 @@ int store_rejects_each(struct store *s, int64_t owner,
 int store_face_delete(struct store *s, int64_t owner, int64_t face_id) {
     FH_ASSERT(s);
     WRITE_GUARD(s, "store_face_delete");
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc, n = 0;
     if ((rc = prep(s, ST_FACE_DEL, &st))) return rc;
     bind_i64(s, st, 1, face_id);
@@ -1325,15 +1373,15 @@ int store_face_delete(struct store *s, int64_t owner, int64_t face_id) {
 }
 
 // ---- persons -------------------------------------------------------------------------------------------
-static void person_row(sqlite3_stmt *st, struct store_person *p) {
+static void person_row(struct db_stmt *st, struct store_person *p) {
     memset(p, 0, sizeof *p);
-    p->id = sqlite3_column_int64(st, 0);
-    p->name = (const char *)sqlite3_column_text(st, 1);
-    p->hidden = sqlite3_column_int(st, 2);
-    p->avatar_face = sqlite3_column_int64(st, 3);
-    p->avatar_by_user = sqlite3_column_int(st, 4);
-    p->n_faces = sqlite3_column_int(st, 5);
-    p->n_photos = sqlite3_column_int(st, 6);
+    p->id = db_col_i64(st, 0);
+    p->name = (const char *)col_utext(st, 1);
+    p->hidden = (int)db_col_i64(st, 2);
+    p->avatar_face = db_col_i64(st, 3);
+    p->avatar_by_user = (int)db_col_i64(st, 4);
+    p->n_faces = (int)db_col_i64(st, 5);
+    p->n_photos = (int)db_col_i64(st, 6);
 }
 
 int store_person_create(struct store *s, int64_t owner, const char *name, int64_t *id) {
@@ -1341,13 +1389,13 @@ int store_person_create(struct store *s, int64_t owner, const char *name, int64_
     int rc = check_str(name, "person name", 0, STORE_NAME_MAX);
     if (rc) return rc;
     WRITE_GUARD(s, "store_person_create");
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if ((rc = prep(s, ST_PERSON_ADD, &st))) return rc;
     bind_i64(s, st, 1, owner);
     bind_text(s, st, 2, person_name(name));
     rc = step(s, st, "create person");
     if (rc == 1) {
-        *id = sqlite3_column_int64(st, 0);
+        *id = db_col_i64(st, 0);
         return run(s, st, "create person", NULL);
     }
     return rc < 0 ? rc : fh_fail(FH_E_DB, "store: create person returned no id");
@@ -1355,7 +1403,7 @@ int store_person_create(struct store *s, int64_t owner, const char *name, int64_
 
 int store_person_get(struct store *s, int64_t owner, int64_t id, struct store_person *out) {
     FH_ASSERT(s && out);
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc = prep(s, ST_PERSON_GET, &st);
     if (rc) return rc;
     bind_i64(s, st, 1, id);
@@ -1374,14 +1422,14 @@ int store_person_find(struct store *s, int64_t owner, const char *name, struct s
     FH_ASSERT(s && out);
     int rc = check_str(name, "person name", 1, STORE_NAME_MAX);
     if (rc) return rc;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if ((rc = prep(s, ST_PERSON_BY_NAME, &st))) return rc;
     bind_i64(s, st, 1, owner);
     bind_text(s, st, 2, name);
     int64_t id = 0;
     int n = 0;
     while ((rc = step(s, st, "find person")) == 1) {
-        if (n++ == 0) id = sqlite3_column_int64(st, 0);
+        if (n++ == 0) id = db_col_i64(st, 0);
     }
     if (rc < 0) return rc;
     if (n == 0) return fh_fail(FH_E_NOTFOUND, "store: no person named '%s'", name);
@@ -1391,7 +1439,7 @@ int store_person_find(struct store *s, int64_t owner, const char *name, struct s
 
 static int person_update(struct store *s, enum st_id sid, int64_t owner, int64_t id,
                          const char *text, int64_t v, const char *what) {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc, n = 0;
     if ((rc = prep(s, sid, &st))) return rc;
     bind_i64(s, st, 1, id);
@@ -1427,7 +1475,7 @@ int store_person_set_avatar(struct store *s, int64_t owner, int64_t id, int64_t 
     if (rc) return rc;
     by_user = by_user != 0;
     if (user_pick && !by_user) return FH_OK; // the user's choice stands
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (face_id) {
         if ((rc = prep(s, ST_FACE_IN_PERSON, &st))) return rc;
         bind_i64(s, st, 1, face_id);
@@ -1461,7 +1509,7 @@ int store_person_merge(struct store *s, int64_t owner, int64_t into, int64_t fro
     if (rc == FH_OK) rc = run2(s, ST_MERGE_DROP, into, from, "apply rejects");
     if (rc == FH_OK) rc = run2(s, ST_MERGE_MOVE, into, from, "move faces");
     if (rc == FH_OK) rc = run2(s, ST_MERGE_PERSON, into, from, "merge names");
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (rc == FH_OK && (rc = prep(s, ST_PERSON_DEL, &st)) == FH_OK) {
         bind_i64(s, st, 1, from);
         rc = run(s, st, "delete merged person", NULL);
@@ -1492,7 +1540,7 @@ int store_persons_each(struct store *s, int64_t owner,
 int store_persons_prune(struct store *s, int64_t owner) {
     FH_ASSERT(s);
     WRITE_GUARD(s, "store_persons_prune");
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc = prep(s, ST_PRUNE, &st);
     if (rc) return rc;
     bind_i64(s, st, 1, owner);
@@ -1500,30 +1548,29 @@ int store_persons_prune(struct store *s, int64_t owner) {
 }
 
 // ---- for the store's other files (store_sql.h) ------------------------------------------------
-int store_sql_prep(struct store *s, int slot, const char *sql, sqlite3_stmt **out) {
+int store_sql_prep(struct store *s, int slot, const char *sql, struct db_stmt **out) {
     FH_ASSERT(slot >= 0 && slot < STORE_XST_MAX);
     *out = NULL;
     if (!s->xst[slot]) {
-        int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->xst[slot], NULL);
-        if (rc != SQLITE_OK) return fail_db(s, rc, "prepare");
+        int rc = db_prepare(s->db, sql, 1, &s->xst[slot]);
+        if (rc) return fail_db(s, rc, "prepare");
     }
-    s->bind_rc = SQLITE_OK;
     *out = s->xst[slot];
     return FH_OK;
 }
-void store_sql_bind_i64(struct store *s, sqlite3_stmt *st, int i, int64_t v) { bind_i64(s, st, i, v); }
-void store_sql_bind_text(struct store *s, sqlite3_stmt *st, int i, const char *t) {
+void store_sql_bind_i64(struct store *s, struct db_stmt *st, int i, int64_t v) { bind_i64(s, st, i, v); }
+void store_sql_bind_text(struct store *s, struct db_stmt *st, int i, const char *t) {
     bind_text(s, st, i, t);
 }
-int store_sql_step(struct store *s, sqlite3_stmt *st, const char *what) { return step(s, st, what); }
-int store_sql_run(struct store *s, sqlite3_stmt *st, const char *what, int *changes) {
+int store_sql_step(struct store *s, struct db_stmt *st, const char *what) { return step(s, st, what); }
+int store_sql_run(struct store *s, struct db_stmt *st, const char *what, int *changes) {
     return run(s, st, what, changes);
 }
-int store_sql_one_i64(struct store *s, sqlite3_stmt *st, const char *what, int64_t *v) {
+int store_sql_one_i64(struct store *s, struct db_stmt *st, const char *what, int64_t *v) {
     return one_i64(s, st, what, v);
 }
-void store_sql_finish(sqlite3_stmt *st) { finish(st); }
-int store_sql_copy_texts(struct store *s, sqlite3_stmt *st, const int *cols, int n,
+void store_sql_finish(struct db_stmt *st) { finish(st); }
+int store_sql_copy_texts(struct store *s, struct db_stmt *st, const int *cols, int n,
                          const char **out) {
     return copy_texts(s, st, cols, n, out);
 }
@@ -1537,48 +1584,46 @@ int store_sql_writable(struct store *s, const char *what) {
 }
 int store_sql_tx_enter(struct store *s, int *own) { return tx_enter(s, own); }
 int store_sql_tx_leave(struct store *s, int own, int rc) { return tx_leave(s, own, rc); }
-int store_sql_iter_begin(struct store *s, const char *sql, sqlite3_stmt **out) {
-    int rc = sqlite3_prepare_v3(s->db, sql, -1, 0, out, NULL);
-    if (rc != SQLITE_OK) return fail_db(s, rc, "prepare");
-    s->bind_rc = SQLITE_OK;
+int store_sql_iter_begin(struct store *s, const char *sql, struct db_stmt **out) {
+    int rc = db_prepare(s->db, sql, 0, out);
+    if (rc) return fail_db(s, rc, "prepare");
     s->depth++;
     return FH_OK;
 }
-void store_sql_iter_end(struct store *s, sqlite3_stmt *st) {
-    sqlite3_finalize(st);
+void store_sql_iter_end(struct store *s, struct db_stmt *st) {
+    db_finalize(st);
     s->depth--;
 }
+int store_sql_kind(const struct store *s) { return s->kind; }
 
 // ---- one-off statements for store_ops.c ----------------------------------------------------------
 int store_sql(struct store *s, const char *sql, const int64_t *args, int n, const char *text,
               struct store_sql_row *row, const char *what) {
     FH_ASSERT(s && sql && n >= 0);
     if (s->depth) return refuse_in_iteration(what);
-    sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK) return fail_db(s, rc, what);
-    s->bind_rc = SQLITE_OK;
-    int np = sqlite3_bind_parameter_count(st); // a statement may leave trailing args unused
-    for (int i = 0; i < n && i < np; i++) note(s, sqlite3_bind_int64(st, i + 1, args[i]));
-    if (text && n < np) note(s, sqlite3_bind_text(st, n + 1, text, -1, SQLITE_STATIC));
+    struct db_stmt *st;
+    int rc = db_prepare(s->db, sql, 0, &st);
+    if (rc) return fail_db(s, rc, what);
+    int np = db_param_count(st); // a statement may leave trailing args unused
+    for (int i = 0; i < n && i < np; i++) db_bind_i64(st, i + 1, args[i]);
+    if (text && n < np) db_bind_text(st, n + 1, text);
     int got = 0;
-    if (s->bind_rc != SQLITE_OK) rc = s->bind_rc;
-    else
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            if (row && got < 1) {
-                row->i = sqlite3_column_int64(st, 0);
-                const unsigned char *t = sqlite3_column_count(st) > 1 ? sqlite3_column_text(st, 1) : NULL;
-                snprintf(row->text, sizeof row->text, "%s", t ? (const char *)t : "");
-            }
-            if (row && row->each && row->each(row->ctx, sqlite3_column_int64(st, 0),
-                                             (const char *)sqlite3_column_text(st, 1))) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            got++;
+    while ((rc = db_step(st)) == 1) {
+        if (row && got < 1) {
+            row->i = db_col_i64(st, 0);
+            const char *t = db_col_count(st) > 1 ? db_col_text(st, 1) : NULL;
+            snprintf(row->text, sizeof row->text, "%s", t ? t : "");
         }
-    int out = rc == SQLITE_DONE ? (got > 0) : fail_db(s, rc, what);
-    sqlite3_finalize(st);
+        if (row && row->each &&
+            row->each(row->ctx, db_col_i64(st, 0), db_col_count(st) > 1 ? db_col_text(st, 1) : NULL)) {
+            db_reset(st);
+            rc = fh_fail(FH_E_NOMEM, "store: %s: out of memory", what);
+            break;
+        }
+        got++;
+    }
+    int out = rc == 0 ? (got > 0) : rc == FH_E_NOMEM && row && row->each ? rc : fail_db(s, rc, what);
+    db_finalize(st);
     return out;
 }
 
@@ -1594,10 +1639,22 @@ int store_person_dissolve(struct store *s, int64_t owner, int64_t id) {
     return rc < 0 ? rc : FH_OK;
 }
 
+// PostgreSQL: the text of the current snapshot (xmin:xmax:running xids) changes whenever a
+// transaction that wrote anything commits or starts writing, and stays put while nobody
+// writes; its FNV-1a hash is the stamp (a changed stamp may be a false alarm, never a miss).
 int store_change_stamp(struct store *s, int64_t stamp[2]) {
     FH_ASSERT(s && stamp);
-    int rc = pragma_int(s, "PRAGMA data_version", &stamp[0]);
-    stamp[1] = sqlite3_total_changes64(s->db);
+    int rc;
+    if (s->kind == DB_PG) {
+        char snap[512];
+        rc = pragma_text(s, "SELECT pg_current_snapshot()::text", snap, sizeof snap);
+        uint64_t h = 1469598103934665603ull;
+        for (const char *p = snap; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+        stamp[0] = (int64_t)h;
+    } else {
+        rc = pragma_int(s, "PRAGMA data_version", &stamp[0]);
+    }
+    stamp[1] = db_total_changes(s->db);
     return rc;
 }
 

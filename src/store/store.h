@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// store: the photo library's database. ALL SQL lives in this module (SQLite today; the
-// statements are kept portable so a PostgreSQL backend can follow, see ROADMAP). It knows
+// store: the photo library's database. ALL SQL lives in this module, on one of two engines
+// behind the same API: SQLite (a file path; the embedded default) or PostgreSQL 15 (a
+// postgres:// or postgresql:// URL; a service with many worker processes, issue 10). It knows
 // photos, faces (box, landmarks, scores, embedding, thumbnail), persons, the user's
 // corrections, and the embedding model that produced each vector. Every row belongs to
 // an owner (user id; the CLI uses user 1, "local"), ready for the multi-user service.
@@ -46,7 +47,7 @@
 
 
 #define STORE_EMB_MAX 512        // largest embedding dimension accepted
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 // Limits on inputs, checked (FH_E_ARG) before the database is touched.
 // TODO(base): move to base/limits.h beside the other limits on outside input.
 #define STORE_PATH_MAX 4096            // photo path bytes: PATH_MAX on Linux
@@ -64,6 +65,19 @@ struct store;
 // path ":memory:" gives a private in-memory database (no WAL there). *out is NULL on error.
 // Settings: WAL, synchronous=FULL, foreign_keys=ON, busy timeout STORE_BUSY_TIMEOUT_MS.
 int store_open(const char *path, struct store **out);
+// The same with flags. STORE_OPEN_EXISTING: a database without a facehatch library in it
+// (a new file, an empty PostgreSQL database) is FH_E_NOTFOUND and nothing is created
+// (workers use it: they never create a library, so a wrong URL cannot make a new one).
+// PostgreSQL: path is a libpq URL; an unreachable server or refused login is FH_E_DB
+// "store: cannot connect to URL: reason" (the password in the URL shown as ***). Every
+// transaction there takes one advisory lock first (one writer at a time, like SQLite's
+// BEGIN IMMEDIATE); reads never wait. A failed statement aborts the open transaction.
+#define STORE_OPEN_EXISTING 1
+int store_open_ex(const char *path, int flags, struct store **out);
+// 1 if path names a PostgreSQL database (postgres:// or postgresql://), else 0.
+int store_is_url(const char *path);
+enum store_backend_kind { STORE_SQLITE = 0, STORE_POSTGRES = 1 };
+int store_backend(const struct store *s); // enum store_backend_kind
 void store_close(struct store *s);   // accepts NULL; rolls back an open transaction
 // How long a call waits for another connection's lock before failing with FH_E_BUSY.
 int store_set_busy_timeout(struct store *s, int ms);

@@ -81,7 +81,7 @@ static const char users_each_sql[] = "SELECT " USER_COLS_COUNTED " FROM users u 
 static const char tokens_each_sql[] =
     "SELECT " TOKEN_COLS " FROM tokens WHERE user_id = ?1 ORDER BY id";
 
-static int prep(struct store *s, enum xa_id id, sqlite3_stmt **st) {
+static int prep(struct store *s, enum xa_id id, struct db_stmt **st) {
     return store_sql_prep(s, id, xa_sql[id], st);
 }
 
@@ -102,7 +102,7 @@ static int check_pass_hash(const char *h) {
 }
 
 // An UPDATE/DELETE by id that must hit one row.
-static int run_one(struct store *s, sqlite3_stmt *st, const char *what, const char *thing,
+static int run_one(struct store *s, struct db_stmt *st, const char *what, const char *thing,
                    int64_t id) {
     int n = 0, rc = store_sql_run(s, st, what, &n);
     if (rc) return rc;
@@ -110,7 +110,7 @@ static int run_one(struct store *s, sqlite3_stmt *st, const char *what, const ch
 }
 
 static int user_exists(struct store *s, int64_t id) {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc = prep(s, XA_USER_EXISTS, &st);
     if (rc) return rc;
     store_sql_bind_i64(s, st, 1, id);
@@ -127,7 +127,7 @@ int store_user_create(struct store *s, const char *name, const char *pass_hash, 
     if (rc == FH_OK) rc = check_pass_hash(pass_hash);
     if (rc == FH_OK) rc = store_sql_writable(s, "store_user_create");
     if (rc) return rc;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if ((rc = prep(s, XA_USER_ADD, &st))) return rc;
     store_sql_bind_text(s, st, 1, name);
     store_sql_bind_text(s, st, 2, pass_hash);
@@ -136,7 +136,7 @@ int store_user_create(struct store *s, const char *name, const char *pass_hash, 
     // RETURNING: the row comes before the insert is final, so step to the end
     rc = store_sql_step(s, st, "add user");
     if (rc == 1) {
-        v = sqlite3_column_int64(st, 0);
+        v = db_col_i64(st, 0);
         rc = store_sql_run(s, st, "add user", NULL);
         if (rc == FH_OK) *id = v;
         return rc;
@@ -145,18 +145,18 @@ int store_user_create(struct store *s, const char *name, const char *pass_hash, 
 }
 
 // Fills u from a USER_COLS row (strings point into the row).
-static void user_row(sqlite3_stmt *st, struct store_user *u) {
+static void user_row(struct db_stmt *st, struct store_user *u) {
     memset(u, 0, sizeof *u);
-    u->id = sqlite3_column_int64(st, 0);
-    u->name = (const char *)sqlite3_column_text(st, 1);
-    u->has_password = sqlite3_column_type(st, 2) != SQLITE_NULL;
-    u->created = sqlite3_column_int64(st, 3);
-    u->recognition = sqlite3_column_int(st, 4);
-    u->quota_bytes = sqlite3_column_int64(st, 5);
-    u->n_photos = sqlite3_column_int(st, 6);
+    u->id = db_col_i64(st, 0);
+    u->name = (const char *)(const unsigned char *)db_col_text(st, 1);
+    u->has_password = !db_col_null(st, 2);
+    u->created = db_col_i64(st, 3);
+    u->recognition = (int)db_col_i64(st, 4);
+    u->quota_bytes = db_col_i64(st, 5);
+    u->n_photos = (int)db_col_i64(st, 6);
 }
 
-static int user_one(struct store *s, sqlite3_stmt *st, const char *what, struct store_user *out) {
+static int user_one(struct store *s, struct db_stmt *st, const char *what, struct store_user *out) {
     int rc = store_sql_step(s, st, what);
     if (rc <= 0) return rc < 0 ? rc : FH_E_NOTFOUND;
     user_row(st, out);
@@ -173,7 +173,7 @@ int store_user_find(struct store *s, const char *name, struct store_user *out) {
     FH_ASSERT(s && out);
     int rc = check_name(name);
     if (rc) return rc;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if ((rc = prep(s, XA_USER_FIND, &st))) return rc;
     store_sql_bind_text(s, st, 1, name);
     rc = user_one(s, st, "find user", out);
@@ -182,7 +182,7 @@ int store_user_find(struct store *s, const char *name, struct store_user *out) {
 
 int store_user_by_id(struct store *s, int64_t id, struct store_user *out) {
     FH_ASSERT(s && out);
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc = prep(s, XA_USER_BY_ID, &st);
     if (rc) return rc;
     store_sql_bind_i64(s, st, 1, id);
@@ -192,7 +192,7 @@ int store_user_by_id(struct store *s, int64_t id, struct store_user *out) {
 
 int store_users_each(struct store *s, int (*fn)(void *ctx, const struct store_user *u), void *ctx) {
     FH_ASSERT(s && fn);
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc = store_sql_iter_begin(s, users_each_sql, &st);
     if (rc) return rc;
     while ((rc = store_sql_step(s, st, "list users")) == 1) {
@@ -210,7 +210,7 @@ int store_user_set_password(struct store *s, int64_t id, const char *pass_hash) 
     int rc = check_pass_hash(pass_hash);
     if (rc == FH_OK) rc = store_sql_writable(s, "store_user_set_password");
     if (rc) return rc;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if ((rc = prep(s, XA_USER_PASS, &st))) return rc;
     store_sql_bind_i64(s, st, 1, id);
     store_sql_bind_text(s, st, 2, pass_hash);
@@ -222,14 +222,14 @@ int store_user_delete(struct store *s, int64_t id, struct store_user_counts *out
     int rc = store_sql_writable(s, "store_user_delete"), own;
     if (rc || (rc = store_sql_tx_enter(s, &own))) return rc;
     struct store_user_counts c = {0};
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if ((rc = prep(s, XA_USER_COUNTS, &st)) == FH_OK) {
         store_sql_bind_i64(s, st, 1, id);
         rc = store_sql_step(s, st, "count user rows");
         if (rc == 1) {
-            c = (struct store_user_counts){sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-                                           sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3),
-                                           sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5)};
+            c = (struct store_user_counts){db_col_i64(st, 0), db_col_i64(st, 1),
+                                           db_col_i64(st, 2), db_col_i64(st, 3),
+                                           db_col_i64(st, 4), db_col_i64(st, 5)};
             store_sql_finish(st);
             rc = FH_OK;
         } else if (rc == 0) {
@@ -249,7 +249,7 @@ static int user_set_int(struct store *s, enum xa_id id_st, int64_t id, int64_t v
                         const char *what) {
     int rc = store_sql_writable(s, what);
     if (rc) return rc;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if ((rc = prep(s, id_st, &st))) return rc;
     store_sql_bind_i64(s, st, 1, id);
     store_sql_bind_i64(s, st, 2, v);
@@ -286,7 +286,7 @@ int store_user_get_quota(struct store *s, int64_t id, int64_t *bytes) {
 
 int store_users_with_password(struct store *s, int *n) {
     FH_ASSERT(s && n);
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc = prep(s, XA_USERS_WITH_PASS, &st);
     if (rc) return rc;
     int64_t v = 0;
@@ -306,7 +306,7 @@ int store_session_insert(struct store *s, const struct store_session *x) {
                        (long long)x->expires, (long long)x->created);
     if ((rc = store_sql_writable(s, "store_session_insert")) || (rc = user_exists(s, x->user_id)))
         return rc;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if ((rc = prep(s, XA_SESSION_ADD, &st))) return rc;
     store_sql_bind_text(s, st, 1, x->hash);
     store_sql_bind_i64(s, st, 2, x->user_id);
@@ -322,7 +322,7 @@ int store_session_get(struct store *s, const char *hash, int64_t now, struct sto
     FH_ASSERT(s && out);
     int rc = check_hash(hash, "session");
     if (rc) return rc;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if ((rc = prep(s, XA_SESSION_GET, &st))) return rc;
     store_sql_bind_text(s, st, 1, hash);
     store_sql_bind_i64(s, st, 2, now);
@@ -331,10 +331,10 @@ int store_session_get(struct store *s, const char *hash, int64_t now, struct sto
     if (rc == 0) return fh_fail(FH_E_NOTFOUND, "store: no valid session");
     memset(out, 0, sizeof *out);
     memcpy(out->hash, hash, 65);
-    out->user_id = sqlite3_column_int64(st, 0);
-    out->created = sqlite3_column_int64(st, 1);
-    out->expires = sqlite3_column_int64(st, 2);
-    out->last_seen = sqlite3_column_int64(st, 3);
+    out->user_id = db_col_i64(st, 0);
+    out->created = db_col_i64(st, 1);
+    out->expires = db_col_i64(st, 2);
+    out->last_seen = db_col_i64(st, 3);
     store_sql_finish(st);
     return FH_OK;
 }
@@ -344,7 +344,7 @@ int store_session_touch(struct store *s, const char *hash, int64_t last_seen, in
     int rc = check_hash(hash, "session");
     if (rc == FH_OK) rc = store_sql_writable(s, "store_session_touch");
     if (rc) return rc;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if ((rc = prep(s, XA_SESSION_TOUCH, &st))) return rc;
     store_sql_bind_text(s, st, 1, hash);
     store_sql_bind_i64(s, st, 2, last_seen);
@@ -359,7 +359,7 @@ int store_session_delete(struct store *s, const char *hash) {
     int rc = check_hash(hash, "session");
     if (rc == FH_OK) rc = store_sql_writable(s, "store_session_delete");
     if (rc) return rc;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if ((rc = prep(s, XA_SESSION_DEL, &st))) return rc;
     store_sql_bind_text(s, st, 1, hash);
     int n = 0;
@@ -370,7 +370,7 @@ int store_session_delete(struct store *s, const char *hash) {
 static int delete_by(struct store *s, enum xa_id id, int64_t v, int *n, const char *what) {
     int rc = store_sql_writable(s, what), k = 0;
     if (rc) return rc;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if ((rc = prep(s, id, &st))) return rc;
     store_sql_bind_i64(s, st, 1, v);
     rc = store_sql_run(s, st, what, &k);
@@ -397,7 +397,7 @@ int store_token_insert(struct store *s, int64_t user_id, const char *hash, const
     if (rc == FH_OK) rc = store_sql_writable(s, "store_token_insert");
     if (rc == FH_OK) rc = user_exists(s, user_id);
     if (rc) return rc;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if ((rc = prep(s, XA_TOKEN_ADD, &st))) return rc;
     store_sql_bind_i64(s, st, 1, user_id);
     store_sql_bind_text(s, st, 2, hash);
@@ -405,7 +405,7 @@ int store_token_insert(struct store *s, int64_t user_id, const char *hash, const
     store_sql_bind_i64(s, st, 4, created);
     rc = store_sql_step(s, st, "add token");
     if (rc == 1) {
-        int64_t v = sqlite3_column_int64(st, 0);
+        int64_t v = db_col_i64(st, 0);
         rc = store_sql_run(s, st, "add token", NULL);
         if (rc == FH_OK) *id = v;
         return rc;
@@ -413,22 +413,22 @@ int store_token_insert(struct store *s, int64_t user_id, const char *hash, const
     return rc < 0 ? rc : fh_fail(FH_E_EXISTS, "store: token exists already");
 }
 
-static void token_row(sqlite3_stmt *st, struct store_token *t) {
+static void token_row(struct db_stmt *st, struct store_token *t) {
     memset(t, 0, sizeof *t);
-    t->id = sqlite3_column_int64(st, 0);
-    t->user_id = sqlite3_column_int64(st, 1);
-    const unsigned char *h = sqlite3_column_text(st, 2);
+    t->id = db_col_i64(st, 0);
+    t->user_id = db_col_i64(st, 1);
+    const unsigned char *h = (const unsigned char *)db_col_text(st, 2);
     if (h) snprintf(t->hash, sizeof t->hash, "%s", (const char *)h);
-    t->name = (const char *)sqlite3_column_text(st, 3);
-    t->created = sqlite3_column_int64(st, 4);
-    t->last_used = sqlite3_column_int64(st, 5);
+    t->name = (const char *)(const unsigned char *)db_col_text(st, 3);
+    t->created = db_col_i64(st, 4);
+    t->last_used = db_col_i64(st, 5);
 }
 
 int store_token_get(struct store *s, const char *hash, struct store_token *out) {
     FH_ASSERT(s && out);
     int rc = check_hash(hash, "token");
     if (rc) return rc;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if ((rc = prep(s, XA_TOKEN_GET, &st))) return rc;
     store_sql_bind_text(s, st, 1, hash);
     rc = store_sql_step(s, st, "get token");
@@ -445,7 +445,7 @@ int store_token_touch(struct store *s, int64_t id, int64_t last_used) {
     FH_ASSERT(s);
     int rc = store_sql_writable(s, "store_token_touch");
     if (rc) return rc;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if ((rc = prep(s, XA_TOKEN_TOUCH, &st))) return rc;
     store_sql_bind_i64(s, st, 1, id);
     store_sql_bind_i64(s, st, 2, last_used);
@@ -455,7 +455,7 @@ int store_token_touch(struct store *s, int64_t id, int64_t last_used) {
 int store_tokens_each(struct store *s, int64_t user_id,
                       int (*fn)(void *ctx, const struct store_token *t), void *ctx) {
     FH_ASSERT(s && fn);
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc = store_sql_iter_begin(s, tokens_each_sql, &st);
     if (rc) return rc;
     store_sql_bind_i64(s, st, 1, user_id);
@@ -472,7 +472,7 @@ int store_token_delete(struct store *s, int64_t user_id, int64_t token_id) {
     FH_ASSERT(s);
     int rc = store_sql_writable(s, "store_token_delete");
     if (rc) return rc;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if ((rc = prep(s, XA_TOKEN_DEL, &st))) return rc;
     store_sql_bind_i64(s, st, 1, token_id);
     store_sql_bind_i64(s, st, 2, user_id);

@@ -17,6 +17,44 @@ extern const char *const store_migrations[STORE_SCHEMA_VERSION];
 extern const char store_schema_domain[]; // schema_domain.c: photos/persons/faces rebuilt
                                           // with AUTOINCREMENT, photos.orig_name, ops log
 
+// The job queue's table (schema step 5), in either dialect: ID is the id column's type
+// (INTEGER PRIMARY KEY AUTOINCREMENT / an identity column), INT the integer type. state:
+// 0 queued, 1 running (under a lease), 2 done, 3 failed. lease_token counts the claims: the
+// worker that completes a job must hold the latest one (fencing), so a worker that lost
+// its lease can never commit. At most one pending (queued or running) job per photo.
+#define STORE_JOBS_TABLE(ID, INT)                                                           \
+    "CREATE TABLE jobs ("                                                                   \
+    "  id " ID ","                                                                          \
+    "  owner " INT " NOT NULL REFERENCES users (id) ON DELETE CASCADE,"                     \
+    "  kind TEXT NOT NULL,"                                                                 \
+    "  path TEXT NOT NULL,"                                                                 \
+    "  orig_name TEXT,"                                                                     \
+    "  state " INT " NOT NULL DEFAULT 0 CHECK (state IN (0, 1, 2, 3)),"                     \
+    "  attempts " INT " NOT NULL DEFAULT 0,"                                                \
+    "  lease_token " INT " NOT NULL DEFAULT 0,"                                             \
+    "  lease_until " INT " NOT NULL DEFAULT 0,"                                             \
+    "  worker TEXT,"                                                                        \
+    "  created " INT " NOT NULL,"                                                           \
+    "  finished " INT " NOT NULL DEFAULT 0,"                                                \
+    "  error TEXT"                                                                          \
+    ");"                                                                                    \
+    "CREATE UNIQUE INDEX jobs_pending ON jobs (owner, path) WHERE state IN (0, 1);"         \
+    "CREATE INDEX jobs_state ON jobs (state, id);"
+
+// PostgreSQL's migration steps (schema_pg.c): step k takes the version from the previous
+// step's `to` (0 for the first) to its own; the first builds everything at once.
+struct store_pg_step {
+    int to;
+    const char *sql;
+};
+extern const struct store_pg_step store_pg_migrations[];
+extern const int store_pg_n_migrations;
+// Advisory lock keys: the migration (session lock) and the write lock every transaction
+// takes first (store_begin), which gives PostgreSQL SQLite's one-writer-at-a-time rule that
+// the store's read-then-write functions rely on. Both "FHDB"-derived, arbitrary otherwise.
+#define STORE_PG_MIGRATE_LOCK 1178682433
+#define STORE_PG_WRITE_LOCK 1178682434
+
 // Runs steps[v .. n_steps-1] where v is the database's user_version, each step in its own
 // BEGIN IMMEDIATE transaction that also sets user_version (and application_id). v is
 // re-read inside each transaction, so two processes opening a new file at once do not both

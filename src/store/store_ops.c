@@ -4,6 +4,7 @@
 // inside the caller's open transaction (store_begin) except store_op_undo and
 // store_ops_prune, which take their own unless one is open.
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -226,13 +227,16 @@ int store_path_in_use(struct store *s, int64_t owner, const char *path, int *yes
     return FH_OK;
 }
 
+// ids from column 0, and (when the text column holds a number) a second id from column 1
 struct ids_ctx {
-    int64_t *v;
-    int n, cap;
+    int64_t *v, *w;
+    int n, cap, wcap;
 };
 static int id_cb(void *ctx, int64_t i, const char *text) {
     struct ids_ctx *c = ctx;
     if (fh_grow((void **)&c->v, &c->cap, c->n + 1, sizeof *c->v)) return 1;
+    if (fh_grow((void **)&c->w, &c->wcap, c->n + 1, sizeof *c->w)) return 1;
+    c->w[c->n] = text ? strtoll(text, NULL, 10) : 0;
     c->v[c->n++] = i;
     return 0;
 }
@@ -250,14 +254,16 @@ int store_photo_repath(struct store *s, int64_t owner, const char *old_path, con
     int64_t a[2] = {owner, 0};
     rc = store_sql(s, "SELECT id, '' FROM photos WHERE owner = ?1 AND path = ?2", a, 1, old_path, &r1, "repath: photos");
     if (rc >= 0)
-        rc = store_sql(s, "SELECT rowid, '' FROM op_photos WHERE owner = ?1 AND path = ?2", a, 1, old_path, &r2,
-                       "repath: ops");
+        rc = store_sql(s, "SELECT op_id, CAST(id AS TEXT) FROM op_photos WHERE owner = ?1 AND path = ?2", a, 1,
+                       old_path, &r2, "repath: ops");
     for (int i = 0; rc >= 0 && i < ph.n; i++)
         a[1] = ph.v[i], rc = store_sql(s, "UPDATE photos SET path = ?3 WHERE owner = ?1 AND id = ?2", a, 2, new_path,
                                        NULL, "repath photo");
-    for (int i = 0; rc >= 0 && i < op.n; i++)
-        a[1] = op.v[i], rc = store_sql(s, "UPDATE op_photos SET path = ?3 WHERE owner = ?1 AND rowid = ?2", a, 2,
-                                       new_path, NULL, "repath op photo");
-    fh_free(ph.v), fh_free(op.v);
+    for (int i = 0; rc >= 0 && i < op.n; i++) {
+        int64_t b[3] = {owner, op.v[i], op.w[i]};
+        rc = store_sql(s, "UPDATE op_photos SET path = ?4 WHERE owner = ?1 AND op_id = ?2 AND id = ?3", b, 3,
+                       new_path, NULL, "repath op photo");
+    }
+    fh_free(ph.v), fh_free(op.v), fh_free(ph.w), fh_free(op.w);
     return store_sql_tx_leave(s, own, rc < 0 ? rc : FH_OK);
 }

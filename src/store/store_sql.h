@@ -1,30 +1,30 @@
 // SPDX-License-Identifier: MIT
-// store-private: store.c's SQLite helpers for the store's other files (store_auth.c), so
+// store-private: store.c's statement helpers for the store's other files (store_auth.c), so
 // every file of the module shares one statement cache, one error mapping, one transaction
-// rule and the iteration guard. SQLite types stay inside store/: only store/*.c include this.
+// rule and the iteration guard. engine types stay inside store/: only store/*.c include this.
 // Conventions are store.c's: binds record the first failure, which the next step reports;
 // a step returns 1 (row), 0 (done, statement reset) or a negative FH_E_*.
 #ifndef FH_STORE_SQL_H
 #define FH_STORE_SQL_H
 
-#include <sqlite3.h>
+#include "store/db.h"
 
 #include "store/store.h"
 
 // Cached statements of the other files: slot 0..STORE_XST_MAX-1, one SQL text per slot
 // (each file owns a range, see store_auth.c); prepared on first use, finalised at close.
 #define STORE_XST_MAX 32
-int store_sql_prep(struct store *s, int slot, const char *sql, sqlite3_stmt **out);
-void store_sql_bind_i64(struct store *s, sqlite3_stmt *st, int i, int64_t v);
-void store_sql_bind_text(struct store *s, sqlite3_stmt *st, int i, const char *t); // NULL -> NULL
-int store_sql_step(struct store *s, sqlite3_stmt *st, const char *what);
+int store_sql_prep(struct store *s, int slot, const char *sql, struct db_stmt **out);
+void store_sql_bind_i64(struct store *s, struct db_stmt *st, int i, int64_t v);
+void store_sql_bind_text(struct store *s, struct db_stmt *st, int i, const char *t); // NULL -> NULL
+int store_sql_step(struct store *s, struct db_stmt *st, const char *what);
 // Steps to the end; *changes (may be NULL) gets sqlite3_changes.
-int store_sql_run(struct store *s, sqlite3_stmt *st, const char *what, int *changes);
+int store_sql_run(struct store *s, struct db_stmt *st, const char *what, int *changes);
 // At most one row, column 0 as an integer: 1 found (*v set), 0 none, negative error.
-int store_sql_one_i64(struct store *s, sqlite3_stmt *st, const char *what, int64_t *v);
-void store_sql_finish(sqlite3_stmt *st); // reset + clear bindings (after reading a row)
+int store_sql_one_i64(struct store *s, struct db_stmt *st, const char *what, int64_t *v);
+void store_sql_finish(struct db_stmt *st); // reset + clear bindings (after reading a row)
 // Copies n (<= 4) text columns into the buffer of s (valid until the next store call).
-int store_sql_copy_texts(struct store *s, sqlite3_stmt *st, const int *cols, int n,
+int store_sql_copy_texts(struct store *s, struct db_stmt *st, const int *cols, int n,
                          const char **out);
 // FH_E_ARG naming what if v is NULL (lo > 0), shorter than lo or longer than hi bytes.
 int store_sql_check_str(const char *v, const char *what, size_t lo, size_t hi);
@@ -37,7 +37,9 @@ int store_sql_tx_enter(struct store *s, int *own);
 int store_sql_tx_leave(struct store *s, int own, int rc);
 // Iterations: a private statement (so callbacks may read through s), counted so that
 // writes from the callback are refused. Always pair with store_sql_iter_end.
-int store_sql_iter_begin(struct store *s, const char *sql, sqlite3_stmt **out);
-void store_sql_iter_end(struct store *s, sqlite3_stmt *st);
+// DB_SQLITE or DB_PG: for the few statements written per dialect (the job queue)
+int store_sql_kind(const struct store *s);
+int store_sql_iter_begin(struct store *s, const char *sql, struct db_stmt **out);
+void store_sql_iter_end(struct store *s, struct db_stmt *st);
 
 #endif

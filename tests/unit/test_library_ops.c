@@ -202,12 +202,15 @@ static void test_unknown(void) {
     fh_free(m);
 }
 
-int main(void) {
-    char db[128];
-    snprintf(db, sizeof db, "/tmp/fh_test_library_ops_%d.db", (int)getpid());
-    remove(db);
-    TEST_COND("lib_open (no models needed)", lib_open(db, "no-models-here", &L) == 0);
-    if (!L) return TEST_REPORT();
+// Every case on one database: a file path (SQLite) or a postgres:// URL (issue 10).
+static void run_all(const char *db) {
+    int is_pg = store_is_url(db);
+    forgotten = 0;
+    forgotten_path[0] = 0;
+    U2 = 0;
+    TEST_COND(is_pg ? "pg: lib_open (no models needed)" : "lib_open (no models needed)",
+              lib_open(db, "no-models-here", &L) == 0);
+    if (!L) return;
     fixture();
     lib_on_forget(L, on_forget, NULL);
     char s0[1 << 16], bob0[1 << 16], sum[256];
@@ -223,9 +226,10 @@ int main(void) {
     char db2[128];
     snprintf(db2, sizeof db2, "/tmp/fh_test_library_ops_%d_b.db", (int)getpid());
     struct lib *L2 = NULL;
-    TEST_COND("lib_open_embedder: a missing file is FH_E_IO naming it; no database created",
-              lib_open_embedder(db2, "no-models-here", "/nonexistent/e.fhm", &L2) == FH_E_IO && !L2 &&
-                  strstr(fh_errmsg(), "e.fhm") && access(db2, F_OK) != 0);
+    if (!is_pg)
+        TEST_COND("lib_open_embedder: a missing file is FH_E_IO naming it; no database created",
+                  lib_open_embedder(db2, "no-models-here", "/nonexistent/e.fhm", &L2) == FH_E_IO && !L2 &&
+                      strstr(fh_errmsg(), "e.fhm") && access(db2, F_OK) != 0);
     snprintf(s0, sizeof s0, "%s", state(0, U1));
     snprintf(bob0, sizeof bob0, "%s", state(0, U2));
     TEST_COND("nothing to undo at first", lib_undo(L, U1, sum, sizeof sum) == FH_E_NOTFOUND);
@@ -327,6 +331,17 @@ int main(void) {
     test_unknown();
     TEST_COND("integrity at the end", store_check(lib_store(L)) == 0);
     lib_close(L);
+    L = NULL;
+    if (!is_pg) remove(db);
+}
+
+int main(void) {
+    char db[128], url[512];
+    snprintf(db, sizeof db, "/tmp/fh_test_library_ops_%d.db", (int)getpid());
     remove(db);
+    run_all(db);
+    int r = test_pg_url("fh_test_library_ops", url, sizeof url);
+    if (r != 0) TEST_COND("pg: a fresh test database", r == 1);
+    if (r == 1) run_all(url);
     return TEST_REPORT();
 }

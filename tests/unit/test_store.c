@@ -892,6 +892,117 @@ static void test_alloc_failures(void) {
     remove_db(other_path);
 }
 
+// ---- PostgreSQL (issue 10): the same API sections on a real server, plus its refusals ----------
+static void test_pg_busy(const char *url) {
+    struct store *a = NULL, *b = NULL;
+    int rc = store_open(url, &a);
+    if (rc == 0) rc = store_open(url, &b);
+    TEST_COND("pg: two connections to one database", rc == 0);
+    if (rc) {
+        store_close(a);
+        return;
+    }
+    TEST_COND("pg: set lock timeout", store_set_busy_timeout(b, 100) == 0);
+    TEST_COND("pg: A takes the write lock", store_begin(a) == 0 && store_meta_set(a, "lock", "a") == 0);
+    double t0 = fh_now_ms();
+    rc = store_begin(b);
+    double dt = fh_now_ms() - t0;
+    TEST_COND("pg: B's begin: FH_E_BUSY after the timeout", rc == FH_E_BUSY && dt >= 90);
+    TEST_COND("pg: ... and B is left outside a transaction", store_rollback(b) == 0 && store_commit(b) == FH_E_DB);
+    char buf[8];
+    TEST_COND("pg: B reads, not seeing A's uncommitted write",
+              store_meta_get(b, "lock", buf, sizeof buf) == FH_E_NOTFOUND);
+    TEST_COND("pg: A commits", store_commit(a) == 0);
+    TEST_COND("pg: B writes now", store_begin(b) == 0 && store_meta_set(b, "x", "y") == 0 && store_commit(b) == 0);
+    TEST_COND("pg: and sees A's write", store_meta_get(b, "lock", buf, sizeof buf) == 0 && strcmp(buf, "a") == 0);
+    // a failed statement aborts a PostgreSQL transaction: COMMIT must not report success
+    struct store_photo p = mkphoto("/pg/abort.jpg", 77);
+    int64_t pid;
+    TEST_COND("pg: begin + a write", store_begin(a) == 0 && store_photo_upsert(a, 1, &p, &pid) == 0);
+    struct store_face f = {0};
+    f.photo_id = pid;
+    f.box[2] = f.box[3] = 10;
+    f.model_id = 999999; // dim 0: the store does not look the model up, the foreign key fails
+    int64_t fid;
+    TEST_COND("pg: a statement the server rejects (foreign key)", store_face_insert(a, 1, &f, &fid) == FH_E_DB);
+    rc = store_commit(a);
+    struct store_photo q;
+    TEST_COND("pg: commit after a failed statement is FH_E_DB", rc == FH_E_DB);
+    TEST_COND("pg: ... and nothing of the transaction was written", store_photo_find(b, 1, p.path, &q) == FH_E_NOTFOUND);
+    store_rollback(a);
+    store_close(a);
+    store_close(b);
+}
+
+static void test_pg_refusals(void) {
+    char url[512], out[256], msg[512];
+    struct store *s = NULL;
+    int rc = store_open("postgresql:///nope?host=/nonexistent-fh-socket-dir&user=postgres&connect_timeout=2", &s);
+    TEST_COND("pg: an unreachable server is FH_E_DB naming the URL", rc == FH_E_DB && s == NULL &&
+                                                                     strstr(fh_errmsg(), "cannot connect to") &&
+                                                                     strstr(fh_errmsg(), "nonexistent-fh-socket-dir"));
+    rc = store_open("postgresql://alice:s3cr3t@/nope?host=/nonexistent-fh-socket-dir&connect_timeout=2", &s);
+    snprintf(msg, sizeof msg, "%s", fh_errmsg());
+    TEST_COND("pg: the password never appears in the message", rc == FH_E_DB && !strstr(msg, "s3cr3t") &&
+                                                                   strstr(msg, "alice:***@"));
+    if (test_pg_url("fh_test_store_other", url, sizeof url) != 1) return;
+    rc = store_open_ex(url, STORE_OPEN_EXISTING, &s);
+    TEST_COND("pg: an empty database with STORE_OPEN_EXISTING is FH_E_NOTFOUND", rc == FH_E_NOTFOUND && !s);
+    TEST_COND("pg: ... and nothing was created",
+              test_pg_sql(url, "SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'", out, sizeof out) == 0 &&
+                  strcmp(out, "0") == 0);
+    test_pg_sql(url, "CREATE TABLE theirs (x int); INSERT INTO theirs VALUES (7)", out, sizeof out);
+    rc = store_open(url, &s);
+    TEST_COND("pg: a database of another program is refused", rc == FH_E_DB && !s &&
+                                                                strstr(fh_errmsg(), "not a facehatch database"));
+    TEST_COND("pg: ... and left as it was",
+              test_pg_sql(url, "SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'", out, sizeof out) == 0 &&
+                  strcmp(out, "1") == 0);
+    test_pg_url("fh_test_store_other", url, sizeof url);
+    rc = store_open(url, &s);
+    TEST_COND("pg: a new library", rc == 0);
+    int v = 0;
+    TEST_COND("pg: ... at the current schema version", rc == 0 && store_schema_version(s, &v) == 0 &&
+                                                         v == STORE_SCHEMA_VERSION && store_check(s) == 0);
+    store_close(s);
+    rc = store_open_ex(url, STORE_OPEN_EXISTING, &s);
+    TEST_COND("pg: STORE_OPEN_EXISTING opens an existing library", rc == 0);
+    store_close(s);
+    test_pg_sql(url, "UPDATE facehatch_schema SET version = 99", out, sizeof out);
+    rc = store_open(url, &s);
+    TEST_COND("pg: a newer schema is refused", rc == FH_E_DB && strstr(fh_errmsg(), "newer"));
+    TEST_COND("pg: ... and left at its version",
+              test_pg_sql(url, "SELECT version FROM facehatch_schema", out, sizeof out) == 0 && strcmp(out, "99") == 0);
+}
+
+static void test_pg(void) {
+    char url[512];
+    int r = test_pg_url("fh_test_store", url, sizeof url);
+    if (r == 0) return;
+    TEST_COND("pg: a fresh test database", r == 1);
+    if (r != 1) return;
+    struct store *s;
+    int rc = store_open(url, &s);
+    TEST_COND("pg: open (creates the schema)", rc == 0);
+    if (rc) {
+        printf("# %s\n", fh_errmsg());
+        return;
+    }
+    test_photos_faces(s);
+    test_limits(s);
+    test_persons(s);
+    test_owners(s);
+    test_transactions(s);
+    test_callbacks(s);
+    TEST_COND("pg: check", store_check(s) == FH_OK);
+    store_close(s);
+    rc = store_open(url, &s);
+    TEST_COND("pg: reopen keeps the data", rc == 0 && store_check(s) == FH_OK);
+    store_close(s);
+    test_pg_busy(url);
+    test_pg_refusals();
+}
+
 int main(void) {
     snprintf(db_path, sizeof db_path, "/tmp/fh_test_store_%d.db", (int)getpid());
     snprintf(other_path, sizeof other_path, "/tmp/fh_test_store_%d_other.db", (int)getpid());
@@ -930,5 +1041,6 @@ int main(void) {
     TEST_COND("final reopen and integrity check", rc == 0 && store_check(s1) == FH_OK);
     store_close(s1);
     remove_db(db_path);
+    test_pg();
     return TEST_REPORT();
 }
