@@ -125,7 +125,7 @@ static const char schema_v4[] =
     "ALTER TABLE op_faces ADD COLUMN detector TEXT;";
 
 // 4 -> 5: the job queue (issue 10; table in store_int.h, shared with PostgreSQL's schema)
-static const char schema_v5[] = STORE_JOBS_TABLE("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER");
+static const char schema_v5[] = STORE_JOBS_TABLE("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER", "BLOB");
 
 const char *const store_migrations[] = {
     schema_v1,           // 0 -> 1

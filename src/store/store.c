@@ -1559,6 +1559,9 @@ int store_sql_prep(struct store *s, int slot, const char *sql, struct db_stmt **
     return FH_OK;
 }
 void store_sql_bind_i64(struct store *s, struct db_stmt *st, int i, int64_t v) { bind_i64(s, st, i, v); }
+void store_sql_bind_blob(struct store *s, struct db_stmt *st, int i, const void *p, size_t n) {
+    bind_blob(s, st, i, p, n);
+}
 void store_sql_bind_text(struct store *s, struct db_stmt *st, int i, const char *t) {
     bind_text(s, st, i, t);
 }
@@ -1574,6 +1577,8 @@ int store_sql_copy_texts(struct store *s, struct db_stmt *st, const int *cols, i
                          const char **out) {
     return copy_texts(s, st, cols, n, out);
 }
+int store_sql_reserve(struct store *s, size_t n) { return reserve((void **)&s->str, &s->str_cap, n); }
+char *store_sql_buffer(struct store *s) { return s->str; }
 int store_sql_check_str(const char *v, const char *what, size_t lo, size_t hi) {
     return check_str(v, what, lo, hi);
 }

@@ -386,4 +386,47 @@ int store_path_in_use(struct store *s, int64_t owner, const char *path, int *yes
 // transaction unless one is open). FH_E_ARG for paths over STORE_PATH_MAX or empty.
 int store_photo_repath(struct store *s, int64_t owner, const char *old_path, const char *new_path);
 
+// ---- the job queue (store_jobs.c) -------------------------------------------------------------
+// Work for `facehatch worker` processes (issue 10). A job is claimed under a lease (seconds,
+// by the database's clock); the worker renews it while it works (heartbeat) and finishes
+// the job inside the same transaction as its results, with the claim's token: a worker
+// whose lease ran out (it stalled, or was killed and its job re-claimed) gets FH_E_NOTFOUND
+// there and must roll back, so a photo's faces are written exactly once. A job whose lease
+// expires is claimed again (attempts counts the claims).
+#define STORE_JOB_INDEX "index"        // a photo: path (read by the worker) or data (an upload)
+#define STORE_JOB_CLUSTER "cluster"    // form persons from the owner's unknown faces
+#define STORE_JOB_DATA_MAX (1u << 30)  // bytes of an upload kept in a job (PostgreSQL: 1 GB)
+enum store_job_state { STORE_JOB_QUEUED = 0, STORE_JOB_RUNNING, STORE_JOB_DONE, STORE_JOB_FAILED };
+struct store_job {
+    int64_t id, owner;
+    char kind[16];
+    const char *path;            // into s, valid until the next store call
+    const char *orig_name;       // NULL: none
+    const uint8_t *data;         // NULL: read path; else data_size bytes (into s)
+    size_t data_size;
+    int attempts;                // claims so far, this one included
+    int64_t token;               // the claim's fencing token
+};
+// Queues a job; *added (may be NULL) 0 when the same (owner, kind, path) is queued already
+// (not yet claimed): nothing is added then. kind STORE_JOB_INDEX needs a path (1..
+// STORE_PATH_MAX bytes); a cluster job's path is "". data: NULL or n <= STORE_JOB_DATA_MAX.
+int store_job_enqueue(struct store *s, int64_t owner, const char *kind, const char *path,
+                      const char *orig_name, const uint8_t *data, size_t n, int *added);
+// Claims the oldest claimable job (index jobs before cluster jobs; a cluster job only while
+// no other of its owner runs) for lease_s (1..86400) seconds. FH_E_NOTFOUND: none.
+int store_job_claim(struct store *s, const char *worker, int lease_s, struct store_job *out);
+// Renews the lease; FH_E_NOTFOUND when it was lost.
+int store_job_heartbeat(struct store *s, int64_t id, int64_t token, int lease_s);
+// Marks the job done (ok) or failed (error: NULL or a message); call inside the transaction
+// that writes the job's results. FH_E_NOTFOUND when the lease was lost: roll back.
+int store_job_finish(struct store *s, int64_t id, int64_t token, int ok, const char *error);
+struct store_job_counts {
+    int64_t queued, running, done, failed;
+};
+// Jobs by state, of one owner (or all: owner 0).
+int store_jobs_count(struct store *s, int64_t owner, struct store_job_counts *out);
+// Deletes done and failed jobs finished before `before` (seconds since the epoch); *n (may
+// be NULL) gets how many.
+int store_jobs_purge(struct store *s, int64_t before, int *n);
+
 #endif

@@ -18,17 +18,21 @@ extern const char store_schema_domain[]; // schema_domain.c: photos/persons/face
                                           // with AUTOINCREMENT, photos.orig_name, ops log
 
 // The job queue's table (schema step 5), in either dialect: ID is the id column's type
-// (INTEGER PRIMARY KEY AUTOINCREMENT / an identity column), INT the integer type. state:
-// 0 queued, 1 running (under a lease), 2 done, 3 failed. lease_token counts the claims: the
-// worker that completes a job must hold the latest one (fencing), so a worker that lost
-// its lease can never commit. At most one pending (queued or running) job per photo.
-#define STORE_JOBS_TABLE(ID, INT)                                                           \
+// (INTEGER PRIMARY KEY AUTOINCREMENT / an identity column), INT the integer type, BLOB the
+// bytes type. kind: "index" (a photo: a path the worker reads, or the upload's bytes in
+// data) or "cluster" (form persons from the owner's unknown faces). state: 0 queued, 1
+// running (under a lease), 2 done, 3 failed. lease_token counts the claims: the worker that
+// completes a job must hold the latest one (fencing), so a worker that lost its lease can
+// never commit. At most one queued job per (owner, kind, path); a running one may have a
+// queued successor (the photo changed again, more faces to cluster).
+#define STORE_JOBS_TABLE(ID, INT, BLOB)                                                     \
     "CREATE TABLE jobs ("                                                                   \
     "  id " ID ","                                                                          \
     "  owner " INT " NOT NULL REFERENCES users (id) ON DELETE CASCADE,"                     \
     "  kind TEXT NOT NULL,"                                                                 \
     "  path TEXT NOT NULL,"                                                                 \
     "  orig_name TEXT,"                                                                     \
+    "  data " BLOB ","                                                                      \
     "  state " INT " NOT NULL DEFAULT 0 CHECK (state IN (0, 1, 2, 3)),"                     \
     "  attempts " INT " NOT NULL DEFAULT 0,"                                                \
     "  lease_token " INT " NOT NULL DEFAULT 0,"                                             \
@@ -38,7 +42,7 @@ extern const char store_schema_domain[]; // schema_domain.c: photos/persons/face
     "  finished " INT " NOT NULL DEFAULT 0,"                                                \
     "  error TEXT"                                                                          \
     ");"                                                                                    \
-    "CREATE UNIQUE INDEX jobs_pending ON jobs (owner, path) WHERE state IN (0, 1);"         \
+    "CREATE UNIQUE INDEX jobs_queued ON jobs (owner, kind, path) WHERE state = 0;"          \
     "CREATE INDEX jobs_state ON jobs (state, id);"
 
 // PostgreSQL's migration steps (schema_pg.c): step k takes the version from the previous

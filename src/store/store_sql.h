@@ -13,9 +13,10 @@
 
 // Cached statements of the other files: slot 0..STORE_XST_MAX-1, one SQL text per slot
 // (each file owns a range, see store_auth.c); prepared on first use, finalised at close.
-#define STORE_XST_MAX 32
+#define STORE_XST_MAX 48
 int store_sql_prep(struct store *s, int slot, const char *sql, struct db_stmt **out);
 void store_sql_bind_i64(struct store *s, struct db_stmt *st, int i, int64_t v);
+void store_sql_bind_blob(struct store *s, struct db_stmt *st, int i, const void *p, size_t n);
 void store_sql_bind_text(struct store *s, struct db_stmt *st, int i, const char *t); // NULL -> NULL
 int store_sql_step(struct store *s, struct db_stmt *st, const char *what);
 // Steps to the end; *changes (may be NULL) gets sqlite3_changes.
@@ -26,6 +27,9 @@ void store_sql_finish(struct db_stmt *st); // reset + clear bindings (after read
 // Copies n (<= 4) text columns into the buffer of s (valid until the next store call).
 int store_sql_copy_texts(struct store *s, struct db_stmt *st, const int *cols, int n,
                          const char **out);
+// The buffer of s that store_*_get results point into, grown to at least n bytes.
+int store_sql_reserve(struct store *s, size_t n);
+char *store_sql_buffer(struct store *s);
 // FH_E_ARG naming what if v is NULL (lo > 0), shorter than lo or longer than hi bytes.
 int store_sql_check_str(const char *v, const char *what, size_t lo, size_t hi);
 // 1 if h is exactly 64 hex digits (a SHA-256), else 0 (NULL too).

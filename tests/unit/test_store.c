@@ -892,6 +892,65 @@ static void test_alloc_failures(void) {
     remove_db(other_path);
 }
 
+// ---- the job queue (issue 10), on either engine -----------------------------------------------
+static void test_jobs(struct store *s, struct store *s2) {
+    int added = -1;
+    struct store_job j, k;
+    struct store_job_counts c;
+    TEST_COND("jobs: empty queue: claim is FH_E_NOTFOUND", store_job_claim(s, "w1", 30, &j) == FH_E_NOTFOUND);
+    TEST_COND("jobs: enqueue", store_job_enqueue(s, 1, STORE_JOB_INDEX, "/j/a.jpg", NULL, NULL, 0, &added) == 0 && added == 1);
+    TEST_COND("jobs: the same photo again is not queued twice",
+              store_job_enqueue(s, 1, STORE_JOB_INDEX, "/j/a.jpg", NULL, NULL, 0, &added) == 0 && added == 0);
+    static const uint8_t bytes[5] = {0, 1, 0xff, 0x5c, 'x'};
+    TEST_COND("jobs: an upload with its bytes",
+              store_job_enqueue(s, 1, STORE_JOB_INDEX, "/up/b.jpg", "Holiday.jpg", bytes, 5, &added) == 0 && added == 1);
+    TEST_COND("jobs: a cluster job", store_job_enqueue(s, 1, STORE_JOB_CLUSTER, "", NULL, NULL, 0, &added) == 0 && added);
+    TEST_COND("jobs: bad kind, empty index path, huge data refused",
+              store_job_enqueue(s, 1, "zap", "/x", NULL, NULL, 0, NULL) == FH_E_ARG &&
+                  store_job_enqueue(s, 1, STORE_JOB_INDEX, "", NULL, NULL, 0, NULL) == FH_E_ARG &&
+                  store_job_enqueue(s, 1, STORE_JOB_INDEX, "/x", NULL, bytes, (size_t)STORE_JOB_DATA_MAX + 1, NULL) == FH_E_ARG);
+    TEST_COND("jobs: counts", store_jobs_count(s, 0, &c) == 0 && c.queued == 3 && c.running == 0);
+    TEST_COND("jobs: claim the oldest", store_job_claim(s, "w1", 30, &j) == 0 && !strcmp(j.kind, "index") &&
+                                            !strcmp(j.path, "/j/a.jpg") && !j.orig_name && !j.data && j.attempts == 1);
+    TEST_COND("jobs: a second worker gets the next one, with its bytes",
+              store_job_claim(s2, "w2", 30, &k) == 0 && k.id != j.id && !strcmp(k.path, "/up/b.jpg") &&
+                  k.orig_name && !strcmp(k.orig_name, "Holiday.jpg") && k.data_size == 5 && !memcmp(k.data, bytes, 5));
+    TEST_COND("jobs: a photo being worked on may be queued again",
+              store_job_enqueue(s, 1, STORE_JOB_INDEX, "/j/a.jpg", NULL, NULL, 0, &added) == 0 && added == 1);
+    struct store_job c1, c2;
+    TEST_COND("jobs: index jobs first, then the cluster job",
+              store_job_claim(s2, "w2", 30, &c1) == 0 && !strcmp(c1.kind, "index") && !strcmp(c1.path, "/j/a.jpg") &&
+                  store_job_claim(s2, "w2", 30, &c2) == 0 && !strcmp(c2.kind, "cluster"));
+    TEST_COND("jobs: one cluster job of an owner at a time",
+              store_job_enqueue(s, 1, STORE_JOB_CLUSTER, "", NULL, NULL, 0, &added) == 0 && added == 1 &&
+                  store_job_claim(s, "w1", 30, &k) == FH_E_NOTFOUND);
+    TEST_COND("jobs: heartbeat", store_job_heartbeat(s, j.id, j.token, 30) == 0);
+    TEST_COND("jobs: finish inside a transaction", store_begin(s) == 0 && store_job_finish(s, j.id, j.token, 1, NULL) == 0 &&
+                                                       store_commit(s) == 0);
+    TEST_COND("jobs: finishing twice: the lease is gone", store_job_finish(s, j.id, j.token, 1, NULL) == FH_E_NOTFOUND &&
+                                                              store_job_heartbeat(s, j.id, j.token, 30) == FH_E_NOTFOUND);
+    TEST_COND("jobs: finish the cluster job; the next one is claimable",
+              store_job_finish(s2, c2.id, c2.token, 0, "boom") == 0 && store_job_claim(s, "w1", 30, &k) == 0 &&
+                  !strcmp(k.kind, "cluster") && store_job_finish(s, k.id, k.token, 1, NULL) == 0);
+    // lease expiry: c1 (w2) stalls with a 1 s lease; w1 takes it over with a new token
+    TEST_COND("jobs: a short lease", store_job_heartbeat(s2, c1.id, c1.token, 1) == 0);
+    usleep(2100 * 1000);
+    struct store_job r;
+    TEST_COND("jobs: after the lease, another worker re-claims the job",
+              store_job_claim(s, "w1", 30, &r) == 0 && r.id == c1.id && r.attempts == 2 && r.token != c1.token);
+    TEST_COND("jobs: the stalled worker can neither renew nor finish",
+              store_job_heartbeat(s2, c1.id, c1.token, 30) == FH_E_NOTFOUND &&
+                  store_begin(s2) == 0 && store_job_finish(s2, c1.id, c1.token, 1, NULL) == FH_E_NOTFOUND &&
+                  store_rollback(s2) == 0);
+    TEST_COND("jobs: the new holder finishes", store_job_finish(s, r.id, r.token, 1, NULL) == 0);
+    TEST_COND("jobs: a wrong token cannot finish the upload's job", store_job_finish(s2, 2, 0, 1, NULL) == FH_E_NOTFOUND);
+    TEST_COND("jobs: counts by owner", store_jobs_count(s, 1, &c) == 0 && c.queued == 0 && c.running == 1 &&
+                                           c.done == 3 && c.failed == 1 && store_jobs_count(s, 2, &c) == 0 &&
+                                           c.done == 0);
+    int n = 0;
+    TEST_COND("jobs: purge finished ones", store_jobs_purge(s, (int64_t)4e9, &n) == 0 && n == 4);
+}
+
 // ---- PostgreSQL (issue 10): the same API sections on a real server, plus its refusals ----------
 static void test_pg_busy(const char *url) {
     struct store *a = NULL, *b = NULL;
@@ -994,6 +1053,11 @@ static void test_pg(void) {
     test_owners(s);
     test_transactions(s);
     test_callbacks(s);
+    struct store *s2;
+    if (store_open(url, &s2) == 0) {
+        test_jobs(s, s2);
+        store_close(s2);
+    }
     TEST_COND("pg: check", store_check(s) == FH_OK);
     store_close(s);
     rc = store_open(url, &s);
@@ -1021,6 +1085,11 @@ int main(void) {
     test_owners(s1);
     test_transactions(s1);
     test_callbacks(s1);
+    struct store *s2;
+    if (store_open(db_path, &s2) == 0) {
+        test_jobs(s1, s2);
+        store_close(s2);
+    }
     TEST_COND("integrity check of the file database", store_check(s1) == FH_OK);
     store_close(s1);
     test_busy();
