@@ -41,7 +41,10 @@ struct cli_opts {
                           // instead of running a detector)
     int seed;             // --seed N (ident/cluster sampling; default 1)
     int synthetic;        // --synthetic N (eval ident: N generated distractors in the int8 gallery)
-    const char *db;       // --db FILE (photo library)
+    const char *db;       // --db FILE or postgres://URL (photo library); $FACEHATCH_DB when absent
+    int enqueue_only;     // --enqueue-only (index: queue jobs for workers instead of indexing)
+    int exit_when_idle;   // --exit-when-idle (worker: return once the queue is empty)
+    int lease;            // --lease S (worker: seconds a claimed job is held; 0 = 60)
     int json;             // --json
     const char *user;     // --user NAME (library commands; default "local")
     const char *embedder; // --embedder FILE (.fhm or .tflite) instead of the pinned
@@ -120,6 +123,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
 int cmd_index(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
 int cmd_persons(int argc, char **argv);
 int cmd_person(int argc, char **argv);
 int cmd_rename(int argc, char **argv);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The photo-library commands: index, persons, person, rename, merge, face, search,
 // recluster. All go through library/ (which goes through store/ for every SQL).
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -61,7 +62,7 @@ static void progress(void *ctx, const struct lib_progress *p) {
 }
 
 int cmd_index(int argc, char **argv) {
-    const char *usage = "index DIR... --db LIB.db [--user NAME] [--detector mtcnn|haar|ulfd|faceboxes|fused] [--embedder FILE] [--threads N] [--min-face N] [--thresh P,R,O] [--no-flip]";
+    const char *usage = "index DIR... --db LIB.db|postgres://URL [--enqueue-only] [--user NAME] [--detector mtcnn|haar|ulfd|faceboxes|fused] [--embedder FILE] [--threads N] [--min-face N] [--thresh P,R,O] [--no-flip]";
     struct cli_opts o;
     struct lib *L;
     int64_t owner;
@@ -71,17 +72,79 @@ int cmd_index(int argc, char **argv) {
         fprintf(stderr, "facehatch: index needs a folder\nusage: facehatch %s\n", usage);
         return EXIT_USAGE;
     }
-    if ((rc = open_lib(&o, usage, 1, &L, &owner))) return rc;
+    if ((rc = open_lib(&o, usage, !o.enqueue_only, &L, &owner))) return rc;
     struct lib_options lo = lib_opts(&o);
     struct bar b = {isatty(2), 0};
     lo.progress = progress, lo.progress_ctx = &b;
     struct lib_stats st;
+    if (o.enqueue_only) { // the work goes to `facehatch worker` processes
+        int queued = 0;
+        rc = lib_enqueue(L, owner, (const char *const *)argv, argc, &st, &queued);
+        if (rc) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+        printf("{\"files\":%d,\"queued\":%d,\"unchanged\":%d,\"deleted\":%d,\"seconds\":%.2f}\n", st.files,
+               queued, st.unchanged, st.deleted, st.seconds);
+        lib_close(L);
+        return rc ? EXIT_FAIL : EXIT_OK;
+    }
     rc = lib_index(L, owner, (const char *const *)argv, argc, &lo, &st);
     if (rc) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
     printf("{\"files\":%d,\"indexed\":%d,\"unchanged\":%d,\"failed\":%d,\"deleted\":%d,\"faces\":%d,"
            "\"persons_new\":%d,\"seconds\":%.2f,\"photos_per_s\":%.2f,\"faces_per_s\":%.2f}\n",
            st.files, st.indexed, st.unchanged, st.failed, st.deleted, st.faces, st.persons_new, st.seconds,
            st.seconds > 0 ? st.indexed / st.seconds : 0, st.seconds > 0 ? st.faces / st.seconds : 0);
+    lib_close(L);
+    return rc ? EXIT_FAIL : EXIT_OK;
+}
+
+// ---- worker --------------------------------------------------------------------------------------
+static volatile int worker_stop;
+static void on_signal(int sig) {
+    (void)sig;
+    worker_stop = 1;
+}
+static void worker_report(void *ctx, int64_t job, const char *kind, const char *path, const char *what, int faces) {
+    (void)ctx;
+    printf("{\"job\":%lld,\"kind\":\"%s\",\"path\":", (long long)job, kind);
+    json_str(stdout, path ? path : "");
+    printf(",\"result\":\"%s\",\"%s\":%d}\n", what, strcmp(kind, "cluster") ? "faces" : "persons_new", faces);
+    fflush(stdout);
+}
+
+int cmd_worker(int argc, char **argv) {
+    const char *usage = "worker --db postgres://URL|LIB.db [--threads N] [--exit-when-idle] [--lease S] [--detector D] [--embedder FILE] [--min-face N] [--no-flip]";
+    struct cli_opts o;
+    int rc = cli_parse(&argc, argv, &o, usage);
+    if (rc) return rc;
+    if (argc > 0) {
+        fprintf(stderr, "facehatch: worker takes no arguments\nusage: facehatch %s\n", usage);
+        return EXIT_USAGE;
+    }
+    if (!o.db) {
+        fprintf(stderr, "facehatch: --db URL (or $FACEHATCH_DB) is required\nusage: facehatch %s\n", usage);
+        return EXIT_USAGE;
+    }
+    if (cli_models_need(&o)) return EXIT_FAIL;
+    struct lib *L;
+    // a worker never creates a library: a wrong URL or an empty database is an error
+    if (lib_open_ex(o.db, o.models, o.embedder, STORE_OPEN_EXISTING, &L)) {
+        fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+        return EXIT_FAIL;
+    }
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    struct lib_options lo = lib_opts(&o);
+    if (!o.threads) lo.threads = 1; // one engine thread: scale out with more workers
+    struct lib_worker_options w = {.lease_s = o.lease, .exit_when_idle = o.exit_when_idle, .stop = &worker_stop,
+                                   .report = worker_report};
+    struct lib_worker_stats st;
+    rc = lib_worker_run(L, &lo, &w, &st);
+    if (rc) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+    printf("{\"jobs\":%d,\"indexed\":%d,\"unchanged\":%d,\"failed\":%d,\"clustered\":%d,\"lease_lost\":%d,"
+           "\"faces\":%d,\"persons_new\":%d,\"seconds\":%.2f,\"photos_per_s\":%.2f}\n",
+           st.jobs, st.indexed, st.unchanged, st.failed, st.clustered, st.lost, st.faces, st.persons_new, st.seconds,
+           st.seconds > 0 ? st.indexed / st.seconds : 0);
     lib_close(L);
     return rc ? EXIT_FAIL : EXIT_OK;
 }

@@ -56,6 +56,8 @@ int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
         else if (!strcmp(a, "--packed-pyramid")) o->packed = 1;
         else if (!strcmp(a, "--quick")) o->quick = 1;
         else if (!strcmp(a, "--json")) o->json = 1;
+        else if (!strcmp(a, "--enqueue-only")) o->enqueue_only = 1;
+        else if (!strcmp(a, "--exit-when-idle")) o->exit_when_idle = 1;
         else if (!strcmp(a, "--models") || !strcmp(a, "--data") || !strcmp(a, "--detector") ||
                  !strcmp(a, "--plot") || !strcmp(a, "--db") || !strcmp(a, "--user") ||
                  !strcmp(a, "--embedder") || !strcmp(a, "--events") || !strcmp(a, "--results")) {
@@ -76,6 +78,9 @@ int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
             if (!val || parse_int(val, lo, hi, dst)) bad = 1;
             else i++;
             if (dst == &o->min_face) o->min_face_given = 1;
+        } else if (!strcmp(a, "--lease")) {
+            if (!val || parse_int(val, 1, 86400, &o->lease)) bad = 1;
+            else i++;
         } else if (!strcmp(a, "--synthetic")) {
             if (!val || parse_int(val, 0, 10000000, &o->synthetic)) bad = 1;
             else i++;
@@ -110,6 +115,10 @@ int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
         }
     }
     *argc = k;
+    if (!o->db) {
+        const char *env = getenv("FACEHATCH_DB");
+        if (env && *env) o->db = env;
+    }
     o->models = cli_models_find(o->models_arg, NULL);
     o->models_found = o->models != NULL;
     if (!o->models) o->models = o->models_arg ? o->models_arg : "./models";

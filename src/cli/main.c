@@ -16,6 +16,7 @@ static const struct {
     {"bench", cmd_bench, "bench [--runs N]                    per-net and end-to-end timings"},
     {"eval", cmd_eval, "eval lfw|wider|cmu-mit|ident|cluster   the measuring instruments (see eval --help)"},
     {"index", cmd_index, "index DIR... --db LIB.db               add/update photos in a library"},
+    {"worker", cmd_worker, "worker --db postgres://URL [--threads N] [--exit-when-idle]   run queued indexing jobs"},
     {"persons", cmd_persons, "persons --db LIB.db [--json]        the persons found (unknown faces last)"},
     {"person", cmd_person, "person NAME|ID|new NAME FACE...|delete ID --db LIB.db   one person; new; delete"},
     {"rename", cmd_rename, "rename ID NAME --db LIB.db          name a person"},

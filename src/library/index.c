@@ -39,13 +39,19 @@ static char *dup_str(const char *t) {
 }
 
 int lib_open_embedder(const char *db_path, const char *models_dir, const char *embedder, struct lib **out) {
+    return lib_open_ex(db_path, models_dir, embedder, 0, out);
+}
+
+int lib_open_ex(const char *db_path, const char *models_dir, const char *embedder, int store_flags,
+                struct lib **out) {
     *out = NULL;
     struct lib *L = fh_calloc(1, sizeof *L);
     if (!L) return fh_fail(FH_E_NOMEM, "library: out of memory");
     pthread_mutex_init(&L->engine_mu, NULL);
     int rc = fh_embedder_identify(embedder, &L->emb_id); // before the store: a bad file changes nothing
-    if (!rc) rc = store_open(db_path, &L->s);
+    if (!rc) rc = store_open_ex(db_path, store_flags, &L->s);
     if (!rc && !(L->models_dir = dup_str(models_dir))) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
+    if (!rc && !(L->db_path = dup_str(db_path))) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
     if (!rc && embedder && !(L->embedder = dup_str(embedder))) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
     if (rc) {
         lib_close(L);
@@ -62,6 +68,7 @@ void lib_close(struct lib *L) {
     fh_models_free(L->m);
     pthread_mutex_destroy(&L->engine_mu);
     fh_free(L->models_dir);
+    fh_free(L->db_path);
     fh_free(L->embedder);
     fh_free(L);
 }
@@ -241,6 +248,58 @@ static int collect_gone(void *ctx, const struct store_photo *p) {
     return 0;
 }
 
+// The roots' image files (all, sorted) and those not committed with the same size and
+// mtime (todo). *roots gets the resolved roots (free with free_roots).
+static int collect(struct lib *L, int64_t owner, const char *const *roots_in, int n_roots, char ***roots_out,
+                   struct files *all, struct files *todo, struct lib_stats *st) {
+    char **roots = fh_calloc((size_t)(n_roots ? n_roots : 1), sizeof *roots);
+    *roots_out = roots;
+    int rc = roots ? FH_OK : fh_fail(FH_E_NOMEM, "index: out of memory");
+    for (int i = 0; !rc && i < n_roots; i++) {
+        if (!(roots[i] = realpath(roots_in[i], NULL))) rc = fh_fail(FH_E_IO, "%s: %s", roots_in[i], strerror(errno));
+        struct stat sb;
+        if (!rc && !stat(roots[i], &sb) && !S_ISDIR(sb.st_mode)) {
+            if (is_image_name(roots[i])) rc = add_file(all, roots[i], &sb);
+            else rc = fh_fail(FH_E_ARG, "%s: not a folder or a photo", roots_in[i]);
+        } else if (!rc) {
+            rc = walk(roots[i], 0, all);
+        }
+    }
+    if (!rc) qsort(all->v, (size_t)all->n, sizeof *all->v, cmp_file);
+    st->files = all->n;
+    // skip what is committed with the same size and mtime
+    for (int i = 0; !rc && i < all->n; i++) {
+        struct store_photo p;
+        int f = store_photo_find(L->s, owner, all->v[i].path, &p);
+        if (f == FH_OK && p.size == all->v[i].size && p.mtime == all->v[i].mtime) st->unchanged++;
+        else if (f == FH_OK || f == FH_E_NOTFOUND) rc = add_file(todo, all->v[i].path, &(struct stat){.st_size = all->v[i].size, .st_mtime = all->v[i].mtime});
+        else rc = f;
+    }
+    return rc;
+}
+
+static void free_files(struct files *f) {
+    for (int i = 0; i < f->n; i++) fh_free(f->v[i].path);
+    fh_free(f->v);
+}
+static void free_roots(char **roots, int n_roots) {
+    for (int i = 0; roots && i < n_roots; i++) free(roots[i]);
+    fh_free(roots);
+}
+
+// photos under the roots whose file is gone: deleted, one transaction each
+static int delete_gone(struct lib *L, int64_t owner, char **roots, int n_roots, struct lib_stats *st) {
+    struct gone_ctx g = {(const char *const *)roots, n_roots, NULL, 0, 0};
+    int rc = store_photos_each(L->s, owner, collect_gone, &g);
+    for (int i = 0; !rc && i < g.n; i++) {
+        if (!(rc = store_begin(L->s)) && !(rc = store_photo_delete(L->s, owner, g.ids[i]))) rc = store_commit(L->s);
+        if (rc) store_rollback(L->s);
+        else st->deleted++;
+    }
+    fh_free(g.ids);
+    return rc;
+}
+
 int lib_index(struct lib *L, int64_t owner, const char *const *roots_in, int n_roots, const struct lib_options *o,
               struct lib_stats *st) {
     memset(st, 0, sizeof *st);
@@ -251,28 +310,8 @@ int lib_index(struct lib *L, int64_t owner, const char *const *roots_in, int n_r
     if (rc) return rc;
     if (!on) return fh_fail(FH_E_ARG, "index: face recognition is off for this user (turn it on first)");
     if ((rc = lib_model_check(L))) return rc;
-    char **roots = fh_calloc((size_t)(n_roots ? n_roots : 1), sizeof *roots);
-    rc = roots ? FH_OK : fh_fail(FH_E_NOMEM, "index: out of memory");
-    for (int i = 0; !rc && i < n_roots; i++) {
-        if (!(roots[i] = realpath(roots_in[i], NULL))) rc = fh_fail(FH_E_IO, "%s: %s", roots_in[i], strerror(errno));
-        struct stat sb;
-        if (!rc && !stat(roots[i], &sb) && !S_ISDIR(sb.st_mode)) {
-            if (is_image_name(roots[i])) rc = add_file(&all, roots[i], &sb);
-            else rc = fh_fail(FH_E_ARG, "%s: not a folder or a photo", roots_in[i]);
-        } else if (!rc) {
-            rc = walk(roots[i], 0, &all);
-        }
-    }
-    if (!rc) qsort(all.v, (size_t)all.n, sizeof *all.v, cmp_file);
-    st->files = all.n;
-    // skip what is committed with the same size and mtime
-    for (int i = 0; !rc && i < all.n; i++) {
-        struct store_photo p;
-        int f = store_photo_find(L->s, owner, all.v[i].path, &p);
-        if (f == FH_OK && p.size == all.v[i].size && p.mtime == all.v[i].mtime) st->unchanged++;
-        else if (f == FH_OK || f == FH_E_NOTFOUND) rc = add_file(&todo, all.v[i].path, &(struct stat){.st_size = all.v[i].size, .st_mtime = all.v[i].mtime});
-        else rc = f;
-    }
+    char **roots = NULL;
+    rc = collect(L, owner, roots_in, n_roots, &roots, &all, &todo, st);
     struct persons_index px = {0};
     if (!rc && todo.n) rc = lib_models(L);
     if (!rc && todo.n) rc = lib_persons_load(L, owner, &px);
@@ -310,27 +349,54 @@ int lib_index(struct lib *L, int64_t owner, const char *const *roots_in, int n_r
         pthread_mutex_destroy(&q.mu);
         pthread_cond_destroy(&q.cv);
     }
-    // files gone from disk
-    struct gone_ctx g = {(const char *const *)roots, n_roots, NULL, 0, 0};
-    if (!rc) rc = store_photos_each(L->s, owner, collect_gone, &g);
-    for (int i = 0; !rc && i < g.n; i++) {
-        if (!(rc = store_begin(L->s)) && !(rc = store_photo_delete(L->s, owner, g.ids[i]))) rc = store_commit(L->s);
-        if (rc) store_rollback(L->s);
-        else st->deleted++;
-    }
-    fh_free(g.ids);
+    if (!rc) rc = delete_gone(L, owner, roots, n_roots, st);
     // persons and avatars only change when faces came or went (a re-run over an
     // unchanged library reads no embeddings)
     if (!rc && (st->indexed || st->deleted)) rc = lib_promote_unknowns(L, owner, o, st);
     if (!rc && (st->indexed || st->deleted)) rc = lib_update_avatars(L, owner);
     lib_persons_free(&px);
-    for (int i = 0; i < all.n; i++) fh_free(all.v[i].path);
-    for (int i = 0; i < todo.n; i++) fh_free(todo.v[i].path);
-    fh_free(all.v), fh_free(todo.v);
-    for (int i = 0; roots && i < n_roots; i++) free(roots[i]);
-    fh_free(roots);
+    free_files(&all);
+    free_files(&todo);
+    free_roots(roots, n_roots);
     st->seconds = (fh_now_ms() - t0) / 1e3;
     return rc;
+}
+
+int lib_enqueue(struct lib *L, int64_t owner, const char *const *roots_in, int n_roots, struct lib_stats *st,
+                int *queued) {
+    memset(st, 0, sizeof *st);
+    *queued = 0;
+    double t0 = fh_now_ms();
+    struct files all = {0}, todo = {0};
+    int on = 1;
+    int rc = store_user_get_recognition(L->s, owner, &on);
+    if (rc) return rc;
+    if (!on) return fh_fail(FH_E_ARG, "index: face recognition is off for this user (turn it on first)");
+    if ((rc = lib_model_check(L))) return rc;
+    char **roots = NULL;
+    rc = collect(L, owner, roots_in, n_roots, &roots, &all, &todo, st);
+    // one transaction: the queue gets all of this run's photos or none
+    if (!rc && todo.n && !(rc = store_begin(L->s))) {
+        for (int i = 0; !rc && i < todo.n; i++) {
+            int added = 0;
+            rc = store_job_enqueue(L->s, owner, STORE_JOB_INDEX, todo.v[i].path, NULL, NULL, 0, &added);
+            *queued += added;
+        }
+        if (!rc) rc = store_commit(L->s);
+        if (rc) store_rollback(L->s), *queued = 0;
+    }
+    if (!rc) rc = delete_gone(L, owner, roots, n_roots, st);
+    if (!rc && st->deleted) rc = store_job_enqueue(L->s, owner, STORE_JOB_CLUSTER, "", NULL, NULL, 0, NULL);
+    free_files(&all);
+    free_files(&todo);
+    free_roots(roots, n_roots);
+    st->seconds = (fh_now_ms() - t0) / 1e3;
+    return rc;
+}
+
+int lib_enqueue_upload(struct lib *L, int64_t owner, const char *path, const char *orig_name, const uint8_t *data,
+                       size_t n) {
+    return store_job_enqueue(L->s, owner, STORE_JOB_INDEX, path, orig_name, data, n, NULL);
 }
 
 // one photo from bytes: analysed on L's warm engine (one engine kept across uploads), committed
@@ -360,8 +426,7 @@ int lib_index_bytes(struct lib *L, int64_t owner, const char *name, const uint8_
     return index_bytes(L, owner, name, NULL, data, n, o, st);
 }
 
-// the photo without faces (recognition off): content hash and upright size only
-static struct lib_result *analyse_no_faces(const uint8_t *data, size_t n) {
+struct lib_result *lib_analyse_no_faces(const uint8_t *data, size_t n) {
     struct lib_result *r = fh_calloc(1, sizeof *r);
     if (!r) return NULL;
     fh_sha256_hex(data, n, r->sha256);
@@ -382,7 +447,7 @@ int lib_index_upload(struct lib *L, int64_t owner, const char *path, const char 
     int rc = store_user_get_recognition(L->s, owner, &on);
     if (rc) return rc;
     if (on) return index_bytes(L, owner, path, orig_name, data, n, o, st);
-    struct lib_result *r = analyse_no_faces(data, n);
+    struct lib_result *r = lib_analyse_no_faces(data, n);
     if (!r) return fh_fail(FH_E_NOMEM, "index: out of memory");
     r->orig_name = orig_name;
     struct persons_index px = {0}; // no faces: nothing is looked up in it

@@ -82,6 +82,47 @@ int lib_open_embedder(const char *db_path, const char *models_dir, const char *e
 // lib_recognition_set (on), lib_recluster and lib_search call it first; lib_embed and
 // lib_match do not (a server checks once at start).
 int lib_model_check(struct lib *L);
+// lib_open_embedder with store_open_ex's flags (STORE_OPEN_EXISTING: never create a library).
+int lib_open_ex(const char *db_path, const char *models_dir, const char *embedder, int store_flags,
+                struct lib **out);
+
+// ---- many processes over one database (issue 10; worker.c) ------------------------------------
+// lib_enqueue: lib_index's walk, but each new or changed photo becomes a job (store_job_*)
+// for `facehatch worker` processes instead of being analysed here; photos whose file is
+// gone are deleted at once. st: files found, unchanged, deleted; *queued the jobs added.
+int lib_enqueue(struct lib *L, int64_t owner, const char *const *roots, int n_roots,
+                struct lib_stats *st, int *queued);
+// Uploads on a server whose indexing is done by workers: the bytes go into the job.
+int lib_enqueue_upload(struct lib *L, int64_t owner, const char *path, const char *orig_name,
+                       const uint8_t *data, size_t n);
+
+struct lib_worker_options {
+    const char *name;           // recorded with each claim (default "host:pid")
+    int lease_s;                // lease per job, renewed every lease_s / 3 (default 60)
+    int exit_when_idle;         // return once no job is claimable
+    int idle_ms;                // wait between polls of an empty queue (default 500)
+    volatile int *stop;         // non-zero: finish the current job and return (a signal handler's flag)
+    // after each job (may be NULL): its id, kind, path, "indexed" / "unchanged" / "failed" /
+    // "clustered" / "lease lost" / "gave up", the faces stored
+    void (*report)(void *ctx, int64_t job, const char *kind, const char *path, const char *what, int faces);
+    void *report_ctx;
+};
+struct lib_worker_stats {
+    int jobs, indexed, unchanged, failed, clustered, lost, faces, persons_new;
+    double seconds;
+};
+// Claims and runs jobs until stopped (or, with exit_when_idle, until none is claimable).
+// Each index job is analysed on this process's engine (o->threads threads) while a second
+// connection renews the lease; its photo, faces and the job's finish are one transaction,
+// so a worker killed at any moment leaves either nothing or everything of a photo, and a
+// job it held is claimed again when the lease runs out. An index job also queues a cluster
+// job for its owner (in that transaction); a cluster job forms persons (lib_promote_unknowns)
+// and picks avatars. A job claimed for the 5th time is failed without running ("gave up":
+// it killed its worker each time). Returns FH_OK when stopped or idle, else a store error
+// (the lease of the job in hand then runs out and another worker takes it).
+#define LIB_JOB_MAX_ATTEMPTS 5
+int lib_worker_run(struct lib *L, const struct lib_options *o, const struct lib_worker_options *w,
+                   struct lib_worker_stats *st);
 void lib_close(struct lib *L);
 struct store *lib_store(struct lib *L);
 

@@ -12,6 +12,7 @@ struct lib {
     struct store *s;
     struct fh_models *m;       // NULL until lib_models() (listing and editing need none)
     char *models_dir;
+    char *db_path;             // as opened (a worker's heartbeat opens a second connection)
     char *embedder;            // the embedder file, or NULL: models_dir's pinned MobileFaceNet
     struct fh_embedder_id emb_id; // what the embeddings are recorded as made by
     int64_t model_id;          // emb_id's row in the store; 0 until lib_model_check registers it
@@ -23,6 +24,10 @@ struct lib {
     struct fh_engine *e;
     int e_threads;
     struct lib_px_cache *pxc;
+    // called by lib_commit_photo inside the photo's transaction, before its commit (the
+    // worker finishes its job there, fenced by the lease); non-zero rolls the photo back
+    int (*in_tx)(void *ctx, struct store *s);
+    void *in_tx_ctx;
 };
 
 // Loads the models on first use (indexing, search); FH_OK or the loader's error. Thread-safe
@@ -58,6 +63,8 @@ struct lib_result {
     const char *orig_name;     // an upload's file name for the photo row (borrowed; NULL none)
 };
 struct lib_result *lib_analyse(struct fh_engine *e, const struct lib_options *o, const uint8_t *data, size_t n);
+// the photo without faces (recognition off): content hash and upright size only
+struct lib_result *lib_analyse_no_faces(const uint8_t *data, size_t n);
 void lib_result_free(struct lib_result *r);
 
 // per-person running sums of the (normalised) embeddings of its clusterable faces

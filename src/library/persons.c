@@ -165,6 +165,7 @@ int lib_commit_photo(struct lib *L, int64_t owner, struct persons_index *px, con
         rc = store_face_insert(L->s, owner, &f, &fid);
         assigned[i < 256 ? i : 255] = person;
     }
+    if (!rc && L->in_tx) rc = L->in_tx(L->in_tx_ctx, L->s);
     if (!rc) rc = store_commit(L->s);
     if (rc) {
         store_rollback(L->s);

@@ -412,8 +412,9 @@ struct store_job {
 // STORE_PATH_MAX bytes); a cluster job's path is "". data: NULL or n <= STORE_JOB_DATA_MAX.
 int store_job_enqueue(struct store *s, int64_t owner, const char *kind, const char *path,
                       const char *orig_name, const uint8_t *data, size_t n, int *added);
-// Claims the oldest claimable job (index jobs before cluster jobs; a cluster job only while
-// no other of its owner runs) for lease_s (1..86400) seconds. FH_E_NOTFOUND: none.
+// Claims the oldest claimable job for lease_s (1..86400) seconds: index jobs first; a
+// cluster job once its owner has no index job queued or running and no other cluster job
+// running. FH_E_NOTFOUND: none.
 int store_job_claim(struct store *s, const char *worker, int lease_s, struct store_job *out);
 // Renews the lease; FH_E_NOTFOUND when it was lost.
 int store_job_heartbeat(struct store *s, int64_t id, int64_t token, int lease_s);

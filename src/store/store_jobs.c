@@ -27,14 +27,19 @@ _Static_assert(XJ_END <= STORE_XST_MAX, "store_sql.h statement slots");
 #define NOW_PG "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)"
 
 // claim: a queued job, or a running one whose lease ran out; index jobs before cluster
-// jobs; a cluster job only while no other cluster job of its owner runs under a lease
+// jobs; a cluster job only once its owner has no index job queued or running under a
+// lease (persons form from the whole burst, as `index` does) and no other cluster job of
+// its owner runs
 #define CLAIM(NOW, LOCK)                                                                    \
     "UPDATE jobs SET state = 1, attempts = attempts + 1, lease_token = lease_token + 1,"    \
     " lease_until = " NOW " + ?1, worker = ?2 WHERE id = (SELECT j.id FROM jobs j"          \
     " WHERE (j.state = 0 OR (j.state = 1 AND j.lease_until < " NOW "))"                     \
     " AND NOT (j.kind = 'cluster' AND EXISTS (SELECT 1 FROM jobs r WHERE r.owner = j.owner" \
     " AND r.kind = 'cluster' AND r.state = 1 AND r.lease_until >= " NOW                     \
-    " AND r.id <> j.id)) ORDER BY CASE WHEN j.kind = 'cluster' THEN 1 ELSE 0 END, j.id"      \
+    " AND r.id <> j.id)) AND NOT (j.kind = 'cluster' AND EXISTS (SELECT 1 FROM jobs r"       \
+    " WHERE r.owner = j.owner AND r.kind = 'index' AND (r.state = 0 OR (r.state = 1"        \
+    " AND r.lease_until >= " NOW "))))"                                                     \
+    " ORDER BY CASE WHEN j.kind = 'cluster' THEN 1 ELSE 0 END, j.id"      \
     " LIMIT 1" LOCK ")"                                                                     \
     " RETURNING id, owner, kind, path, orig_name, data, attempts, lease_token"
 
