@@ -46,8 +46,9 @@ static int parse_num(const char *s, long lo, long hi, long *out) {
 }
 
 int cmd_serve(int argc, char **argv) {
-    const char *usage = "serve --db LIB.db [--bind 127.0.0.1] [--port 8080] [--host NAME]... [--models DIR]\n"
-                        "       [--embedder FILE] [--threads N] [--max-upload-mb 50] [--quiet]";
+    const char *usage = "serve --db LIB.db|postgres://URL [--bind 127.0.0.1] [--port 8080] [--host NAME]... [--models DIR]\n"
+                        "       [--embedder FILE] [--threads N] [--max-upload-mb 50] [--quiet]\n"
+                        "       [--uploads DIR] [--enqueue-only (uploads are indexed by `facehatch worker` processes)]";
     struct srv_config c = srv_config_default();
     int quiet = 0, k = 0;
     // the server's own options first; the rest goes to the common parser
@@ -57,6 +58,9 @@ int cmd_serve(int argc, char **argv) {
         if (!strcmp(a, "--bind")) {
             if (!val) goto bad;
             c.bind = val, i++;
+        } else if (!strcmp(a, "--uploads")) {
+            if (!val) goto bad;
+            c.uploads = val, i++;
         } else if (!strcmp(a, "--host")) {
             if (!val) goto bad;
             if (c.n_hosts == SRV_MAX_HOSTS) {
@@ -94,6 +98,7 @@ int cmd_serve(int argc, char **argv) {
     }
     if ((rc = cli_models_need(&o))) return rc;
     c.db = o.db, c.models = o.models, c.embedder = o.embedder, c.threads = o.threads;
+    c.enqueue = o.enqueue_only;
     c.accounts_exist = accounts_exist(o.db);
     fh_log_set(log_stderr, quiet ? FH_LOG_WARN : FH_LOG_INFO);
     // block the stop signals before any thread starts, so only sigwait below sees them
@@ -108,8 +113,10 @@ int cmd_serve(int argc, char **argv) {
         fprintf(stderr, "facehatch: %s\n", fh_errmsg());
         return EXIT_FAIL;
     }
-    fprintf(stderr, "facehatch serve: %s on http://%s:%d/ (uploads up to %zu MB each; Ctrl-C stops)\n", c.db, c.bind,
-            srv_port(S), c.max_upload_bytes >> 20);
+    char shown[512];
+    store_redact_url(c.db, shown, sizeof shown);
+    fprintf(stderr, "facehatch serve: %s on http://%s:%d/ (uploads up to %zu MB each%s; Ctrl-C stops)\n", shown, c.bind,
+            srv_port(S), c.max_upload_bytes >> 20, c.enqueue ? ", indexed by workers" : "");
     int sig = 0;
     sigwait(&set, &sig);
     fprintf(stderr, "facehatch serve: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");

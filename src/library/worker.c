@@ -264,7 +264,7 @@ int lib_worker_run(struct lib *L, const struct lib_options *o, const struct lib_
             // idle: with exit_when_idle, leave once nothing is queued or running anywhere
             // (a job whose worker died comes back when its lease runs out: wait for it)
             struct store_job_counts c;
-            rc = store_jobs_count(L->s, 0, &c);
+            rc = store_jobs_count(L->s, 0, NULL, &c);
             if (rc) break;
             if (w.exit_when_idle && !c.queued && !c.running) break;
             for (int waited = 0; waited < w.idle_ms && !(w.stop && *w.stop); waited += 50) usleep(50 * 1000);

@@ -4,6 +4,9 @@
 // so requests never wait for the models. Each upload is indexed for its owner. Its progress
 // per owner (queue length, the photo being indexed, counts, the last results) is read by
 // GET /api/status.
+// Enqueue mode (serve --enqueue-only, issue 10): no thread and no engine; each upload is put
+// into the database's job queue with its bytes (store_job_enqueue) for `facehatch worker`
+// processes anywhere, and the status is read from the queue.
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +37,7 @@ struct result {
 
 struct srv_indexer {
     struct lib *L;
+    int enqueue;               // jobs for workers instead of the thread (x->L under x->mu)
     struct lib_options o;
     pthread_t th;
     pthread_mutex_t mu;
@@ -129,7 +133,7 @@ static void *run(void *arg) {
     return NULL;
 }
 
-int srv_indexer_start(const char *db, const char *models, const char *embedder, int threads,
+int srv_indexer_start(const char *db, const char *models, const char *embedder, int threads, int enqueue,
                       struct srv_indexer **out) {
     *out = NULL;
     struct srv_indexer *x = fh_calloc(1, sizeof *x);
@@ -141,18 +145,35 @@ int srv_indexer_start(const char *db, const char *models, const char *embedder, 
     }
     x->o = lib_options_default();
     x->o.threads = threads;
+    x->enqueue = enqueue;
     pthread_mutex_init(&x->mu, NULL);
     pthread_cond_init(&x->cv, NULL);
-    if (pthread_create(&x->th, NULL, run, x)) {
+    if (!enqueue && pthread_create(&x->th, NULL, run, x)) {
         srv_indexer_stop(x);
         return fh_fail(FH_E_NOMEM, "indexer: cannot start a thread");
     }
-    x->started = 1;
+    x->started = !enqueue;
     *out = x;
     return FH_OK;
 }
 
+// enqueue mode: the upload's bytes go into a job (a worker may run on another machine)
+static int push_job(struct srv_indexer *x, int64_t owner, const char *path, const char *display) {
+    uint8_t *data = NULL;
+    size_t n = 0;
+    int rc = fh_read_file(path, FH_MAX_IMAGE_FILE_BYTES, &data, &n);
+    const char *orig = strcmp(display, base_name(path)) ? display : NULL;
+    if (!rc) {
+        pthread_mutex_lock(&x->mu);
+        rc = lib_enqueue_upload(x->L, owner, path, orig, data, n);
+        pthread_mutex_unlock(&x->mu);
+    }
+    fh_free(data);
+    return rc;
+}
+
 int srv_indexer_push(struct srv_indexer *x, int64_t owner, const char *path, const char *display) {
+    if (x->enqueue) return push_job(x, owner, path, display);
     struct item *it = fh_calloc(1, sizeof *it);
     if (it) it->path = fh_malloc(strlen(path) + 1), it->display = fh_malloc(strlen(display) + 1);
     if (!it || !it->path || !it->display) {
@@ -180,6 +201,7 @@ int srv_indexer_push(struct srv_indexer *x, int64_t owner, const char *path, con
 }
 
 int srv_indexer_pending(struct srv_indexer *x, const char *path) {
+    if (x->enqueue) return 0; // the queue keeps one waiting job per photo itself
     pthread_mutex_lock(&x->mu);
     const struct item *it = x->head;
     while (it && strcmp(it->path, path)) it = it->next;
@@ -188,7 +210,31 @@ int srv_indexer_pending(struct srv_indexer *x, const char *path) {
     return found;
 }
 
+// enqueue mode: the owner's jobs by state (running ones count as queued: some worker has them)
+static void status_of_queue(struct srv_indexer *x, int64_t owner, struct srv_json *w) {
+    struct store_job_counts c = {0};
+    pthread_mutex_lock(&x->mu);
+    int rc = store_jobs_count(lib_store(x->L), owner, STORE_JOB_INDEX, &c);
+    pthread_mutex_unlock(&x->mu);
+    if (rc) fh_log(FH_LOG_WARN, "status: %s", fh_errmsg());
+    jw_obj(w);
+    jw_key(w, "busy"), jw_bool(w, c.queued + c.running > 0);
+    jw_key(w, "queued"), jw_int(w, c.queued + c.running);
+    jw_key(w, "current"), jw_str(w, NULL);
+    jw_key(w, "submitted"), jw_int(w, c.queued + c.running + c.done + c.failed);
+    jw_key(w, "finished"), jw_int(w, c.done + c.failed);
+    jw_key(w, "failed"), jw_int(w, c.failed);
+    jw_key(w, "workers"), jw_str(w, "external");
+    jw_key(w, "recent"), jw_arr(w);
+    jw_arr_end(w);
+    jw_obj_end(w);
+}
+
 void srv_indexer_status(struct srv_indexer *x, int64_t owner, struct srv_json *w, int n_recent) {
+    if (x && x->enqueue) {
+        status_of_queue(x, owner, w);
+        return;
+    }
     static struct srv_indexer idle; // x NULL (srv_open_for_test): an empty queue, no counts
     int locked = x != NULL;
     if (!x) x = &idle;

@@ -69,14 +69,17 @@ static int open_srv(const struct srv_config *c, int test, struct srv **out) {
     S->loopback = is_loopback(bind);
     pthread_mutex_init(&S->mu, NULL);
     int rc = FH_OK;
-    size_t up_n = strlen(c->db) + 16;
+    size_t up_n = strlen(c->uploads ? c->uploads : c->db) + 16;
     char *up = fh_malloc(up_n);
     S->db = dup_str(c->db), S->models = dup_str(c->models), S->bind = dup_str(bind);
     int hosts_ok = 1;
     for (int i = 0; i < c->n_hosts; i++) hosts_ok &= !!(S->cfg.hosts[i] = S->hosts[i] = dup_str(c->hosts[i]));
     if (!up || !S->db || !S->models || !S->bind || !hosts_ok) rc = fh_fail(FH_E_NOMEM, "out of memory");
+    if (!rc && !c->uploads && store_is_url(c->db))
+        rc = fh_fail(FH_E_ARG, "serve: a postgres:// database needs an upload folder (--uploads DIR)");
     if (!rc && up) {
-        snprintf(up, up_n, "%s.uploads", c->db);
+        if (c->uploads) snprintf(up, up_n, "%s", c->uploads);
+        else snprintf(up, up_n, "%s.uploads", c->db);
         if (mkdir(up, 0755) && errno != EEXIST) rc = fh_fail(FH_E_IO, "%s: %s", up, strerror(errno));
         else if (!(S->uploads = realpath(up, NULL))) rc = fh_fail(FH_E_IO, "%s: %s", up, strerror(errno));
     }
@@ -84,7 +87,7 @@ static int open_srv(const struct srv_config *c, int test, struct srv **out) {
     if (!rc) rc = lib_open_embedder(S->db, S->models, c->embedder, &S->L);
     if (!rc) rc = lib_model_check(S->L); // never serve (index, search) a library of another model
     if (!rc) rc = srv_accounts_start(S);
-    if (!rc && !test) rc = srv_indexer_start(S->db, S->models, c->embedder, c->threads, &S->ix);
+    if (!rc && !test) rc = srv_indexer_start(S->db, S->models, c->embedder, c->threads, c->enqueue, &S->ix);
     if (!rc && !test) rc = srv_uploads_start(S); // handlers_uploads.c: layout, re-queue, lib_on_forget
     if (!rc && !test) rc = srv_http_start(S);
     if (!rc && test) S->port = c->port;

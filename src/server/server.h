@@ -54,6 +54,9 @@ struct srv_config {
     size_t max_upload_bytes;   // per uploaded file (default 50 MB); a request body may hold
                                // SRV_REQUEST_FILES_FACTOR times this
     int threads;               // threads of the indexing engine (0 = all cores)
+    int enqueue;               // uploads become jobs for `facehatch worker` processes (no
+                               // engine here); /api/status reads the queue
+    const char *uploads;       // upload folder; NULL: "<db>.uploads" (required for a URL db)
     int64_t owner;             // local mode: the user a request without credentials acts
                                // for (default 1, "local")
     // Browser safety (docs/http-api.md "Browser safety"): the Host header must name

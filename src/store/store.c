@@ -634,7 +634,7 @@ int store_is_url(const char *path) {
 }
 
 // The URL for messages: "postgres://user:secret@host/db" -> "postgres://user:***@host/db".
-static void redact(const char *url, char *out, size_t n) {
+void store_redact_url(const char *url, char *out, size_t n) {
     snprintf(out, n, "%s", url);
     char *p = strstr(out, "://");
     if (!p) return;
@@ -658,7 +658,7 @@ int store_open_ex(const char *path, int flags, struct store **out) {
     struct store *s = fh_calloc(1, sizeof *s);
     if (!s) return fh_fail(FH_E_NOMEM, "store: cannot allocate the handle");
     s->kind = store_is_url(path) ? DB_PG : DB_SQLITE;
-    if (s->kind == DB_PG) redact(path, s->where, sizeof s->where);
+    if (s->kind == DB_PG) store_redact_url(path, s->where, sizeof s->where);
     else snprintf(s->where, sizeof s->where, "%s", path);
     char msg[512];
     int e = s->kind == DB_PG ? db_open_pg(path, &s->db, msg, sizeof msg)

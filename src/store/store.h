@@ -76,6 +76,8 @@ int store_open(const char *path, struct store **out);
 int store_open_ex(const char *path, int flags, struct store **out);
 // 1 if path names a PostgreSQL database (postgres:// or postgresql://), else 0.
 int store_is_url(const char *path);
+// path for messages: a password in a URL ("user:secret@", "password=secret") shown as ***
+void store_redact_url(const char *path, char *out, size_t n);
 enum store_backend_kind { STORE_SQLITE = 0, STORE_POSTGRES = 1 };
 int store_backend(const struct store *s); // enum store_backend_kind
 void store_close(struct store *s);   // accepts NULL; rolls back an open transaction
@@ -424,8 +426,8 @@ int store_job_finish(struct store *s, int64_t id, int64_t token, int ok, const c
 struct store_job_counts {
     int64_t queued, running, done, failed;
 };
-// Jobs by state, of one owner (or all: owner 0).
-int store_jobs_count(struct store *s, int64_t owner, struct store_job_counts *out);
+// Jobs by state, of one owner (or all: owner 0), of one kind (or all: NULL).
+int store_jobs_count(struct store *s, int64_t owner, const char *kind, struct store_job_counts *out);
 // Deletes done and failed jobs finished before `before` (seconds since the epoch); *n (may
 // be NULL) gets how many.
 int store_jobs_purge(struct store *s, int64_t before, int *n);

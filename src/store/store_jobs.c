@@ -63,7 +63,8 @@ static const char *sql_of(struct store *s, int id) {
                   : "UPDATE jobs SET state = ?3, finished = " NOW_SQLITE ", error = ?4, data = NULL"
                     " WHERE id = ?1 AND lease_token = ?2 AND state = 1";
     case XJ_COUNT:
-        return "SELECT state, COUNT(*) FROM jobs WHERE (?1 = 0 OR owner = ?1) GROUP BY state";
+        return "SELECT state, COUNT(*) FROM jobs WHERE (?1 = 0 OR owner = ?1) AND (?2 = '' OR kind = ?2)"
+               " GROUP BY state";
     case XJ_PURGE:
         return "DELETE FROM jobs WHERE state IN (2, 3) AND finished < ?1";
     }
@@ -187,13 +188,14 @@ int store_job_finish(struct store *s, int64_t id, int64_t token, int ok, const c
                                               "took it over)", (long long)id);
 }
 
-int store_jobs_count(struct store *s, int64_t owner, struct store_job_counts *out) {
+int store_jobs_count(struct store *s, int64_t owner, const char *kind, struct store_job_counts *out) {
     FH_ASSERT(s && out);
     memset(out, 0, sizeof *out);
     struct db_stmt *st;
-    int rc = prep(s, XJ_COUNT, &st);
-    if (rc) return rc;
+    int rc = kind ? check_kind(kind) : FH_OK;
+    if (rc || (rc = prep(s, XJ_COUNT, &st))) return rc;
     store_sql_bind_i64(s, st, 1, owner);
+    store_sql_bind_text(s, st, 2, kind ? kind : "");
     while ((rc = store_sql_step(s, st, "count jobs")) == 1) {
         int64_t state = db_col_i64(st, 0), n = db_col_i64(st, 1);
         if (state == STORE_JOB_QUEUED) out->queued = n;

@@ -909,7 +909,7 @@ static void test_jobs(struct store *s, struct store *s2) {
               store_job_enqueue(s, 1, "zap", "/x", NULL, NULL, 0, NULL) == FH_E_ARG &&
                   store_job_enqueue(s, 1, STORE_JOB_INDEX, "", NULL, NULL, 0, NULL) == FH_E_ARG &&
                   store_job_enqueue(s, 1, STORE_JOB_INDEX, "/x", NULL, bytes, (size_t)STORE_JOB_DATA_MAX + 1, NULL) == FH_E_ARG);
-    TEST_COND("jobs: counts", store_jobs_count(s, 0, &c) == 0 && c.queued == 3 && c.running == 0);
+    TEST_COND("jobs: counts", store_jobs_count(s, 0, NULL, &c) == 0 && c.queued == 3 && c.running == 0);
     TEST_COND("jobs: claim the oldest", store_job_claim(s, "w1", 30, &j) == 0 && !strcmp(j.kind, "index") &&
                                             !strcmp(j.path, "/j/a.jpg") && !j.orig_name && !j.data && j.attempts == 1);
     TEST_COND("jobs: a second worker gets the next one, with its bytes",
@@ -947,9 +947,11 @@ static void test_jobs(struct store *s, struct store *s2) {
     TEST_COND("jobs: a failed cluster job; the next one is claimable",
               store_job_finish(s2, c2.id, c2.token, 0, "boom") == 0 && store_job_claim(s, "w1", 30, &k2) == 0 &&
                   !strcmp(k2.kind, "cluster") && store_job_finish(s, k2.id, k2.token, 1, NULL) == 0);
-    TEST_COND("jobs: counts by owner", store_jobs_count(s, 1, &c) == 0 && c.queued == 0 && c.running == 0 &&
-                                           c.done == 4 && c.failed == 1 && store_jobs_count(s, 2, &c) == 0 &&
+    TEST_COND("jobs: counts by owner", store_jobs_count(s, 1, NULL, &c) == 0 && c.queued == 0 && c.running == 0 &&
+                                           c.done == 4 && c.failed == 1 && store_jobs_count(s, 2, NULL, &c) == 0 &&
                                            c.done == 0);
+    TEST_COND("jobs: counts of one kind", store_jobs_count(s, 1, STORE_JOB_CLUSTER, &c) == 0 && c.done == 1 &&
+                                              c.failed == 1 && store_jobs_count(s, 1, "zap", &c) == FH_E_ARG);
     int n = 0;
     TEST_COND("jobs: purge finished ones", store_jobs_purge(s, (int64_t)4e9, &n) == 0 && n == 5);
 }
