@@ -7,7 +7,7 @@ declare -A allow=(
   [base]="base" [img]="base img" [nn]="base nn" [detect]="base img nn haar detect"
   [align]="base img align" [embed]="base img nn embed" [eval]="base eval"
   [pipeline]="base img nn haar detect align embed pipeline"
-  [haar]="base img haar" [cluster]="base cluster" [search]="base nn search"
+  [haar]="base img haar" [cluster]="base nn cluster" [search]="base nn search"
   [store]="base store" [auth]="base store auth" [library]="base img nn detect align embed pipeline store cluster library"
   [server]="base img pipeline store cluster library auth server"
   [train]="base img nn detect align embed pipeline cluster train"

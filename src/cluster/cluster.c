@@ -7,6 +7,7 @@
 
 #include "base/base.h"
 #include "cluster/cluster.h"
+#include "nn/kern/kern.h"
 
 // ---- the near graph -------------------------------------------------------------------
 struct graph_job {
@@ -71,6 +72,134 @@ int clus_graph(const float *x, int n, int dim, float cutoff, struct fh_pool *poo
     }
     for (int t = 0; j.part && t < nt; t++) fh_free(j.part[t]);
     fh_free(j.part), fh_free(j.count), fh_free(j.cap), fh_free(j.err);
+    if (rc) return rc;
+    qsort(e, total, sizeof *e, cmp_edge);
+    *edges = e, *n_edges = total;
+    return FH_OK;
+}
+
+// ---- the near graph through an int8 screen ---------------------------------------------------
+// Every pair is first scored with int8 codes (nn's i8_dot_rows: rows as int8 with a scale per
+// vector, the query as int16), in blocks of QB queries against RT-row tiles so the tile stays
+// in cache. A pair goes on to the exact float check (the loop of graph_task, so distances are
+// bit-identical to clus_graph's) when its int8 dot plus a proven bound on the quantisation
+// error can reach the cutoff; with the bound no pair of clus_graph's is ever missed.
+enum { QB = 32, RT = 2048 };
+
+struct g8_job {
+    const float *x;
+    int n, from, dim;
+    float cut2, dot_cut;
+    const int8_t *code;       // n x dim
+    const float *scale, *l1;  // per vector: int8 scale, L1 norm
+    const struct nn_kern *kern;
+    struct clus_edge **part;
+    size_t *count, *cap;
+    int *err;
+    int32_t *out;             // nth x RT
+};
+
+static int push_edge(struct g8_job *j, int ith, int a, int b, float d2) {
+    if (j->count[ith] == j->cap[ith]) {
+        size_t nc = j->cap[ith] ? 2 * j->cap[ith] : 4096;
+        struct clus_edge *p = fh_realloc(j->part[ith], nc * sizeof *p);
+        if (!p) return j->err[ith] = 1, -1;
+        j->part[ith] = p, j->cap[ith] = nc;
+    }
+    j->part[ith][j->count[ith]++] = (struct clus_edge){a, b, sqrtf(d2 > 0 ? d2 : 0)};
+    return 0;
+}
+
+static void g8_task(void *ctx, int ith, int nth) {
+    struct g8_job *j = ctx;
+    int n = j->n, dim = j->dim;
+    int32_t *out = j->out + (size_t)ith * RT;
+    int16_t q16[CLUS_GRAPH_MAX_DIM];
+    for (int q0 = ith * QB; q0 < n; q0 += nth * QB) {
+        int q1 = q0 + QB < n ? q0 + QB : n;
+        int first = q0 + 1 > j->from ? q0 + 1 : j->from;
+        for (int r0 = first; r0 < n; r0 += RT) {
+            int r1 = r0 + RT < n ? r0 + RT : n;
+            for (int a = q0; a < q1; a++) {
+                int b0 = a + 1 > r0 ? a + 1 : r0;
+                if (b0 >= r1) continue;
+                const float *xa = j->x + (size_t)a * dim;
+                float m = 0;
+                for (int k = 0; k < dim; k++) m = fmaxf(m, fabsf(xa[k]));
+                float u = m / 32767.0f, inv = m > 0 ? 32767.0f / m : 0;
+                for (int k = 0; k < dim; k++) q16[k] = (int16_t)lrintf(xa[k] * inv);
+                struct nn_i8dot_args args = {.N = r1 - b0, .D = dim, .rows = j->code + (size_t)b0 * dim,
+                                             .stride = (size_t)dim, .q = q16, .out = out};
+                j->kern->i8_dot_rows(&args, 0, 1);
+                // |true - approx| <= s/2 (L1(q) + dim u/2) + u/2 (L1(v) + dim s/2) + dim u s/4
+                float la = j->l1[a] + dim * u * 0.5f;
+                for (int i = 0; i < r1 - b0; i++) {
+                    int b = b0 + i;
+                    float sb = j->scale[b];
+                    float approx = (float)out[i] * u * sb;
+                    float bound = 0.5f * sb * la + 0.5f * u * (j->l1[b] + dim * sb * 0.5f) + 0.25f * dim * u * sb;
+                    if (approx + 1.001f * bound + 1e-6f <= j->dot_cut) continue;
+                    const float *xb = j->x + (size_t)b * dim;
+                    float dot = 0;
+                    for (int k = 0; k < dim; k++) dot += xa[k] * xb[k];
+                    float d2 = 2 - 2 * dot;
+                    if (d2 >= j->cut2) continue;
+                    if (push_edge(j, ith, a, b, d2)) return;
+                }
+            }
+        }
+    }
+}
+
+int clus_graph_i8(const float *x, int n, int dim, float cutoff, struct fh_pool *pool, int force_ref,
+                  struct clus_edge **edges, size_t *n_edges) {
+    return clus_graph_i8_from(x, n, 0, dim, cutoff, pool, force_ref, edges, n_edges);
+}
+
+int clus_graph_i8_from(const float *x, int n, int from, int dim, float cutoff, struct fh_pool *pool,
+                       int force_ref, struct clus_edge **edges, size_t *n_edges) {
+    *edges = NULL, *n_edges = 0;
+    if (n < 0 || from < 0 || from > n || dim < 1 || dim > CLUS_GRAPH_MAX_DIM || !(cutoff > 0))
+        return fh_fail(FH_E_ARG, "cluster: bad graph arguments");
+    int nt = fh_pool_size(pool);
+    struct g8_job j = {x, n, from, dim, cutoff * cutoff, 1 - cutoff * cutoff / 2, NULL, NULL, NULL,
+                       nn_kern_best(force_ref), fh_calloc((size_t)nt, sizeof(void *)),
+                       fh_calloc((size_t)nt, sizeof(size_t)), fh_calloc((size_t)nt, sizeof(size_t)),
+                       fh_calloc((size_t)nt, sizeof(int)), fh_malloc((size_t)nt * RT * sizeof(int32_t))};
+    int8_t *code = fh_malloc((size_t)(n ? n : 1) * dim);
+    float *scale = fh_malloc((size_t)(n ? n : 1) * sizeof *scale), *l1 = fh_malloc((size_t)(n ? n : 1) * sizeof *l1);
+    int rc = FH_OK;
+    if (!j.part || !j.count || !j.cap || !j.err || !j.out || !code || !scale || !l1)
+        rc = fh_fail(FH_E_NOMEM, "cluster: out of memory");
+    for (int i = 0; !rc && i < n; i++) { // int8 codes: code = round(v / s), s = max|v| / 127
+        const float *v = x + (size_t)i * dim;
+        float m = 0, sum = 0;
+        for (int k = 0; k < dim; k++) {
+            if (!isfinite(v[k])) { rc = fh_fail(FH_E_ARG, "cluster: vector %d is not finite", i); break; }
+            m = fmaxf(m, fabsf(v[k])), sum += fabsf(v[k]);
+        }
+        float inv = m > 0 ? 127.0f / m : 0;
+        for (int k = 0; k < dim; k++) code[(size_t)i * dim + k] = (int8_t)lrintf(v[k] * inv);
+        scale[i] = m / 127.0f, l1[i] = sum;
+    }
+    j.code = code, j.scale = scale, j.l1 = l1;
+    if (!rc) fh_pool_run(pool, g8_task, &j);
+    size_t total = 0;
+    for (int t = 0; !rc && t < nt; t++) {
+        if (j.err[t]) rc = fh_fail(FH_E_NOMEM, "cluster: out of memory for the near graph");
+        total += j.count[t];
+    }
+    if (!rc && total > ((size_t)1 << 31)) rc = fh_fail(FH_E_LIMIT, "cluster: %zu near pairs", total);
+    struct clus_edge *e = NULL;
+    if (!rc && !(e = fh_malloc((total ? total : 1) * sizeof *e))) rc = fh_fail(FH_E_NOMEM, "cluster: out of memory");
+    size_t k = 0;
+    for (int t = 0; !rc && t < nt; t++) {
+        if (j.count[t]) memcpy(e + k, j.part[t], j.count[t] * sizeof *e);
+        k += j.count[t];
+    }
+    for (int t = 0; j.part && t < nt; t++) fh_free(j.part[t]);
+    fh_free(j.part), fh_free(j.count), fh_free(j.cap), fh_free(j.err), fh_free(j.out);
+    fh_free(code), fh_free(scale), fh_free(l1);
     if (rc) return rc;
     qsort(e, total, sizeof *e, cmp_edge);
     *edges = e, *n_edges = total;

@@ -238,7 +238,7 @@ int lib_promote_unknowns(struct lib *L, int64_t owner, const struct lib_options 
     if (!label || !size) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
     float cutoff = o->cluster_t + GRAPH_MARGIN;
     struct fh_pool *pool = rc ? NULL : fh_pool_new(o->threads);
-    if (!rc) rc = clus_graph(u.emb, u.n, FH_EMB_DIM, cutoff, pool, &e, &ne);
+    if (!rc) rc = clus_graph_i8(u.emb, u.n, FH_EMB_DIM, cutoff, pool, 0, &e, &ne);
     fh_pool_free(pool);
     struct clus_constraints c = {.photo = u.photo};
     k = rc ? 0 : clus_average_c(u.n, e, ne, cutoff, o->cluster_t, &c, label);
@@ -359,7 +359,7 @@ int lib_recluster(struct lib *L, int64_t owner, const struct lib_options *o, str
     size_t ne = 0;
     float cutoff = o->cluster_t + GRAPH_MARGIN;
     struct fh_pool *pool = rc ? NULL : fh_pool_new(o->threads);
-    if (!rc) rc = clus_graph(f.emb, n, FH_EMB_DIM, cutoff, pool, &e, &ne);
+    if (!rc) rc = clus_graph_i8(f.emb, n, FH_EMB_DIM, cutoff, pool, 0, &e, &ne);
     fh_pool_free(pool);
     struct clus_constraints c = {group, f.photo, tag, ritem, rj.person, nr};
     int k = rc ? 0 : clus_average_c(n, e, ne, cutoff, o->cluster_t, &c, label);

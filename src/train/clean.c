@@ -189,7 +189,7 @@ static int judge_folder(struct clean_folder *f, const struct clean_options *o) {
         }
     float cutoff = o->threshold + 0.2f;
     if (cutoff > 2.01f) cutoff = 2.01f;
-    if (!rc) rc = clus_graph(x, nf, FH_EMB_DIM, cutoff, NULL, &e, &ne);
+    if (!rc) rc = clus_graph_i8(x, nf, FH_EMB_DIM, cutoff, NULL, 0, &e, &ne);
     int k = 0;
     if (!rc) {
         struct clus_constraints c = {.photo = photo};

@@ -2,6 +2,7 @@
 // Clustering methods on synthetic blobs with known labels, and the clustering metrics on
 // hand-made cases with known answers.
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -19,7 +20,67 @@ static double gauss(void) {
     return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
 }
 
+// clus_graph_i8 == clus_graph exactly (pairs and distance bits), on blobs of unit vectors of
+// an odd size and dimension, several cutoffs, 1 and 2 threads, the reference and the best kernel
+static void test_graph_i8(void) {
+    static const int dims[2] = {192, 61};
+    for (int di = 0; di < 2; di++) {
+        int n = 1037, D = dims[di], K = 23;
+        float *x = fh_malloc(sizeof(float) * (size_t)n * D), *c = fh_malloc(sizeof(float) * (size_t)K * D);
+        for (int i = 0; i < K * D; i++) c[i] = (float)gauss();
+        for (int i = 0; i < n; i++) {
+            double s2 = 0;
+            float spread = (float)(0.15 + 0.5 * uni());
+            for (int d = 0; d < D; d++) {
+                x[(size_t)i * D + d] = c[(i % K) * D + d] / sqrtf((float)D) + spread * (float)gauss() / sqrtf((float)D);
+                s2 += (double)x[(size_t)i * D + d] * x[(size_t)i * D + d];
+            }
+            for (int d = 0; d < D; d++) x[(size_t)i * D + d] /= (float)sqrt(s2);
+        }
+        static const float cuts[3] = {0.7f, 1.0f, 1.3f};
+        for (int ci = 0; ci < 3; ci++)
+            for (int threads = 1; threads <= 2; threads++)
+                for (int ref = 0; ref <= 1; ref++) {
+                    struct fh_pool *pool = fh_pool_new(threads);
+                    struct clus_edge *e0 = NULL, *e1 = NULL;
+                    size_t n0 = 0, n1 = 0;
+                    int r0 = clus_graph(x, n, D, cuts[ci], pool, &e0, &n0);
+                    int r1 = clus_graph_i8(x, n, D, cuts[ci], pool, ref, &e1, &n1);
+                    int same = r0 == 0 && r1 == 0 && n0 == n1;
+                    for (size_t k = 0; same && k < n0; k++)
+                        same = e0[k].a == e1[k].a && e0[k].b == e1[k].b && !memcmp(&e0[k].d, &e1[k].d, sizeof(float));
+                    char what[160];
+                    snprintf(what, sizeof what, "graph_i8 == graph: n %d, dim %d, cutoff %.1f, %d thread(s), %s kernel (%zu pairs)",
+                             n, D, cuts[ci], threads, ref ? "reference" : "best", n0);
+                    TEST_COND(what, same && n0 > 0);
+                    fh_free(e0), fh_free(e1);
+                    fh_pool_free(pool);
+                }
+        // pairs only from `from` on (an incremental update's new faces)
+        struct fh_pool *pool = fh_pool_new(2);
+        struct clus_edge *e0 = NULL, *e1 = NULL;
+        size_t n0 = 0, n1 = 0, want = 0;
+        int from = 900;
+        int r0 = clus_graph(x, n, D, 1.0f, pool, &e0, &n0);
+        int r1 = clus_graph_i8_from(x, n, from, D, 1.0f, pool, 0, &e1, &n1);
+        int same = r0 == 0 && r1 == 0;
+        for (size_t k = 0, j = 0; same && k < n0; k++) {
+            if (e0[k].b < from) continue;
+            want++;
+            same = j < n1 && e0[k].a == e1[j].a && e0[k].b == e1[j].b && !memcmp(&e0[k].d, &e1[j].d, sizeof(float));
+            j++;
+        }
+        TEST_COND("graph_i8_from: exactly the pairs (a, b >= from)", same && want == n1 && n1 > 0);
+        fh_free(e0), fh_free(e1);
+        fh_pool_free(pool);
+        x[5] = NAN;
+        TEST_COND("graph_i8: a non-finite vector is FH_E_ARG", clus_graph_i8(x, n, D, 1.0f, NULL, 0, &e1, &n1) == FH_E_ARG);
+        fh_free(x), fh_free(c);
+    }
+}
+
 int main(void) {
+    test_graph_i8();
     // metrics: clusters {0,1,2} {3,4} vs classes {0,1} {2,3,4}
     int pred[5] = {0, 0, 0, 1, 1}, truth[5] = {0, 0, 1, 1, 1};
     struct eval_cluster s;
