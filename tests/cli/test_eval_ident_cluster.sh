@@ -27,5 +27,11 @@ out=$("$BIN" eval cluster --quick --data "$DATA") || { echo "$out"; echo "0 pass
 echo "$out"; j=$(echo "$out" | tail -n 1)
 bf=$(echo "$j" | sed -n 's/.*"bcubed":{[^}]*"f":\([0-9.]*\).*/\1/p')
 floor "cluster best BCubed F (quick subset)" "$bf" 0.97
+# the scale path (issue 10): the quick subset's faces among 20,000 (rotated copies), the
+# library's recluster; then 1,000 faces added incrementally (their pairs only)
+out=$("$BIN" eval cluster --quick --synthetic 20000 --data "$DATA") || { echo "$out"; echo "0 passed, 1 failed"; exit 1; }
+echo "$out"; j=$(echo "$out" | tail -n 1)
+floor "scale run: BCubed F of the real faces among 20,000" "$(echo "$j" | sed -n 's/.*"bcubed_real":{[^}]*"f":\([0-9.]*\).*/\1/p')" 0.97
+floor "scale run: incremental persons = the full recluster's (BCubed F between them)" "$(num "$j" incremental_vs_full_f)" 0.99
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
