@@ -17,8 +17,13 @@ PG=$(tools/pg_test_server.sh start)
 trap 'tools/pg_test_server.sh stop "$PG"; rm -rf "$TMP"' EXIT
 mkdir -p "$TMP/photos"
 for c in $(seq 1 "$COPIES"); do for f in models/samples/*.jpg; do cp "$f" "$TMP/photos/c${c}_$(basename "$f")"; done; done
-ls "$LFW" | head -400 | while read -r p; do ls "$LFW/$p" | head -1 | sed "s|^|$LFW/$p/|"; done | head -"$LFW_N" |
-    while read -r f; do cp "$f" "$TMP/photos/"; done
+# the first image of each of the first LFW_N people (python: no SIGPIPE under pipefail)
+python3 - "$LFW" "$LFW_N" "$TMP/photos" <<'EOF'
+import os, shutil, sys
+root, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+for p in sorted(os.listdir(root))[:n]:
+    shutil.copy(os.path.join(root, p, sorted(os.listdir(os.path.join(root, p)))[0]), out)
+EOF
 N=$(ls "$TMP/photos" | wc -l)
 # CPU seconds (user + system) of the PostgreSQL server so far: the postmaster's own and its
 # finished backends' (cutime/cstime: it waits for them), plus the live backends'
@@ -53,15 +58,17 @@ run_workers() {
     python3 - "$TMP" "$k" "$t0" "$t1" "$pg0" "$pg1" "$N" <<'EOF'
 import json, sys, os
 tmp, k, t0, t1, pg0, pg1, n = sys.argv[1], int(sys.argv[2]), *map(float, sys.argv[3:7]), int(sys.argv[7])
-cpu = 0.0; last_index = 0.0; indexed = 0
+cpu = 0.0; indexed = 0
+parts = {"start": 0.0, "analyse": 0.0, "commit": 0.0, "cluster": 0.0, "idle": 0.0}
 for i in range(1, k + 1):
     e, u, s = map(float, open(f"{tmp}/time{i}").read().split()[-3:])
     cpu += u + s
     summary = json.loads(open(f"{tmp}/w{i}").read().strip().splitlines()[-1])
     indexed += summary["indexed"]
+    for key in parts: parts[key] += summary["time"][key]
 wall = t1 - t0
 print(json.dumps({"workers": k, "wall": wall, "photos": indexed, "photos_per_s": indexed / wall,
-                  "worker_cpu": cpu, "pg_cpu": pg1 - pg0}))
+                  "worker_cpu": cpu, "pg_cpu": pg1 - pg0, **parts}))
 EOF
 }
 run_index() {
@@ -100,4 +107,12 @@ for th in (1, 2):
     t = med(f"i{th}", "seconds")
     print(f"| index, {th} thread{'s' if th > 1 else ''}, SQLite, one process | {t:.2f} | {n / t:.2f} | {w1 / t:.2f}x | | |")
 print(f"\nworker start (models, engine, connections; an empty queue): {start:.2f} s each")
+print("\nwhere the workers' time goes (seconds summed over the workers, medians; wall x workers = all of it):\n")
+print("| workers | wall x workers | start | read + analyse | claim + commit | cluster job | idle (waiting) | rest (process start, exit) |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+for k in (1, 2):
+    t = f"w{k}"
+    total = med(t, "wall") * k
+    ps = {key: med(t, key) for key in ("start", "analyse", "commit", "cluster", "idle")}
+    print(f"| {k} | {total:.2f} | " + " | ".join(f"{ps[key]:.2f}" for key in ps) + f" | {total - sum(ps.values()):.2f} |")
 EOF

@@ -142,9 +142,10 @@ int cmd_worker(int argc, char **argv) {
     rc = lib_worker_run(L, &lo, &w, &st);
     if (rc) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
     printf("{\"jobs\":%d,\"indexed\":%d,\"unchanged\":%d,\"failed\":%d,\"clustered\":%d,\"lease_lost\":%d,"
-           "\"faces\":%d,\"persons_new\":%d,\"seconds\":%.2f,\"photos_per_s\":%.2f}\n",
+           "\"faces\":%d,\"persons_new\":%d,\"seconds\":%.2f,\"photos_per_s\":%.2f,\"time\":{\"start\":%.3f,"
+           "\"analyse\":%.3f,\"commit\":%.3f,\"cluster\":%.3f,\"idle\":%.3f}}\n",
            st.jobs, st.indexed, st.unchanged, st.failed, st.clustered, st.lost, st.faces, st.persons_new, st.seconds,
-           st.seconds > 0 ? st.indexed / st.seconds : 0);
+           st.seconds > 0 ? st.indexed / st.seconds : 0, st.t_start, st.t_analyse, st.t_commit, st.t_cluster, st.t_idle);
     lib_close(L);
     return rc ? EXIT_FAIL : EXIT_OK;
 }

@@ -100,7 +100,7 @@ struct lib_worker_options {
     const char *name;           // recorded with each claim (default "host:pid")
     int lease_s;                // lease per job, renewed every lease_s / 3 (default 60)
     int exit_when_idle;         // return once no job is claimable
-    int idle_ms;                // wait between polls of an empty queue (default 500)
+    int idle_ms;                // wait between polls of an empty queue (default 100)
     volatile int *stop;         // non-zero: finish the current job and return (a signal handler's flag)
     // after each job (may be NULL): its id, kind, path, "indexed" / "unchanged" / "failed" /
     // "clustered" / "lease lost" / "gave up", the faces stored
@@ -110,6 +110,9 @@ struct lib_worker_options {
 struct lib_worker_stats {
     int jobs, indexed, unchanged, failed, clustered, lost, faces, persons_new;
     double seconds;
+    // where the time went (seconds): start (models, engine, connections), reading and
+    // analysing photos, their commits (incl. the claim), cluster jobs, waiting on an empty queue
+    double t_start, t_analyse, t_commit, t_cluster, t_idle;
 };
 // Claims and runs jobs until stopped (or, with exit_when_idle, until none is claimable).
 // Each index job is analysed on this process's engine (o->threads threads) while a second

@@ -177,11 +177,13 @@ static int run_index(struct lib *L, struct fh_engine *e, const struct lib_option
         bytes = buf;
     }
     int on = 1, rc = store_user_get_recognition(L->s, j->owner, &on);
+    double ta = fh_now_ms();
     if (!rc && !r) {
         r = on ? lib_analyse(e, o, bytes, j->data ? j->n : n) : lib_analyse_no_faces(bytes, j->data ? j->n : n);
         if (!r) rc = fh_fail(FH_E_NOMEM, "worker: out of memory");
     }
     fh_free(buf);
+    st->t_analyse += (fh_now_ms() - ta) / 1e3;
     struct persons_index *px = NULL, none = {0};
     if (!rc) rc = on ? px_get(L, keep, j->owner, &px) : (px = &none, FH_OK);
     if (rc) {
@@ -191,9 +193,11 @@ static int run_index(struct lib *L, struct fh_engine *e, const struct lib_option
     r->orig_name = j->orig_name;
     struct lib_stats ls = {0};
     struct fence f = {j, !r->failed, r->failed ? r->error : NULL};
+    double tc = fh_now_ms();
     L->in_tx = finish_in_tx, L->in_tx_ctx = &f;
     rc = lib_commit_photo(L, j->owner, px, o, j->path, size, mtime, r, &ls);
     L->in_tx = NULL, L->in_tx_ctx = NULL;
+    st->t_commit += (fh_now_ms() - tc) / 1e3;
     int failed = r->failed;
     lib_result_free(r);
     if (rc == FH_E_NOTFOUND) { // the lease went to another worker: nothing was written
@@ -216,8 +220,10 @@ static int run_index(struct lib *L, struct fh_engine *e, const struct lib_option
 static int run_cluster(struct lib *L, const struct lib_options *o, const struct lib_worker_options *w,
                        struct px_keep *keep, const struct job *j, struct lib_worker_stats *st) {
     struct lib_stats ls = {0};
+    double t0 = fh_now_ms();
     int rc = lib_promote_unknowns(L, j->owner, o, &ls);
     if (!rc) rc = lib_update_avatars(L, j->owner);
+    st->t_cluster += (fh_now_ms() - t0) / 1e3;
     keep->valid = 0; // persons changed
     if (!rc) rc = finish_alone(L, j, 1, NULL);
     if (rc == FH_E_NOTFOUND) return st->lost++, say(w, j, "lease lost", 0), FH_OK;
@@ -234,7 +240,7 @@ int lib_worker_run(struct lib *L, const struct lib_options *o, const struct lib_
     double t0 = fh_now_ms();
     struct lib_worker_options w = *w_in;
     if (w.lease_s <= 0) w.lease_s = 60;
-    if (w.idle_ms <= 0) w.idle_ms = 500;
+    if (w.idle_ms <= 0) w.idle_ms = 100;
     char name[STORE_NAME_MAX];
     if (!w.name || !w.name[0]) {
         char host[128] = "?";
@@ -256,11 +262,15 @@ int lib_worker_run(struct lib *L, const struct lib_options *o, const struct lib_
     if (!rc) beating = !pthread_create(&bt, NULL, beat_main, &b);
     if (!rc && !beating) rc = fh_fail(FH_E_NOMEM, "worker: cannot start the heartbeat thread");
     struct px_keep keep = {0};
+    st->t_start = (fh_now_ms() - t0) / 1e3;
     while (!rc && !(w.stop && *w.stop)) {
         struct store_job sj;
         struct job j;
+        double tq = fh_now_ms();
         rc = store_job_claim(L->s, w.name, w.lease_s, &sj);
+        if (rc != FH_E_NOTFOUND) st->t_commit += (fh_now_ms() - tq) / 1e3;
         if (rc == FH_E_NOTFOUND) {
+            double ti = fh_now_ms();
             // idle: with exit_when_idle, leave once nothing is queued or running anywhere
             // (a job whose worker died comes back when its lease runs out: wait for it)
             struct store_job_counts c;
@@ -268,6 +278,7 @@ int lib_worker_run(struct lib *L, const struct lib_options *o, const struct lib_
             if (rc) break;
             if (w.exit_when_idle && !c.queued && !c.running) break;
             for (int waited = 0; waited < w.idle_ms && !(w.stop && *w.stop); waited += 50) usleep(50 * 1000);
+            st->t_idle += (fh_now_ms() - ti) / 1e3;
             continue;
         }
         if (rc || (rc = job_copy(&sj, &j))) break;
