@@ -60,7 +60,7 @@ static int load_cb(void *ctx, const struct store_face *f) {
 
 int lib_persons_load(struct lib *L, int64_t owner, struct persons_index *px) {
     memset(px, 0, sizeof *px);
-    return store_faces_each(L->s, owner, 1, load_cb, px);
+    return store_faces_each(L->s, owner, STORE_FACES_EMB, load_cb, px);
 }
 
 void lib_persons_free(struct persons_index *px) {
@@ -219,7 +219,7 @@ static void fset_free(struct fset *s) {
 int lib_promote_unknowns(struct lib *L, int64_t owner, const struct lib_options *o, struct lib_stats *st) {
     // the clusterable faces nobody holds yet
     struct fset u = {0};
-    int rc = store_faces_each(L->s, owner, 1, fset_cb, &u), k = 0;
+    int rc = store_faces_each(L->s, owner, STORE_FACES_EMB, fset_cb, &u), k = 0;
     if (rc) {
         fset_free(&u);
         return rc;
@@ -333,7 +333,7 @@ int lib_recluster(struct lib *L, int64_t owner, const struct lib_options *o, str
     struct fset f = {0};
     struct rej rj = {0};
     int rc = lib_model_check(L);
-    if (!rc) rc = store_faces_each(L->s, owner, 1, fset_cb, &f);
+    if (!rc) rc = store_faces_each(L->s, owner, STORE_FACES_EMB, fset_cb, &f);
     if (!rc) rc = store_rejects_each(L->s, owner, rej_cb, &rj);
     int n = f.n;
     int *label = fh_malloc((size_t)(n ? n : 1) * sizeof *label), *group = fh_malloc((size_t)(n ? n : 1) * sizeof *group);

@@ -57,6 +57,7 @@ enum st_id {
     ST_FACE_GET,
     ST_FACE_EACH,
     ST_FACE_EACH_LITE,
+    ST_FACE_EACH_EMB,
     ST_FACE_OF_PHOTO,
     ST_FACE_PERSON,
     ST_FACE_SET,
@@ -96,6 +97,7 @@ enum st_id {
     "id, photo_id, x1, y1, x2, y2, det_score, blur, quality, blurry, trash, model_id, dim,"   \
     " person_id, assigned, landmarks, detector"
 #define FACE_COLS FACE_COLS_LITE ", embedding, thumb"
+#define FACE_COLS_EMB FACE_COLS_LITE ", embedding"
 #define PERSON_SELECT                                                                       \
     "SELECT p.id, p.name, p.hidden, p.avatar_face, p.avatar_by_user, COUNT(f.id),"          \
     " COUNT(DISTINCT f.photo_id) FROM persons p LEFT JOIN faces f ON f.person_id = p.id"
@@ -140,6 +142,7 @@ static const char *const st_sql[ST_COUNT] = {
     [ST_FACE_GET] = "SELECT " FACE_COLS " FROM faces WHERE id = ?1 AND owner = ?2",
     [ST_FACE_EACH] = "SELECT " FACE_COLS " FROM faces WHERE owner = ?1 ORDER BY id",
     [ST_FACE_EACH_LITE] = "SELECT " FACE_COLS_LITE " FROM faces WHERE owner = ?1 ORDER BY id",
+    [ST_FACE_EACH_EMB] = "SELECT " FACE_COLS_EMB " FROM faces WHERE owner = ?1 ORDER BY id",
     [ST_FACE_OF_PHOTO] = "SELECT " FACE_COLS " FROM faces WHERE owner = ?1 AND photo_id = ?2"
                          " ORDER BY id",
     [ST_FACE_PERSON] = "SELECT person_id FROM faces WHERE id = ?1 AND owner = ?2",
@@ -1094,6 +1097,7 @@ static int face_row(struct db_stmt *st, int with_blobs, float *emb, struct store
         le_to_f32(e, f->dim, emb);
         f->embedding = emb;
     }
+    if (with_blobs == STORE_FACES_EMB) return FH_OK; // no thumbnail column
     f->thumb = db_col_blob(st, 18);
     f->thumb_size = (size_t)(int)db_col_bytes(st, 18);
     if (f->thumb_size == 0) f->thumb = NULL;
@@ -1254,8 +1258,10 @@ static int faces_iterate(struct store *s, enum st_id id, int64_t owner, int64_t 
 int store_faces_each(struct store *s, int64_t owner, int with_blobs,
                      int (*fn)(void *ctx, const struct store_face *f), void *ctx) {
     FH_ASSERT(s && fn);
-    return faces_iterate(s, with_blobs ? ST_FACE_EACH : ST_FACE_EACH_LITE, owner, 0, with_blobs,
-                         fn, ctx);
+    if (with_blobs < 0 || with_blobs > STORE_FACES_EMB)
+        return fh_fail(FH_E_ARG, "store: with_blobs %d is not 0, 1 or STORE_FACES_EMB", with_blobs);
+    return faces_iterate(s, with_blobs == STORE_FACES_EMB ? ST_FACE_EACH_EMB : with_blobs ? ST_FACE_EACH : ST_FACE_EACH_LITE,
+                         owner, 0, with_blobs, fn, ctx);
 }
 
 int store_faces_of_photo(struct store *s, int64_t owner, int64_t photo_id,

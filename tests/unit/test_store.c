@@ -474,6 +474,11 @@ static int check_blobs(void *ctx, const struct store_face *f) {
         (*bad)++;
     return 0;
 }
+static int check_emb(void *ctx, const struct store_face *f) {
+    int *bad = ctx;
+    if (f->dim != 128 || !f->embedding || f->embedding[7] != 7 * 0.5f || f->thumb || f->thumb_size) (*bad)++;
+    return 0;
+}
 static int check_lite(void *ctx, const struct store_face *f) {
     int *bad = ctx;
     if (f->dim != 128 || f->embedding || f->thumb || f->thumb_size) (*bad)++;
@@ -514,6 +519,10 @@ static void test_persons(struct store *s) {
     bad = 0;
     store_faces_each(s, 1, 0, check_lite, &bad);
     TEST_COND("faces_each without blobs: none, dim kept", bad == 0);
+    bad = 0;
+    TEST_COND("faces_each STORE_FACES_EMB: the embedding, no thumbnail",
+              store_faces_each(s, 1, STORE_FACES_EMB, check_emb, &bad) == 0 && bad == 0);
+    TEST_COND("faces_each with_blobs 3: FH_E_ARG", store_faces_each(s, 1, 3, check_emb, &bad) == FH_E_ARG);
 
     int64_t A, B, C, D, E;
     struct store_person pp;
