@@ -146,6 +146,10 @@ int lib_index_bytes(struct lib *L, int64_t owner, const char *name, const uint8_
 // person the user holds (named, or with user-assigned faces) keeps the cluster that overlaps
 // it most even when the user's own faces cluster apart. Not a user action: not in the op log.
 int lib_recluster(struct lib *L, int64_t owner, const struct lib_options *o, struct lib_stats *st);
+// What a cluster job runs after new faces came (the incremental path): the owner's unknown
+// faces (not blurry, not junk, not made unknown by the user) form new persons where at least
+// o->min_person_faces of them cluster; avatars are updated. Existing persons are not touched.
+int lib_cluster_unknowns(struct lib *L, int64_t owner, const struct lib_options *o, struct lib_stats *st);
 
 // ---- questions (library/query.c) --------------------------------------------------------------
 // "Who is this?": for each face in the image, the nearest person and the distance

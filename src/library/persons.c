@@ -246,6 +246,9 @@ int lib_promote_unknowns(struct lib *L, int64_t owner, const struct lib_options 
     for (int i = 0; !rc && i < u.n; i++) size[label[i]]++;
     int64_t *pid = rc ? NULL : fh_calloc((size_t)(k ? k : 1), sizeof *pid);
     if (!rc && !pid) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
+    int64_t *ap = rc ? NULL : fh_malloc(sizeof *ap * (size_t)(u.n ? u.n : 1));
+    if (!rc && !ap) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
+    int na = 0;
     if (!rc && !(rc = store_begin(L->s))) {
         for (int i = 0; !rc && i < u.n; i++) {
             int l = label[i];
@@ -254,12 +257,13 @@ int lib_promote_unknowns(struct lib *L, int64_t owner, const struct lib_options 
                 if ((rc = store_person_create(L->s, owner, NULL, &pid[l]))) break;
                 st->persons_new++;
             }
-            rc = store_face_assign(L->s, owner, u.id[i], pid[l], STORE_AUTO);
+            u.id[na] = u.id[i], ap[na++] = pid[l]; // (na <= i: u.id is reused in place)
         }
+        if (!rc) rc = store_faces_assign_auto(L->s, owner, u.id, ap, na, NULL);
         if (!rc) rc = store_commit(L->s);
         if (rc) store_rollback(L->s);
     }
-    fh_free(pid), fh_free(label), fh_free(size), fh_free(e);
+    fh_free(pid), fh_free(ap), fh_free(label), fh_free(size), fh_free(e);
     fset_free(&u);
     return rc;
 }
@@ -401,6 +405,11 @@ int lib_recluster(struct lib *L, int64_t owner, const struct lib_options *o, str
             cp[ov[j].cluster] = ov[j].person, by_ov[ov[j].cluster] = 1;
     }
     fh_free(by_ov), fh_free(kp.v);
+    // the assignments, written in bulk ("not this person" beats the cluster a face landed
+    // in: the store skips rejected pairs)
+    int64_t *af = rc ? NULL : fh_malloc(sizeof *af * (size_t)(n ? n : 1)), *ap = rc ? NULL : fh_malloc(sizeof *ap * (size_t)(n ? n : 1));
+    if (!rc && (!af || !ap)) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
+    int na = 0;
     if (!rc && !(rc = store_begin(L->s))) {
         rc = store_faces_clear_auto(L->s, owner);
         for (int i = 0; !rc && i < n; i++) {
@@ -410,10 +419,9 @@ int lib_recluster(struct lib *L, int64_t owner, const struct lib_options *o, str
                 if ((rc = store_person_create(L->s, owner, NULL, &cp[l]))) break;
                 st->persons_new++;
             }
-            int said_no = 0; // "not this person" beats the cluster it landed in
-            for (int r = 0; r < nr && !said_no; r++) said_no = ritem[r] == i && rj.person[r] == cp[l];
-            if (cp[l] && !said_no) rc = store_face_assign(L->s, owner, f.id[i], cp[l], STORE_AUTO);
+            if (cp[l]) af[na] = f.id[i], ap[na++] = cp[l];
         }
+        if (!rc) rc = store_faces_assign_auto(L->s, owner, af, ap, na, NULL);
         if (!rc) rc = store_persons_prune(L->s, owner);
         if (!rc) rc = store_commit(L->s);
         if (rc) store_rollback(L->s);
@@ -421,6 +429,7 @@ int lib_recluster(struct lib *L, int64_t owner, const struct lib_options *o, str
     if (!rc) rc = lib_update_avatars(L, owner);
     st->faces = n;
     st->seconds = (fh_now_ms() - t0) / 1e3;
+    fh_free(af), fh_free(ap);
     fh_free(cp), fh_free(csize), fh_free(ov), fh_free(e), fh_free(label), fh_free(group), fh_free(tag), fh_free(ritem);
     fh_free(rj.face), fh_free(rj.person);
     fset_free(&f);
@@ -436,16 +445,30 @@ struct bests {
     struct best *v;
     int n, cap;
 };
+// every assigned face (person, face, quality); sorted by person and reduced to the best one
+// afterwards (faces arrive by id: on equal quality the lowest id wins, as before)
 static int best_cb(void *ctx, const struct store_face *f) {
     struct bests *b = ctx;
     if (!f->person_id) return 0;
-    for (int i = 0; i < b->n; i++)
-        if (b->v[i].person == f->person_id) {
-            if (f->quality > b->v[i].q) b->v[i].q = f->quality, b->v[i].face = f->id;
-            return 0;
-        }
     if (fh_grow((void **)&b->v, &b->cap, b->n + 1, sizeof *b->v)) return 1;
     b->v[b->n++] = (struct best){f->person_id, f->id, f->quality};
+    return 0;
+}
+static int cmp_best(const void *x, const void *y) {
+    const struct best *a = x, *b = y;
+    if (a->person != b->person) return a->person < b->person ? -1 : 1;
+    if (a->q != b->q) return a->q > b->q ? -1 : 1;
+    return (a->face > b->face) - (a->face < b->face);
+}
+// the best face of person id in the reduced, sorted list (0: none)
+static int64_t best_of(const struct bests *b, int64_t id) {
+    int lo = 0, hi = b->n - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        if (b->v[mid].person == id) return b->v[mid].face;
+        if (b->v[mid].person < id) lo = mid + 1;
+        else hi = mid - 1;
+    }
     return 0;
 }
 struct pinfo {
@@ -467,12 +490,17 @@ int lib_update_avatars(struct lib *L, int64_t owner) {
     struct bests b = {0};
     struct pinfos p = {0};
     int rc = store_faces_each(L->s, owner, 0, best_cb, &b);
+    if (!rc && b.n) { // sort by person, best first; keep each person's first
+        qsort(b.v, (size_t)b.n, sizeof *b.v, cmp_best);
+        int k = 0;
+        for (int i = 0; i < b.n; i++)
+            if (!k || b.v[k - 1].person != b.v[i].person) b.v[k++] = b.v[i];
+        b.n = k;
+    }
     if (!rc) rc = store_persons_each(L->s, owner, pinfo_cb, &p);
     if (!rc && !(rc = store_begin(L->s))) {
         for (int i = 0; !rc && i < p.n; i++) {
-            int64_t face = 0;
-            for (int j = 0; j < b.n; j++)
-                if (b.v[j].person == p.v[i].id) face = b.v[j].face;
+            int64_t face = best_of(&b, p.v[i].id);
             // keep the user's pick while that face is still in the person
             int keep = 0;
             if (p.v[i].by_user && p.v[i].avatar) {

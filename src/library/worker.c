@@ -221,8 +221,7 @@ static int run_cluster(struct lib *L, const struct lib_options *o, const struct 
                        struct px_keep *keep, const struct job *j, struct lib_worker_stats *st) {
     struct lib_stats ls = {0};
     double t0 = fh_now_ms();
-    int rc = lib_promote_unknowns(L, j->owner, o, &ls);
-    if (!rc) rc = lib_update_avatars(L, j->owner);
+    int rc = lib_cluster_unknowns(L, j->owner, o, &ls);
     st->t_cluster += (fh_now_ms() - t0) / 1e3;
     keep->valid = 0; // persons changed
     if (!rc) rc = finish_alone(L, j, 1, NULL);
@@ -232,6 +231,11 @@ static int run_cluster(struct lib *L, const struct lib_options *o, const struct 
     st->persons_new += ls.persons_new;
     say(w, j, "clustered", ls.persons_new);
     return FH_OK;
+}
+
+int lib_cluster_unknowns(struct lib *L, int64_t owner, const struct lib_options *o, struct lib_stats *st) {
+    int rc = lib_promote_unknowns(L, owner, o, st);
+    return rc ? rc : lib_update_avatars(L, owner);
 }
 
 int lib_worker_run(struct lib *L, const struct lib_options *o, const struct lib_worker_options *w_in,

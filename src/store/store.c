@@ -1311,6 +1311,80 @@ int store_face_assign(struct store *s, int64_t owner, int64_t face_id, int64_t p
     return tx_leave(s, own, rc);
 }
 
+// Bulk automatic assignment. PostgreSQL: chunks of pairs as two bigint arrays in one UPDATE
+// (a round trip per chunk, not per face); SQLite: one prepared UPDATE per face (in-process,
+// cheap). Both skip pairs the user rejected and persons that are not the owner's.
+#define ASSIGN_WHERE                                                                            \
+    " AND faces.owner = ?3 AND EXISTS (SELECT 1 FROM persons p WHERE p.id = v.p AND p.owner = ?3)" \
+    " AND NOT EXISTS (SELECT 1 FROM face_rejects r WHERE r.face_id = v.f AND r.person_id = v.p)"
+static const char assign_pg[] =
+    "UPDATE faces SET person_id = v.p, assigned = 0 FROM (SELECT unnest(CAST(?1 AS bigint[])) AS f,"
+    " unnest(CAST(?2 AS bigint[])) AS p) v WHERE faces.id = v.f" ASSIGN_WHERE;
+static const char assign_sqlite[] =
+    "UPDATE faces SET person_id = ?2, assigned = 0 WHERE id = ?1 AND EXISTS (SELECT 1 FROM (SELECT ?1 AS f, ?2 AS p) v"
+    " WHERE 1" ASSIGN_WHERE ")";
+enum { ASSIGN_CHUNK = 5000 };
+
+// "{a,b,c}" of n ids into buf (cap bytes): 0, or -1 when it does not fit
+static int id_array(const int64_t *v, int n, char *buf, size_t cap) {
+    size_t k = 0;
+    buf[k++] = '{';
+    for (int i = 0; i < n; i++) {
+        int w = snprintf(buf + k, cap - k, i ? ",%lld" : "%lld", (long long)v[i]);
+        if (w < 0 || (size_t)w >= cap - k) return -1;
+        k += (size_t)w;
+    }
+    if (k + 2 > cap) return -1;
+    buf[k++] = '}', buf[k] = 0;
+    return 0;
+}
+
+int store_faces_assign_auto(struct store *s, int64_t owner, const int64_t *faces, const int64_t *persons, int n,
+                            int *changed) {
+    FH_ASSERT(s && (n == 0 || (faces && persons)));
+    if (changed) *changed = 0;
+    if (n < 0) return fh_fail(FH_E_ARG, "store: negative count %d", n);
+    for (int i = 0; i < n; i++)
+        if (persons[i] <= 0) return fh_fail(FH_E_ARG, "store: bulk assignment to person %lld", (long long)persons[i]);
+    WRITE_GUARD(s, "store_faces_assign_auto");
+    int own, rc;
+    if ((rc = tx_enter(s, &own))) return rc;
+    struct db_stmt *st = NULL;
+    rc = db_prepare(s->db, s->kind == DB_PG ? assign_pg : assign_sqlite, 1, &st);
+    if (rc) rc = fail_db(s, rc, "prepare");
+    size_t cap = (size_t)ASSIGN_CHUNK * 21 + 4;
+    char *fa = s->kind == DB_PG && !rc ? fh_malloc(cap) : NULL, *pa = s->kind == DB_PG && !rc ? fh_malloc(cap) : NULL;
+    if (s->kind == DB_PG && !rc && (!fa || !pa)) rc = fh_fail(FH_E_NOMEM, "store: out of memory");
+    for (int i = 0; !rc && i < n; i += s->kind == DB_PG ? ASSIGN_CHUNK : 1) {
+        int m = s->kind == DB_PG ? (n - i < ASSIGN_CHUNK ? n - i : ASSIGN_CHUNK) : 1;
+        if (s->kind == DB_PG) {
+            if (id_array(faces + i, m, fa, cap) || id_array(persons + i, m, pa, cap)) {
+                rc = fh_fail(FH_E_NOMEM, "store: id array too long");
+                break;
+            }
+            db_bind_text(st, 1, fa);
+            db_bind_text(st, 2, pa);
+        } else {
+            db_bind_i64(st, 1, faces[i]);
+            db_bind_i64(st, 2, persons[i]);
+        }
+        db_bind_i64(st, 3, owner);
+        int c = 0;
+        rc = run(s, st, "assign faces", &c);
+        if (!rc && changed) *changed += c;
+    }
+    fh_free(fa), fh_free(pa);
+    db_finalize(st);
+    if (!rc) {
+        struct db_stmt *fx;
+        if ((rc = prep(s, ST_AVATAR_FIX_OWNER, &fx)) == FH_OK) {
+            bind_i64(s, fx, 1, owner);
+            rc = run(s, fx, "fix avatars", NULL);
+        }
+    }
+    return tx_leave(s, own, rc);
+}
+
 int store_faces_clear_auto(struct store *s, int64_t owner) {
     FH_ASSERT(s);
     WRITE_GUARD(s, "store_faces_clear_auto");

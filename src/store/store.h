@@ -203,6 +203,13 @@ int store_faces_of_photo(struct store *s, int64_t owner, int64_t photo_id,
 // avatar.
 int store_face_assign(struct store *s, int64_t owner, int64_t face_id, int64_t person_id,
                       enum store_assign by);
+// Automatic assignment of many faces at once (clustering): face faces[i] goes to person
+// persons[i] (> 0) as STORE_AUTO. Pairs the user rejected, and faces or persons that are not
+// the owner's, are skipped silently; *changed (may be NULL) counts the faces set. Avatars
+// whose face left its person are cleared. Inside the caller's transaction or its own.
+// PostgreSQL: one statement per 5,000 faces.
+int store_faces_assign_auto(struct store *s, int64_t owner, const int64_t *faces, const int64_t *persons, int n,
+                            int *changed);
 // Clears every automatic assignment of the owner (user assignments stay). Avatars whose face
 // left its person are cleared.
 int store_faces_clear_auto(struct store *s, int64_t owner);

@@ -901,6 +901,52 @@ static void test_alloc_failures(void) {
     remove_db(other_path);
 }
 
+// ---- bulk automatic assignment (clustering), on either engine ---------------------------------
+static void test_bulk_assign(struct store *s) {
+    float emb[128] = {1};
+    struct store_photo ph = mkphoto("/bulk/1.jpg", 91);
+    int64_t pid, f[6], A, B, other_face, other_person, bob;
+    store_photo_upsert(s, 1, &ph, &pid);
+    for (int i = 0; i < 6; i++) {
+        struct store_face x = mkface(pid, model, emb, 128);
+        store_face_insert(s, 1, &x, &f[i]);
+    }
+    store_person_create(s, 1, "BulkA", &A);
+    store_person_create(s, 1, "BulkB", &B);
+    store_user_get(s, "bulkbob", &bob);
+    struct store_photo bp = mkphoto("/bulk/bob.jpg", 92);
+    int64_t bpid;
+    store_photo_upsert(s, bob, &bp, &bpid);
+    struct store_face bx = mkface(bpid, model, emb, 128);
+    store_face_insert(s, bob, &bx, &other_face);
+    store_person_create(s, bob, "BobP", &other_person);
+    TEST_COND("bulk: a user's 'not this person'", store_face_reject(s, 1, f[2], A) == 0);
+    TEST_COND("bulk: avatar f[5] of B", store_face_assign(s, 1, f[5], B, STORE_USER) == 0 &&
+                                           store_person_set_avatar(s, 1, B, f[5], 0) == 0);
+    int64_t faces[7] = {f[0], f[1], f[2], f[3], f[4], other_face, f[5]};
+    int64_t pers[7] = {A, A, A, B, other_person, B, A};
+    int changed = -1;
+    TEST_COND("bulk: assign 7 pairs", store_faces_assign_auto(s, 1, faces, pers, 7, &changed) == 0);
+    struct store_face g;
+    int ok = changed == 4;
+    int64_t want[6] = {A, A, 0, B, 0, A};
+    for (int i = 0; i < 6; i++) ok &= store_face_get(s, 1, f[i], &g) == 0 && g.person_id == want[i];
+    TEST_COND("bulk: 4 set; the rejected pair, another owner's person and face skipped", ok);
+    ok = store_face_get(s, 1, f[0], &g) == 0 && g.assigned == STORE_AUTO;
+    struct store_person pb;
+    TEST_COND("bulk: STORE_AUTO; B's avatar cleared when its face left", ok && store_person_get(s, 1, B, &pb) == 0 &&
+                                                                           pb.avatar_face == 0);
+    TEST_COND("bulk: another owner's face untouched", store_face_get(s, bob, other_face, &g) == 0 && g.person_id == 0);
+    int64_t zero = 0;
+    TEST_COND("bulk: person 0 refused", store_faces_assign_auto(s, 1, faces, &zero, 1, NULL) == FH_E_ARG);
+    TEST_COND("bulk: nothing to do", store_faces_assign_auto(s, 1, NULL, NULL, 0, &changed) == 0 && changed == 0);
+    store_photo_delete(s, 1, pid);
+    store_user_delete(s, bob, NULL);
+    store_persons_prune(s, 1);
+    store_person_dissolve(s, 1, A);
+    store_person_dissolve(s, 1, B);
+}
+
 // ---- the job queue (issue 10), on either engine -----------------------------------------------
 static void test_jobs(struct store *s, struct store *s2) {
     int added = -1;
@@ -1067,6 +1113,7 @@ static void test_pg(void) {
     test_owners(s);
     test_transactions(s);
     test_callbacks(s);
+    test_bulk_assign(s);
     struct store *s2;
     if (store_open(url, &s2) == 0) {
         test_jobs(s, s2);
@@ -1099,6 +1146,7 @@ int main(void) {
     test_owners(s1);
     test_transactions(s1);
     test_callbacks(s1);
+    test_bulk_assign(s1);
     struct store *s2;
     if (store_open(db_path, &s2) == 0) {
         test_jobs(s1, s2);

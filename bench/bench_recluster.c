@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: MIT
+// The library's clustering at scale (issue 10, part 6), through the store: a library of N
+// faces (one photo each, generated embeddings) on SQLite or PostgreSQL, then
+//   1. lib_recluster: a full recluster (read every embedding, near graph, average linkage
+//      under the user's constraints, write every assignment), timed, peak RSS;
+//   2. NEW more faces committed, then lib_promote_unknowns: the incremental path (the new
+//      faces' persons), timed.
+// Generated faces: identities with a random unit centre, each face = centre + Gaussian noise
+// of 0.055 per dimension, renormalised (two faces of one identity ~1.0 apart, of two
+// identities ~1.4), 1..40 faces an identity (mean ~9). The NEW faces are inserted unknown and
+// clustered as a cluster job does (lib_cluster_unknowns). Quality is measured on real faces
+// elsewhere (`eval cluster --synthetic`, docs/RESULTS.md); this measures time and memory.
+//
+//   bench_recluster DB|postgres://URL [N=100000] [NEW=1000] [THREADS=2]
+// The database must not exist / be empty. Models are read from ./models (the pinned
+// MobileFaceNet's identity tags the embeddings).
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "base/base.h"
+#include "library/library.h"
+#include "pipeline/facehatch.h"
+#include "store/store.h"
+
+static uint64_t rng = 0x2545F4914F6CDD1Dull;
+static double uni(void) {
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return ((rng >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+static double gauss(void) { return sqrt(-2 * log(uni())) * cos(6.283185307179586 * uni()); }
+
+static double rss_mb(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;
+}
+
+// faces [from, to) of the generated population into the store, one photo each, one transaction
+static int add_faces(struct store *s, int64_t model, int dim, int from, int to, const float *centre, const int *who) {
+    int rc = store_begin(s);
+    float e[512];
+    for (int i = from; !rc && i < to; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/gen/%08d.jpg", i);
+        struct store_photo p = {.path = path, .size = 1000 + i, .mtime = 1, .width = 640, .height = 480};
+        snprintf(p.sha256, sizeof p.sha256, "%064x", i);
+        int64_t pid, fid;
+        if ((rc = store_photo_upsert(s, 1, &p, &pid))) break;
+        double s2 = 0;
+        for (int k = 0; k < dim; k++) {
+            e[k] = centre[(size_t)who[i] * dim + k] + 0.055f * (float)gauss();
+            s2 += (double)e[k] * e[k];
+        }
+        for (int k = 0; k < dim; k++) e[k] /= (float)sqrt(s2);
+        struct store_face f = {.photo_id = pid, .box = {10, 10, 110, 110}, .det_score = 0.99f, .blur = 500,
+                               .quality = 1, .model_id = model, .dim = dim, .embedding = e};
+        rc = store_face_insert(s, 1, &f, &fid);
+    }
+    if (!rc) rc = store_commit(s);
+    if (rc) store_rollback(s);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_recluster DB|postgres://URL [N=100000] [NEW=1000] [THREADS=2]\n");
+        return 2;
+    }
+    const char *db = argv[1];
+    int n = argc > 2 ? atoi(argv[2]) : 100000, add = argc > 3 ? atoi(argv[3]) : 1000;
+    int threads = argc > 4 ? atoi(argv[4]) : 2;
+    struct lib *L;
+    struct fh_embedder_id id;
+    int64_t model = 0;
+    int rc = fh_embedder_identify(NULL, &id);
+    if (!rc) rc = lib_open(db, "models", &L);
+    if (!rc) rc = lib_model_check(L);
+    if (!rc) rc = store_model_get(lib_store(L), id.name, id.version, id.sha256, id.dim, &model);
+    if (rc) {
+        fprintf(stderr, "bench_recluster: %s\n", fh_errmsg());
+        return 1;
+    }
+    int dim = id.dim, total = n + add;
+    // identities: sizes 1..40 with mean ~10 (a geometric-ish draw), random unit centres
+    int *who = malloc(sizeof(int) * (size_t)total), ids = 0;
+    for (int i = 0; i < total;) {
+        int size = 1 + (int)(-log(uni()) * 9.0);
+        if (size > 40) size = 40;
+        for (int k = 0; k < size && i < total; k++) who[i++] = ids;
+        ids++;
+    }
+    for (int i = total - 1; i > 0; i--) { // the new faces are a random draw of the population
+        int j = (int)(uni() * (i + 1));
+        int t = who[i];
+        who[i] = who[j], who[j] = t;
+    }
+    float *centre = malloc(sizeof(float) * (size_t)ids * dim);
+    for (int c = 0; c < ids; c++) {
+        double s2 = 0;
+        for (int k = 0; k < dim; k++) centre[(size_t)c * dim + k] = (float)gauss(), s2 += centre[(size_t)c * dim + k] * centre[(size_t)c * dim + k];
+        for (int k = 0; k < dim; k++) centre[(size_t)c * dim + k] /= (float)sqrt(s2);
+    }
+    double t0 = fh_now_ms();
+    rc = add_faces(lib_store(L), model, dim, 0, n, centre, who);
+    double t_fill = (fh_now_ms() - t0) / 1e3;
+    if (rc) {
+        fprintf(stderr, "bench_recluster: %s\n", fh_errmsg());
+        return 1;
+    }
+    struct lib_options o = lib_options_default();
+    o.threads = threads;
+    struct lib_stats st;
+    double rss0 = rss_mb();
+    t0 = fh_now_ms();
+    rc = lib_recluster(L, 1, &o, &st);
+    double t_full = (fh_now_ms() - t0) / 1e3, rss1 = rss_mb();
+    if (rc) {
+        fprintf(stderr, "bench_recluster: recluster: %s\n", fh_errmsg());
+        return 1;
+    }
+    rc = add_faces(lib_store(L), model, dim, n, total, centre, who);
+    struct lib_stats st2 = {0};
+    t0 = fh_now_ms();
+    if (!rc) rc = lib_cluster_unknowns(L, 1, &o, &st2);
+    double t_inc = (fh_now_ms() - t0) / 1e3;
+    if (rc) {
+        fprintf(stderr, "bench_recluster: incremental: %s\n", fh_errmsg());
+        return 1;
+    }
+    printf("| %s | %d | %d | %.1f | %.1f | %d | %.0f | %.0f | %d | %.2f | %d |\n", store_is_url(db) ? "PostgreSQL" : "SQLite",
+           n, ids, t_fill, t_full, st.persons_new, rss0, rss1, add, t_inc, st2.persons_new);
+    lib_close(L);
+    free(who), free(centre);
+    return 0;
+}
