@@ -168,11 +168,12 @@ bench-peers: $(BIN) models
 # issue 10's scale benchmarks (not tests): so far the gallery search at 10^4/10^5/10^6
 # vectors (bench/bench_search.c: memory, ms per query, recall against an exact float scan),
 # then Faiss on the same kind of vectors when Debian's python3-faiss is installed
-bench-scale: $(BUILD)/bench/bench_search $(BIN)
+bench-scale: $(BUILD)/bench/bench_search $(BUILD)/bench/bench_recluster $(BIN)
 	$(BUILD)/bench/bench_search $(or $(N),1000000) $(or $(QUERIES),50)
 	@if /usr/bin/python3 -c 'import faiss' 2>/dev/null; then echo; /usr/bin/python3 bench/faiss_search.py $(or $(N),1000000) $(or $(QUERIES),50); \
 	else echo "(Faiss rows skipped: apt-get install python3-faiss)"; fi
 	@echo; FACEHATCH=$(BIN) bench/bench_workers.sh
+	@echo; BUILD=$(BUILD) bench/bench_recluster.sh
 
 # libFuzzer harnesses tests/fuzz/fuzz_<entry>.c, each linked with -fsanitize=fuzzer against the
 # clang-built library, run FUZZ_SECONDS each on a copy of tests/fuzz/corpus/<entry> (kept and

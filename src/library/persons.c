@@ -219,7 +219,7 @@ static void fset_free(struct fset *s) {
 int lib_promote_unknowns(struct lib *L, int64_t owner, const struct lib_options *o, struct lib_stats *st) {
     // the clusterable faces nobody holds yet
     struct fset u = {0};
-    int rc = store_faces_each(L->s, owner, STORE_FACES_EMB, fset_cb, &u), k = 0;
+    int rc = store_faces_each(L->s, owner, STORE_FACES_UNKNOWN, fset_cb, &u), k = 0;
     if (rc) {
         fset_free(&u);
         return rc;

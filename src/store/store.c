@@ -58,6 +58,7 @@ enum st_id {
     ST_FACE_EACH,
     ST_FACE_EACH_LITE,
     ST_FACE_EACH_EMB,
+    ST_FACE_EACH_UNKNOWN,
     ST_FACE_OF_PHOTO,
     ST_FACE_PERSON,
     ST_FACE_SET,
@@ -143,6 +144,8 @@ static const char *const st_sql[ST_COUNT] = {
     [ST_FACE_EACH] = "SELECT " FACE_COLS " FROM faces WHERE owner = ?1 ORDER BY id",
     [ST_FACE_EACH_LITE] = "SELECT " FACE_COLS_LITE " FROM faces WHERE owner = ?1 ORDER BY id",
     [ST_FACE_EACH_EMB] = "SELECT " FACE_COLS_EMB " FROM faces WHERE owner = ?1 ORDER BY id",
+    [ST_FACE_EACH_UNKNOWN] = "SELECT " FACE_COLS_EMB " FROM faces WHERE owner = ?1 AND person_id IS NULL"
+                             " AND assigned = 0 ORDER BY id",
     [ST_FACE_OF_PHOTO] = "SELECT " FACE_COLS " FROM faces WHERE owner = ?1 AND photo_id = ?2"
                          " ORDER BY id",
     [ST_FACE_PERSON] = "SELECT person_id FROM faces WHERE id = ?1 AND owner = ?2",
@@ -1258,10 +1261,14 @@ static int faces_iterate(struct store *s, enum st_id id, int64_t owner, int64_t 
 int store_faces_each(struct store *s, int64_t owner, int with_blobs,
                      int (*fn)(void *ctx, const struct store_face *f), void *ctx) {
     FH_ASSERT(s && fn);
-    if (with_blobs < 0 || with_blobs > STORE_FACES_EMB)
-        return fh_fail(FH_E_ARG, "store: with_blobs %d is not 0, 1 or STORE_FACES_EMB", with_blobs);
-    return faces_iterate(s, with_blobs == STORE_FACES_EMB ? ST_FACE_EACH_EMB : with_blobs ? ST_FACE_EACH : ST_FACE_EACH_LITE,
-                         owner, 0, with_blobs, fn, ctx);
+    if (with_blobs < 0 || with_blobs > STORE_FACES_UNKNOWN)
+        return fh_fail(FH_E_ARG, "store: with_blobs %d is not 0, 1, STORE_FACES_EMB or STORE_FACES_UNKNOWN",
+                       with_blobs);
+    enum st_id id = with_blobs == STORE_FACES_UNKNOWN ? ST_FACE_EACH_UNKNOWN
+                    : with_blobs == STORE_FACES_EMB   ? ST_FACE_EACH_EMB
+                    : with_blobs                      ? ST_FACE_EACH
+                                                      : ST_FACE_EACH_LITE;
+    return faces_iterate(s, id, owner, 0, with_blobs == STORE_FACES_UNKNOWN ? STORE_FACES_EMB : with_blobs, fn, ctx);
 }
 
 int store_faces_of_photo(struct store *s, int64_t owner, int64_t photo_id,

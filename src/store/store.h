@@ -190,8 +190,11 @@ int store_face_insert(struct store *s, int64_t owner, const struct store_face *f
 int store_face_get(struct store *s, int64_t owner, int64_t face_id, struct store_face *out);
 // Calls fn for every face of the owner, ordered by id. with_blobs=0 skips embedding and
 // thumbnail (faster listing), STORE_FACES_EMB reads the embedding but not the thumbnail
-// (clustering: a tenth of the bytes). fn returns non-zero to stop.
+// (clustering: a tenth of the bytes), STORE_FACES_UNKNOWN the same for the faces in no person
+// that the user did not make unknown (STORE_AUTO): new persons form from these (only they
+// leave the database). fn returns non-zero to stop.
 #define STORE_FACES_EMB 2
+#define STORE_FACES_UNKNOWN 3
 int store_faces_each(struct store *s, int64_t owner, int with_blobs,
                      int (*fn)(void *ctx, const struct store_face *f), void *ctx);
 int store_faces_of_photo(struct store *s, int64_t owner, int64_t photo_id,

@@ -522,7 +522,11 @@ static void test_persons(struct store *s) {
     bad = 0;
     TEST_COND("faces_each STORE_FACES_EMB: the embedding, no thumbnail",
               store_faces_each(s, 1, STORE_FACES_EMB, check_emb, &bad) == 0 && bad == 0);
-    TEST_COND("faces_each with_blobs 3: FH_E_ARG", store_faces_each(s, 1, 3, check_emb, &bad) == FH_E_ARG);
+    TEST_COND("faces_each with_blobs 4: FH_E_ARG", store_faces_each(s, 1, 4, check_emb, &bad) == FH_E_ARG);
+    struct collect un = {0};
+    store_face_assign(s, 1, f[0], 0, STORE_USER); // the user's "unknown": not listed
+    TEST_COND("faces_each STORE_FACES_UNKNOWN: the 7 automatic unknowns",
+              store_faces_each(s, 1, STORE_FACES_UNKNOWN, count_face, &un) == 0 && un.n == 7 && un.ids[0] == f[1]);
 
     int64_t A, B, C, D, E;
     struct store_person pp;
