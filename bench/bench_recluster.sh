@@ -10,8 +10,8 @@ TMP=$(mktemp -d)
 PG=$(tools/pg_test_server.sh start)
 trap 'tools/pg_test_server.sh stop "$PG"; rm -rf "$TMP"' EXIT
 echo "# the library's recluster and incremental path, generated faces (bench/bench_recluster.c), 2 threads, $(date -u +%F), $(nproc) cores"
-echo "| store | faces | identities | fill s | full recluster s | persons | RSS before MB | peak RSS MB | new faces | incremental s | new persons |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| store | faces | identities | fill s | full recluster s | persons | RSS before MB | peak RSS MB | new faces | incremental s | new persons | similar: index build s | similar: query ms (median of 50) |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for n in $SIZES; do
     rm -f "$TMP/lib.db"*
     "$B" "$TMP/lib.db" "$n" 1000 2

@@ -8,7 +8,7 @@ declare -A allow=(
   [align]="base img align" [embed]="base img nn embed" [eval]="base eval"
   [pipeline]="base img nn haar detect align embed pipeline"
   [haar]="base img haar" [cluster]="base nn cluster" [search]="base nn search"
-  [store]="base store" [auth]="base store auth" [library]="base img nn detect align embed pipeline store cluster library"
+  [store]="base store" [auth]="base store auth" [library]="base img nn detect align embed pipeline store cluster search library"
   [server]="base img pipeline store cluster library auth server"
   [train]="base img nn detect align embed pipeline cluster train"
   [cli]="base img nn detect align embed pipeline eval haar cluster store library auth server train search cli"

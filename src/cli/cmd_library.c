@@ -478,20 +478,38 @@ int cmd_search(int argc, char **argv) {
             for (int j = 0; j < pr.n; j++)
                 if (pr.v[j].id == m[i].person_id) p = &pr.v[j];
             if (!p) {
-                printf("null,\"distance\":%.4f,\"photos\":[]}", m[i].distance);
-                continue;
+                printf("null,\"distance\":%.4f,\"photos\":[]", m[i].distance);
+            } else {
+                printf("{\"id\":%lld,\"name\":", (long long)p->id);
+                if (p->name) json_str(stdout, p->name);
+                else fputs("null", stdout);
+                printf("},\"distance\":%.4f,\"photos\":[", m[i].distance);
+                int first = 1;
+                for (int k = 0; k < fr.n; k++)
+                    if (fr.v[k].person == p->id) {
+                        if (!first) putchar(',');
+                        json_str(stdout, path_of(&ph, fr.v[k].photo));
+                        first = 0;
+                    }
+                putchar(']');
             }
-            printf("{\"id\":%lld,\"name\":", (long long)p->id);
-            if (p->name) json_str(stdout, p->name);
-            else fputs("null", stdout);
-            printf("},\"distance\":%.4f,\"photos\":[", m[i].distance);
-            int first = 1;
-            for (int k = 0; k < fr.n; k++)
-                if (fr.v[k].person == p->id) {
-                    if (!first) putchar(',');
-                    json_str(stdout, path_of(&ph, fr.v[k].photo));
-                    first = 0;
-                }
+            // the stored faces nearest to this one, in a person or not (within the threshold)
+            struct lib_similar sim[20];
+            int ns = 0;
+            if (lib_similar(L, owner, m[i].face.embedding, 20, sim, &ns)) {
+                fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+                ns = 0, rc = FH_E_DB;
+            }
+            fputs(",\"similar\":[", stdout);
+            for (int k = 0, first = 1; k < ns; k++) {
+                if (sim[k].distance >= lo.cluster_t) break;
+                printf("%s{\"face\":%lld,\"photo\":", first ? "" : ",", (long long)sim[k].face_id);
+                json_str(stdout, path_of(&ph, sim[k].photo_id));
+                if (sim[k].person_id) printf(",\"person\":%lld", (long long)sim[k].person_id);
+                else fputs(",\"person\":null", stdout);
+                printf(",\"distance\":%.4f}", sim[k].distance);
+                first = 0;
+            }
             fputs("]}", stdout);
         }
         puts("]}");

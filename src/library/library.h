@@ -170,6 +170,17 @@ int lib_match(struct lib *L, int64_t owner, const struct fh_face *faces, int n, 
               struct lib_match **out);
 int lib_search(struct lib *L, int64_t owner, const struct img *im, const struct lib_options *o,
                struct lib_match **out, int *n);
+// "Photos of this person": the owner's k (1..LIB_SIMILAR_MAX) stored faces nearest to an
+// embedding, nearest first, each with its photo and current person (0: unknown) — known or
+// not, named or not. Through an int8 index of the owner's faces kept warm in L (similar.c:
+// built on first use, then only the faces added since are appended; exact distances from
+// the stored vectors). Fewer than k when the owner has fewer faces.
+#define LIB_SIMILAR_MAX 100
+struct lib_similar {
+    int64_t face_id, photo_id, person_id;
+    float distance;             // Euclidean between unit vectors (the clustering threshold's scale)
+};
+int lib_similar(struct lib *L, int64_t owner, const float *emb, int k, struct lib_similar *out, int *n);
 
 // Unknown faces (not "not a face" unless with_trash), each with a suggested person: the
 // nearest visible person the user did not reject for it, by root mean square distance to the

@@ -24,6 +24,7 @@ struct lib {
     struct fh_engine *e;
     int e_threads;
     struct lib_px_cache *pxc;
+    struct lib_gallery *gal;   // the owner's faces as an int8 index (similar.c), or NULL
     // called by lib_commit_photo inside the photo's transaction, before its commit (the
     // worker finishes its job there, fenced by the lease); non-zero rolls the photo back
     int (*in_tx)(void *ctx, struct store *s);
@@ -37,6 +38,8 @@ struct persons_index;
 // The owner's person index, kept warm in L (query.c); valid until the next lib call on L.
 int lib_persons_cached(struct lib *L, int64_t owner, const struct persons_index **px);
 void lib_query_free(struct lib *L);
+struct lib_gallery;
+void lib_gallery_free(struct lib_gallery *c);
 // lib_analyse on L's warm engine (models loaded on first need; thread-safe like lib_embed)
 struct lib_result;
 int lib_analyse_warm(struct lib *L, const struct lib_options *o, const uint8_t *data, size_t n,

@@ -20,7 +20,8 @@ void lib_query_free(struct lib *L) {
     if (L->pxc) lib_persons_free(&L->pxc->px);
     fh_free(L->pxc);
     fh_engine_free(L->e);
-    L->pxc = NULL, L->e = NULL;
+    lib_gallery_free(L->gal);
+    L->pxc = NULL, L->e = NULL, L->gal = NULL;
 }
 
 int lib_persons_cached(struct lib *L, int64_t owner, const struct persons_index **out) {

@@ -8,6 +8,8 @@
 #include "img/img.h"
 #include "server/handlers_int.h"
 
+#define SRV_SIMILAR_MAX 24 // nearest stored faces per searched face (those within the threshold are listed)
+
 void srv_h_status(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs) {
     struct srv_json w;
     jw_init(&w, &rs->body);
@@ -54,6 +56,22 @@ void srv_h_search(struct srv *S, const struct srv_req *rq, int64_t id, struct sr
         struct store_person sp;
         if (m[i].person_id && !lib_person_get(S->L, rq->owner, m[i].person_id, &sp)) srv_person_json(&w, &sp);
         else jw_null(&w);
+        // "photos of this person": the nearest stored faces within the threshold, in a person or not
+        struct lib_similar sim[SRV_SIMILAR_MAX];
+        int ns = 0;
+        rc = lib_similar(S->L, rq->owner, m[i].face.embedding, SRV_SIMILAR_MAX, sim, &ns);
+        jw_key(&w, "similar"), jw_arr(&w);
+        for (int k = 0; !rc && k < ns && sim[k].distance < o.cluster_t; k++) {
+            jw_obj(&w);
+            jw_key(&w, "face"), jw_int(&w, sim[k].face_id);
+            jw_key(&w, "photo"), jw_int(&w, sim[k].photo_id);
+            jw_key(&w, "person");
+            if (sim[k].person_id) jw_int(&w, sim[k].person_id);
+            else jw_null(&w);
+            jw_key(&w, "distance"), jw_num(&w, sim[k].distance);
+            jw_obj_end(&w);
+        }
+        jw_arr_end(&w);
         jw_obj_end(&w);
     }
     pthread_mutex_unlock(&S->mu);

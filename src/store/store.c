@@ -59,6 +59,7 @@ enum st_id {
     ST_FACE_EACH_LITE,
     ST_FACE_EACH_EMB,
     ST_FACE_EACH_UNKNOWN,
+    ST_FACE_EACH_AFTER,
     ST_FACE_OF_PHOTO,
     ST_FACE_PERSON,
     ST_FACE_SET,
@@ -144,6 +145,7 @@ static const char *const st_sql[ST_COUNT] = {
     [ST_FACE_EACH] = "SELECT " FACE_COLS " FROM faces WHERE owner = ?1 ORDER BY id",
     [ST_FACE_EACH_LITE] = "SELECT " FACE_COLS_LITE " FROM faces WHERE owner = ?1 ORDER BY id",
     [ST_FACE_EACH_EMB] = "SELECT " FACE_COLS_EMB " FROM faces WHERE owner = ?1 ORDER BY id",
+    [ST_FACE_EACH_AFTER] = "SELECT " FACE_COLS_EMB " FROM faces WHERE owner = ?1 AND id > ?2 ORDER BY id",
     [ST_FACE_EACH_UNKNOWN] = "SELECT " FACE_COLS_EMB " FROM faces WHERE owner = ?1 AND person_id IS NULL"
                              " AND assigned = 0 ORDER BY id",
     [ST_FACE_OF_PHOTO] = "SELECT " FACE_COLS " FROM faces WHERE owner = ?1 AND photo_id = ?2"
@@ -1248,7 +1250,7 @@ static int faces_iterate(struct store *s, enum st_id id, int64_t owner, int64_t 
     int rc = iter_begin(s, id, &it);
     if (rc) return rc;
     bind_i64(s, it.st, 1, owner);
-    if (id == ST_FACE_OF_PHOTO) bind_i64(s, it.st, 2, photo_id);
+    if (id == ST_FACE_OF_PHOTO || id == ST_FACE_EACH_AFTER) bind_i64(s, it.st, 2, photo_id);
     while ((rc = step(s, it.st, "list faces")) == 1) {
         struct store_face f;
         if ((rc = face_row(it.st, with_blobs, emb, &f)) != FH_OK) break;
@@ -1269,6 +1271,12 @@ int store_faces_each(struct store *s, int64_t owner, int with_blobs,
                     : with_blobs                      ? ST_FACE_EACH
                                                       : ST_FACE_EACH_LITE;
     return faces_iterate(s, id, owner, 0, with_blobs == STORE_FACES_UNKNOWN ? STORE_FACES_EMB : with_blobs, fn, ctx);
+}
+
+int store_faces_after(struct store *s, int64_t owner, int64_t after_id,
+                      int (*fn)(void *ctx, const struct store_face *f), void *ctx) {
+    FH_ASSERT(s && fn);
+    return faces_iterate(s, ST_FACE_EACH_AFTER, owner, after_id, STORE_FACES_EMB, fn, ctx);
 }
 
 int store_faces_of_photo(struct store *s, int64_t owner, int64_t photo_id,

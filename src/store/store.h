@@ -197,6 +197,10 @@ int store_face_get(struct store *s, int64_t owner, int64_t face_id, struct store
 #define STORE_FACES_UNKNOWN 3
 int store_faces_each(struct store *s, int64_t owner, int with_blobs,
                      int (*fn)(void *ctx, const struct store_face *f), void *ctx);
+// The owner's faces with id > after_id, ordered by id, with embeddings (no thumbnails): what
+// was added since a cache was built (ids only grow).
+int store_faces_after(struct store *s, int64_t owner, int64_t after_id,
+                      int (*fn)(void *ctx, const struct store_face *f), void *ctx);
 int store_faces_of_photo(struct store *s, int64_t owner, int64_t photo_id,
                          int (*fn)(void *ctx, const struct store_face *f), void *ctx);
 // Sets a face's person (0 = unknown) and who decided it. FH_E_NOTFOUND if the face or the

@@ -243,6 +243,8 @@ check "both undone (the face back in B, Solo gone)" [ "$c1" = 200 ] && [ "$CODE"
 
 req POST /api/search -F "image=@$LFW/Colin_Powell/Colin_Powell_0010.jpg"
 check "POST /api/search: an unseen Colin Powell photo finds his person" [ "$CODE" = 200 ] && jqb "(.width > 0) and any(.faces[]; .person.id == $A and (.distance | type == \"number\") and (.box | length == 4))"
+check "... and his stored faces as similar ones (nearest first, all in his person)" \
+    jqb "any(.faces[]; .person.id == $A and (.similar | length >= 3) and all(.similar[]; .person == $A and .distance < 0.9 and (.photo | type == \"number\")) and ([.similar[].distance] == ([.similar[].distance] | sort)))"
 pars=()
 for i in 1 2 3 4 5 6 7 8; do
     curl -s -m 120 -o /dev/null -w '%{http_code}\n' -H "Origin: $URL" -F "image=@models/samples/sample$(( (i - 1) % 6 + 1 )).jpg" "$URL/api/search" >"$TMP/par$i" &

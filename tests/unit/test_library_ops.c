@@ -198,6 +198,36 @@ static void test_unknown(void) {
     TEST_COND("merge A into C", lib_merge(L, U3, pc3, pa3) == 0);
     TEST_COND("match: the warm index sees the merge", lib_match(L, U3, q, 2, &o, &m) == 0 && m[0].person_id == pc3);
     fh_free(m);
+    // "photos of this person" through the int8 index of carol's faces (similar.c)
+    struct lib_similar sim[LIB_SIMILAR_MAX];
+    int ns = 0;
+    TEST_COND("similar: nearest first, with photo and current person",
+              lib_similar(L, U3, q[0].embedding, 5, sim, &ns) == 0 && ns == 5 && sim[0].face_id == fid[0] &&
+                  sim[1].face_id == fid[1] && sim[2].face_id == fid[2] && sim[0].person_id == pc3 &&
+                  sim[0].photo_id > 0 && sim[0].distance < sim[1].distance && sim[3].distance <= sim[4].distance);
+    int has_unknown = 0;
+    TEST_COND("similar: every face when k is larger, unknown ones too",
+              lib_similar(L, U3, q[0].embedding, 50, sim, &ns) == 0 && ns == 8);
+    for (int i = 0; i < ns; i++) has_unknown |= sim[i].face_id == fid[5] && sim[i].person_id == 0;
+    TEST_COND("... the unknown face near A is among them, person 0", has_unknown);
+    TEST_COND("similar: another owner's index holds none of carol's faces",
+              lib_similar(L, U2, q[0].embedding, 5, sim, &ns) == 0 && ns == 0);
+    TEST_COND("similar: k outside 1..LIB_SIMILAR_MAX is FH_E_ARG",
+              lib_similar(L, U3, q[0].embedding, 0, sim, &ns) == FH_E_ARG &&
+                  lib_similar(L, U3, q[0].embedding, LIB_SIMILAR_MAX + 1, sim, &ns) == FH_E_ARG);
+    int64_t nph = add_photo(U3, "/c/new.jpg", 9), nfid = 0;
+    unit(e, 0, 0.04f);
+    struct store_face nf = {.photo_id = nph, .box = {1, 1, 50, 50}, .quality = 0.5f, .model_id = mid,
+                            .dim = FH_EMB_DIM, .embedding = e};
+    store_face_insert(s, U3, &nf, &nfid);
+    TEST_COND("similar: a face added since is appended and found",
+              lib_similar(L, U3, q[0].embedding, 3, sim, &ns) == 0 && ns == 3 && sim[0].face_id == nfid &&
+                  sim[0].photo_id == nph && sim[1].face_id == fid[0]);
+    struct store_face g0;
+    store_face_get(s, U3, fid[0], &g0);
+    TEST_COND("similar: a deleted photo's face is never answered",
+              store_photo_delete(s, U3, g0.photo_id) == 0 && lib_similar(L, U3, q[0].embedding, 3, sim, &ns) == 0 &&
+                  ns == 3 && sim[0].face_id == nfid && sim[1].face_id == fid[1]);
     TEST_COND("match for another owner: nobody", lib_match(L, U2, q, 1, &o, &m) == 0 && m[0].person_id == 0);
     fh_free(m);
 }
