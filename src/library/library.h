@@ -121,7 +121,9 @@ struct lib_worker_stats {
 // job it held is claimed again when the lease runs out. An index job also queues a cluster
 // job for its owner (in that transaction); a cluster job forms persons (lib_promote_unknowns)
 // and picks avatars. A job claimed for the 5th time is failed without running ("gave up":
-// it killed its worker each time). Returns FH_OK when stopped or idle, else a store error
+// it killed its worker each time). An owner's face recognition is checked again inside the
+// photo's transaction: turned off meanwhile, nothing is written and the job comes back
+// after its lease (then without faces). Returns FH_OK when stopped or idle, else a store error
 // (the lease of the job in hand then runs out and another worker takes it).
 #define LIB_JOB_MAX_ATTEMPTS 5
 int lib_worker_run(struct lib *L, const struct lib_options *o, const struct lib_worker_options *w,

@@ -5,7 +5,8 @@
 // faces added since (ids above the last one indexed) are appended; faces deleted since are
 // dropped from answers (each hit is looked up in the store, which also gives its current
 // person), and the gallery is rebuilt when a query meets one, or when another owner asks.
-// The best hits are re-ranked with the stored float vectors.
+// The best hits are re-ranked with the stored float vectors. Building reads the embeddings
+// in batches of 65,536 (a float copy of one batch, 48 MB, besides the int8 gallery).
 #include <math.h>
 #include <string.h>
 
@@ -31,17 +32,27 @@ void lib_gallery_free(struct lib_gallery *c) {
     fh_free(c);
 }
 
+enum { BATCH = 65536 }; // faces buffered as floats before they go into the gallery
+
 static int collect_cb(void *ctx, const struct store_face *f) {
     struct lib_gallery *c = ctx;
+    if (f->dim != c->dim || !f->embedding) {
+        c->last_id = f->id;
+        return 0;
+    }
+    if (c->n == BATCH) { // int8 now: the float copy never holds more than a batch
+        int rc = search_gallery_add(c->g, c->emb, c->ids, c->n);
+        if (rc) return rc;
+        c->n = 0;
+    }
     c->last_id = f->id;
-    if (f->dim != c->dim || !f->embedding) return 0;
     if (c->n == c->cap) {
         int nc = c->cap ? 2 * c->cap : 4096;
         float *e = fh_realloc(c->emb, sizeof *e * (size_t)nc * c->dim);
         if (e) c->emb = e;
         int64_t *i = fh_realloc(c->ids, sizeof *i * (size_t)nc);
         if (i) c->ids = i;
-        if (!e || !i) return FH_E_NOMEM;
+        if (!e || !i) return fh_fail(FH_E_NOMEM, "library: out of memory for the face index");
         c->cap = nc;
     }
     memcpy(c->emb + (size_t)c->n * c->dim, f->embedding, sizeof(float) * c->dim);
@@ -65,9 +76,7 @@ static int gallery_sync(struct lib *L, int64_t owner, int rebuild) {
         if (!c->pool && !(c->pool = fh_pool_new(0))) return fh_fail(FH_E_NOMEM, "library: out of memory");
     }
     c->n = 0;
-    int64_t from = c->last_id;
-    rc = store_faces_after(L->s, owner, from, collect_cb, c);
-    if (rc == FH_E_NOMEM) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
+    rc = store_faces_after(L->s, owner, c->last_id, collect_cb, c);
     if (!rc && c->n) rc = search_gallery_add(c->g, c->emb, c->ids, c->n);
     if (rc) { // a half-synced gallery is not kept
         c->valid = 0;

@@ -101,9 +101,19 @@ struct fence {
     const struct job *j;
     int ok;
     const char *error;
+    int faces;          // faces about to be stored
+    int recognition_off; // set when the owner turned recognition off meanwhile
 };
 static int finish_in_tx(void *ctx, struct store *s) {
     struct fence *f = ctx;
+    if (f->faces > 0) { // checked again under the write lock: off means no face is stored
+        int on = 1, rc = store_user_get_recognition(s, f->j->owner, &on);
+        if (rc) return rc;
+        if (!on) {
+            f->recognition_off = 1;
+            return fh_fail(FH_E_ARG, "worker: face recognition was turned off during the job");
+        }
+    }
     int rc = store_job_finish(s, f->j->id, f->j->token, f->ok, f->error);
     if (!rc && !f->j->cluster) rc = store_job_enqueue(s, f->j->owner, STORE_JOB_CLUSTER, "", NULL, NULL, 0, NULL);
     return rc;
@@ -176,7 +186,10 @@ static int run_index(struct lib *L, struct fh_engine *e, const struct lib_option
         }
         bytes = buf;
     }
+    // read per job: faces must never be stored after the owner turned recognition off
+    struct persons_index *px = NULL, none = {0};
     int on = 1, rc = store_user_get_recognition(L->s, j->owner, &on);
+    if (!rc) rc = on ? px_get(L, keep, j->owner, &px) : (px = &none, FH_OK);
     double ta = fh_now_ms();
     if (!rc && !r) {
         r = on ? lib_analyse(e, o, bytes, j->data ? j->n : n) : lib_analyse_no_faces(bytes, j->data ? j->n : n);
@@ -184,15 +197,13 @@ static int run_index(struct lib *L, struct fh_engine *e, const struct lib_option
     }
     fh_free(buf);
     st->t_analyse += (fh_now_ms() - ta) / 1e3;
-    struct persons_index *px = NULL, none = {0};
-    if (!rc) rc = on ? px_get(L, keep, j->owner, &px) : (px = &none, FH_OK);
     if (rc) {
         lib_result_free(r);
         return rc;
     }
     r->orig_name = j->orig_name;
     struct lib_stats ls = {0};
-    struct fence f = {j, !r->failed, r->failed ? r->error : NULL};
+    struct fence f = {j, !r->failed, r->failed ? r->error : NULL, r->failed ? 0 : r->n, 0};
     double tc = fh_now_ms();
     L->in_tx = finish_in_tx, L->in_tx_ctx = &f;
     rc = lib_commit_photo(L, j->owner, px, o, j->path, size, mtime, r, &ls);
@@ -200,6 +211,11 @@ static int run_index(struct lib *L, struct fh_engine *e, const struct lib_option
     st->t_commit += (fh_now_ms() - tc) / 1e3;
     int failed = r->failed;
     lib_result_free(r);
+    if (f.recognition_off) { // nothing written; the job comes back after its lease, then without faces
+        keep->valid = 0;
+        say(w, j, "retry: recognition turned off", 0);
+        return FH_OK;
+    }
     if (rc == FH_E_NOTFOUND) { // the lease went to another worker: nothing was written
         keep->valid = 0;       // px may hold faces that were rolled back
         st->lost++;

@@ -222,6 +222,7 @@ struct store {
     uint8_t emb_le[STORE_EMB_MAX * 4];   // embedding being inserted, float32 little-endian
     uint8_t lm_le[10 * 4];               // landmarks being inserted
     char where[160];                     // the database, for messages (a URL without password)
+    int64_t model_seen, model_seen_dim;  // the last model store_face_insert looked up
 };
 
 // ---- errors ---------------------------------------------------------------------------------
@@ -1182,12 +1183,17 @@ int store_face_insert(struct store *s, int64_t owner, const struct store_face *f
     if (rc) return rc;
     if (f->dim > 0) {
         struct db_stmt *st;
-        int64_t mdim = 0;
-        if ((rc = prep(s, ST_MODEL_DIM, &st))) return rc;
-        bind_i64(s, st, 1, f->model_id);
-        rc = one_i64(s, st, "find model", &mdim);
-        if (rc < 0) return rc;
-        if (rc == 0) return fh_fail(FH_E_ARG, "store: no model %lld", (long long)f->model_id);
+        int64_t mdim = s->model_seen_dim;
+        // a model row never changes once made: its dim is looked up once per connection (a
+        // row a rolled-back transaction took with it still fails on the foreign key)
+        if (!s->model_seen || s->model_seen != f->model_id) {
+            if ((rc = prep(s, ST_MODEL_DIM, &st))) return rc;
+            bind_i64(s, st, 1, f->model_id);
+            rc = one_i64(s, st, "find model", &mdim);
+            if (rc < 0) return rc;
+            if (rc == 0) return fh_fail(FH_E_ARG, "store: no model %lld", (long long)f->model_id);
+            s->model_seen = f->model_id, s->model_seen_dim = mdim;
+        }
         if (mdim != f->dim)
             return fh_fail(FH_E_ARG, "store: model %lld has dim %lld, face has %d",
                            (long long)f->model_id, (long long)mdim, f->dim);
