@@ -12,7 +12,8 @@
 // elsewhere (`eval cluster --synthetic`, docs/RESULTS.md); this measures time and memory.
 //
 //   bench_recluster DB|postgres://URL [N=100000] [NEW=1000] [THREADS=2] [similar]
-// "similar": only fill and time lib_similar (no recluster: for 10^6 faces).
+// "similar": only fill and time lib_similar (no recluster: for 10^6 faces); a 6th argument
+// "nofill" reuses a library an earlier run with the same N filled.
 // The database must not exist / be empty. Models are read from ./models (the pinned
 // MobileFaceNet's identity tags the embeddings).
 #include <math.h>
@@ -105,7 +106,9 @@ int main(int argc, char **argv) {
         for (int k = 0; k < dim; k++) centre[(size_t)c * dim + k] /= (float)sqrt(s2);
     }
     double t0 = fh_now_ms();
-    rc = add_faces(lib_store(L), model, dim, 0, n, centre, who);
+    // "nofill" (6th argument): the library was filled by an earlier run with the same N
+    int nofill = argc > 6 && !strcmp(argv[6], "nofill");
+    rc = nofill ? FH_OK : add_faces(lib_store(L), model, dim, 0, n, centre, who);
     double t_fill = (fh_now_ms() - t0) / 1e3;
     if (rc) {
         fprintf(stderr, "bench_recluster: %s\n", fh_errmsg());

@@ -6,11 +6,11 @@
 # Where the time goes: the workers' start (models, engine) and their CPU time, the
 # PostgreSQL server's CPU time, and the tail (the last job, the cluster job).
 # Run it alone (2 cores are easily shared away):  make bench-scale  (or bench/bench_workers.sh)
-#   env: RUNS (3), COPIES (8: copies of the 6 demo photos), LFW_N (48 LFW photos), FACEHATCH
+#   env: RUNS (3), COPIES (20: copies of the 6 demo photos), LFW_N (150 LFW photos), FACEHATCH
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${FACEHATCH:-build/facehatch}
-RUNS=${RUNS:-3} COPIES=${COPIES:-8} LFW_N=${LFW_N:-48}
+RUNS=${RUNS:-3} COPIES=${COPIES:-20} LFW_N=${LFW_N:-150}
 LFW=../shared/data/lfw/lfw-deepfunneled
 TMP=$(mktemp -d)
 PG=$(tools/pg_test_server.sh start)

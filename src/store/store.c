@@ -100,6 +100,7 @@ enum st_id {
     " person_id, assigned, landmarks, detector"
 #define FACE_COLS FACE_COLS_LITE ", embedding, thumb"
 #define FACE_COLS_EMB FACE_COLS_LITE ", embedding"
+enum { FACE_PAGE = 16384 }; // rows a face listing reads per statement
 #define PERSON_SELECT                                                                       \
     "SELECT p.id, p.name, p.hidden, p.avatar_face, p.avatar_by_user, COUNT(f.id),"          \
     " COUNT(DISTINCT f.photo_id) FROM persons p LEFT JOIN faces f ON f.person_id = p.id"
@@ -142,12 +143,14 @@ static const char *const st_sql[ST_COUNT] = {
                     " embedding, thumb, detector) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
                     " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) RETURNING id",
     [ST_FACE_GET] = "SELECT " FACE_COLS " FROM faces WHERE id = ?1 AND owner = ?2",
-    [ST_FACE_EACH] = "SELECT " FACE_COLS " FROM faces WHERE owner = ?1 ORDER BY id",
-    [ST_FACE_EACH_LITE] = "SELECT " FACE_COLS_LITE " FROM faces WHERE owner = ?1 ORDER BY id",
-    [ST_FACE_EACH_EMB] = "SELECT " FACE_COLS_EMB " FROM faces WHERE owner = ?1 ORDER BY id",
-    [ST_FACE_EACH_AFTER] = "SELECT " FACE_COLS_EMB " FROM faces WHERE owner = ?1 AND id > ?2 ORDER BY id",
-    [ST_FACE_EACH_UNKNOWN] = "SELECT " FACE_COLS_EMB " FROM faces WHERE owner = ?1 AND person_id IS NULL"
-                             " AND assigned = 0 ORDER BY id",
+    // listings of all an owner's faces go page by page (keyset: id > the last seen), so a
+    // PostgreSQL result never holds more than FACE_PAGE rows in memory
+    [ST_FACE_EACH] = "SELECT " FACE_COLS " FROM faces WHERE owner = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+    [ST_FACE_EACH_LITE] = "SELECT " FACE_COLS_LITE " FROM faces WHERE owner = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+    [ST_FACE_EACH_EMB] = "SELECT " FACE_COLS_EMB " FROM faces WHERE owner = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+    [ST_FACE_EACH_AFTER] = "SELECT " FACE_COLS_EMB " FROM faces WHERE owner = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+    [ST_FACE_EACH_UNKNOWN] = "SELECT " FACE_COLS_EMB " FROM faces WHERE owner = ?1 AND id > ?2"
+                             " AND person_id IS NULL AND assigned = 0 ORDER BY id LIMIT ?3",
     [ST_FACE_OF_PHOTO] = "SELECT " FACE_COLS " FROM faces WHERE owner = ?1 AND photo_id = ?2"
                          " ORDER BY id",
     [ST_FACE_PERSON] = "SELECT person_id FROM faces WHERE id = ?1 AND owner = ?2",
@@ -1255,12 +1258,22 @@ static int faces_iterate(struct store *s, enum st_id id, int64_t owner, int64_t 
     struct iter it;
     int rc = iter_begin(s, id, &it);
     if (rc) return rc;
-    bind_i64(s, it.st, 1, owner);
-    if (id == ST_FACE_OF_PHOTO || id == ST_FACE_EACH_AFTER) bind_i64(s, it.st, 2, photo_id);
-    while ((rc = step(s, it.st, "list faces")) == 1) {
-        struct store_face f;
-        if ((rc = face_row(it.st, with_blobs, emb, &f)) != FH_OK) break;
-        if ((rc = fn(ctx, &f)) != 0) break;
+    int paged = id != ST_FACE_OF_PHOTO;
+    int64_t after = id == ST_FACE_EACH_AFTER ? photo_id : 0;
+    for (;;) { // one page (all rows when not paged)
+        bind_i64(s, it.st, 1, owner);
+        bind_i64(s, it.st, 2, paged ? after : photo_id);
+        if (paged) bind_i64(s, it.st, 3, FACE_PAGE);
+        int got = 0;
+        while ((rc = step(s, it.st, "list faces")) == 1) {
+            struct store_face f;
+            got++;
+            if ((rc = face_row(it.st, with_blobs, emb, &f)) != FH_OK) break;
+            after = f.id;
+            if ((rc = fn(ctx, &f)) != 0) break;
+        }
+        if (rc) break; // an error or fn's stop (iter_end resets a statement left mid-page)
+        if (!paged || got < FACE_PAGE) break;
     }
     iter_end(s, &it);
     return rc;
