@@ -46,6 +46,31 @@ static int cmp_edge(const void *p, const void *q) {
     return x->a != y->a ? (x->a > y->a) - (x->a < y->a) : (x->b > y->b) - (x->b < y->b);
 }
 
+// The threads' edge lists (part[t], count[t] edges; err[t] set when one ran out of memory)
+// joined into one array sorted by (a, b) in *edges; every part is freed. rc: the caller's
+// status so far (nothing is joined unless FH_OK).
+static int gather_edges(int rc, int nt, struct clus_edge **part, const size_t *count, const int *err,
+                        struct clus_edge **edges, size_t *n_edges) {
+    size_t total = 0;
+    for (int t = 0; !rc && t < nt; t++) {
+        if (err[t]) rc = fh_fail(FH_E_NOMEM, "cluster: out of memory for the near graph");
+        total += count[t];
+    }
+    if (!rc && total > ((size_t)1 << 31)) rc = fh_fail(FH_E_LIMIT, "cluster: %zu near pairs", total);
+    struct clus_edge *e = NULL;
+    if (!rc && !(e = fh_malloc((total ? total : 1) * sizeof *e))) rc = fh_fail(FH_E_NOMEM, "cluster: out of memory");
+    size_t k = 0;
+    for (int t = 0; !rc && t < nt; t++) {
+        if (count[t]) memcpy(e + k, part[t], count[t] * sizeof *e);
+        k += count[t];
+    }
+    for (int t = 0; part && t < nt; t++) fh_free(part[t]);
+    if (rc) return rc;
+    qsort(e, total, sizeof *e, cmp_edge);
+    *edges = e, *n_edges = total;
+    return FH_OK;
+}
+
 int clus_graph(const float *x, int n, int dim, float cutoff, struct fh_pool *pool,
                struct clus_edge **edges, size_t *n_edges) {
     *edges = NULL, *n_edges = 0;
@@ -57,25 +82,9 @@ int clus_graph(const float *x, int n, int dim, float cutoff, struct fh_pool *poo
     int rc = FH_OK;
     if (!j.part || !j.count || !j.cap || !j.err) rc = fh_fail(FH_E_NOMEM, "cluster: out of memory");
     if (!rc) fh_pool_run(pool, graph_task, &j);
-    size_t total = 0;
-    for (int t = 0; !rc && t < nt; t++) {
-        if (j.err[t]) rc = fh_fail(FH_E_NOMEM, "cluster: out of memory for the near graph");
-        total += j.count[t];
-    }
-    if (!rc && total > ((size_t)1 << 31)) rc = fh_fail(FH_E_LIMIT, "cluster: %zu near pairs", total);
-    struct clus_edge *e = NULL;
-    if (!rc && !(e = fh_malloc((total ? total : 1) * sizeof *e))) rc = fh_fail(FH_E_NOMEM, "cluster: out of memory");
-    size_t k = 0;
-    for (int t = 0; !rc && t < nt; t++) {
-        if (j.count[t]) memcpy(e + k, j.part[t], j.count[t] * sizeof *e);
-        k += j.count[t];
-    }
-    for (int t = 0; j.part && t < nt; t++) fh_free(j.part[t]);
+    rc = gather_edges(rc, nt, j.part, j.count, j.err, edges, n_edges);
     fh_free(j.part), fh_free(j.count), fh_free(j.cap), fh_free(j.err);
-    if (rc) return rc;
-    qsort(e, total, sizeof *e, cmp_edge);
-    *edges = e, *n_edges = total;
-    return FH_OK;
+    return rc;
 }
 
 // ---- the near graph through an int8 screen ---------------------------------------------------
@@ -184,26 +193,10 @@ int clus_graph_i8_from(const float *x, int n, int from, int dim, float cutoff, s
     }
     j.code = code, j.scale = scale, j.l1 = l1;
     if (!rc) fh_pool_run(pool, g8_task, &j);
-    size_t total = 0;
-    for (int t = 0; !rc && t < nt; t++) {
-        if (j.err[t]) rc = fh_fail(FH_E_NOMEM, "cluster: out of memory for the near graph");
-        total += j.count[t];
-    }
-    if (!rc && total > ((size_t)1 << 31)) rc = fh_fail(FH_E_LIMIT, "cluster: %zu near pairs", total);
-    struct clus_edge *e = NULL;
-    if (!rc && !(e = fh_malloc((total ? total : 1) * sizeof *e))) rc = fh_fail(FH_E_NOMEM, "cluster: out of memory");
-    size_t k = 0;
-    for (int t = 0; !rc && t < nt; t++) {
-        if (j.count[t]) memcpy(e + k, j.part[t], j.count[t] * sizeof *e);
-        k += j.count[t];
-    }
-    for (int t = 0; j.part && t < nt; t++) fh_free(j.part[t]);
+    rc = gather_edges(rc, nt, j.part, j.count, j.err, edges, n_edges);
     fh_free(j.part), fh_free(j.count), fh_free(j.cap), fh_free(j.err), fh_free(j.out);
     fh_free(code), fh_free(scale), fh_free(l1);
-    if (rc) return rc;
-    qsort(e, total, sizeof *e, cmp_edge);
-    *edges = e, *n_edges = total;
-    return FH_OK;
+    return rc;
 }
 
 // relabel roots/arbitrary ids to 0..k-1 in order of first appearance

@@ -300,16 +300,22 @@ static int delete_gone(struct lib *L, int64_t owner, char **roots, int n_roots, 
     return rc;
 }
 
+// indexing needs the owner's face recognition on and the library's model to be L's
+static int ready_to_index(struct lib *L, int64_t owner) {
+    int on = 1;
+    int rc = store_user_get_recognition(L->s, owner, &on);
+    if (rc) return rc;
+    if (!on) return fh_fail(FH_E_ARG, "index: face recognition is off for this user (turn it on first)");
+    return lib_model_check(L);
+}
+
 int lib_index(struct lib *L, int64_t owner, const char *const *roots_in, int n_roots, const struct lib_options *o,
               struct lib_stats *st) {
     memset(st, 0, sizeof *st);
     double t0 = fh_now_ms();
     struct files all = {0}, todo = {0};
-    int on = 1;
-    int rc = store_user_get_recognition(L->s, owner, &on);
+    int rc = ready_to_index(L, owner);
     if (rc) return rc;
-    if (!on) return fh_fail(FH_E_ARG, "index: face recognition is off for this user (turn it on first)");
-    if ((rc = lib_model_check(L))) return rc;
     char **roots = NULL;
     rc = collect(L, owner, roots_in, n_roots, &roots, &all, &todo, st);
     struct persons_index px = {0};
@@ -368,11 +374,8 @@ int lib_enqueue(struct lib *L, int64_t owner, const char *const *roots_in, int n
     *queued = 0;
     double t0 = fh_now_ms();
     struct files all = {0}, todo = {0};
-    int on = 1;
-    int rc = store_user_get_recognition(L->s, owner, &on);
+    int rc = ready_to_index(L, owner);
     if (rc) return rc;
-    if (!on) return fh_fail(FH_E_ARG, "index: face recognition is off for this user (turn it on first)");
-    if ((rc = lib_model_check(L))) return rc;
     char **roots = NULL;
     rc = collect(L, owner, roots_in, n_roots, &roots, &all, &todo, st);
     // one transaction: the queue gets all of this run's photos or none

@@ -33,8 +33,8 @@ struct db;
 struct db_stmt;
 
 // Opening. sqlite: a file path or ":memory:" (created if absent). pg: a libpq connection
-// URI (postgres://user@host:port/db?… or postgresql://…). On error *out is NULL and the
-// return is FH_E_DB / FH_E_NOMEM with the reason in *msg_out's buffer (msg, n bytes).
+// URI (postgres://user@host:port/db?… or postgresql://…). On error *out is NULL, the
+// return is FH_E_DB / FH_E_NOMEM and msg (n bytes) holds the reason.
 int db_open_sqlite(const char *path, struct db **out, char *msg, size_t n);
 int db_open_pg(const char *url, struct db **out, char *msg, size_t n);
 void db_close(struct db *db);            // finalises nothing: close every statement first

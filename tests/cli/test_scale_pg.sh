@@ -140,7 +140,7 @@ check "the killed workers committed some photos, the last one the rest" [ "$kill
 "$BIN" persons --db "$U2" --json >"$TMP/kill.persons"
 # every photo once, with exactly the reference's faces (by photo content and box)
 faces_of() { python3 - "$1" <<'EOF'
-import hashlib, json, os, sys
+import json, os, sys
 keys = []
 for p in json.load(open(sys.argv[1])):
     for f in p["faces"]:
