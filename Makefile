@@ -84,6 +84,10 @@ $(BUILD)/src/store/db_pg.o: CFLAGS += -I/usr/include/postgresql
 $(BUILD)/src/nn/kern/x86/%.o: src/nn/kern/x86/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(AVX2FLAGS) -c $< -o $@
+# ... and the AVX-512 files theirs (dispatch.c calls them only on a CPU that has them)
+AVX512FLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq
+$(BUILD)/src/nn/kern/x86/kern_avx512.o: AVX2FLAGS += $(AVX512FLAGS)
+$(BUILD)/src/nn/kern/x86/kern_avx512_vnni.o: AVX2FLAGS += $(AVX512FLAGS) -mavx512vnni
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -160,10 +164,17 @@ bench: $(BIN) $(BUILD)/bench/bench_kern models
 bench-train: $(BUILD)/bench/bench_train
 	bench/train_table.sh $(BUILD) $(or $(RUNS),7)
 
-# peers side by side (OpenCV Haar, TFLite+XNNPACK wasm, face-api tfjs-wasm); installs their
-# pinned npm packages under bench/peers/ on first use. Not part of the tests.
+# peers side by side (OpenCV Haar, TFLite+XNNPACK wasm, face-api tfjs-wasm, and native: XNNPACK
+# and ONNX Runtime on the same nets); installs their pinned npm packages under bench/peers/ on
+# first use. Not part of the tests. run.sh builds XNN_BENCH itself (make $(XNN_BENCH)), so
+# `ONLY=native bench/peers/run.sh` works alone; without libxnnpack-dev its rows say n/a.
+XNN_BENCH := $(BUILD)/bench/xnn_bench
+$(XNN_BENCH): bench/peers/xnnpack/xnn_bench.c bench/bench_time.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) -lXNNPACK -lpthreadpool $(LDLIBS)
+
 bench-peers: $(BIN) models
-	bench/peers/run.sh
+	BUILD=$(BUILD) bench/peers/run.sh
 
 # issue 10's scale benchmarks (not tests): so far the gallery search at 10^4/10^5/10^6
 # vectors (bench/bench_search.c: memory, ms per query, recall against an exact float scan),

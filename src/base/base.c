@@ -156,6 +156,10 @@ int fh_cpu_has(int features) {
         __builtin_cpu_init();
         if (__builtin_cpu_supports("avx2")) f |= FH_CPU_AVX2;
         if (__builtin_cpu_supports("fma")) f |= FH_CPU_FMA;
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+            f |= FH_CPU_AVX512;
+        if ((f & FH_CPU_AVX512) && __builtin_cpu_supports("avx512vnni")) f |= FH_CPU_AVX512VNNI;
 #endif
         cached = f;
     }

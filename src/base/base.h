@@ -87,7 +87,8 @@ void fh_sha256_final_hex(struct fh_sha256_ctx *c, char hex[65]);
 int fh_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *out_n);
 
 // ---- CPU features (cached after the first call) ---------------------------------------
-enum { FH_CPU_AVX2 = 1, FH_CPU_FMA = 2 };
+// AVX512: F + BW + VL + DQ (what kern/x86/kern_avx512.c is built for); VNNI: AVX512-VNNI
+enum { FH_CPU_AVX2 = 1, FH_CPU_FMA = 2, FH_CPU_AVX512 = 4, FH_CPU_AVX512VNNI = 8 };
 int fh_cpu_has(int features);
 
 #endif

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
-// AVX2 kernel table vs the scalar reference (STYLE B.9): every slot on odd shapes that
+// AVX2 and AVX-512 kernel tables vs the scalar reference (STYLE B.9): every slot on odd shapes that
 // hit the tails (channel counts not a multiple of 8/16, 1x1 spatial, widths not a
 // multiple of 4, M not a multiple of the micro-kernel rows), all activations, bias or
 // not, VALID / TF-SAME / pad-1 padding. ref vs avx2 is compared with a tolerance (FMA
-// changes rounding); avx2 vs avx2 across thread counts must be bit-identical (B.8).
-// Skips (and passes) when the CPU or the build has no AVX2 table.
+// changes rounding); each table across thread counts must be bit-identical (B.8), and the
+// AVX-512 conv2d / dwconv2d equal the AVX2 ones bit for bit (same FMA sequence per element).
+// Skips (and passes) a table the CPU or the build lacks, saying so. The int8 slots:
+// test_kern_q8.c.
 #include <math.h>
 #include <string.h>
 
@@ -92,6 +94,31 @@ struct conv_case {
 };
 
 static int nfail_conv, ncase_conv, nfail_conv_det;
+// when set (the AVX-512 pass), the fast table must also equal this one bit for bit
+static const struct nn_kern *twin;
+static int nfail_twin;
+
+// twin's conv2d or dwconv2d at nth = 1 must give exactly y
+static void check_twin(const void *args, int dw, const float *y, size_t ny, const char *what) {
+    if (!twin) return;
+    float *yt = fh_malloc_aligned(ny * sizeof *yt);
+    if (!yt) abort();
+    memset(yt, 0xff, ny * sizeof *yt);
+    if (dw) {
+        struct nn_dw_args a = *(const struct nn_dw_args *)args;
+        a.y = yt;
+        twin->dwconv2d(&a, 0, 1);
+    } else {
+        struct nn_conv_args a = *(const struct nn_conv_args *)args;
+        a.y = yt;
+        twin->conv2d(&a, 0, 1);
+    }
+    if (memcmp(y, yt, ny * sizeof *y)) {
+        nfail_twin++;
+        if (nfail_twin <= 5) printf("# %s differs from %s: %s\n", "fast", twin->name, what);
+    }
+    fh_free_aligned(yt);
+}
 
 static void run_conv(const struct nn_kern *ref, const struct nn_kern *fast, struct conv_case cc) {
     struct nn_conv_args a = {0};
@@ -140,6 +167,7 @@ static void run_conv(const struct nn_kern *ref, const struct nn_kern *fast, stru
     fast->conv2d(&a, 0, 1);
     ncase_conv++;
     int ok = close_enough(yref, y1, ny, what);
+    check_twin(&a, 0, y1, ny, what);
     if (!ok) {
         nfail_conv++;
         if (nfail_conv <= 5) printf("# mismatch: %s\n", what);
@@ -230,9 +258,9 @@ static void test_conv(const struct nn_kern *ref, const struct nn_kern *fast) {
     for (size_t i = 0; i < sizeof big / sizeof *big; i++) run_conv(ref, fast, big[i]);
 
     char d[200];
-    snprintf(d, sizeof d, "conv2d avx2 vs ref within tolerance (%d cases)", ncase_conv);
+    snprintf(d, sizeof d, "conv2d %s vs ref within tolerance (%d cases)", fast->name, ncase_conv);
     TEST_COND(d, nfail_conv == 0);
-    snprintf(d, sizeof d, "conv2d avx2 bit-identical for nth = 1, 2, 3, 4, 7 (%d cases)",
+    snprintf(d, sizeof d, "conv2d %s bit-identical for nth = 1, 2, 3, 4, 7 (%d cases)", fast->name,
              ncase_conv);
     TEST_COND(d, nfail_conv_det == 0);
 }
@@ -264,6 +292,7 @@ static void run_dw(const struct nn_kern *ref, const struct nn_kern *fast, int N,
     a.y = y1;
     fast->dwconv2d(&a, 0, 1);
     ncase_dw++;
+    check_twin(&a, 1, y1, ny, what);
     if (!close_enough(yref, y1, ny, what)) {
         nfail_dw++;
         if (nfail_dw <= 5) printf("# mismatch: %s\n", what);
@@ -301,9 +330,9 @@ static void test_dw(const struct nn_kern *ref, const struct nn_kern *fast) {
     run_dw(ref, fast, 1, 7, 7, 512, 7, 7, 1, 1, PAD_VALID, 0, 1);
     run_dw(ref, fast, 3, 7, 7, 13, 7, 7, 1, 1, PAD_VALID, 2, 1);
     char d[200];
-    snprintf(d, sizeof d, "dwconv2d avx2 vs ref within tolerance (%d cases)", ncase_dw);
+    snprintf(d, sizeof d, "dwconv2d %s vs ref within tolerance (%d cases)", fast->name, ncase_dw);
     TEST_COND(d, nfail_dw == 0);
-    snprintf(d, sizeof d, "dwconv2d avx2 bit-identical for nth = 1, 2, 3 (%d cases)", ncase_dw);
+    snprintf(d, sizeof d, "dwconv2d %s bit-identical for nth = 1, 2, 3 (%d cases)", fast->name, ncase_dw);
     TEST_COND(d, nfail_dw_det == 0);
 }
 
@@ -355,7 +384,7 @@ static void test_pool(const struct nn_kern *ref, const struct nn_kern *fast) {
     run_pool(ref, fast, 3, 10, 10, 64, 2, 2, 2, 2, PAD_VALID);
     run_pool(ref, fast, 1, 9, 9, 5, 3, 2, 2, 1, PAD_SAME);    // non-square
     char d[200];
-    snprintf(d, sizeof d, "maxpool2d avx2 == ref bit for bit, nth = 1, 2, 3 (%d cases)",
+    snprintf(d, sizeof d, "maxpool2d %s == ref bit for bit, nth = 1, 2, 3 (%d cases)", fast->name,
              ncase_pool);
     TEST_COND(d, nfail_pool == 0);
 }
@@ -380,18 +409,40 @@ static void test_pack(const struct nn_kern *fast) {
     TEST_COND("conv_pack: 16-channel panels, zero-padded past OC", ok);
 }
 
-int main(void) {
-    const struct nn_kern *ref = nn_kern_ref(), *fast = nn_kern_avx2();
-    if (!fast) {
-        printf("# no AVX2+FMA table on this CPU/build: skipped\n");
-        TEST_COND("avx2 kernels skipped (not available)", 1);
-        return TEST_REPORT();
-    }
-    TEST_COND("avx2 table is not the reference", fast != ref && strcmp(fast->name, "ref"));
+// every slot of fast against the reference (and, when twin is set, conv2d and dwconv2d
+// against twin bit for bit)
+static void suite(const struct nn_kern *ref, const struct nn_kern *fast) {
+    nfail_conv = ncase_conv = nfail_conv_det = nfail_dw = ncase_dw = nfail_dw_det = 0;
+    nfail_pool = ncase_pool = nfail_twin = 0;
+    worst_rel = 0, worst_case[0] = 0;
+    TEST_COND("table is not the reference", fast != ref && strcmp(fast->name, "ref"));
     test_pack(fast);
     test_conv(ref, fast);
     test_dw(ref, fast);
     test_pool(ref, fast);
-    printf("# worst |avx2-ref| / max|ref| = %.3g (%s)\n", worst_rel, worst_case);
+    if (twin) {
+        char d[160];
+        snprintf(d, sizeof d, "conv2d and dwconv2d: %s == %s bit for bit (every case above)", fast->name,
+                 twin->name);
+        TEST_COND(d, nfail_twin == 0);
+    }
+    printf("# worst |%s-ref| / max|ref| = %.3g (%s)\n", fast->name, worst_rel, worst_case);
+}
+
+int main(void) {
+    const struct nn_kern *ref = nn_kern_ref(), *avx2 = nn_kern_avx2(), *avx512 = nn_kern_avx512();
+    if (!avx2) {
+        printf("# no AVX2+FMA table on this CPU/build: skipped\n");
+        TEST_COND("avx2 kernels skipped (not available)", 1);
+        return TEST_REPORT();
+    }
+    suite(ref, avx2);
+    if (!avx512) {
+        printf("# this CPU (or build) has no AVX-512 F/BW/VL/DQ: the avx512 kernels are skipped\n");
+        TEST_COND("avx512 kernels skipped (not available)", 1);
+    } else {
+        twin = avx2;
+        suite(ref, avx512);
+    }
     return TEST_REPORT();
 }

@@ -137,6 +137,37 @@ struct nn_i8dot_args {
     int32_t *out;          // (N)
 };
 
+// int8 convolution (CONV2D / FC of a net loaded with NN_PREC_INT8; geometry as in
+// nn_conv_args, no dilation). The float input is quantised per tensor on the fly,
+//   q = clamp(nearbyint(x * xinv), -127, 127)   (x * xinv NaN -> -127)
+// the weights were quantised per output channel to qw in [-127, 127], and
+//   y[m, oc] = act((float)acc * dq[oc] + bias[oc]),  acc = sum_k q[m, k] qw[oc, k]
+// with acc exact in int32 (K <= NN_QCONV_MAX_K; padding cells are q = 0) and the float
+// step done as a multiply then an add (no FMA), so every table gives the reference's
+// results bit for bit. dq[oc] = the input's scale times the channel's weight scale.
+#define NN_QCONV_MAX_K 65536 // 65536 * 255 * 127 < 2^31 (the VNNI kernel's u8 sums)
+struct nn_qconv_args {
+    const float *x;        // (N, H, W, C) float
+    int N, H, W, C;
+    const void *wp;        // the int8 weights (OC, KH, KW, C) packed by this table's qconv_pack
+    const float *dq;       // (OC) dequantisation multipliers
+    const float *bias;     // (OC) or NULL
+    float xinv;            // 1 / the input's scale
+    int OC, KH, KW, SH, SW, PT, PL, OH, OW;
+    int act;               // enum nn_act
+    const float *alpha;    // (OC) PReLU slopes when act == NN_ACT_PRELU
+    float *y;              // (N, OH, OW, OC) float
+    void *scratch;         // qconv_scratch() bytes per thread, thread ith at ith*that
+};
+
+// q of one float, as every int8 kernel quantises (the scalar definition)
+static inline int nn_quant8(float x, float xinv) {
+    float v = x * xinv;
+    if (!(v >= -127.0f)) v = -127.0f;
+    if (v > 127.0f) v = 127.0f;
+    return (int)__builtin_nearbyintf(v);
+}
+
 struct nn_kern {
     const char *name;
     size_t (*conv_pack_size)(int OC, int K);               // floats
@@ -158,15 +189,28 @@ struct nn_kern {
     void (*l2norm_fwd)(const struct nn_rows_args *a, int ith, int nth);
     void (*l2norm_bwd)(const struct nn_rows_args *a, int ith, int nth);
     void (*i8_dot_rows)(const struct nn_i8dot_args *a, int ith, int nth);
+    // int8 conv (above): packed size in bytes (64-byte multiple), pack, scratch in bytes per
+    // thread (a multiple of 64), and the kernel
+    size_t (*qconv_pack_size)(int OC, int K);
+    void (*qconv_pack)(int OC, int K, const int8_t *wq, void *wp);
+    size_t (*qconv_scratch)(const struct nn_qconv_args *a);
+    void (*qconv2d)(const struct nn_qconv_args *a, int ith, int nth);
 };
 
 // The scalar reference table.
 const struct nn_kern *nn_kern_ref(void);
-// The fastest table this CPU supports (AVX2+FMA when present), unless force_ref or
-// the environment variable FH_FORCE_REF=1 asks for the reference.
+// The fastest table this CPU supports (AVX-512 with VNNI, AVX-512, AVX2+FMA, in that
+// order), unless force_ref or the environment variable FH_FORCE_REF=1 asks for the
+// reference; FH_KERN=ref|avx2|avx512|avx512vnni picks one (falling back to the best this
+// CPU has when it lacks the one named).
 const struct nn_kern *nn_kern_best(int force_ref);
 // AVX2 table or NULL when not compiled in / not supported (for tests and bench).
 const struct nn_kern *nn_kern_avx2(void);
+// AVX-512 (F, BW, VL, DQ) tables or NULL when not compiled in / not supported. They share
+// the AVX2 table's slots except conv2d, dwconv2d and the int8 conv; vnni differs from the
+// plain one only in the int8 conv (vpdpbusd instead of vpmaddwd).
+const struct nn_kern *nn_kern_avx512(void);
+const struct nn_kern *nn_kern_avx512vnni(void);
 
 // rows [*m0, *m1) of M split into nth near-equal parts (aligned to `align` rows)
 static inline void nn_split(int M, int ith, int nth, int align, int *m0, int *m1) {

@@ -113,6 +113,10 @@ static const struct nn_kern ref_table = {
     .dwconv2d_bwd_data = nn_ref_dwconv2d_bwd_data,
     .dwconv2d_bwd_filter = nn_ref_dwconv2d_bwd_filter,
     .i8_dot_rows = nn_ref_i8_dot_rows,
+    .qconv_pack_size = nn_ref_qconv_pack_size,
+    .qconv_pack = nn_ref_qconv_pack,
+    .qconv_scratch = nn_ref_qconv_scratch,
+    .qconv2d = nn_ref_qconv2d,
 };
 
 const struct nn_kern *nn_kern_ref(void) { return &ref_table; }

@@ -20,7 +20,8 @@
 // the reference's tap order (kh, then kw, skipping cells outside the input). dwconv
 // does interior pixels in runs of 8 or 4 (one weight load per tap for all of them)
 // and edge pixels one at a time; the taps and their order per element are the same.
-// Non-goals: K-blocking, AVX-512, other layouts.
+// Non-goals: K-blocking, other layouts. kern_avx512.c reuses the packing, the tiling and
+// im2col (kern_x86.h) with 16-wide registers and gives the same results bit for bit.
 #include <float.h>
 #include <immintrin.h>
 #include <stdint.h>
@@ -30,6 +31,7 @@
 #include "nn/kern/kern_chan.h"
 #include "nn/kern/kern_i8.h"
 #include "nn/kern/x86/kern_avx2_bwd.h"
+#include "nn/kern/x86/kern_x86.h"
 
 const struct nn_kern *nn_kern_avx2_table(void);
 
@@ -77,24 +79,24 @@ static void avx2_pack(int OC, int K, const float *w, float *wp) {
 
 // ---- conv: tiling --------------------------------------------------------------------
 
-static int conv_direct(const struct nn_conv_args *a) {
+int nn_avx2_conv_direct(const struct nn_conv_args *a) {
     return a->KH == 1 && a->KW == 1 && a->DH <= 1 && a->DW <= 1 && a->SH == 1 && a->SW == 1 && a->PT == 0 &&
            a->PL == 0 && a->OH == a->H && a->OW == a->W;
 }
 
 // rows per im2col tile: about 64 KiB of A, a multiple of MR, 6..96 rows. Any value
 // gives the same results (see the file comment); this only trades cache for overhead.
-static int conv_tm(int K) {
+int nn_avx2_conv_tm(int K) {
     int tm = (16384 / (K > 0 ? K : 1)) / MR * MR;
     if (tm < MR) tm = MR;
     if (tm > 16 * MR) tm = 16 * MR;
     return tm;
 }
 
-static size_t avx2_conv_scratch(const struct nn_conv_args *a) {
-    if (conv_direct(a)) return 0;
+size_t nn_avx2_conv_scratch(const struct nn_conv_args *a) {
+    if (nn_avx2_conv_direct(a)) return 0;
     size_t K = (size_t)a->KH * a->KW * a->C;
-    size_t n = (size_t)conv_tm((int)K) * K + 8; // + slack for copy_f/zero_f
+    size_t n = (size_t)nn_avx2_conv_tm((int)K) * K + 8; // + slack for copy_f/zero_f
     return (n + 15) / 16 * 16; // keep every thread's slice 64-byte aligned
 }
 
@@ -131,7 +133,7 @@ static void im2col_dilated(const struct nn_conv_args *a, int m0, int rows, float
 }
 
 // rows [m0, m0 + rows) of the im2col matrix into A (rows of K floats)
-static void im2col(const struct nn_conv_args *a, int m0, int rows, float *A) {
+void nn_avx2_im2col(const struct nn_conv_args *a, int m0, int rows, float *A) {
     int C = a->C, K = a->KH * a->KW * C, ohw = a->OH * a->OW, KWC = a->KW * C;
     if (a->DH > 1 || a->DW > 1) {
         im2col_dilated(a, m0, rows, A);
@@ -141,10 +143,8 @@ static void im2col(const struct nn_conv_args *a, int m0, int rows, float *A) {
         int m = m0 + i, n = m / ohw, r = m % ohw, oy = r / a->OW, ox = r % a->OW;
         float *d = A + (size_t)i * K;
         // the kw taps of one kh are adjacent input cells: zeros, one copy, zeros
-        int ix0 = ox * a->SW - a->PL, kw0 = ix0 < 0 ? -ix0 : 0, kw1 = a->W - ix0;
-        if (kw1 > a->KW) kw1 = a->KW;
-        if (kw0 > a->KW) kw0 = a->KW;
-        if (kw1 < kw0) kw1 = kw0;
+        int ix0, kw0, kw1;
+        nn_im2col_span(ox, a->SW, a->PL, a->W, a->KW, &ix0, &kw0, &kw1);
         for (int kh = 0; kh < a->KH; kh++, d += KWC) {
             int iy = oy * a->SH - a->PT + kh;
             if (iy < 0 || iy >= a->H) {
@@ -296,7 +296,7 @@ static void avx2_conv2d(const struct nn_conv_args *a, int ith, int nth) {
     // Few rows (an FC layer at batch 1, a 1x1 conv after global pooling): split the output
     // channels instead, so every thread works. Each element still goes through the same
     // micro-kernel arithmetic as in a single-threaded run.
-    if (conv_direct(a) && nth > 1 && M < MR * nth && np >= nth) {
+    if (nn_avx2_conv_direct(a) && nth > 1 && M < MR * nth && np >= nth) {
         int p0, p1;
         nn_split(np, ith, nth, 1, &p0, &p1);
         if (p0 < p1) conv_tile(a, K, a->x, (size_t)K, M, a->y, p0, p1);
@@ -304,18 +304,18 @@ static void avx2_conv2d(const struct nn_conv_args *a, int ith, int nth) {
     }
     nn_split(M, ith, nth, MR, &m0, &m1);
     if (m0 >= m1) return;
-    int tm = conv_tm(K);
-    if (conv_direct(a)) {
+    int tm = nn_avx2_conv_tm(K);
+    if (nn_avx2_conv_direct(a)) {
         for (int t = m0; t < m1; t += tm) {
             int rows = m1 - t < tm ? m1 - t : tm;
             conv_tile(a, K, a->x + (size_t)t * K, (size_t)K, rows, a->y + (size_t)t * a->OC, 0, np);
         }
         return;
     }
-    float *A = a->scratch + (size_t)ith * avx2_conv_scratch(a);
+    float *A = a->scratch + (size_t)ith * nn_avx2_conv_scratch(a);
     for (int t = m0; t < m1; t += tm) {
         int rows = m1 - t < tm ? m1 - t : tm;
-        im2col(a, t, rows, A);
+        nn_avx2_im2col(a, t, rows, A);
         conv_tile(a, K, A, (size_t)K, rows, a->y + (size_t)t * a->OC, 0, np);
     }
 }
@@ -489,7 +489,7 @@ static const struct nn_kern avx2_table = {
     .name = "avx2",
     .conv_pack_size = avx2_pack_size,
     .conv_pack = avx2_pack,
-    .conv_scratch = avx2_conv_scratch,
+    .conv_scratch = nn_avx2_conv_scratch,
     .conv2d = avx2_conv2d,
     .dwconv2d = avx2_dwconv2d,
     .maxpool2d = avx2_maxpool2d,
@@ -505,6 +505,10 @@ static const struct nn_kern avx2_table = {
     .dwconv2d_bwd_data = nn_avx2_dwconv2d_bwd_data,
     .dwconv2d_bwd_filter = nn_avx2_dwconv2d_bwd_filter,
     .i8_dot_rows = nn_avx2_i8_dot_rows,
+    .qconv_pack_size = nn_avx2_qconv_pack_size,
+    .qconv_pack = nn_avx2_qconv_pack,
+    .qconv_scratch = nn_avx2_qconv_scratch,
+    .qconv2d = nn_avx2_qconv2d,
 };
 
 const struct nn_kern *nn_kern_avx2_table(void) { return &avx2_table; }
