@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
-// bench_kern: per-kernel timings, reference vs AVX2 table, on the real layer shapes of
+// bench_kern: per-kernel timings, reference vs the AVX2, AVX-512 and int8 kernels, on the real layer shapes of
 // MobileFaceNet (and a few MTCNN ones). After llm.c dev/cpu: every shape is verified
 // against the reference first (a failure exits 1 before any timing), then each
 // variant is timed with clock_gettime, min and median of RUNS runs after WARMUP
-// warm-up runs, one thread (ith=0, nth=1). Weights and inputs are seeded random.
+// warm-up runs, one thread (ith=0, nth=1). Weights and inputs are seeded random. The
+// roofline columns divide each kernel's GFLOP/s (int8: GOP/s) by the ceiling an FMA-only
+// (vpdpbusd-only) loop reaches on this core.
 // Then the backward (training) kernels on MobileFaceNet layers at batch 16, verified
 // the same way; the reference is timed on BWD_REF_RUNS runs only (it is slow).
 //   usage: bench_kern [runs] [bwd]   (bwd: the backward rows only)
@@ -17,6 +19,8 @@
 
 #include "base/base.h"
 #include "nn/kern/kern.h"
+
+#include <immintrin.h>
 
 #include "bench_time.h"
 
@@ -297,68 +301,185 @@ static int bench_bwd(const struct nn_kern *ref, const struct nn_kern *fast, int 
     return bad;
 }
 
+// ---- peaks: FMA-only (and vpdpbusd-only) loops, the roofline's ceiling -------------------
+// 2 * 12 independent accumulators hide the latency; each loop iteration does 24 FMAs.
+#define PEAK_ITERS 2000000
+__attribute__((target("avx2,fma"))) static double peak_avx2(void) {
+    __m256 a[12], b = _mm256_set1_ps(1.0000001f), c = _mm256_set1_ps(1e-7f);
+    for (int i = 0; i < 12; i++) a[i] = _mm256_set1_ps((float)i);
+    double t0 = now_s();
+    for (int it = 0; it < PEAK_ITERS; it++)
+        for (int i = 0; i < 12; i++) a[i] = _mm256_fmadd_ps(a[i], b, c);
+    double t = now_s() - t0;
+    float sink = 0;
+    for (int i = 0; i < 12; i++) sink += _mm256_cvtss_f32(a[i]);
+    if (sink == 12345.0f) printf(" ");
+    return 2.0 * 8 * 12 * PEAK_ITERS / t * 1e-9;
+}
+__attribute__((target("avx512f"))) static double peak_avx512(void) {
+    __m512 a[12], b = _mm512_set1_ps(1.0000001f), c = _mm512_set1_ps(1e-7f);
+    for (int i = 0; i < 12; i++) a[i] = _mm512_set1_ps((float)i);
+    double t0 = now_s();
+    for (int it = 0; it < PEAK_ITERS; it++)
+        for (int i = 0; i < 12; i++) a[i] = _mm512_fmadd_ps(a[i], b, c);
+    double t = now_s() - t0;
+    float sink = 0;
+    for (int i = 0; i < 12; i++) sink += _mm512_reduce_add_ps(a[i]);
+    if (sink == 12345.0f) printf(" ");
+    return 2.0 * 16 * 12 * PEAK_ITERS / t * 1e-9;
+}
+// int8 ops (a multiply and an add each) per second of vpdpbusd on zmm: 64 MACs an instruction
+__attribute__((target("avx512f,avx512vnni"))) static double peak_vnni(void) {
+    __m512i a[12], b = _mm512_set1_epi8(1), c = _mm512_set1_epi8(2);
+    for (int i = 0; i < 12; i++) a[i] = _mm512_set1_epi32(i);
+    double t0 = now_s();
+    for (int it = 0; it < PEAK_ITERS; it++)
+        for (int i = 0; i < 12; i++) a[i] = _mm512_dpbusd_epi32(a[i], b, c);
+    double t = now_s() - t0;
+    int sink = 0;
+    for (int i = 0; i < 12; i++) sink += _mm512_reduce_add_epi32(a[i]);
+    if (sink == 12345) printf(" ");
+    return 2.0 * 64 * 12 * PEAK_ITERS / t * 1e-9;
+}
+
+// the int8 conv of a conv shape: random int8 weights, the layer's float input
+struct qlayer {
+    struct nn_qconv_args a;
+    void *wp, *scratch;
+    float *dq, *y;
+    int8_t *wq;
+};
+static void qlayer_init(struct qlayer *q, const struct layer *l, const struct nn_kern *t) {
+    const struct nn_conv_args *c = &l->conv;
+    int K = c->KH * c->KW * c->C;
+    q->wq = fh_malloc_aligned((size_t)c->OC * K);
+    q->dq = falloc((size_t)c->OC, 1e-4f, 1e-3f);
+    q->y = falloc(l->ny, 0, 0);
+    if (!q->wq) exit(2);
+    for (size_t i = 0; i < (size_t)c->OC * K; i++) q->wq[i] = (int8_t)(rng_uniform(-127, 127));
+    q->wp = fh_malloc_aligned(t->qconv_pack_size(c->OC, K));
+    if (!q->wp) exit(2);
+    t->qconv_pack(c->OC, K, q->wq, q->wp);
+    q->a = (struct nn_qconv_args){.x = c->x, .N = c->N, .H = c->H, .W = c->W, .C = c->C, .wp = q->wp, .dq = q->dq,
+                                  .bias = c->bias, .xinv = 100.0f, .OC = c->OC, .KH = c->KH, .KW = c->KW,
+                                  .SH = c->SH, .SW = c->SW, .PT = c->PT, .PL = c->PL, .OH = c->OH, .OW = c->OW,
+                                  .act = c->act, .alpha = c->alpha, .y = q->y};
+    q->scratch = fh_malloc_aligned(t->qconv_scratch(&q->a));
+    if (!q->scratch) exit(2);
+    q->a.scratch = q->scratch;
+}
+static void qlayer_free(struct qlayer *q) {
+    fh_free_aligned(q->wq), fh_free_aligned(q->dq), fh_free_aligned(q->y), fh_free_aligned(q->wp),
+        fh_free_aligned(q->scratch);
+}
+static double time_q(const struct qlayer *q, const struct nn_kern *t, int runs) {
+    double *ts = malloc((size_t)runs * sizeof *ts);
+    if (!ts) exit(2);
+    for (int i = 0; i < WARMUP; i++) t->qconv2d(&q->a, 0, 1);
+    for (int i = 0; i < runs; i++) {
+        double t0 = now_s();
+        t->qconv2d(&q->a, 0, 1);
+        ts[i] = now_s() - t0;
+    }
+    qsort(ts, (size_t)runs, sizeof *ts, cmp_double);
+    double m = ts[runs / 2];
+    free(ts);
+    return m;
+}
+
 int main(int argc, char **argv) {
     int runs = argc > 1 ? atoi(argv[1]) : RUNS_DEFAULT;
     if (runs < 1) runs = RUNS_DEFAULT;
     const struct nn_kern *ref = nn_kern_ref(), *fast = nn_kern_avx2();
+    const struct nn_kern *wide = nn_kern_avx512(), *q8 = nn_kern_avx512vnni();
+    if (!q8) q8 = wide ? wide : fast;
     if (argc > 2 && !strcmp(argv[2], "bwd")) return bench_bwd(ref, fast, runs);
     if (!fast) printf("# no AVX2+FMA table on this CPU/build: timing the reference only\n");
+    if (!wide) printf("# this CPU (or build) has no AVX-512 F/BW/VL/DQ: the avx512 columns say n/a\n");
     size_t ns = sizeof shapes / sizeof *shapes;
 
-    // 1. verify every shape before timing anything
+    // 1. verify every shape (avx2 and avx512 against ref; the int8 kernels have their exact
+    // test in tests/ops/test_kern_q8.c) before timing anything
     int bad = 0;
-    for (size_t i = 0; fast && i < ns; i++) {
-        const struct shape *s = &shapes[i];
-        struct inputs in = {falloc((size_t)s->N * s->H * s->W * s->C, -1, 1),
-                            falloc((size_t)s->OC * s->KH * s->KW * s->C, -1, 1),
-                            falloc((size_t)s->OC, -1, 1), falloc((size_t)s->OC, 0, 0.5f)};
-        struct layer lr, lf;
-        layer_init(&lr, s, &in, ref);
-        layer_init(&lf, s, &in, fast);
-        layer_run(&lr, s, ref);
-        layer_run(&lf, s, fast);
-        float mx = 0, md = 0;
-        for (size_t j = 0; j < lr.ny; j++) {
-            mx = fmaxf(mx, fabsf(lr.y[j]));
-            float d = fabsf(lr.y[j] - lf.y[j]);
-            md = d > md || d != d ? d : md;
+    const struct nn_kern *checks[2] = {fast, wide};
+    for (size_t i = 0; fast && i < ns; i++)
+        for (int v = 0; v < 2; v++) {
+            const struct nn_kern *t = checks[v];
+            if (!t) continue;
+            const struct shape *s = &shapes[i];
+            struct inputs in = {falloc((size_t)s->N * s->H * s->W * s->C, -1, 1),
+                                falloc((size_t)s->OC * s->KH * s->KW * s->C, -1, 1),
+                                falloc((size_t)s->OC, -1, 1), falloc((size_t)s->OC, 0, 0.5f)};
+            struct layer lr, lf;
+            layer_init(&lr, s, &in, ref);
+            layer_init(&lf, s, &in, t);
+            layer_run(&lr, s, ref);
+            layer_run(&lf, s, t);
+            float mx = 0, md = 0;
+            for (size_t j = 0; j < lr.ny; j++) {
+                mx = fmaxf(mx, fabsf(lr.y[j]));
+                float d = fabsf(lr.y[j] - lf.y[j]);
+                md = d > md || d != d ? d : md;
+            }
+            if (!(md <= TOL_REL * mx + TOL_ABS)) {
+                printf("VERIFY FAILED: %s: max |%s-ref| = %g, max |ref| = %g\n", s->name, t->name, md, mx);
+                bad = 1;
+            }
+            layer_free(&lr), layer_free(&lf);
+            fh_free_aligned(in.x), fh_free_aligned(in.w), fh_free_aligned(in.bias),
+                fh_free_aligned(in.alpha);
         }
-        if (!(md <= TOL_REL * mx + TOL_ABS)) {
-            printf("VERIFY FAILED: %s: max |avx2-ref| = %g, max |ref| = %g\n", s->name, md, mx);
-            bad = 1;
-        }
-        layer_free(&lr), layer_free(&lf);
-        fh_free_aligned(in.x), fh_free_aligned(in.w), fh_free_aligned(in.bias),
-            fh_free_aligned(in.alpha);
-    }
     if (bad) return 1;
-    if (fast) printf("# verified avx2 against ref on all %zu shapes\n", ns);
+    if (fast) printf("# verified avx2%s against ref on all %zu shapes\n", wide ? " and avx512" : "", ns);
 
-    // 2. time
-    printf("# 1 thread, %d runs after %d warm-up; ms (min / median); GFLOP/s at min\n", runs,
-           WARMUP);
-    printf("%-30s %9s %9s %8s | %9s %9s %8s | %7s\n", "shape", "ref min", "ref med", "GFLOP/s",
-           "avx2 min", "avx2 med", "GFLOP/s", "speedup");
+    // 2. the ceilings
+    double p2 = fast ? peak_avx2() : 0, p5 = wide ? peak_avx512() : 0;
+    double pq = nn_kern_avx512vnni() ? peak_vnni() : 0;
+    printf("# peak, 1 core (FMA-only loops): avx2 %.1f GFLOP/s, avx512 %.1f GFLOP/s, "
+           "vpdpbusd %.1f int8 GOP/s (0: not on this CPU)\n", p2, p5, pq);
+    double peak_f = p5 > 0 ? p5 : p2, peak_q = pq > 0 ? pq : peak_f;
+
+    // 3. time: medians; GFLOP/s (int8: GOP/s) at the median; %% of the best table's peak
+    printf("# 1 thread, %d runs after %d warm-up; ms = median; G/s at the median; %%pk = of the peak above\n",
+           runs, WARMUP);
+    printf("%-30s %8s | %8s %6s | %8s %6s %5s | %8s %6s %5s | %6s\n", "shape", "ref ms", "avx2 ms", "G/s",
+           "avx512", "G/s", "%pk", "int8 ms", "GOP/s", "%pk", "best x");
     for (size_t i = 0; i < ns; i++) {
         const struct shape *s = &shapes[i];
         struct inputs in = {falloc((size_t)s->N * s->H * s->W * s->C, -1, 1),
                             falloc((size_t)s->OC * s->KH * s->KW * s->C, -1, 1),
                             falloc((size_t)s->OC, -1, 1), falloc((size_t)s->OC, 0, 0.5f)};
         struct layer lr, lf;
-        double rmin, rmed, fmin = 0, fmed = 0;
+        double rmin, rmed, t2 = 0, t5 = 0, tq = 0, dummy;
         layer_init(&lr, s, &in, ref);
         time_layer(&lr, s, ref, runs, &rmin, &rmed);
         double fl = layer_flops(&lr, s);
-        printf("%-30s %9.3f %9.3f %8.2f |", s->name, rmin * 1e3, rmed * 1e3, fl / rmin * 1e-9);
         if (fast) {
             layer_init(&lf, s, &in, fast);
-            time_layer(&lf, s, fast, runs, &fmin, &fmed);
-            printf(" %9.3f %9.3f %8.2f | %6.1fx\n", fmin * 1e3, fmed * 1e3, fl / fmin * 1e-9,
-                   rmin / fmin);
+            time_layer(&lf, s, fast, runs, &dummy, &t2);
             layer_free(&lf);
-        } else {
-            printf("\n");
         }
+        if (wide) {
+            layer_init(&lf, s, &in, wide);
+            time_layer(&lf, s, wide, runs, &dummy, &t5);
+            if (s->kind == K_CONV && q8) {
+                struct qlayer q;
+                qlayer_init(&q, &lf, q8);
+                tq = time_q(&q, q8, runs);
+                qlayer_free(&q);
+            }
+            layer_free(&lf);
+        }
+        double best = rmed;
+        if (t2 > 0 && t2 < best) best = t2;
+        if (t5 > 0 && t5 < best) best = t5;
+        if (tq > 0 && tq < best) best = tq;
+        printf("%-30s %8.3f | %8.3f %6.1f |", s->name, rmed * 1e3, t2 * 1e3, t2 > 0 ? fl / t2 * 1e-9 : 0);
+        if (t5 > 0) printf(" %8.3f %6.1f %4.0f%% |", t5 * 1e3, fl / t5 * 1e-9, 100 * fl / t5 * 1e-9 / peak_f);
+        else printf(" %8s %6s %5s |", "n/a", "", "");
+        if (tq > 0) printf(" %8.3f %6.1f %4.0f%% |", tq * 1e3, fl / tq * 1e-9, 100 * fl / tq * 1e-9 / peak_q);
+        else printf(" %8s %6s %5s |", "-", "", "");
+        printf(" %5.0fx\n", rmed / best);
         layer_free(&lr);
         fh_free_aligned(in.x), fh_free_aligned(in.w), fh_free_aligned(in.bias),
             fh_free_aligned(in.alpha);

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-# Merges the JSON of facehatch_side.py, tflite_bench.js, faceapi_bench.js and haar_bench.py
+# Merges the JSON of facehatch_side.py, tflite_bench.js, faceapi_bench.js, haar_bench.py,
+# detectors_bench.js and ort_native_bench.js, and the record lines of xnn_bench (xnn.stdout),
 # into one table: task | facehatch ms | peer | peer ms | ratio (peer / facehatch; above 1
 # means facehatch is faster). All numbers are medians (see each script for what is timed).
 #
-#   /usr/bin/python3 report.py --dir RESULTS_DIR   (facehatch.json tflite.json faceapi.json haar.json)
+#   /usr/bin/python3 report.py --dir RESULTS_DIR   (facehatch.json tflite.json faceapi.json haar.json
+#                                                   detectors.json xnn.stdout ort_native.json)
 import argparse
 import datetime
 import json
@@ -19,6 +21,33 @@ def load(d, name):
             return json.load(f)
     except (OSError, ValueError) as e:
         return {"error": "%s: %s" % (name, e)}
+
+
+def load_records(d, name):
+    """xnn_bench's stdout: `type key=value ...` per line -> list of dicts (type under "type")"""
+    recs = []
+    try:
+        with open(os.path.join(d, name)) as f:
+            for line in f:
+                t = line.split()
+                if not t or t[0].startswith("#"):
+                    continue
+                r = {"type": t[0]}
+                for kv in t[1:]:
+                    k, _, v = kv.partition("=")
+                    r[k] = v
+                recs.append(r)
+    except OSError:
+        pass
+    return recs
+
+
+def deb_version(pkg):
+    try:
+        v = subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        v = ""
+    return v or "?"
 
 
 def machine():
@@ -45,8 +74,9 @@ def main():
     ap.add_argument("--dir", required=True)
     ap.add_argument("--out")
     a = ap.parse_args()
-    fh, tfl, fa, hr, dt = (load(a.dir, n) for n in ("facehatch.json", "tflite.json", "faceapi.json", "haar.json",
-                                                    "detectors.json"))
+    fh, tfl, fa, hr, dt, on = (load(a.dir, n) for n in ("facehatch.json", "tflite.json", "faceapi.json", "haar.json",
+                                                        "detectors.json", "ort_native.json"))
+    xr = load_records(a.dir, "xnn.stdout")
     bench = fh.get("bench", {}) if isinstance(fh.get("bench"), dict) else {}
     cli = fh.get("cli", {})
     tms, fms, dms = tfl.get("ms", {}), fa.get("ms", {}), dt.get("ms", {})
@@ -93,6 +123,23 @@ def main():
     row("ULFD net 320x240, 2 threads", b("ULFD 320x240 (the ONNX file's own input)", 1), ORT, dms.get("ulfd_320x240_ort_2thr"))
     row("FaceBoxes net 1024x683 (padded 1024x768), 1 thread", b("FaceBoxes 1024x768 (sample1 at 1024, padded)"), TFW,
         dms.get("faceboxes_1024x683_tfjs_wasm_1thr"))
+    # --- native peers on facehatch's own nets (same inputs and threads; facehatch timed beside
+    # XNNPACK in xnn_bench's process, its outputs the reference both peers were checked against) ---
+    XNN, ORTN = "XNNPACK native", "ONNX Runtime native"
+    xt = {(r["case"], int(r["threads"])): r for r in xr if r["type"] == "time"}
+    ons = on.get("ms", {})
+    for case, label in (("mfn_b1", "MobileFaceNet batch 1 (golden faces), ms/face"),
+                        ("mfn_b16", "MobileFaceNet batch 16 (golden faces), ms/face"),
+                        ("pnet_576x384", "P-Net 576x384 (sample1, pyramid level 0)"),
+                        ("pnet_320x240", "P-Net 320x240 (sample1)")):
+        for th in (1, 2):
+            t = xt.get((case, th))
+            per = float(t["per"]) if t else ons.get(case + "_per", 1)
+            f = float(t["facehatch_ms"]) / per if t else None
+            task = "%s, %d thread%s" % (label, th, "s" if th > 1 else "")
+            row(task, f, XNN, float(t["xnnpack_ms"]) / per if t else None)
+            o = ons.get("%s_%dthr" % (case, th))
+            row(task, f, ORTN, o / per if o is not None else None)
     # --- face-api ---
     row("face-api descriptor (dlib ResNet 150x150) vs MobileFaceNet, ms/face, 1 thr",
         b("MobileFaceNet batch 1 (ms/face)"), FA, fms.get("descriptor_per_face"))
@@ -119,7 +166,8 @@ def main():
             row("Haar, %s, detectMultiScale only, 1 thread" % label, None, CV, hsets[s]["detect_ms_1thr"])
 
     # --- notes ---
-    for name, d in (("facehatch", fh), ("tflite", tfl), ("face-api", fa), ("haar", hr), ("detectors", dt)):
+    for name, d in (("facehatch", fh), ("tflite", tfl), ("face-api", fa), ("haar", hr), ("detectors", dt),
+                    ("ONNX Runtime native", on)):
         if "error" in d and not (os.environ.get("ONLY") and "No such file" in d["error"]):
             notes.append("%s peer: %s" % (name, d["error"]))
     if "error" in bench:
@@ -140,6 +188,47 @@ def main():
     if "descriptor_max_abs_diff_vs_golden" in fa:
         notes.append("face-api descriptors vs golden: max abs diff %.2g; faces per photo SSD %s, tiny %s" % (
             fa["descriptor_max_abs_diff_vs_golden"], fa.get("e2e_ssd_faces"), fa.get("e2e_tiny_faces")))
+    # native peers: how equal the outputs were, and facehatch's own bench rows as a cross-check
+    checks = [r for r in xr if r["type"] == "check"]
+    if checks:
+        worst = {}
+        for r in checks:
+            e = r["engine"]
+            if float(r["rel"]) >= worst.get(e, (-1,))[0]:
+                worst[e] = (float(r["rel"]), r)
+        label = {"xnnpack": "XNNPACK native (1 and 2 thr)", "facehatch": "facehatch (own sessions, 1 and 2 thr)"}
+        for e, (rel, r) in sorted(worst.items()):
+            notes.append("%s vs facehatch 1 thread, worst of %d outputs: max |diff| %s (%s, out %s, %s thr), relative %.2g"
+                         % (label.get(e, e), sum(1 for c in checks if c["engine"] == e), r["max_abs"], r["case"],
+                            r["out"], r["threads"], rel))
+        cmin = min(float(r["cos_min"]) for r in checks if r["case"].startswith("mfn"))
+        notes.append("MobileFaceNet embeddings, lowest cosine to facehatch 1 thread's (XNNPACK, facehatch 2 thr): %.9f" % cmin)
+    elif not (os.environ.get("ONLY") and os.environ.get("ONLY") != "native"):
+        notes.append("XNNPACK native rows n/a: xnn_bench did not run or failed (see the run's log)")
+    for r in xr:
+        if r["type"] == "golden":
+            notes.append("vs golden embeddings (TFLite wasm), %s %s: max |diff| %s, lowest cosine %s" % (
+                r["case"], r["engine"], r["max_abs"], r["cos_min"]))
+    if on.get("checks"):
+        w = max(on["checks"], key=lambda c: c["rel"])
+        notes.append("ONNX Runtime native vs facehatch 1 thread, worst of %d outputs: max |diff| %.3g (%s, out %d, %d thr), "
+                     "relative %.2g; lowest cosine %.9f" % (len(on["checks"]), w["max_abs"], w["case"], w["out"],
+                                                           w["threads"], w["rel"], min(c.get("cos_min", 1.0) for c in on["checks"])))
+    if xt:
+        notes.append("native rows: facehatch = nn_session_run timed in xnn_bench beside xnn_invoke_runtime (1 thread: "
+                     "interleaved run by run; 2 threads: one engine's runs after the other's); ONNX Runtime = "
+                     "session.run from Node, another process, NCHW")
+        cross = []
+        for name, case in (("MobileFaceNet batch 1", "mfn_b1"), ("MobileFaceNet batch 16", "mfn_b16"),
+                           ("P-Net 576x384", "pnet_576x384"), ("P-Net 320x240", "pnet_320x240")):
+            key = next((k for k in bench if k.startswith(name)), None)
+            t1, t2 = xt.get((case, 1)), xt.get((case, 2))
+            if key and t1 and t2 and "error" not in bench:
+                per = float(t1["per"])
+                cross.append("%s %.3g / %.3g (here %.3g / %.3g)" % (name, bench[key][0], bench[key][1],
+                                                                   float(t1["facehatch_ms"]) / per, float(t2["facehatch_ms"]) / per))
+        if cross:
+            notes.append("facehatch bench --nets (pattern input, 1 / all thr, ms per face for MobileFaceNet): " + "; ".join(cross))
     notes.append("facehatch 'end to end' = detect + align + MobileFaceNet with the flipped face too "
                  "(2 nets per face; --no-flip: 1), face-api's = detect + 68 landmarks + 1 descriptor per face")
     if dec:
@@ -161,6 +250,12 @@ def main():
     for k in ("runtime_ort", "runtime_tfjs"):
         if k in dt:
             runtimes.append("detectors: %s" % dt[k])
+    if xr:
+        kern = next((r.get("kernels") for r in xr if r["type"] == "net"), "?")
+        runtimes.append("XNNPACK native: Debian libxnnpack0 %s (subgraph API, f32, pthreadpool); facehatch kernels %s" % (
+            deb_version("libxnnpack0"), kern))
+    if "runtime" in on:
+        runtimes.append("ONNX Runtime native: %s" % on["runtime"])
 
     def fmt(v, w):
         return ("n/a" if v is None else "%.3f" % v if v < 10 else "%.1f" % v).rjust(w)
@@ -168,8 +263,10 @@ def main():
     out = []
     out.append("facehatch vs peers, %s" % datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))
     out.append("machine: %s" % machine())
-    out.append("runs: facehatch bench --runs %s; CLI %s runs (Haar %s); TFLite %s; face-api %s (end to end %s); OpenCV %s" % (
-        fh.get("bench_runs"), fh.get("runs"), fh.get("haar_runs"), tfl.get("runs"), fa.get("runs"), fa.get("e2e_runs"), hr.get("runs")))
+    out.append("runs: facehatch bench --runs %s; CLI %s runs (Haar %s); TFLite %s; face-api %s (end to end %s); OpenCV %s; "
+               "native (xnn_bench / ONNX Runtime) %s / %s" % (
+        fh.get("bench_runs"), fh.get("runs"), fh.get("haar_runs"), tfl.get("runs"), fa.get("runs"), fa.get("e2e_runs"), hr.get("runs"),
+        next((r.get("runs") for r in xr if r["type"] == "time"), None), on.get("runs")))
     for r in runtimes:
         out.append("  " + r)
     out.append("ratio = peer ms / facehatch ms (above 1: facehatch faster); all medians")

@@ -7,6 +7,12 @@
 #   (c) @vladmandic/face-api on @tensorflow/tfjs with the wasm backend        faceapi_bench.js
 #   (d) ULFD in ONNX Runtime's native engine (npm onnxruntime-node, the same
 #       ONNX file) and FaceBoxes in tfjs-wasm (the same graph model)           detectors_bench.js
+#   (e) native peers on facehatch's own MobileFaceNet and P-Net, same inputs, 1 and 2 threads,
+#       outputs checked equal to facehatch's before any timing:
+#       XNNPACK native (Debian libxnnpack-dev; the same fused graph and weights built with
+#       its subgraph API; facehatch timed in the same process)               xnnpack/xnn_bench.c
+#       ONNX Runtime native (onnxruntime-node) on ONNX files made from the same weights
+#       (xnn_bench --export, then python3-onnx)            onnx_from_facehatch.py, ort_native_bench.js
 # and facehatch itself (`facehatch bench` + timed CLI runs)                  facehatch_side.py
 # then one table (report.py), printed and saved to bench/peers/last_run.txt.
 #
@@ -17,8 +23,11 @@
 # Knobs (environment): RUNS (net-level runs, default 9), E2E_RUNS (face-api end-to-end
 # runs per photo, 3), CLI_RUNS (facehatch CLI runs, 5), HAAR_RUNS (Haar passes, 3),
 # QUICK=1 (1-3 runs of everything: a smoke test), ONLY=detectors (only (d) and the nets table
-# of `facehatch bench --nets`: a few minutes), FACEHATCH (binary, build/facehatch),
-# DATA (../shared/data), GOLDEN (../shared/golden).
+# of `facehatch bench --nets`: a few minutes), ONLY=native (only (e) and the nets table of
+# `facehatch bench --nets`: a minute or two; table in bench/peers/last_run_native.txt),
+# TOL (the native peers' equality check: max |diff| <= TOL * max |facehatch|, 1e-4),
+# FACEHATCH (binary, build/facehatch), BUILD (build folder, build), DATA (../shared/data),
+# GOLDEN (../shared/golden).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +39,10 @@ E2E_RUNS=${E2E_RUNS:-3}
 CLI_RUNS=${CLI_RUNS:-5}
 HAAR_RUNS=${HAAR_RUNS:-3}
 if [ "${QUICK:-0}" = 1 ]; then RUNS=3 E2E_RUNS=1 CLI_RUNS=1 HAAR_RUNS=1; fi
-FACEHATCH=${FACEHATCH:-build/facehatch}
+BUILD=${BUILD:-build}
+FACEHATCH=${FACEHATCH:-$BUILD/facehatch}
+XNN_BENCH=$BUILD/bench/xnn_bench
+TOL=${TOL:-1e-4}
 DATA=${DATA:-../shared/data}
 GOLDEN=${GOLDEN:-../shared/golden}
 PY=/usr/bin/python3 # Debian's, with cv2 (a pyenv python3 on PATH may lack it)
@@ -41,7 +53,7 @@ die() { say "$*"; exit 1; }
 
 command -v node >/dev/null || die "node not found (Node 20 was used)"
 command -v npm >/dev/null || die "npm not found"
-if ! "$PY" -c 'import cv2' 2>/dev/null; then die "$PY with cv2 needed (Debian python3-opencv)"; fi
+if [ "${ONLY:-}" != native ] && ! "$PY" -c 'import cv2' 2>/dev/null; then die "$PY with cv2 needed (Debian python3-opencv)"; fi
 [ -x "$FACEHATCH" ] || { say "building facehatch"; make -j2 >&2; }
 if [ ! -f models/MobileFaceNet.tflite ] || [ ! -f models/samples/sample6.jpg ]; then
     say "fetching models"
@@ -60,12 +72,14 @@ install() {
     (cd "$d" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >&2) || return 1
     echo "$want" >"$stamp"
 }
-install tflite || die "npm ci failed in bench/peers/tflite"
-install faceapi || die "npm ci failed in bench/peers/faceapi"
+if [ "${ONLY:-}" != native ]; then
+    install tflite || die "npm ci failed in bench/peers/tflite"
+    install faceapi || die "npm ci failed in bench/peers/faceapi"
+fi
 # onnxruntime-node, pinned as tools/ulfd_golden.sh pins it (its tarball carries the native
 # linux-x64 library; --ignore-scripts: nothing but the npm registry is reached)
 ORT_VERSION=1.30.0
-ORT_DIR=${BUILD:-build}/ort
+ORT_DIR=$BUILD/ort
 if ! grep -q "\"version\": \"$ORT_VERSION\"" "$ORT_DIR/node_modules/onnxruntime-node/package.json" 2>/dev/null; then
     say "installing onnxruntime-node@$ORT_VERSION"
     mkdir -p "$ORT_DIR"
@@ -91,7 +105,7 @@ step() {
     else
         say "$name FAILED (exit $?); last lines of its log:"
         tail -n 5 "$log.$name" >&2
-        rm -f "$tmp/$name.json"
+        rm -f "$tmp/$name.json" "$tmp/$name.stdout"
     fi
 }
 
@@ -99,14 +113,43 @@ detectors_step() {
     step detectors env NODE_PATH="$root/$ORT_DIR/node_modules:$here/faceapi/node_modules" \
         node "$here/detectors_bench.js" --models models --runs "$RUNS" --out "$tmp/detectors.json"
 }
-if [ "${ONLY:-}" = detectors ]; then
+# (e): xnn_bench checks XNNPACK (and facehatch at 2 threads) against facehatch at 1 thread,
+# exports the inputs, facehatch's outputs and the fused graphs to $tmp/native, then times;
+# the ONNX files are built from that export and ort_native_bench.js checks and times them.
+# A mismatch fails its step before any timing, and its rows say n/a.
+native_steps() {
+    nat=$tmp/native
+    mkdir -p "$nat"
+    if "${MAKE:-make}" -s BUILD="$BUILD" "$XNN_BENCH" >"$log.make_xnn" 2>&1; then
+        step xnn "$XNN_BENCH" --models models --golden "$GOLDEN" --runs "$((RUNS > 101 ? 101 : RUNS))" \
+            --tol "$TOL" --export "$nat"
+    else
+        say "xnn_bench did not build (needs libxnnpack-dev libpthreadpool-dev: tools/install_deps.sh); native rows n/a:"
+        tail -n 5 "$log.make_xnn" >&2
+    fi
+    if [ ! -f "$nat/cases.txt" ]; then
+        say "no export from xnn_bench: ONNX Runtime native rows n/a"
+    elif ! "$PY" -c 'import onnx' 2>/dev/null; then
+        say "$PY without onnx (Debian python3-onnx): ONNX Runtime native rows n/a"
+    else
+        step onnx "$PY" "$here/onnx_from_facehatch.py" --dir "$nat"
+        if [ -f "$nat/mfn.onnx" ] && [ -f "$nat/pnet.onnx" ]; then
+            step ort_native env NODE_PATH="$root/$ORT_DIR/node_modules" \
+                node "$here/ort_native_bench.js" --dir "$nat" --runs "$RUNS" --tol "$TOL" --out "$tmp/ort_native.json"
+        fi
+    fi
+}
+# ONLY=native / ONLY=detectors: facehatch's net rows, then just that part, its own table
+case "${ONLY:-}" in
+native | detectors)
     step facehatch "$PY" "$here/facehatch_side.py" --bin "$FACEHATCH" --samples models/samples --nets-only \
         --bench-runs "$((RUNS > 64 ? 64 : RUNS))" --out "$tmp/facehatch.json"
-    detectors_step
-    ONLY=detectors "$PY" "$here/report.py" --dir "$tmp" --out "$here/last_run_detectors.txt"
-    say "table saved to bench/peers/last_run_detectors.txt ($(($(date +%s) - t_start)) s in all)"
+    if [ "$ONLY" = native ]; then native_steps; else detectors_step; fi
+    ONLY=$ONLY "$PY" "$here/report.py" --dir "$tmp" --out "$here/last_run_$ONLY.txt"
+    say "table saved to bench/peers/last_run_$ONLY.txt ($(($(date +%s) - t_start)) s in all)"
     exit 0
-fi
+    ;;
+esac
 
 step haar "$PY" "$here/haar_bench.py" --samples models/samples ${CMU:+--cmu "$CMU"} --runs "$HAAR_RUNS" \
     --dump-rgb "$tmp/rgb" --out "$tmp/haar.json"
@@ -123,6 +166,7 @@ step faceapi node "$here/faceapi_bench.js" --models models --golden "$GOLDEN" --
 step facehatch "$PY" "$here/facehatch_side.py" --bin "$FACEHATCH" --samples models/samples ${CMU:+--cmu "$CMU"} \
     --runs "$CLI_RUNS" --haar-runs "$HAAR_RUNS" --bench-runs "$((RUNS > 64 ? 64 : RUNS))" --out "$tmp/facehatch.json"
 detectors_step
+native_steps
 
 "$PY" "$here/report.py" --dir "$tmp" --out "$here/last_run.txt"
 say "table saved to bench/peers/last_run.txt ($(($(date +%s) - t_start)) s in all)"

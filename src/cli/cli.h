@@ -19,6 +19,7 @@ struct cli_opts {
     int models_found;     // 1 when `models` holds every model file
     int threads;          // --threads N (default 0 = all cores)
     int ref;              // --ref: scalar reference kernels
+    int int8;             // --precision int8 (default fp32): FH_LOAD_INT8
     int min_face;         // --min-face N
     int min_face_given;   // 1 if --min-face was on the command line
     float thresh[3];      // --thresh P,R,O: MTCNN P-/R-/O-Net score thresholds, each in
@@ -122,6 +123,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_persons(int argc, char **argv);

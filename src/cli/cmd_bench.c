@@ -10,6 +10,7 @@
 #include "detect/ulfd.h"
 #include "embed/embed.h"
 #include "nn/nn.h"
+#include "pipeline/int8_calib.h"
 
 static int cmp_d(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -119,6 +120,15 @@ int cmd_bench(int argc, char **argv) {
     nn_net_load_tflite(path, &no, &onet);
     snprintf(path, sizeof path, "%s/MobileFaceNet.tflite", o.models);
     nn_net_load_tflite(path, &no, &mfn);
+    // int8: the embedder as --precision int8 runs it, and P-Net in int8 (not used by any
+    // command: MTCNN's boxes move too much; its row shows what it would give)
+    struct nn_net *mfn8 = NULL, *pnet8 = NULL;
+    struct nn_options q = no;
+    q.int8 = fh_int8_mfn, q.n_int8 = FH_INT8_MFN_N;
+    if (!FH_INT8_MFN_N || nn_net_load_tflite(path, &q, &mfn8)) mfn8 = NULL;
+    snprintf(path, sizeof path, "%s/pnet.tflite", o.models);
+    q.int8 = fh_int8_pnet, q.n_int8 = FH_INT8_PNET_N;
+    if (!FH_INT8_PNET_N || nn_net_load_tflite(path, &q, &pnet8)) pnet8 = NULL;
     struct nn_net *ulfd = NULL, *fbx = NULL; // optional models: their rows only when present
     snprintf(path, sizeof path, "%s/" FH_MODEL_ULFD, o.models);
     if (det_ulfd_load(path, &ulfd)) ulfd = NULL;
@@ -135,6 +145,7 @@ int cmd_bench(int argc, char **argv) {
         int per; // divide by this (ms per face)
     } rows[] = {
         {"P-Net 576x384 (sample1 level 0, min face 40)", pnet, {1, 576, 384, 3}, 1},
+        {"P-Net 576x384 int8 (not used: boxes move)", pnet8, {1, 576, 384, 3}, 1},
         {"P-Net 320x240", pnet, {1, 320, 240, 3}, 1},
         {"P-Net 100x100", pnet, {1, 100, 100, 3}, 1},
         {"R-Net batch 32 (24x24)", rnet, {32, 24, 24, 3}, 1},
@@ -142,6 +153,9 @@ int cmd_bench(int argc, char **argv) {
         {"MobileFaceNet batch 1 (ms/face)", mfn, {1, 112, 112, 3}, 1},
         {"MobileFaceNet batch 4 (ms/face)", mfn, {4, 112, 112, 3}, 4},
         {"MobileFaceNet batch 16 (ms/face)", mfn, {16, 112, 112, 3}, 16},
+        {"MobileFaceNet int8 batch 1 (ms/face)", mfn8, {1, 112, 112, 3}, 1},
+        {"MobileFaceNet int8 batch 4 (ms/face)", mfn8, {4, 112, 112, 3}, 4},
+        {"MobileFaceNet int8 batch 16 (ms/face)", mfn8, {16, 112, 112, 3}, 16},
         {"ULFD 320x240 (the ONNX file's own input)", ulfd, {1, 240, 320, 3}, 1},
         {"ULFD 640x427 (sample1 at 640 wide)", ulfd, {1, 427, 640, 3}, 1},
         {"FaceBoxes 1024x768 (sample1 at 1024, padded)", fbx, {1, 768, 1024, 3}, 1},
@@ -177,11 +191,26 @@ int cmd_bench(int argc, char **argv) {
     printf("%-44s %12.1f %12.1f %7.2fx\n", "MTCNN only, sample1 (1920x1280, min face 40)", det1[0], det1[1], det1[0] / det1[1]);
     printf("%-44s %12.1f %12.1f %7.2fx\n", "six demo photos, 19 faces, total", tot[0], tot[1], tot[0] / tot[1]);
     printf("%-44s %12.1f %12.1f\n", "  per photo", tot[0] / n_ims, tot[1] / n_ims);
+    struct fh_models *m8; // the same with the int8 embedder (--precision int8)
+    if (!fh_models_load(o.models, (o.ref ? FH_LOAD_REF : 0) | FH_LOAD_INT8, &m8)) {
+        double t8[2] = {0, 0};
+        for (int th = 0; th < 2; th++) {
+            struct fh_engine *e;
+            if (fh_engine_new(m8, th ? all : 1, &e)) break;
+            struct fh_config cfg = cli_config(&o);
+            cfg.min_face = 40;
+            for (int k = 0; k < n_ims; k++) t8[th] += median_pipeline(e, &ims[k], &cfg, runs < 5 ? runs : 5, 1);
+            fh_engine_free(e);
+        }
+        printf("%-44s %12.1f %12.1f %7.2fx\n", "six demo photos, int8 embedder, total", t8[0], t8[1], t8[0] / t8[1]);
+        fh_models_free(m8);
+    }
     if (n_ims) bench_detectors(m, &o, &ims[0], runs < 5 ? runs : 5, all);
     for (int k = 0; k < n_ims; k++) img_free(&ims[k]);
 done:
     fh_pool_free(pool);
     nn_net_free(pnet), nn_net_free(rnet), nn_net_free(onet), nn_net_free(mfn);
+    nn_net_free(mfn8), nn_net_free(pnet8);
     nn_net_free(ulfd), nn_net_free(fbx);
     fh_models_free(m);
     return EXIT_OK;

@@ -47,7 +47,7 @@ static int parse_num(const char *s, long lo, long hi, long *out) {
 
 int cmd_serve(int argc, char **argv) {
     const char *usage = "serve --db LIB.db|postgres://URL [--bind 127.0.0.1] [--port 8080] [--host NAME]... [--models DIR]\n"
-                        "       [--embedder FILE] [--threads N] [--max-upload-mb 50] [--quiet]\n"
+                        "       [--embedder FILE] [--precision fp32|int8] [--threads N] [--max-upload-mb 50] [--quiet]\n"
                         "       [--uploads DIR] [--enqueue-only (uploads are indexed by `facehatch worker` processes)]";
     struct srv_config c = srv_config_default();
     int quiet = 0, k = 0;
@@ -97,7 +97,12 @@ int cmd_serve(int argc, char **argv) {
         return EXIT_USAGE;
     }
     if ((rc = cli_models_need(&o))) return rc;
-    c.db = o.db, c.models = o.models, c.embedder = o.embedder, c.threads = o.threads;
+    struct fh_embedder_id id; // a model this build cannot run: refused before any library is made
+    if (fh_embedder_identify_flags(o.embedder, o.int8 ? FH_LOAD_INT8 : 0, &id)) {
+        fprintf(stderr, "facehatch: %s\n", fh_errmsg());
+        return EXIT_FAIL;
+    }
+    c.db = o.db, c.models = o.models, c.embedder = o.embedder, c.int8 = o.int8, c.threads = o.threads;
     c.enqueue = o.enqueue_only;
     c.accounts_exist = accounts_exist(o.db);
     fh_log_set(log_stderr, quiet ? FH_LOG_WARN : FH_LOG_INFO);

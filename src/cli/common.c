@@ -78,6 +78,13 @@ int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
             if (!val || parse_int(val, lo, hi, dst)) bad = 1;
             else i++;
             if (dst == &o->min_face) o->min_face_given = 1;
+        } else if (!strcmp(a, "--precision")) {
+            if (!val || (strcmp(val, "fp32") && strcmp(val, "int8"))) {
+                fprintf(stderr, "facehatch: --precision takes fp32 or int8\nusage: facehatch %s\n", usage);
+                return EXIT_USAGE;
+            }
+            o->int8 = !strcmp(val, "int8");
+            i++;
         } else if (!strcmp(a, "--lease")) {
             if (!val || parse_int(val, 1, 86400, &o->lease)) bad = 1;
             else i++;

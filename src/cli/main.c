@@ -35,6 +35,7 @@ static const struct {
     {"train", cmd_train, "train --data DIR --loss L --out MODEL [...]   train an embedder (see train --help)"},
     {"clean", cmd_clean, "clean DIR [--json] [--move-to DIR] [--threshold T]   flag images not of their identity folder's person"},
     {"calibrate", cmd_calibrate, "calibrate [--write FILE]            re-derive the blur and not-a-face constants"},
+    {"calibrate-int8", cmd_quantize, "calibrate-int8 [--n N] [--write FILE]   int8 activation scales (LFW View 1 train)"},
 };
 
 static void usage(FILE *f) {
@@ -44,6 +45,7 @@ static void usage(FILE *f) {
                "  a library never mixes models: index, search, recluster and serve refuse another one).\ncommon options: --models DIR (default: the first of $FACEHATCH_MODELS, the XDG data dirs\n"
                "  + facehatch/models, %s/share/facehatch/models, ./models; see man facehatch), --threads N,\n"
                "  --ref (scalar reference kernels; also FH_FORCE_REF=1), --packed-pyramid,\n"
+               "  --precision fp32|int8 (int8: the embedder's convs in int8; a library records it),\n"
                "  --embedder FILE (a .fhm or .tflite embedder instead of MobileFaceNet.tflite)\n"
                "output: one JSON object per line on stdout; errors on stderr.\n"
                "exit status: 0 ok, 1 a failure (bad image, missing model, ...), 2 usage error\n",

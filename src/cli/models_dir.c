@@ -98,7 +98,7 @@ int cli_models_load(const struct cli_opts *o, struct fh_models **m) {
     *m = NULL;
     int rc = cli_models_need(o);
     if (rc) return rc;
-    if (fh_models_load_embedder(o->models, o->ref ? FH_LOAD_REF : 0, o->embedder, m)) {
+    if (fh_models_load_embedder(o->models, (o->ref ? FH_LOAD_REF : 0) | (o->int8 ? FH_LOAD_INT8 : 0), o->embedder, m)) {
         fprintf(stderr, "facehatch: %s\n", fh_errmsg());
         return EXIT_FAIL;
     }

@@ -61,6 +61,17 @@ int lib_open_ex(const char *db_path, const char *models_dir, const char *embedde
     return FH_OK;
 }
 
+int lib_set_precision(struct lib *L, int int8) {
+    struct fh_embedder_id id;
+    int flags = int8 ? FH_LOAD_INT8 : 0;
+    if (flags == L->load_flags) return FH_OK;
+    if (L->m) return fh_fail(FH_E_ARG, "library: the precision is set before the models are loaded");
+    int rc = fh_embedder_identify_flags(L->embedder, flags, &id);
+    if (rc) return rc;
+    L->emb_id = id, L->load_flags = flags, L->model_id = 0;
+    return FH_OK;
+}
+
 void lib_close(struct lib *L) {
     if (!L) return;
     store_close(L->s);
@@ -77,7 +88,7 @@ struct store *lib_store(struct lib *L) { return L->s; }
 
 int lib_models(struct lib *L) {
     pthread_mutex_lock(&L->engine_mu);
-    int rc = L->m ? FH_OK : fh_models_load_embedder(L->models_dir, 0, L->embedder, &L->m);
+    int rc = L->m ? FH_OK : fh_models_load_embedder(L->models_dir, L->load_flags, L->embedder, &L->m);
     pthread_mutex_unlock(&L->engine_mu);
     return rc;
 }

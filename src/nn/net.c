@@ -45,6 +45,8 @@ void nn_net_free(struct nn_net *net) {
     for (int i = 0; i < net->n_nodes; i++) {
         fh_free_aligned(net->nodes[i].wpacked);
         fh_free(net->nodes[i].alpha);
+        fh_free_aligned(net->nodes[i].wq8);
+        fh_free(net->nodes[i].dq);
     }
     fh_free(net->values);
     fh_free(net->nodes);
@@ -75,6 +77,7 @@ static void derive(struct nn_net *net, struct nn_node *nd) {
         const float *a = net->values[nd->p.alpha].data;
         for (int c = 0; c < nd->n_alpha; c++) nd->alpha[c] = a[c] * nd->p.alpha_scale;
     }
+    if (nd->wq8) nn_quant_derive(net, nd);
 }
 
 void nn_net_weights_changed(struct nn_net *net) {
@@ -83,6 +86,7 @@ void nn_net_weights_changed(struct nn_net *net) {
 
 int nn_net_finish(struct nn_net *net, const struct nn_options *opt) {
     net->kern = nn_kern_best(opt && opt->force_ref);
+    nn_quant_mark(net, opt);
     for (int i = 0; i < net->n_values; i++) net->values[i].last_use = -1;
     for (int i = 0; i < net->n_nodes; i++) {
         struct nn_node *nd = &net->nodes[i];
@@ -105,6 +109,7 @@ int nn_net_finish(struct nn_net *net, const struct nn_options *opt) {
             nd->wpacked = fh_malloc_aligned(net->kern->conv_pack_size(OC, K) * sizeof(float));
             if (!nd->wpacked) return fh_fail(FH_E_NOMEM, "model: out of memory packing weights");
         }
+        if (nd->xscale > 0 && !nd->wq8 && nn_quant_alloc(net, nd)) return FH_E_NOMEM;
         if ((nd->p.act == NN_ACT_PRELU || nd->op == NN_OP_PRELU) && !nd->alpha) {
             const struct nn_value *a = &net->values[nd->p.alpha];
             size_t C = nn_shape_count(&a->shape);
@@ -303,8 +308,10 @@ int nn_session_forward(struct nn_session *s, int training) {
     if (training && !s->train)
         return fh_fail(FH_E_ARG, "session: training forward needs a training session");
     s->training = training != 0;
-    for (int i = 0; i < s->net->n_nodes; i++)
+    for (int i = 0; i < s->net->n_nodes; i++) {
+        if (s->net->calib) nn_calib_observe(s->net->calib, s, i);
         nn_op_defs[s->net->nodes[i].op]->forward(s, &s->net->nodes[i]);
+    }
     return FH_OK;
 }
 

@@ -61,6 +61,13 @@ enum nn_act { NN_ACT_NONE, NN_ACT_RELU, NN_ACT_PRELU };
 // (no op reads them yet).
 enum nn_dtype { NN_F32, NN_I32, NN_I8, NN_F16 };
 
+// An activation scale for int8 inference: the float value of one int8 step of a tensor
+// (by value name), as nn_calib_scales chooses them.
+struct nn_qscale {
+    const char *name;
+    float scale;    // > 0
+};
+
 struct nn_options {
     int no_fuse;    // 1: keep composite PReLU/softmax sub-graphs as separate ops
     int force_ref;  // 1: scalar reference kernels only (also env FH_FORCE_REF=1)
@@ -78,6 +85,13 @@ struct nn_options {
     int n_inputs;
     const int *input_shape;
     int input_rank;
+    // int8: every CONV2D and FC whose input value is listed here (borrowed for the load)
+    // runs in int8 — the input quantised per tensor with that scale, the weights per
+    // output channel (symmetric, [-127, 127]), int32 sums, float out (kern.h:
+    // nn_qconv_args). Depthwise convs and everything else stay float. Names the net does
+    // not have are ignored; n_int8 = 0: a float net.
+    const struct nn_qscale *int8;
+    int n_int8;
 };
 
 struct nn_net;
@@ -153,7 +167,8 @@ enum {
     NN_PASSES_EXPORT = NN_PASS_FOLD_BN | NN_PASS_FUSE_ACT, // before saving a trained model
 };
 // Rewrites a loaded net in place (FOLD_BN changes the weights) and re-packs it for the
-// kernels; sessions on the net must be freed first. FH_OK, FH_E_NOMEM.
+// kernels (float: int8 nodes go back to float); sessions on the net must be freed first.
+// FH_OK, FH_E_NOMEM.
 int nn_net_optimize(struct nn_net *net, int passes);
 
 int nn_net_n_inputs(const struct nn_net *net);
@@ -163,7 +178,30 @@ int nn_net_input_shape(const struct nn_net *net, int i, int dims[FH_MAX_DIMS]);
 int nn_net_n_nodes(const struct nn_net *net);
 int nn_net_count_op(const struct nn_net *net, enum nn_op op);
 const char *nn_op_name(enum nn_op op);
-const char *nn_net_kernels(const struct nn_net *net); // "ref" or "avx2"
+const char *nn_net_kernels(const struct nn_net *net); // "ref", "avx2", "avx512", "avx512vnni"
+// Nodes that run in int8 (0 for a float net).
+int nn_net_n_int8(const struct nn_net *net);
+
+// ---- int8 calibration (quant.c) ---------------------------------------------------------
+// Histograms of |x| of the input of every CONV2D / FC over runs of a float net, then per
+// input the clipping threshold that minimises the expected squared quantisation error
+// (rounding noise inside, clipping error outside), scale = threshold / 127.
+//   struct nn_calib *c;  nn_calib_new(net, &c);    // attaches to net
+//   ... run sessions on net (any code that runs it: a detector, an embedder) ...
+//   nn_calib_scales(c, &scales, &n);                // -> nn_options.int8 of the int8 load
+//   nn_calib_free(c);                               // detaches
+// While attached, every run of any session on net feeds c: calibrate with one thread
+// running the net (the net stops being shareable across threads until nn_calib_free).
+struct nn_calib;
+// FH_OK, FH_E_ARG (net already has a calibration attached), FH_E_NOMEM.
+int nn_calib_new(struct nn_net *net, struct nn_calib **out);
+// The scales (one per conv input seen with a non-zero value; names valid while the net
+// lives, the array while c does, until the next call). clip_mult (>= 1) widens every
+// threshold (up to the largest value seen): 1 = the least-squared-error thresholds.
+// FH_OK, FH_E_ARG (nothing calibrated yet).
+int nn_calib_scales(struct nn_calib *c, double clip_mult, const struct nn_qscale **out, int *n);
+// Detaches from the net and frees.
+void nn_calib_free(struct nn_calib *c);
 
 // ---- sessions -------------------------------------------------------------------------
 // pool (borrowed, may be NULL) must outlive the session. Returns FH_OK or FH_E_NOMEM.

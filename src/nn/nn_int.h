@@ -71,7 +71,21 @@ struct nn_node {
     float *wpacked;        // conv/fc weights packed for net->kern (owned, aligned)
     float *alpha;          // PReLU slopes * alpha_scale, (n_alpha) (owned) or NULL
     int n_alpha;
+    // int8 (CONV2D / FC of a net loaded with nn_options.int8 listing its input; quant.c):
+    float xscale;          // the input's activation scale, or 0: this node runs in float
+    void *wq8;             // weights quantised per output channel, packed by net->kern's
+                           // qconv_pack (owned, aligned) or NULL
+    float *dq;             // (OC) xscale * the channel's weight scale (owned) or NULL
 };
+
+// int8 (quant.c): sets nd->xscale for every CONV2D / FC whose input opt->int8 lists (and
+// that the int8 kernels take), before nn_net_finish allocates; then quantises and packs
+// the weights of such a node (nn_net_finish / derive). FH_OK, FH_E_NOMEM.
+void nn_quant_mark(struct nn_net *net, const struct nn_options *opt);
+int nn_quant_alloc(struct nn_net *net, struct nn_node *nd);
+void nn_quant_derive(const struct nn_net *net, struct nn_node *nd);
+// K and OC of a CONV2D / FC node's weights
+void nn_conv_dims(const struct nn_net *net, const struct nn_node *nd, int *OC, int *K);
 
 // FH_OK if a fused/standalone PReLU has one slope per output channel C
 int nn_check_alpha(const struct nn_node *nd, int C);
@@ -88,7 +102,12 @@ struct nn_net {
     const struct nn_kern *kern;
     int n_params;                // params (NN_VF_TRAIN or NN_VF_BUFFER values), in
     int *params;                 // creation order: value indices (owned) or NULL
+    struct nn_calib *calib;      // int8 calibration in progress (quant.c), or NULL: every
+                                 // session run on the net feeds it (calibration only)
 };
+
+// quant.c: before node `node` of a run of s, adds its input to the calibration
+void nn_calib_observe(struct nn_calib *c, const struct nn_session *s, int node);
 
 // one planned tensor in a session
 struct nn_slot {

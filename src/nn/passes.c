@@ -362,7 +362,10 @@ void nn_net_unfinish(struct nn_net *net) {
     for (int i = 0; i < net->n_nodes; i++) {
         fh_free_aligned(net->nodes[i].wpacked);
         fh_free(net->nodes[i].alpha);
+        fh_free_aligned(net->nodes[i].wq8);
+        fh_free(net->nodes[i].dq);
         net->nodes[i].wpacked = NULL, net->nodes[i].alpha = NULL, net->nodes[i].n_alpha = 0;
+        net->nodes[i].wq8 = NULL, net->nodes[i].dq = NULL, net->nodes[i].xscale = 0; // int8 is dropped
     }
     for (int v = 0; v < net->n_values; v++) net->values[v].producer = -1, net->values[v].last_use = -1;
 }

@@ -38,6 +38,8 @@ static int check_net(const struct nn_net *net) {
         const char *name = nn_op_name(nd->op);
         if (!nn_op_defs[nd->op]->backward)
             return fh_fail(FH_E_UNSUPPORTED, "training: operator %d (%s) has no backward", i, name);
+        if (nd->wq8)
+            return fh_fail(FH_E_UNSUPPORTED, "training: operator %d (%s) runs in int8; train the float net", i, name);
         if (nd->p.act != NN_ACT_NONE)
             return fh_fail(FH_E_UNSUPPORTED,
                            "training: operator %d (%s) has a fused activation; a training graph "

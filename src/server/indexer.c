@@ -133,12 +133,13 @@ static void *run(void *arg) {
     return NULL;
 }
 
-int srv_indexer_start(const char *db, const char *models, const char *embedder, int threads, int enqueue,
+int srv_indexer_start(const char *db, const char *models, const char *embedder, int int8, int threads, int enqueue,
                       struct srv_indexer **out) {
     *out = NULL;
     struct srv_indexer *x = fh_calloc(1, sizeof *x);
     if (!x) return fh_fail(FH_E_NOMEM, "out of memory");
     int rc = lib_open_embedder(db, models, embedder, &x->L);
+    if (!rc && (rc = lib_set_precision(x->L, int8))) lib_close(x->L);
     if (rc) {
         fh_free(x);
         return rc;

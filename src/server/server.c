@@ -85,9 +85,10 @@ static int open_srv(const struct srv_config *c, int test, struct srv **out) {
     }
     fh_free(up);
     if (!rc) rc = lib_open_embedder(S->db, S->models, c->embedder, &S->L);
+    if (!rc) rc = lib_set_precision(S->L, c->int8);
     if (!rc) rc = lib_model_check(S->L); // never serve (index, search) a library of another model
     if (!rc) rc = srv_accounts_start(S);
-    if (!rc && !test) rc = srv_indexer_start(S->db, S->models, c->embedder, c->threads, c->enqueue, &S->ix);
+    if (!rc && !test) rc = srv_indexer_start(S->db, S->models, c->embedder, c->int8, c->threads, c->enqueue, &S->ix);
     if (!rc && !test) rc = srv_uploads_start(S); // handlers_uploads.c: layout, re-queue, lib_on_forget
     if (!rc && !test) rc = srv_http_start(S);
     if (!rc && test) S->port = c->port;

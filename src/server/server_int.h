@@ -166,7 +166,7 @@ void srv_sanitize_name(const char *raw, char *out, size_t n);
 // ---- the indexer (indexer.c) ----------------------------------------------------------------
 struct srv_indexer;
 // enqueue: no indexing here; uploads become jobs (with their bytes) for `facehatch worker`
-int srv_indexer_start(const char *db, const char *models, const char *embedder, int threads, int enqueue,
+int srv_indexer_start(const char *db, const char *models, const char *embedder, int int8, int threads, int enqueue,
                       struct srv_indexer **out);
 // Queues one stored upload of owner (absolute path; name: the file name it was uploaded with,
 // kept as photos.orig_name and shown in the status). FH_E_NOMEM. The indexer indexes it for

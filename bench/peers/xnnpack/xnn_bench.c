@@ -22,8 +22,8 @@
 //   pnet_320x240        the same photo resized to 320x240: input [1, 320, 240, 3]
 // First every output is checked: facehatch at 1 thread is the reference; XNNPACK at 1 and 2
 // threads and facehatch at 2 threads must agree with it to max|diff| <= tol * max|ref|
-// (--tol, default 1e-4), MobileFaceNet also against the golden embeddings. Any mismatch
-// exits 1 before anything is timed. Then, per case and thread count, facehatch's
+// (--tol, default 1e-4); MobileFaceNet's distance to the golden embeddings (TFLite wasm) is
+// printed too. Any mismatch exits 1 before anything is timed. Then, per case and thread count, facehatch's
 // nn_session_run and XNNPACK's xnn_invoke_runtime are timed, 2 warm-ups, median of --runs runs:
 // at 1 thread interleaved run by run, at 2 threads one engine after the other (time_case).
 // Threads: facehatch a pool of 2 (NULL for 1), XNNPACK a pthreadpool of 2 (NULL for 1).
@@ -32,12 +32,12 @@
 // its constants, NHWC, as facehatch holds them), DIR/<case>.in.f32, DIR/<case>.out<k>.f32
 // (facehatch's outputs) and DIR/cases.txt (one line per case).
 //
-//   xnn_bench --models DIR --golden DIR [--runs N] [--tol X] [--export DIR]
+//   xnn_bench [--models models] [--golden ../shared/golden] [--runs 9] [--tol 1e-4] [--export DIR]
 //
 // stdout, one record per line, `type key=value ...` (bench/peers/report.py parses it):
 //   net name=mfn nodes=65 xnn_nodes=.. kernels=avx2
 //   check case=mfn_b1 engine=xnnpack threads=1 out=0 n=192 max_abs=.. max_ref=.. rel=.. cos_min=.. status=ok
-//   golden case=mfn_b1 engine=facehatch max_abs=.. cos_min=..
+//   golden case=mfn_b1 engine=facehatch max_abs=.. max_ref=.. cos_min=..
 //   time case=mfn_b1 threads=1 per=1 runs=9 facehatch_ms=.. xnnpack_ms=..   (per run, not per face)
 // Exit: 0 ok, 1 a failure or a mismatch (named on stderr), 2 usage.
 #include <errno.h>
@@ -676,7 +676,7 @@ int main(int argc, char **argv) {
     const char *models = "models", *golden = "../shared/golden", *export_dir = NULL;
     int runs = 9;
     double tol = 1e-4;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { // every option takes a value
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) return usage();
         if (!strcmp(a, "--models")) models = v;
@@ -685,7 +685,6 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--runs")) runs = atoi(v);
         else if (!strcmp(a, "--tol")) tol = atof(v);
         else return usage();
-        i++;
     }
     if (runs < 1 || runs > MAX_RUNS || !(tol > 0)) return usage();
 

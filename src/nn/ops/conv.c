@@ -102,8 +102,24 @@ static void conv_bwd_args(const struct nn_session *s, const struct nn_node *nd,
                                    .scratch = s->scratch};
 }
 
+// the int8 kernel's arguments for a node with quantised weights (nd->wq8)
+static void qconv_args(const struct nn_session *s, const struct nn_node *nd, struct nn_qconv_args *q) {
+    struct nn_conv_args a;
+    conv_args(s, nd, &a);
+    *q = (struct nn_qconv_args){.x = a.x, .N = a.N, .H = a.H, .W = a.W, .C = a.C, .wp = nd->wq8,
+                                .dq = nd->dq, .bias = a.bias, .xinv = 1.0f / nd->xscale, .OC = a.OC,
+                                .KH = a.KH, .KW = a.KW, .SH = a.SH, .SW = a.SW, .PT = a.PT, .PL = a.PL,
+                                .OH = a.OH, .OW = a.OW, .act = a.act, .alpha = a.alpha, .y = a.y,
+                                .scratch = a.scratch};
+}
+
 // forward scratch; a training session also runs the backward kernels in the same space
 static size_t conv_scratch(const struct nn_session *s, const struct nn_node *nd) {
+    if (nd->wq8) {
+        struct nn_qconv_args q;
+        qconv_args(s, nd, &q);
+        return (s->net->kern->qconv_scratch(&q) + sizeof(float) - 1) / sizeof(float);
+    }
     struct nn_conv_args a;
     conv_args(s, nd, &a);
     size_t n = s->net->kern->conv_scratch(&a);
@@ -125,7 +141,22 @@ static void conv_task(void *ctx, int ith, int nth) {
     j->k->conv2d(&j->a, ith, nth);
 }
 
+struct qconv_job {
+    const struct nn_kern *k;
+    struct nn_qconv_args a;
+};
+static void qconv_task(void *ctx, int ith, int nth) {
+    struct qconv_job *j = ctx;
+    j->k->qconv2d(&j->a, ith, nth);
+}
+
 static void conv_forward(struct nn_session *s, const struct nn_node *nd) {
+    if (nd->wq8) {
+        struct qconv_job q = {.k = s->net->kern};
+        qconv_args(s, nd, &q.a);
+        nn_session_parallel(s, qconv_task, &q);
+        return;
+    }
     struct conv_job j = {.k = s->net->kern};
     conv_args(s, nd, &j.a);
     nn_session_parallel(s, conv_task, &j);
