@@ -309,6 +309,7 @@ __attribute__((target("avx2,fma"))) static double peak_avx2(void) {
     for (int i = 0; i < 12; i++) a[i] = _mm256_set1_ps((float)i);
     double t0 = now_s();
     for (int it = 0; it < PEAK_ITERS; it++)
+#pragma GCC unroll 12
         for (int i = 0; i < 12; i++) a[i] = _mm256_fmadd_ps(a[i], b, c);
     double t = now_s() - t0;
     float sink = 0;
@@ -321,6 +322,7 @@ __attribute__((target("avx512f"))) static double peak_avx512(void) {
     for (int i = 0; i < 12; i++) a[i] = _mm512_set1_ps((float)i);
     double t0 = now_s();
     for (int it = 0; it < PEAK_ITERS; it++)
+#pragma GCC unroll 12
         for (int i = 0; i < 12; i++) a[i] = _mm512_fmadd_ps(a[i], b, c);
     double t = now_s() - t0;
     float sink = 0;
@@ -334,6 +336,7 @@ __attribute__((target("avx512f,avx512vnni"))) static double peak_vnni(void) {
     for (int i = 0; i < 12; i++) a[i] = _mm512_set1_epi32(i);
     double t0 = now_s();
     for (int it = 0; it < PEAK_ITERS; it++)
+#pragma GCC unroll 12
         for (int i = 0; i < 12; i++) a[i] = _mm512_dpbusd_epi32(a[i], b, c);
     double t = now_s() - t0;
     int sink = 0;
