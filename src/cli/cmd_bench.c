@@ -52,6 +52,44 @@ static double median_pipeline(struct fh_engine *e, const struct img *im, const s
     return t[runs / 2];
 }
 
+// MTCNN's stages on sample1 at min face 40 (det_stats: medians of each stage's ms over runs;
+// P-Net includes the pyramid's resizes), at 1 thread and `all`
+static void mtcnn_stages(const struct nn_net *pnet, const struct nn_net *rnet, const struct nn_net *onet,
+                         const struct img *im, int runs, int all) {
+    double med[2][4] = {{0}};
+    for (int th = 0; th < 2; th++) {
+        struct fh_pool *pool = th ? fh_pool_new(all) : NULL;
+        struct det_mtcnn *d;
+        if ((th && !pool) || det_mtcnn_new(pnet, rnet, onet, pool, &d)) {
+            fh_pool_free(pool);
+            return;
+        }
+        struct det_options o = det_options_default();
+        o.min_face = 40;
+        double t[4][64];
+        for (int r = -1; r < runs; r++) {
+            struct det_face *f;
+            struct det_stats st;
+            int n;
+            double t0 = fh_now_ms();
+            if (det_mtcnn_detect(d, im, &o, &f, &n, &st)) break;
+            if (r < 0) continue;
+            t[3][r] = fh_now_ms() - t0;
+            for (int k = 0; k < 3; k++) t[k][r] = st.ms[k];
+        }
+        for (int k = 0; k < 4; k++) {
+            qsort(t[k], (size_t)runs, sizeof(double), cmp_d);
+            med[th][k] = t[k][runs / 2];
+        }
+        det_mtcnn_free(d);
+        fh_pool_free(pool);
+    }
+    static const char *names[4] = {"  P-Net stage (pyramid + P-Net + NMS)", "  R-Net stage (crops + R-Net)",
+                                   "  O-Net stage (crops + O-Net)", "  MTCNN (median of the whole run)"};
+    for (int k = 0; k < 4; k++)
+        printf("%-44s %12.1f %12.1f %7.2fx\n", names[k], med[0][k], med[1][k], med[0][k] / med[1][k]);
+}
+
 // every detector on one photo (sample1, 1920x1280), detection only (boxes + landmarks),
 // min face 20, at 1 thread and at `all`
 static void bench_detectors(const struct fh_models *m, const struct cli_opts *o, const struct img *im, int runs,
@@ -189,6 +227,7 @@ int cmd_bench(int argc, char **argv) {
         fh_engine_free(e);
     }
     printf("%-44s %12.1f %12.1f %7.2fx\n", "MTCNN only, sample1 (1920x1280, min face 40)", det1[0], det1[1], det1[0] / det1[1]);
+    if (n_ims) mtcnn_stages(pnet, rnet, onet, &ims[0], runs, all);
     printf("%-44s %12.1f %12.1f %7.2fx\n", "six demo photos, 19 faces, total", tot[0], tot[1], tot[0] / tot[1]);
     printf("%-44s %12.1f %12.1f\n", "  per photo", tot[0] / n_ims, tot[1] / n_ims);
     struct fh_models *m8; // the same with the int8 embedder (--precision int8)

@@ -93,9 +93,11 @@ int cmd_index(int argc, char **argv) {
     rc = lib_index(L, owner, (const char *const *)argv, argc, &lo, &st);
     if (rc) fprintf(stderr, "facehatch: %s\n", fh_errmsg());
     printf("{\"files\":%d,\"indexed\":%d,\"unchanged\":%d,\"failed\":%d,\"deleted\":%d,\"faces\":%d,"
-           "\"persons_new\":%d,\"seconds\":%.2f,\"photos_per_s\":%.2f,\"faces_per_s\":%.2f}\n",
+           "\"persons_new\":%d,\"seconds\":%.2f,\"photos_per_s\":%.2f,\"faces_per_s\":%.2f,\"stage_ms\":{",
            st.files, st.indexed, st.unchanged, st.failed, st.deleted, st.faces, st.persons_new, st.seconds,
            st.seconds > 0 ? st.indexed / st.seconds : 0, st.seconds > 0 ? st.faces / st.seconds : 0);
+    for (int s = 0; s < LIB_T_N; s++) printf("%s\"%s\":%.1f", s ? "," : "", lib_stage_names[s], st.stage_ms[s]);
+    printf("}}\n");
     lib_close(L);
     return rc ? EXIT_FAIL : EXIT_OK;
 }

@@ -89,6 +89,9 @@ int img_orient(struct img *im, int orientation);
 // x1 = min(x0+1, rw-1), weights in double, value stored as floor(v+0.5). Region pixels
 // outside src read as 0. rw, rh >= 1. Never fails (no allocation).
 void img_resize_region(const struct img *src, int rx, int ry, int rw, int rh, struct img *dst);
+// Only dst rows [y0, y1) of img_resize_region (the same bytes): threads can share one resize.
+void img_resize_region_rows(const struct img *src, int rx, int ry, int rw, int rh, struct img *dst, int y0,
+                            int y1);
 
 // ---- face thumbnails and quality (thumb.c) ---------------------------------------------
 // Crops the face box (x1, y1)-(x2, y2) (pixels, x2 > x1, y2 > y1; may lie partly or wholly

@@ -33,7 +33,13 @@ static void axis_table(struct axis *t, int first, int n, int dn, int r0, int rn,
 }
 
 void img_resize_region(const struct img *src, int rx, int ry, int rw, int rh, struct img *dst) {
+    img_resize_region_rows(src, rx, ry, rw, rh, dst, 0, dst->h);
+}
+
+void img_resize_region_rows(const struct img *src, int rx, int ry, int rw, int rh, struct img *dst, int y0,
+                            int y1) {
     FH_ASSERT(rw >= 1 && rh >= 1 && src->c == dst->c && dst->w >= 1 && dst->h >= 1);
+    FH_ASSERT(y0 >= 0 && y1 <= dst->h);
     const int c = src->c, dw = dst->w, dh = dst->h;
     static const uint8_t zero[4];
     // Columns go in stripes of COLS so the x table lives on the stack: the function
@@ -43,7 +49,7 @@ void img_resize_region(const struct img *src, int rx, int ry, int rw, int rh, st
     for (int xs = 0; xs < dw; xs += COLS) {
         const int xn = dw - xs < COLS ? dw - xs : COLS;
         axis_table(tx, xs, xn, dw, rx, rw, src->w);
-        for (int y = 0; y < dh; y++) {
+        for (int y = y0; y < y1; y++) {
             axis_table(&ty, y, 1, dh, ry, rh, src->h);
             const uint8_t *r0 = ty.i0 < 0 ? NULL : src->data + (size_t)ty.i0 * src->stride;
             const uint8_t *r1 = ty.i1 < 0 ? NULL : src->data + (size_t)ty.i1 * src->stride;

@@ -153,17 +153,26 @@ void lib_result_free(struct lib_result *r) {
     fh_free(r);
 }
 
+const char *const lib_stage_names[LIB_T_N] = {"read", "sha256", "decode", "detect", "align+embed",
+                                              "gates+thumbs", "commit", "cluster"};
+
 struct lib_result *lib_analyse(struct fh_engine *e, const struct lib_options *o, const uint8_t *data,
                                size_t n) {
     struct lib_result *r = fh_calloc(1, sizeof *r);
     if (!r) return NULL;
+    double t = fh_now_ms(), t1;
     fh_sha256_hex(data, n, r->sha256);
+    r->ms[LIB_T_HASH] = (t1 = fh_now_ms()) - t, t = t1;
     struct img im = {0}, crop = {0}, th = {0};
     struct fh_face *faces;
-    int k, rc = img_decode_mem(data, n, &im);
+    int k = 0, rc = img_decode_mem(data, n, &im);
+    r->ms[LIB_T_DECODE] = (t1 = fh_now_ms()) - t, t = t1;
     struct fh_config cfg = fh_config_default();
     cfg.min_face = o->min_face, cfg.flip = o->flip, cfg.detector = o->detector;
-    if (!rc) rc = fh_process(e, &im, &cfg, &faces, &k);
+    if (!rc) rc = fh_detect(e, &im, &cfg, &faces, &k);
+    r->ms[LIB_T_DETECT] = (t1 = fh_now_ms()) - t, t = t1;
+    if (!rc) rc = fh_embed(e, &im, &cfg, faces, k);
+    r->ms[LIB_T_EMBED] = (t1 = fh_now_ms()) - t, t = t1;
     if (!rc && k && !(r->faces = fh_calloc((size_t)k, sizeof *r->faces))) rc = fh_fail(FH_E_NOMEM, "index: out of memory");
     if (!rc) rc = img_alloc(&crop, ALIGN_SIZE, ALIGN_SIZE, 3);
     for (int i = 0; !rc && i < k; i++) {
@@ -183,6 +192,7 @@ struct lib_result *lib_analyse(struct fh_engine *e, const struct lib_options *o,
         img_free(&th);
     }
     r->width = im.w, r->height = im.h;
+    r->ms[LIB_T_GATES] = fh_now_ms() - t;
     if (rc) {
         r->failed = 1;
         snprintf(r->error, sizeof r->error, "%s", fh_errmsg());
@@ -216,11 +226,14 @@ static void *worker(void *arg) {
         uint8_t *buf = NULL;
         size_t n = 0;
         struct lib_result *r;
+        double t0 = fh_now_ms();
         if (!e || fh_read_file(q->todo->v[i].path, FH_MAX_IMAGE_FILE_BYTES, &buf, &n)) {
             r = fh_calloc(1, sizeof *r);
             if (r) r->failed = 1, snprintf(r->error, sizeof r->error, "%s", e ? fh_errmsg() : "no engine");
         } else {
+            double t_read = fh_now_ms() - t0;
             r = lib_analyse(e, q->o, buf, n);
+            if (r) r->ms[LIB_T_READ] = t_read;
         }
         fh_free(buf);
         pthread_mutex_lock(&q->mu);
@@ -351,7 +364,10 @@ int lib_index(struct lib *L, int64_t owner, const char *const *roots_in, int n_r
             struct lib_result *r = q.done[i];
             pthread_mutex_unlock(&q.mu);
             if (r == (struct lib_result *)&q.done) { rc = fh_fail(FH_E_NOMEM, "index: out of memory"); break; }
+            for (int s = 0; s < LIB_T_COMMIT; s++) st->stage_ms[s] += r->ms[s];
+            double tc = fh_now_ms();
             rc = lib_commit_photo(L, owner, &px, o, todo.v[i].path, todo.v[i].size, todo.v[i].mtime, r, st);
+            st->stage_ms[LIB_T_COMMIT] += fh_now_ms() - tc;
             lib_result_free(r);
             q.done[i] = (struct lib_result *)&q.done; // consumed
             report(o, i + 1, todo.n, st->faces, t0, todo.v[i].path);
@@ -369,8 +385,10 @@ int lib_index(struct lib *L, int64_t owner, const char *const *roots_in, int n_r
     if (!rc) rc = delete_gone(L, owner, roots, n_roots, st);
     // persons and avatars only change when faces came or went (a re-run over an
     // unchanged library reads no embeddings)
+    double tcl = fh_now_ms();
     if (!rc && (st->indexed || st->deleted)) rc = lib_promote_unknowns(L, owner, o, st);
     if (!rc && (st->indexed || st->deleted)) rc = lib_update_avatars(L, owner);
+    st->stage_ms[LIB_T_CLUSTER] = fh_now_ms() - tcl;
     lib_persons_free(&px);
     free_files(&all);
     free_files(&todo);

@@ -53,6 +53,13 @@ struct lib_options {
     void *progress_ctx;
 };
 
+// where lib_index's time goes (lib_stats.stage_ms): per photo on the worker threads (summed
+// over photos, so with 2 workers their sum is about twice the wall time), then the
+// committing thread's database work and the clustering at the end
+enum { LIB_T_READ, LIB_T_HASH, LIB_T_DECODE, LIB_T_DETECT, LIB_T_EMBED, LIB_T_GATES, LIB_T_COMMIT,
+       LIB_T_CLUSTER, LIB_T_N };
+extern const char *const lib_stage_names[LIB_T_N]; // "read", "sha256", "decode", ...
+
 struct lib_stats {
     int files;                  // image files found under the roots
     int indexed;                // (re)indexed now
@@ -62,6 +69,7 @@ struct lib_stats {
     int faces;                  // faces stored now
     int persons_new;            // persons created by clustering now
     double seconds;
+    double stage_ms[LIB_T_N];   // lib_index only: the profile above
 };
 
 struct lib_options lib_options_default(void);

@@ -65,6 +65,7 @@ struct lib_result {
     int n;
     struct lib_face *faces;
     const char *orig_name;     // an upload's file name for the photo row (borrowed; NULL none)
+    double ms[LIB_T_N];        // lib_analyse's stages (LIB_T_HASH .. LIB_T_GATES; READ by the caller)
 };
 struct lib_result *lib_analyse(struct fh_engine *e, const struct lib_options *o, const uint8_t *data, size_t n);
 // the photo without faces (recognition off): content hash and upright size only

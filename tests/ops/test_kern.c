@@ -254,6 +254,12 @@ static void test_conv(const struct nn_kern *ref, const struct nn_kern *fast) {
         {3, 3, 3, 64, 128, 2, 2, 1, 1, PAD_VALID, 2, 1, 0, 0},    // ONet conv4 2x2
         {1, 13, 13, 33, 65, 3, 3, 2, 2, PAD_ONE, 1, 0, 0, 0},
         {1, 30, 40, 16, 16, 3, 3, 1, 1, PAD_SAME, 0, 1, 5, 5}, // ULFD RFB branch, dilation 5
+        // output rows of 16+ pixels: the AVX-512 table reads their interior in place
+        {2, 9, 45, 17, 33, 3, 3, 1, 1, PAD_ONE, 2, 1, 0, 0},
+        {1, 6, 61, 5, 7, 2, 3, 1, 2, PAD_SAME, 1, 0, 0, 0},
+        {1, 8, 70, 13, 16, 7, 7, 1, 1, PAD_VALID, 0, 1, 0, 0},
+        {3, 12, 35, 10, 16, 3, 3, 2, 2, PAD_VALID, 2, 1, 0, 0},
+        {1, 40, 37, 16, 32, 3, 3, 1, 1, PAD_VALID, 2, 1, 0, 0},  // PNet conv3 on a level strip
     };
     for (size_t i = 0; i < sizeof big / sizeof *big; i++) run_conv(ref, fast, big[i]);
 
