@@ -140,6 +140,10 @@ def main():
             row(task, f, XNN, float(t["xnnpack_ms"]) / per if t else None)
             o = ons.get("%s_%dthr" % (case, th))
             row(task, f, ORTN, o / per if o is not None else None)
+            t8 = xt.get((case + "_int8", th))
+            if t8:  # facehatch --precision int8 against the same f32 XNNPACK runtime
+                row(task.replace(", ms/face", ", facehatch int8, ms/face"), float(t8["facehatch_ms"]) / per,
+                    XNN + " (f32)", float(t8["xnnpack_ms"]) / per)
     # --- face-api ---
     row("face-api descriptor (dlib ResNet 150x150) vs MobileFaceNet, ms/face, 1 thr",
         b("MobileFaceNet batch 1 (ms/face)"), FA, fms.get("descriptor_per_face"))

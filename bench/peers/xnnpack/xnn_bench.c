@@ -39,6 +39,7 @@
 //   check case=mfn_b1 engine=xnnpack threads=1 out=0 n=192 max_abs=.. max_ref=.. rel=.. cos_min=.. status=ok
 //   golden case=mfn_b1 engine=facehatch max_abs=.. max_ref=.. cos_min=..
 //   time case=mfn_b1 threads=1 per=1 runs=9 facehatch_ms=.. xnnpack_ms=..   (per run, not per face)
+//   time case=mfn_b1_int8 ... cos_min=..   facehatch's int8 MobileFaceNet vs the same f32 XNNPACK
 // Exit: 0 ok, 1 a failure or a mismatch (named on stderr), 2 usage.
 #include <errno.h>
 #include <math.h>
@@ -54,6 +55,7 @@
 #include "base/pool.h"
 #include "img/img.h"
 #include "nn/nn.h"
+#include "pipeline/int8_calib.h" // the int8 scales --precision int8 uses
 #include "nn/nn_int.h" // read-only: the fused node list, the weights, a session's planned shapes
 
 #include "../../bench_time.h"
@@ -689,7 +691,7 @@ int main(int argc, char **argv) {
     if (runs < 1 || runs > MAX_RUNS || !(tol > 0)) return usage();
 
     int rc = 1;
-    struct nn_net *mfn = NULL, *pnet = NULL;
+    struct nn_net *mfn = NULL, *pnet = NULL, *mfn8 = NULL;
     uint8_t *faces = NULL;
     float *gold = NULL;
     struct img photo = {0};
@@ -755,6 +757,44 @@ int main(int argc, char **argv) {
                    cs[i].per, runs, f, x);
             fflush(stdout);
         }
+    // 4. facehatch's int8 MobileFaceNet (--precision int8: the scales compiled into the
+    // pipeline) against the same XNNPACK f32 runtime, on the same faces: its embeddings are
+    // checked by cosine to the f32 reference (int8 changes them: >= 0.98, as the golden test)
+    snprintf(path, sizeof path, "%s/MobileFaceNet.tflite", models);
+    struct nn_options q8 = {.int8 = fh_int8_mfn, .n_int8 = FH_INT8_MFN_N};
+    if (FH_INT8_MFN_N && nn_net_load_tflite(path, &q8, &mfn8)) { fail("int8: %s", fh_errmsg()); goto done; }
+    for (int i = 0; mfn8 && i < n_cases; i++) {
+        if (cs[i].net != mfn) continue;
+        struct bcase c8 = cs[i];
+        c8.net = mfn8;
+        for (int t = 0; t < N_THREADS; t++) {
+            struct nn_session *s8;
+            if (fh_open(&c8, t ? pool : NULL, &s8)) goto done;
+            double f = 0, x = 0, mn = 1;
+            int bad = nn_session_run(s8) != FH_OK;
+            const float *y = nn_session_output(s8, 0, NULL, NULL);
+            for (int r = 0; !bad && r < c8.dims[0]; r++) {
+                double ab = 0, aa = 0, bb = 0;
+                for (int j = 0; j < 192; j++) {
+                    double u = y[r * 192 + j], v = c8.ref[0][r * 192 + j];
+                    ab += u * v, aa += u * u, bb += v * v;
+                }
+                double cosv = ab / sqrt(aa * bb);
+                mn = cosv < mn ? cosv : mn;
+            }
+            if (bad || !(mn >= 0.98)) {
+                nn_session_free(s8);
+                fail("%s int8: cosine to f32 %.4f < 0.98", c8.name, mn);
+                goto done;
+            }
+            int trc = time_case(s8, &xs[i][t], t + 1, runs, &f, &x);
+            nn_session_free(s8);
+            if (trc) goto done;
+            printf("time case=%s_int8 threads=%d per=%d runs=%d facehatch_ms=%.4f xnnpack_ms=%.4f cos_min=%.5f\n",
+                   c8.name, t + 1, c8.per, runs, f, x, mn);
+            fflush(stdout);
+        }
+    }
     rc = 0;
 done:
     for (int i = 0; i < MAX_CASES; i++)
@@ -764,6 +804,6 @@ done:
     fh_pool_free(pool);
     img_free(&photo);
     free(faces), free(gold);
-    nn_net_free(mfn), nn_net_free(pnet);
+    nn_net_free(mfn), nn_net_free(pnet), nn_net_free(mfn8);
     return rc;
 }

@@ -69,6 +69,11 @@ static inline void quant16(int16_t *d, const float *s, int n, float xinv) {
 
 void nn_avx2_q16_im2col(const struct nn_qconv_args *a, int m0, int rows, int16_t *A) {
     int C = a->C, K = a->KH * a->KW * C, Kp = kpad2(K), ohw = a->OH * a->OW;
+    if (a->KH == 1 && a->KW == 1 && a->SH == 1 && a->SW == 1 && a->PT == 0 && a->PL == 0 && a->OH == a->H &&
+        a->OW == a->W && Kp == K) { // 1x1: the tile's rows are one contiguous run of x
+        quant16(A, a->x + (size_t)m0 * K, rows * K, a->xinv);
+        return;
+    }
     for (int i = 0; i < rows; i++) {
         int m = m0 + i, n = m / ohw, r = m % ohw, oy = r / a->OW, ox = r % a->OW;
         int16_t *d = A + (size_t)i * Kp;

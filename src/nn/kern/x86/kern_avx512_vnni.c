@@ -76,6 +76,11 @@ static inline void quant_u8(uint8_t *d, const float *s, int n, float xinv) {
 
 static void im2col_u8(const struct nn_qconv_args *a, int m0, int rows, uint8_t *A) {
     int C = a->C, K = a->KH * a->KW * C, Kq = kpad4(K), ohw = a->OH * a->OW;
+    if (a->KH == 1 && a->KW == 1 && a->SH == 1 && a->SW == 1 && a->PT == 0 && a->PL == 0 && a->OH == a->H &&
+        a->OW == a->W && Kq == K) { // 1x1: the tile's rows are one contiguous run of x
+        quant_u8(A, a->x + (size_t)m0 * K, rows * K, a->xinv);
+        return;
+    }
     for (int i = 0; i < rows; i++) {
         int m = m0 + i, n = m / ohw, r = m % ohw, oy = r / a->OW, ox = r % a->OW;
         uint8_t *d = A + (size_t)i * Kq;
