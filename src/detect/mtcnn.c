@@ -17,6 +17,18 @@
 
 #include "detect/detect.h"
 
+struct boxes {
+    struct det_box *b;
+    int n, cap;
+};
+
+// one P-Net strip of one pyramid level (pnet_strips) and the boxes it found
+struct pnet_item {
+    int level, x0, w, cx0, ncell, thread;
+    struct boxes out;
+    int rc;
+};
+
 // a reusable image buffer (see ensure_img)
 struct buf_img {
     struct img im;
@@ -34,6 +46,11 @@ struct det_mtcnn {
     struct buf_img *crop;        // one R/O-Net crop per pool thread (n_crop)
     int n_crop;
     struct fh_pool *pool;        // borrowed (may be NULL): the sessions' and the pyramid's
+    struct nn_session **spt;     // one single-threaded P-Net session per pool thread (n_crop)
+    uint8_t *pyr;                // every pyramid level, one after another
+    size_t cap_pyr;
+    struct pnet_item *items;     // P-Net strips of the current photo
+    int n_items, cap_items, init_items; // items [0, init_items) hold valid box buffers
 };
 
 // R/O-Net crops per run: small enough that a batch's activations stay in L2 (R-Net's first
@@ -54,8 +71,15 @@ int det_mtcnn_new(const struct nn_net *pnet, const struct nn_net *rnet,
     if (!d) return fh_fail(FH_E_NOMEM, "mtcnn: out of memory");
     d->pnet = pnet, d->rnet = rnet, d->onet = onet, d->pool = pool;
     d->n_crop = fh_pool_size(pool);
-    if (!(d->crop = fh_calloc((size_t)d->n_crop, sizeof *d->crop))) {
-        fh_free(d);
+    d->crop = fh_calloc((size_t)d->n_crop, sizeof *d->crop);
+    d->spt = fh_calloc((size_t)d->n_crop, sizeof *d->spt);
+    for (int t = 0; d->spt && t < d->n_crop; t++)
+        if (nn_session_new(pnet, NULL, &d->spt[t])) {
+            det_mtcnn_free(d);
+            return fh_fail(FH_E_NOMEM, "mtcnn: out of memory");
+        }
+    if (!d->crop || !d->spt) {
+        det_mtcnn_free(d);
         return fh_fail(FH_E_NOMEM, "mtcnn: out of memory");
     }
     if (nn_session_new(pnet, pool, &d->sp) || nn_session_new(rnet, pool, &d->sr) ||
@@ -72,8 +96,10 @@ void det_mtcnn_free(struct det_mtcnn *d) {
     nn_session_free(d->sp), nn_session_free(d->sr), nn_session_free(d->so);
     fh_free(d->all), fh_free(d->lvl), fh_free(d->faces);
     img_free(&d->level.im);
-    for (int i = 0; i < d->n_crop; i++) img_free(&d->crop[i].im);
-    fh_free(d->crop);
+    for (int i = 0; d->crop && i < d->n_crop; i++) img_free(&d->crop[i].im);
+    for (int i = 0; d->spt && i < d->n_crop; i++) nn_session_free(d->spt[i]);
+    for (int i = 0; i < d->init_items; i++) fh_free(d->items[i].out.b);
+    fh_free(d->crop), fh_free(d->spt), fh_free(d->pyr), fh_free(d->items);
     fh_free(d);
 }
 
@@ -176,13 +202,14 @@ struct level {
     float scale;
     int w, h;      // level image size
     int x0, y0;    // placement in the packed canvas (even), 0 when run alone
+    size_t off;    // bytes into the pyramid buffer (strips)
 };
 
 // P-Net output cells [xa, xb) x [0, oh) of one level -> appended to d->lvl. Cell (x, y)
 // is read at tensor cell (x + cx_off, y + cy_off) of the run's [cw][ch] outputs (the run
 // may be a packed canvas or a strip of the level). Boxes carry their cell index so the
 // level list can be put back in MTCNN.kt's order (rows y outer, columns x inner).
-static int gen_boxes(struct det_mtcnn *d, const struct level *L, const float *prob,
+static int gen_boxes(struct boxes *out, const struct level *L, const float *prob,
                      const float *reg, int cw, int ch, float th, int xa, int xb, int cx_off,
                      int cy_off) {
     int ow = (L->w - 2 + 1) / 2 - 4, oh = (L->h - 2 + 1) / 2 - 4;
@@ -192,9 +219,9 @@ static int gen_boxes(struct det_mtcnn *d, const struct level *L, const float *pr
             size_t cell = (size_t)(x + cx_off) * ch + (size_t)(y + cy_off); // tensor [x][y]
             float score = prob[cell * 2 + 1];
             if (!(score > th)) continue;
-            int rc = grow((void **)&d->lvl, &d->cap_lvl, d->n_lvl + 1, sizeof *d->lvl);
+            int rc = grow((void **)&out->b, &out->cap, out->n + 1, sizeof *out->b);
             if (rc) return rc;
-            struct det_box *b = &d->lvl[d->n_lvl++];
+            struct det_box *b = &out->b[out->n++];
             memset(b, 0, sizeof *b);
             b->score = score;
             b->cell = y * ow + x;
@@ -207,7 +234,7 @@ static int gen_boxes(struct det_mtcnn *d, const struct level *L, const float *pr
     return FH_OK;
 }
 
-static int cmp_cell(const void *a, const void *b) {
+static int cmp_cell_boxes(const void *a, const void *b) {
     return ((const struct det_box *)a)->cell - ((const struct det_box *)b)->cell;
 }
 
@@ -244,32 +271,86 @@ static int run_pnet(struct det_mtcnn *d, const struct img *canvas) {
     return nn_session_run(d->sp);
 }
 
-// Runs P-Net on one level in strips of image columns so that no run exceeds
-// tile_pixels (bounding activation memory on big photos). A strip starts at an even
-// column, so its stride-2 grid is the level's; it contributes the cells whose 12x12
-// window lies inside it, and the last strip runs to the level's edge, so every cell is
-// computed exactly as in one run over the whole level.
-static int pnet_level(struct det_mtcnn *d, const struct level *L, float th, long tile_pixels) {
-    struct img *lv = &d->level.im;
-    int ow = (L->w - 2 + 1) / 2 - 4, rc = FH_OK;
-    int sw = (int)(tile_pixels / L->h) & ~1;
-    if (sw < 64) sw = 64;
-    d->n_lvl = 0;
-    int strips = 0;
-    for (int cx0 = 0; cx0 < ow && !rc; strips++) {
-        int x0 = 2 * cx0, w = L->w - x0 <= sw ? L->w - x0 : sw;
-        int last = x0 + w == L->w;
-        int ncell = last ? ow - cx0 : (w - 12) / 2 + 1;
-        struct img strip = {w, L->h, 3, lv->stride, lv->data + (size_t)x0 * 3};
-        if ((rc = run_pnet(d, &strip))) break;
-        int od[FH_MAX_DIMS], r;
-        const float *prob = nn_session_output(d->sp, 0, od, &r);
-        const float *reg = nn_session_output(d->sp, 1, NULL, NULL);
-        rc = gen_boxes(d, L, prob, reg, od[1], od[2], th, cx0, cx0 + ncell, -cx0, 0);
-        cx0 += ncell;
+// P-Net on the levels in strips of image columns, the strips of every level spread over the
+// pool's threads, each running its own single-threaded session (no barrier per layer, and
+// a thread's activations stay in its cache). A strip starts at an even column, so its
+// stride-2 grid is the level's; it contributes the cells whose 12x12 window lies inside
+// it, and the last strip runs to the level's edge, so every cell is computed exactly as in
+// one run over the whole level. No strip exceeds tile_pixels (bounding activation memory
+// on big photos). Each strip's boxes go to its own list; the caller joins them in level
+// and strip order, so the result does not depend on the threads.
+struct pnet_job {
+    struct det_mtcnn *d;
+    const struct level *L;
+    float th;
+};
+
+static void pnet_task(void *ctx, int ith, int nth) {
+    struct pnet_job *j = ctx;
+    struct det_mtcnn *d = j->d;
+    struct nn_session *s = d->spt[ith];
+    for (int k = 0; k < d->n_items; k++) {
+        struct pnet_item *it = &d->items[k];
+        if (it->thread != ith) continue;
+        const struct level *L = &j->L[it->level];
+        struct img strip = {it->w, L->h, 3, (size_t)L->w * 3, d->pyr + L->off + (size_t)it->x0 * 3};
+        int dims[4] = {1, it->w, L->h, 3}, od[FH_MAX_DIMS], r;
+        it->out.n = 0;
+        if ((it->rc = nn_session_reshape(s, dims, 4))) continue;
+        to_input(&strip, nn_session_input(s, 0));
+        if ((it->rc = nn_session_run(s))) continue;
+        const float *prob = nn_session_output(s, 0, od, &r), *reg = nn_session_output(s, 1, NULL, NULL);
+        it->rc = gen_boxes(&it->out, L, prob, reg, od[1], od[2], j->th, it->cx0, it->cx0 + it->ncell, -it->cx0, 0);
     }
-    if (!rc && strips > 1) qsort(d->lvl, (size_t)d->n_lvl, sizeof *d->lvl, cmp_cell);
-    return rc;
+    (void)nth;
+}
+
+static int cmp_cell_boxes(const void *a, const void *b);
+static int keep_level(struct det_mtcnn *d);
+
+static int pnet_strips(struct det_mtcnn *d, const struct level *L, int n, float th, long tile_pixels) {
+    d->n_items = 0;
+    long load[64] = {0};
+    int nt = d->n_crop < 64 ? d->n_crop : 64;
+    for (int i = 0; i < n; i++) {
+        int ow = (L[i].w - 2 + 1) / 2 - 4;
+        int sw = (int)(tile_pixels / L[i].h) & ~1;
+        if (sw < 64) sw = 64;
+        for (int cx0 = 0; cx0 < ow;) {
+            int x0 = 2 * cx0, w = L[i].w - x0 <= sw ? L[i].w - x0 : sw;
+            int ncell = x0 + w == L[i].w ? ow - cx0 : (w - 12) / 2 + 1;
+            int rc = grow((void **)&d->items, &d->cap_items, d->n_items + 1, sizeof *d->items);
+            if (rc) return rc;
+            if (d->n_items == d->init_items) memset(&d->items[d->init_items++], 0, sizeof *d->items);
+            struct pnet_item *it = &d->items[d->n_items++];
+            struct boxes keep = it->out; // reuse the item's box buffer across photos
+            int t = 0; // the least loaded thread (ties: the lowest), by pixels
+            for (int k = 1; k < nt; k++)
+                if (load[k] < load[t]) t = k;
+            load[t] += (long)w * L[i].h;
+            *it = (struct pnet_item){i, x0, w, cx0, ncell, t, keep, FH_OK};
+            cx0 += ncell;
+        }
+    }
+    struct pnet_job j = {d, L, th};
+    fh_pool_run(d->pool, pnet_task, &j);
+    for (int k = 0; k < d->n_items; k++)
+        if (d->items[k].rc) return d->items[k].rc;
+    for (int i = 0, k = 0; i < n; i++) { // join each level's strips in order, then as before
+        d->n_lvl = 0;
+        int strips = 0;
+        for (; k < d->n_items && d->items[k].level == i; k++, strips++) {
+            const struct boxes *b = &d->items[k].out;
+            int rc = grow((void **)&d->lvl, &d->cap_lvl, d->n_lvl + b->n, sizeof *d->lvl);
+            if (rc) return rc;
+            if (b->n) memcpy(d->lvl + d->n_lvl, b->b, (size_t)b->n * sizeof *b->b);
+            d->n_lvl += b->n;
+        }
+        if (strips > 1) qsort(d->lvl, (size_t)d->n_lvl, sizeof *d->lvl, cmp_cell_boxes);
+        int rc = keep_level(d);
+        if (rc) return rc;
+    }
+    return FH_OK;
 }
 
 static int keep_level(struct det_mtcnn *d) {
@@ -310,7 +391,7 @@ static int stage_pnet(struct det_mtcnn *d, const struct img *im, const struct de
     while (cur <= (float)wh_min && n < 64) {
         float scale = 12.0f / cur;
         int w = (int)floorf((float)im->w * scale + 0.5f), h = (int)floorf((float)im->h * scale + 0.5f);
-        if (w >= 12 && h >= 12) L[n++] = (struct level){scale, w, h, 0, 0};
+        if (w >= 12 && h >= 12) L[n++] = (struct level){scale, w, h, 0, 0, 0};
         cur /= o->factor;
     }
     st->n_levels = n;
@@ -334,17 +415,27 @@ static int stage_pnet(struct det_mtcnn *d, const struct img *im, const struct de
         const float *reg = nn_session_output(d->sp, 1, NULL, NULL);
         for (int i = 0; i < n && !rc; i++) {
             int ow = (L[i].w - 2 + 1) / 2 - 4;
-            d->n_lvl = 0;
-            rc = gen_boxes(d, &L[i], prob, reg, od[1], od[2], o->thresh[0], 0, ow, L[i].x0 / 2, L[i].y0 / 2);
+            struct boxes lv = {d->lvl, 0, d->cap_lvl};
+            rc = gen_boxes(&lv, &L[i], prob, reg, od[1], od[2], o->thresh[0], 0, ow, L[i].x0 / 2, L[i].y0 / 2);
+            d->lvl = lv.b, d->cap_lvl = lv.cap, d->n_lvl = lv.n;
             if (!rc) rc = keep_level(d);
         }
-    } else {
-        for (int i = 0; i < n && !rc; i++) {
-            if ((rc = ensure_img(&d->level, L[i].w, L[i].h))) break;
-            resize_level(d, im, &d->level.im);
-            rc = pnet_level(d, &L[i], o->thresh[0], o->tile_pixels > 0 ? o->tile_pixels : DET_TILE_PIXELS);
-            if (!rc) rc = keep_level(d);
+    } else if (n > 0) { // every level into one buffer, then the strips of all levels
+        size_t total = 0;
+        for (int i = 0; i < n; i++) L[i].off = total, total += (size_t)L[i].w * L[i].h * 3;
+        if (total > d->cap_pyr) {
+            fh_free(d->pyr);
+            if (!(d->pyr = fh_malloc(total))) {
+                d->cap_pyr = 0;
+                return fh_fail(FH_E_NOMEM, "mtcnn: out of memory");
+            }
+            d->cap_pyr = total;
         }
+        for (int i = 0; i < n; i++) {
+            struct img view = {L[i].w, L[i].h, 3, (size_t)L[i].w * 3, d->pyr + L[i].off};
+            resize_level(d, im, &view);
+        }
+        rc = pnet_strips(d, L, n, o->thresh[0], o->tile_pixels > 0 ? o->tile_pixels : DET_TILE_PIXELS);
     }
     if (rc) return rc;
     det_nms(d->all, d->n_all, 0.7f, 0);
