@@ -42,6 +42,8 @@ struct cli_opts {
                           // instead of running a detector)
     int seed;             // --seed N (ident/cluster sampling; default 1)
     int synthetic;        // --synthetic N (eval ident: N generated distractors in the int8 gallery)
+    int known, draws;     // --known N, --draws K (eval persons: identities with 4..9 images, draws)
+    int batches;          // --batches B (eval persons: index in B parts)
     const char *db;       // --db FILE or postgres://URL (photo library); $FACEHATCH_DB when absent
     int enqueue_only;     // --enqueue-only (index: queue jobs for workers instead of indexing)
     int exit_when_idle;   // --exit-when-idle (worker: return once the queue is empty)
@@ -146,6 +148,7 @@ int cmd_eval_pairs(int argc, char **argv); // eval pairs (cmd_train.c)
 int cmd_clean(int argc, char **argv);
 
 // the evals (cli/eval_*.c); each returns an exit code
+int eval_persons_cmd(const struct cli_opts *o);
 int eval_lfw_cmd(const struct cli_opts *o);
 int eval_wider_cmd(const struct cli_opts *o);
 int eval_cmu_cmd(const struct cli_opts *o);

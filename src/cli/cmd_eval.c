@@ -17,6 +17,7 @@ static const struct {
     {"landmarks", eval_landmarks_cmd, "landmarks [--detector D]          5-point error on MTFL (AFLW test crops)"},
     {"ident", eval_ident_cmd, "ident [--seed N]                  LFW identification with distractors"},
     {"cluster", eval_cluster_cmd, "cluster                           cluster all LFW faces, P/R/F"},
+    {"persons", eval_persons_cmd, "persons [--known N] [--draws K]   the library's persons, people with 4..9 photos"},
     {"pairs", NULL, "pairs --data DIR --ids A-B [--embedder M]   held-out identities: all pairs, 10-fold, TAR@FAR"},
 };
 

@@ -91,6 +91,10 @@ int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
         } else if (!strcmp(a, "--synthetic")) {
             if (!val || parse_int(val, 0, 10000000, &o->synthetic)) bad = 1;
             else i++;
+        } else if (!strcmp(a, "--known") || !strcmp(a, "--draws") || !strcmp(a, "--batches")) {
+            int *dst = a[2] == 'k' ? &o->known : a[2] == 'd' ? &o->draws : &o->batches;
+            if (!val || parse_int(val, 1, a[2] == 'k' ? 10000 : 100, dst)) bad = 1;
+            else i++;
         } else if (!strcmp(a, "--ulfd-width")) {
             if (!val || parse_int(val, 32, FH_MAX_IMAGE_SIDE, &o->ulfd_width)) bad = 1;
             else i++;
