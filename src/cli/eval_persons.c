@@ -224,6 +224,15 @@ static int run_draw(const struct cli_opts *o, const struct cli_lfw *l, const int
                 else if (truth[i] != first) mixed = 1;
             }
         r->impure += mixed;
+        if (mixed) { // which identities it mixes, for the record
+            printf("# an impure person holds");
+            for (int a = 0; a < sc.n_names; a++) {
+                int cnt = 0;
+                for (int i = 0; i < n; i++) cnt += pred[i] == k && truth[i] == a;
+                if (cnt) printf(" %s x%d", sc.names[a].name, cnt);
+            }
+            printf("\n");
+        }
     }
     fh_free(pids), fh_free(pred), fh_free(truth);
     fh_free(sc.p), fh_free(sc.names), fh_free(sc.best_person), fh_free(sc.best_d), fh_free(sc.best_gated);
