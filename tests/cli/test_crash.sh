@@ -12,8 +12,10 @@ bad() { fail=$((fail+1)); echo "FAIL $*"; }
 command -v sqlite3 >/dev/null || { echo "FAIL: sqlite3 (Debian package sqlite3) is needed"; echo "0 passed, 1 failed"; exit 1; }
 mkdir -p "$T/photos"
 cp models/samples/*.jpg "$T/photos/"
-# 150 LFW photos of people with several pictures (so persons form along the way)
-find "$DATA/lfw/lfw-deepfunneled" -name '*.jpg' | sort | awk 'NR % 60 == 1' | head -n 150 | xargs -I{} cp {} "$T/photos/"
+# 450 LFW photos (persons form along the way): enough that five kills within 1.1 s each land
+# while photos are still being indexed (one thread indexes ~80 LFW photos a second here; with
+# 150 photos, kills after the first found nothing left to do)
+find "$DATA/lfw/lfw-deepfunneled" -name '*.jpg' | sort | awk 'NR % 20 == 1' | head -n 450 | xargs -I{} cp {} "$T/photos/"
 n=$(ls "$T/photos" | wc -l)
 # the reference: one uninterrupted run
 "$BIN" index "$T/photos" --db "$T/ref.db" --threads 1 >/dev/null 2>&1 || bad "reference index failed"
@@ -25,7 +27,7 @@ RANDOM=$seed
 for round in 1 2 3 4 5; do
     "$BIN" index "$T/photos" --db "$T/lib.db" --threads 1 >/dev/null 2>&1 &
     pid=$!
-    ms=$((100 + RANDOM % 1400))
+    ms=$((100 + RANDOM % 1000))
     sleep "$(printf '0.%03d' $((ms % 1000)))"; [ $ms -ge 1000 ] && sleep 1
     if kill -9 "$pid" 2>/dev/null; then kills=$((kills+1)); fi
     wait "$pid" 2>/dev/null
