@@ -214,7 +214,10 @@ async function api(p) {
 
     // ---- unknown faces: the page renders, and its faces can be selected too ----------------------------
     await page.click('nav a[data-nav="unknown"]');
-    await page.waitForSelector('main h1');
+    // wait for this page's heading (main h1 exists already: the page before's, until the
+    // navigation renders), failing the check below rather than throwing on a timeout
+    await page.waitForFunction(() => (document.querySelector('main h1') || {}).textContent === 'Unknown faces',
+                               null, { timeout: 10000 }).catch(() => {});
     check('the Unknown faces page renders', (await page.textContent('main h1')) === 'Unknown faces');
     await page.screenshot({ path: path.join(ART, 'unknown.png'), fullPage: true });
     const nUnknown = await page.$$eval('.question', els => els.length);
