@@ -21,12 +21,8 @@ static int open_lib(const struct cli_opts *o, const char *usage, int need_models
         return EXIT_USAGE;
     }
     if (need_models && cli_models_need(o)) return EXIT_FAIL;
-    struct fh_embedder_id id; // a model this build cannot run: refused before any library is made
-    *L = NULL;
-    if (fh_embedder_identify_flags(o->embedder, o->int8 ? FH_LOAD_INT8 : 0, &id) ||
-        lib_open_embedder(o->db, o->models, o->embedder, L) || lib_set_precision(*L, o->int8)) {
+    if (lib_open_ex(o->db, o->models, o->embedder, 0, o->int8 ? FH_LOAD_INT8 : 0, L)) {
         fprintf(stderr, "facehatch: %s\n", fh_errmsg());
-        lib_close(*L);
         return EXIT_FAIL;
     }
     if (store_user_id(lib_store(*L), o->user, owner)) {
@@ -132,9 +128,8 @@ int cmd_worker(int argc, char **argv) {
     if (cli_models_need(&o)) return EXIT_FAIL;
     struct lib *L;
     // a worker never creates a library: a wrong URL or an empty database is an error
-    if (lib_open_ex(o.db, o.models, o.embedder, STORE_OPEN_EXISTING, &L) || lib_set_precision(L, o.int8)) {
+    if (lib_open_ex(o.db, o.models, o.embedder, STORE_OPEN_EXISTING, o.int8 ? FH_LOAD_INT8 : 0, &L)) {
         fprintf(stderr, "facehatch: %s\n", fh_errmsg());
-        lib_close(L);
         return EXIT_FAIL;
     }
     struct sigaction sa = {0};

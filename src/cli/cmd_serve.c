@@ -97,11 +97,6 @@ int cmd_serve(int argc, char **argv) {
         return EXIT_USAGE;
     }
     if ((rc = cli_models_need(&o))) return rc;
-    struct fh_embedder_id id; // a model this build cannot run: refused before any library is made
-    if (fh_embedder_identify_flags(o.embedder, o.int8 ? FH_LOAD_INT8 : 0, &id)) {
-        fprintf(stderr, "facehatch: %s\n", fh_errmsg());
-        return EXIT_FAIL;
-    }
     c.db = o.db, c.models = o.models, c.embedder = o.embedder, c.int8 = o.int8, c.threads = o.threads;
     c.enqueue = o.enqueue_only;
     c.accounts_exist = accounts_exist(o.db);

@@ -133,8 +133,8 @@ static int copy_file(const char *src, const char *dst) {
 // per identity) in `batches` parts, the library indexing the folder after each part (a
 // library that grows: batch k's photos arrive after the persons of batches < k formed),
 // then scored
-static int run_draw(const struct cli_opts *o, const struct cli_lfw *l, const int *ids, int n_ids, int batches,
-                    uint64_t *rng, struct draw_result *r) {
+static int run_draw(const struct cli_opts *o, const struct cli_lfw *l, const int *count, const int *ids, int n_ids,
+                    int batches, uint64_t *rng, struct draw_result *r) {
     char dir[] = "/tmp/facehatch-persons-XXXXXX", db[64], photos[64];
     if (!mkdtemp(dir)) return fh_fail(FH_E_IO, "eval persons: cannot make a temporary folder");
     snprintf(db, sizeof db, "%s/lib.db", dir);
@@ -172,10 +172,7 @@ static int run_draw(const struct cli_opts *o, const struct cli_lfw *l, const int
     r->seconds = (fh_now_ms() - t0) / 1e3;
     // the chosen identities' names, sorted, for the folder lookup
     if (!rc && !(sc.names = fh_malloc((size_t)n_ids * sizeof *sc.names))) rc = fh_fail(FH_E_NOMEM, "out of memory");
-    for (int i = 0; !rc && i < n_ids; i++) {
-        sc.names[i] = (struct named){l->names[ids[i]], 0};
-        for (int k = 0; k < l->n; k++) sc.names[i].images += l->label[k] == ids[i];
-    }
+    for (int i = 0; !rc && i < n_ids; i++) sc.names[i] = (struct named){l->names[ids[i]], count[ids[i]]};
     sc.n_names = n_ids;
     if (!rc) qsort(sc.names, (size_t)n_ids, sizeof *sc.names, cmp_name);
     if (!rc) rc = store_photos_each(lib_store(L), LIB_OWNER_LOCAL, photo_cb, &sc);
@@ -282,7 +279,7 @@ int eval_persons_cmd(const struct cli_opts *o) {
         memcpy(ids, fv, (size_t)n_known * sizeof *ids), memcpy(ids + n_known, ov, STRANGERS * sizeof *ids);
         fh_free(fv), fh_free(ov);
         struct draw_result *r = &res[d];
-        if (run_draw(o, &l, ids, n_known + STRANGERS, batches, &rng, r)) {
+        if (run_draw(o, &l, count, ids, n_known + STRANGERS, batches, &rng, r)) {
             fprintf(stderr, "facehatch: %s\n", fh_errmsg());
             goto out;
         }

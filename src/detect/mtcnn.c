@@ -43,10 +43,11 @@ struct det_mtcnn {
     struct det_face *faces;
     int cap_faces;
     struct buf_img level;        // reused buffers: the pyramid level,
-    struct buf_img *crop;        // one R/O-Net crop per pool thread (n_crop)
-    int n_crop;
+    int n_threads;               // the pool's threads (1 without a pool)
+    struct buf_img *crop;        // one R/O-Net crop per thread
     struct fh_pool *pool;        // borrowed (may be NULL): the sessions' and the pyramid's
-    struct nn_session **spt;     // one single-threaded P-Net session per pool thread (n_crop)
+    struct nn_session **spt;     // one single-threaded P-Net session per thread
+    long *load;                  // pixels of P-Net strips given to each thread (pnet_strips)
     uint8_t *pyr;                // every pyramid level, one after another
     size_t cap_pyr;
     struct pnet_item *items;     // P-Net strips of the current photo
@@ -70,15 +71,16 @@ int det_mtcnn_new(const struct nn_net *pnet, const struct nn_net *rnet,
     struct det_mtcnn *d = fh_calloc(1, sizeof *d);
     if (!d) return fh_fail(FH_E_NOMEM, "mtcnn: out of memory");
     d->pnet = pnet, d->rnet = rnet, d->onet = onet, d->pool = pool;
-    d->n_crop = fh_pool_size(pool);
-    d->crop = fh_calloc((size_t)d->n_crop, sizeof *d->crop);
-    d->spt = fh_calloc((size_t)d->n_crop, sizeof *d->spt);
-    for (int t = 0; d->spt && t < d->n_crop; t++)
+    d->n_threads = fh_pool_size(pool);
+    d->crop = fh_calloc((size_t)d->n_threads, sizeof *d->crop);
+    d->spt = fh_calloc((size_t)d->n_threads, sizeof *d->spt);
+    d->load = fh_calloc((size_t)d->n_threads, sizeof *d->load);
+    for (int t = 0; d->spt && t < d->n_threads; t++)
         if (nn_session_new(pnet, NULL, &d->spt[t])) {
             det_mtcnn_free(d);
             return fh_fail(FH_E_NOMEM, "mtcnn: out of memory");
         }
-    if (!d->crop || !d->spt) {
+    if (!d->crop || !d->spt || !d->load) {
         det_mtcnn_free(d);
         return fh_fail(FH_E_NOMEM, "mtcnn: out of memory");
     }
@@ -96,10 +98,10 @@ void det_mtcnn_free(struct det_mtcnn *d) {
     nn_session_free(d->sp), nn_session_free(d->sr), nn_session_free(d->so);
     fh_free(d->all), fh_free(d->lvl), fh_free(d->faces);
     img_free(&d->level.im);
-    for (int i = 0; d->crop && i < d->n_crop; i++) img_free(&d->crop[i].im);
-    for (int i = 0; d->spt && i < d->n_crop; i++) nn_session_free(d->spt[i]);
+    for (int i = 0; d->crop && i < d->n_threads; i++) img_free(&d->crop[i].im);
+    for (int i = 0; d->spt && i < d->n_threads; i++) nn_session_free(d->spt[i]);
     for (int i = 0; i < d->init_items; i++) fh_free(d->items[i].out.b);
-    fh_free(d->crop), fh_free(d->spt), fh_free(d->pyr), fh_free(d->items);
+    fh_free(d->crop), fh_free(d->spt), fh_free(d->load), fh_free(d->pyr), fh_free(d->items);
     fh_free(d);
 }
 
@@ -302,16 +304,14 @@ static void pnet_task(void *ctx, int ith, int nth) {
         const float *prob = nn_session_output(s, 0, od, &r), *reg = nn_session_output(s, 1, NULL, NULL);
         it->rc = gen_boxes(&it->out, L, prob, reg, od[1], od[2], j->th, it->cx0, it->cx0 + it->ncell, -it->cx0, 0);
     }
-    (void)nth;
 }
 
-static int cmp_cell_boxes(const void *a, const void *b);
 static int keep_level(struct det_mtcnn *d);
 
 static int pnet_strips(struct det_mtcnn *d, const struct level *L, int n, float th, long tile_pixels) {
     d->n_items = 0;
-    long load[64] = {0};
-    int nt = d->n_crop < 64 ? d->n_crop : 64;
+    long *load = d->load;
+    memset(load, 0, (size_t)d->n_threads * sizeof *load);
     for (int i = 0; i < n; i++) {
         int ow = (L[i].w - 2 + 1) / 2 - 4;
         int sw = (int)(tile_pixels / L[i].h) & ~1;
@@ -325,7 +325,7 @@ static int pnet_strips(struct det_mtcnn *d, const struct level *L, int n, float 
             struct pnet_item *it = &d->items[d->n_items++];
             struct boxes keep = it->out; // reuse the item's box buffer across photos
             int t = 0; // the least loaded thread (ties: the lowest), by pixels
-            for (int k = 1; k < nt; k++)
+            for (int k = 1; k < d->n_threads; k++)
                 if (load[k] < load[t]) t = k;
             load[t] += (long)w * L[i].h;
             *it = (struct pnet_item){i, x0, w, cx0, ncell, t, keep, FH_OK};
@@ -468,7 +468,7 @@ static void crop_task(void *ctx, int ith, int nth) {
 static int run_crops(struct det_mtcnn *d, struct nn_session *s, const struct img *im, int S,
                      int onet) {
     int rc = FH_OK;
-    for (int t = 0; t < d->n_crop && !rc; t++) rc = ensure_img(&d->crop[t], S, S);
+    for (int t = 0; t < d->n_threads && !rc; t++) rc = ensure_img(&d->crop[t], S, S);
     for (int b0 = 0; !rc && b0 < d->n_all; b0 += STAGE_BATCH(S)) {
         int nb = d->n_all - b0 < STAGE_BATCH(S) ? d->n_all - b0 : STAGE_BATCH(S);
         int dims[4] = {nb, S, S, 3};

@@ -39,16 +39,18 @@ static char *dup_str(const char *t) {
 }
 
 int lib_open_embedder(const char *db_path, const char *models_dir, const char *embedder, struct lib **out) {
-    return lib_open_ex(db_path, models_dir, embedder, 0, out);
+    return lib_open_ex(db_path, models_dir, embedder, 0, 0, out);
 }
 
 int lib_open_ex(const char *db_path, const char *models_dir, const char *embedder, int store_flags,
-                struct lib **out) {
+                int load_flags, struct lib **out) {
     *out = NULL;
     struct lib *L = fh_calloc(1, sizeof *L);
     if (!L) return fh_fail(FH_E_NOMEM, "library: out of memory");
     pthread_mutex_init(&L->engine_mu, NULL);
-    int rc = fh_embedder_identify(embedder, &L->emb_id); // before the store: a bad file changes nothing
+    L->load_flags = load_flags;
+    // before the store: a bad file (or no int8 scales for it) changes nothing
+    int rc = fh_embedder_identify_flags(embedder, load_flags, &L->emb_id);
     if (!rc) rc = store_open_ex(db_path, store_flags, &L->s);
     if (!rc && !(L->models_dir = dup_str(models_dir))) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
     if (!rc && !(L->db_path = dup_str(db_path))) rc = fh_fail(FH_E_NOMEM, "library: out of memory");
@@ -58,17 +60,6 @@ int lib_open_ex(const char *db_path, const char *models_dir, const char *embedde
         return rc;
     }
     *out = L;
-    return FH_OK;
-}
-
-int lib_set_precision(struct lib *L, int int8) {
-    struct fh_embedder_id id;
-    int flags = int8 ? FH_LOAD_INT8 : 0;
-    if (flags == L->load_flags) return FH_OK;
-    if (L->m) return fh_fail(FH_E_ARG, "library: the precision is set before the models are loaded");
-    int rc = fh_embedder_identify_flags(L->embedder, flags, &id);
-    if (rc) return rc;
-    L->emb_id = id, L->load_flags = flags, L->model_id = 0;
     return FH_OK;
 }
 

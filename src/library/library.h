@@ -90,14 +90,13 @@ int lib_open_embedder(const char *db_path, const char *models_dir, const char *e
 // lib_recognition_set (on), lib_recluster and lib_search call it first; lib_embed and
 // lib_match do not (a server checks once at start).
 int lib_model_check(struct lib *L);
-// The precision the models run at: int8 = 1 loads them with FH_LOAD_INT8 and records the
-// embeddings under the embedder's identity + "+int8" (another model to lib_model_check: a
-// library never mixes fp32 and int8 embeddings). Call right after opening, before anything
-// is indexed or searched. FH_OK, or fh_embedder_identify_flags' errors (L unchanged).
-int lib_set_precision(struct lib *L, int int8);
-// lib_open_embedder with store_open_ex's flags (STORE_OPEN_EXISTING: never create a library).
+// lib_open_embedder with store_open_ex's flags (STORE_OPEN_EXISTING: never create a library)
+// and fh_models_load's flags for the models it loads: FH_LOAD_INT8 records the embeddings
+// under the embedder's identity + "+int8" (fh_embedder_identify_flags: another model to
+// lib_model_check, so a library never mixes fp32 and int8 faces; an embedder without int8
+// scales is refused before the database is opened).
 int lib_open_ex(const char *db_path, const char *models_dir, const char *embedder, int store_flags,
-                struct lib **out);
+                int load_flags, struct lib **out);
 
 // ---- many processes over one database (issue 10; worker.c) ------------------------------------
 // lib_enqueue: lib_index's walk, but each new or changed photo becomes a job (store_job_*)

@@ -15,7 +15,7 @@ struct lib {
     char *db_path;             // as opened (a worker's heartbeat opens a second connection)
     char *embedder;            // the embedder file, or NULL: models_dir's pinned MobileFaceNet
     struct fh_embedder_id emb_id; // what the embeddings are recorded as made by
-    int load_flags;            // fh_models_load flags (FH_LOAD_INT8: lib_set_precision)
+    int load_flags;            // fh_models_load flags (FH_LOAD_INT8; lib_open_ex)
     int64_t model_id;          // emb_id's row in the store; 0 until lib_model_check registers it
     void (*forget)(void *ctx, int64_t owner, const char *path); // lib_on_forget
     void *forget_ctx;

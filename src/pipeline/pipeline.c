@@ -145,7 +145,7 @@ int fh_models_load_embedder(const char *dir, int flags, const char *embedder, st
     if (int8 && embedder)
         rc = fh_fail(FH_E_UNSUPPORTED, "int8: activation scales are calibrated for the pinned MobileFaceNet "
                      "only (facehatch calibrate-int8); %s has none: use --precision fp32", embedder);
-    else if (int8 && (!FH_INT8_PNET_N || !FH_INT8_MFN_N))
+    else if ((int8 && !FH_INT8_MFN_N) || ((flags & FH_LOAD_INT8_PNET) && !FH_INT8_PNET_N))
         rc = fh_fail(FH_E_UNSUPPORTED, "int8: this build has no activation scales (run `facehatch "
                      "calibrate-int8 --write src/pipeline/int8_calib.h` and rebuild)");
     if (!rc && embedder && (rc = load_embedder(embedder, &o, m))) {

@@ -138,8 +138,7 @@ int srv_indexer_start(const char *db, const char *models, const char *embedder, 
     *out = NULL;
     struct srv_indexer *x = fh_calloc(1, sizeof *x);
     if (!x) return fh_fail(FH_E_NOMEM, "out of memory");
-    int rc = lib_open_embedder(db, models, embedder, &x->L);
-    if (!rc && (rc = lib_set_precision(x->L, int8))) lib_close(x->L);
+    int rc = lib_open_ex(db, models, embedder, 0, int8 ? FH_LOAD_INT8 : 0, &x->L);
     if (rc) {
         fh_free(x);
         return rc;

@@ -84,8 +84,7 @@ static int open_srv(const struct srv_config *c, int test, struct srv **out) {
         else if (!(S->uploads = realpath(up, NULL))) rc = fh_fail(FH_E_IO, "%s: %s", up, strerror(errno));
     }
     fh_free(up);
-    if (!rc) rc = lib_open_embedder(S->db, S->models, c->embedder, &S->L);
-    if (!rc) rc = lib_set_precision(S->L, c->int8);
+    if (!rc) rc = lib_open_ex(S->db, S->models, c->embedder, 0, c->int8 ? FH_LOAD_INT8 : 0, &S->L);
     if (!rc) rc = lib_model_check(S->L); // never serve (index, search) a library of another model
     if (!rc) rc = srv_accounts_start(S);
     if (!rc && !test) rc = srv_indexer_start(S->db, S->models, c->embedder, c->int8, c->threads, c->enqueue, &S->ix);

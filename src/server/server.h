@@ -49,7 +49,7 @@ struct srv_config {
     const char *db;            // library database (created if missing); required
     const char *models;        // models folder (fh_models_load); required
     const char *embedder;      // embedder file (.fhm/.tflite, lib_open_embedder); NULL: the pinned one
-    int int8;                  // 1: the models run in int8 (lib_set_precision)
+    int int8;                  // 1: the models run in int8 (FH_LOAD_INT8 to lib_open_ex)
     const char *bind;          // IPv4 address to listen on (default "127.0.0.1")
     int port;                  // TCP port (default 8080; 0 = any free port, see srv_port)
     size_t max_upload_bytes;   // per uploaded file (default 50 MB); a request body may hold

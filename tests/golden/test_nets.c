@@ -136,16 +136,17 @@ static void test_batch_net(const char *model, const char *crops, const char *out
     nn_net_free(net);
 }
 
+// cosine of two 192-D rows (192-D)
+static double cos192(const float *a, const float *b) {
+    double ab = 0, aa = 0, bb = 0;
+    for (int j = 0; j < 192; j++) ab += (double)a[j] * b[j], aa += (double)a[j] * a[j], bb += (double)b[j] * b[j];
+    return ab / sqrt(aa * bb);
+}
+
 static void mfn_check(const char *what, const float *y, const float *want, int N, int ref) {
     double worst = max_abs_diff(y, want, (size_t)N * 192), min_cos = 1;
     for (int i = 0; i < N; i++) {
-        double ab = 0, aa = 0, bb = 0;
-        for (int j = 0; j < 192; j++) {
-            ab += (double)y[i * 192 + j] * want[i * 192 + j];
-            aa += (double)y[i * 192 + j] * y[i * 192 + j];
-            bb += (double)want[i * 192 + j] * want[i * 192 + j];
-        }
-        double c = ab / sqrt(aa * bb);
+        double c = cos192(y + i * 192, want + i * 192);
         if (!(c >= min_cos)) min_cos = c;
     }
     char msg[160];
@@ -196,13 +197,6 @@ static void test_mfn(int ref, int nofuse, struct fh_pool *pool) {
     fh_free(faces), fh_free(want);
     nn_session_free(s);
     nn_net_free(net);
-}
-
-// cosine of rows i of a and b (192-D)
-static double cos192(const float *a, const float *b) {
-    double ab = 0, aa = 0, bb = 0;
-    for (int j = 0; j < 192; j++) ab += (double)a[j] * b[j], aa += (double)a[j] * a[j], bb += (double)b[j] * b[j];
-    return ab / sqrt(aa * bb);
 }
 
 // int8 MobileFaceNet (the scales compiled into the pipeline) on the 19 golden faces: every

@@ -458,13 +458,11 @@ static void avx2_maxpool2d(const struct nn_pool_args *a, int ith, int nth) {
     __m256i kt = tail_mask(C - cfull);
     for (int r = r0; r < r1; r++) {
         int n = r / a->OH, oy = r % a->OH;
-        int kh0 = a->PT - oy * a->SH, kh1 = a->H + a->PT - oy * a->SH;
-        if (kh0 < 0) kh0 = 0;
-        if (kh1 > a->KH) kh1 = a->KH;
+        int kh0, kh1;
+        nn_pool_taps(oy, a->SH, a->PT, a->H, a->KH, &kh0, &kh1);
         for (int ox = 0; ox < a->OW; ox++) {
-            int kw0 = a->PL - ox * a->SW, kw1 = a->W + a->PL - ox * a->SW;
-            if (kw0 < 0) kw0 = 0;
-            if (kw1 > a->KW) kw1 = a->KW;
+            int kw0, kw1;
+            nn_pool_taps(ox, a->SW, a->PL, a->W, a->KW, &kw0, &kw1);
             float *y = a->y + (((size_t)n * a->OH + oy) * a->OW + ox) * C;
             for (int c = 0; c < C; c += 8) {
                 int full = c < cfull;

@@ -35,6 +35,13 @@ static inline void nn_im2col_span(int ox, int SW, int PL, int W, int KW, int *ix
     *ix0 = x0, *kw0 = k0, *kw1 = k1;
 }
 
+// a pooling window along one axis: output o's taps [k0, k1) of K lie inside the input
+// (o*S - P + k in [0, in))
+static inline void nn_pool_taps(int o, int S, int P, int in, int K, int *k0, int *k1) {
+    int a = P - o * S, b = in + P - o * S;
+    *k0 = a < 0 ? 0 : a, *k1 = b > K ? K : b;
+}
+
 // the largest rows x panels a 512-bit micro-kernel takes
 #define NN_X86_MR512 12
 #endif
