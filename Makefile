@@ -5,7 +5,7 @@ BUILD   ?= build
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter -MMD -MP -Isrc -pthread
-LDLIBS  += -ljpeg -lpng -lexif -lheif -lwebp -lwebpdemux -lsqlite3 -lpq -lsodium -lmatio -lm -pthread
+LDLIBS  += -ljpeg -lpng -lexif -lheif -lwebp -lwebpdemux -lsqlite3 -lpq -lexempi -lsodium -lmatio -lm -pthread
 AVX2FLAGS := -mavx2 -mfma
 # make install PREFIX=/usr DESTDIR=/tmp/pkg: the binary, the models and the man page. The
 # prefix is compiled in (where the installed binary looks for its models).
@@ -79,6 +79,8 @@ $(BUILD)/%.o: %.c
 
 # libpq's header lives in its own folder; only the PostgreSQL driver includes it
 $(BUILD)/src/store/db_pg.o: CFLAGS += -I/usr/include/postgresql
+# ... and Exempi's (XMP face regions) is included by meta/xmp.c only
+$(BUILD)/src/meta/xmp.o: CFLAGS += -I/usr/include/exempi-2.0
 
 # only the x86 kernel files get AVX2/FMA, so no AVX instruction leaks into shared code
 $(BUILD)/src/nn/kern/x86/%.o: src/nn/kern/x86/%.c

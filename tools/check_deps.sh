@@ -8,10 +8,11 @@ declare -A allow=(
   [align]="base img align" [embed]="base img nn embed" [eval]="base eval"
   [pipeline]="base img nn haar detect align embed pipeline"
   [haar]="base img haar" [cluster]="base nn cluster" [search]="base nn search"
-  [store]="base store" [auth]="base store auth" [library]="base img nn detect align embed pipeline store cluster search library"
+  [store]="base store" [auth]="base store auth" [meta]="base meta"
+  [library]="base img nn detect align embed pipeline store cluster search meta library"
   [server]="base img pipeline store cluster library auth server"
   [train]="base img nn detect align embed pipeline cluster train"
-  [cli]="base img nn detect align embed pipeline eval haar cluster store library auth server train search cli"
+  [cli]="base img nn detect align embed pipeline eval haar cluster store library auth server train search meta cli"
 )
 bad=0
 for f in $(find src -name '*.[ch]'); do
@@ -23,6 +24,9 @@ done
 # third-party libraries stay inside their module
 for f in $(grep -l '#include <sodium.h>' $(find src -name '*.[ch]')); do
   case "$f" in src/auth/*) ;; *) echo "$f: libsodium is used inside auth/ only"; bad=1;; esac
+done
+for f in $(grep -l '#include <exempi/' $(find src -name '*.[ch]')); do
+  case "$f" in src/meta/*) ;; *) echo "$f: Exempi is used inside meta/ only"; bad=1;; esac
 done
 [ $bad = 0 ] && echo "check-deps: ok"
 exit $bad

@@ -113,8 +113,9 @@ async function pollStatus() {
   if (needsLogin()) return;
   let busy = false;
   try {
-    const s = (await api('GET', '/api/status?recent=200')).indexing;
+    const st = await api('GET', '/api/status?recent=200'), s = st.indexing;
     busy = s.busy;
+    showModel(st);
     const ind = document.getElementById('indexing');
     ind.hidden = !busy;
     document.getElementById('indexing-text').textContent = busy
@@ -141,6 +142,22 @@ async function pollStatus() {
     /* server restarting: try again */
   }
   statusTimer = setTimeout(pollStatus, busy ? 800 : 4000);
+}
+
+// the library's model, and a re-embed to another one (`facehatch reembed`) while it runs
+function showModel(st) {
+  const line = document.getElementById('model-line');
+  if (!line || !st.server_model) return;
+  const m = st.model, r = st.reembed, name = x => x.name + ' ' + x.version;
+  let text = 'Faces recognised by ' + name(m || st.server_model);
+  if (r) {
+    const all = r.staged + r.pending, pct = all ? Math.floor(100 * r.staged / all) : 100;
+    text += ' · re-embedding to ' + name(r) + ': ' + pct + ' % (' + r.staged + ' of ' + all + ' faces)';
+  } else if (m && name(m) !== name(st.server_model)) {
+    text += ' · this server runs ' + name(st.server_model) + ': restart it with the library\'s model';
+  }
+  line.textContent = text;
+  line.hidden = false;
 }
 
 async function refreshBadge() {

@@ -70,8 +70,27 @@ function nameEditor(p, nameEl) {
   });
 }
 
+// the person's best pictures by quality (GET /api/persons/#/avatars): the current avatar
+// marked, the others one click from being the avatar; nothing when there is no choice
+function avatarChoices(p, candidates) {
+  if (candidates.length < 2) return null;
+  const q = f => 'quality ' + f.quality.toFixed(2);
+  return el('div', { class: 'avatar-choices', id: 'avatar-choices' },
+    el('span', { class: 'label', text: 'Best pictures' }),
+    candidates.map(f => {
+      const img = thumb(f.id);
+      if (f.id === p.avatar) return el('span', { class: 'choice current', 'data-face': f.id, title: 'Current avatar · ' + q(f) }, img);
+      const use = guard(async () => {
+        const r = await api('POST', '/api/persons/' + p.id + '/avatar', { face: f.id });
+        done(r, 'Avatar set');
+        rerender();
+      });
+      return el('button', { class: 'choice', type: 'button', 'data-face': f.id, title: 'Use as avatar · ' + q(f), 'aria-label': 'Use face ' + f.id + ' as avatar', onclick: use }, img);
+    }));
+}
+
 export async function pagePerson($main, id) {
-  const d = await api('GET', '/api/persons/' + id);
+  const [d, av] = await Promise.all([api('GET', '/api/persons/' + id), api('GET', '/api/persons/' + id + '/avatars?limit=5')]);
   const p = d.person;
   const nameEl = el('h1', { class: 'editable', id: 'person-name', title: 'Click to rename', tabindex: '0', role: 'button', text: personName(p) });
   nameEl.addEventListener('keydown', e => { if (e.key === 'Enter') nameEl.click(); });
@@ -101,7 +120,8 @@ export async function pagePerson($main, id) {
   });
   const head = el('div', { class: 'person-head' }, avatar(p, 'big'),
     el('div', { class: 'info' }, nameEl,
-      el('div', { class: 'sub', text: plural(p.n_faces, 'face') + ' in ' + plural(p.n_photos, 'photo') + (p.hidden ? ' · hidden' : '') })),
+      el('div', { class: 'sub', text: plural(p.n_faces, 'face') + ' in ' + plural(p.n_photos, 'photo') + (p.hidden ? ' · hidden' : '') }),
+      avatarChoices(p, av.candidates)),
     el('div', { class: 'actions' },
       el('button', { class: 'btn', type: 'button', id: 'merge-btn', onclick: merge, text: 'Merge with…' }),
       el('button', { class: 'btn', type: 'button', id: 'hide-btn', onclick: hide, text: p.hidden ? 'Unhide' : 'Hide' }),
@@ -195,7 +215,7 @@ export async function pageUnknown($main) {
       const to = await pickPerson('Who are these ' + plural(ids.length, 'face') + '?', { exclude: 0 }, view.showHidden);
       if (!to) return;
       const r = await api('POST', '/api/faces/move', { faces: ids, person: to.id });
-      done(r, 'Assigned ' + plural(ids.length, 'face') + ' to ' + personName(to));
+      done(r, 'Assigned ' + plural(ids.length, 'face') + ' to ' + personName(to) + (r.pulled ? ' (+' + plural(r.pulled, 'similar face') + ')' : ''));
       rerender();
     }) },
   ]);
@@ -223,7 +243,7 @@ export async function pageUnknown($main) {
       row = el('div', { class: 'row' },
         el('button', { class: 'btn primary small', type: 'button', 'data-answer': 'yes', onclick: guard(async () => {
           const r = await api('POST', '/api/faces/' + face.id + '/move', { person: suggestion.person });
-          done(r, 'Added to ' + nm);
+          done(r, 'Added to ' + nm + (r.pulled ? ' with ' + plural(r.pulled, 'similar face') : ''));
           rerender();
         }), text: 'Yes' }),
         el('button', { class: 'btn small', type: 'button', 'data-answer': 'no', onclick: guard(async () => {

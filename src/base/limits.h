@@ -23,5 +23,10 @@
 #define FH_MAX_FACES 4096
 // MTCNN candidates entering R-Net / O-Net: bounds memory of the batched crops.
 #define FH_MAX_CANDIDATES 200000
+// XMP (meta/xmp.h): a sidecar or packet read whole. Sidecars are a few KB; Lightroom's with a
+// long develop history reach ~1 MB. Face regions in one packet: a tagged crowd photo has a few
+// hundred; more is a broken or hostile file.
+#define FH_MAX_XMP_BYTES (16u * 1024u * 1024u)
+#define FH_MAX_XMP_REGIONS 1000
 
 #endif

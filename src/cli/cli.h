@@ -44,11 +44,15 @@ struct cli_opts {
     int synthetic;        // --synthetic N (eval ident: N generated distractors in the int8 gallery)
     int known, draws;     // --known N, --draws K (eval persons: identities with 4..9 images, draws)
     int batches;          // --batches B (eval persons: index in B parts)
+    int answers;          // --answers N (eval review: questions the simulated user answers)
     const char *db;       // --db FILE or postgres://URL (photo library); $FACEHATCH_DB when absent
     int enqueue_only;     // --enqueue-only (index: queue jobs for workers instead of indexing)
     int exit_when_idle;   // --exit-when-idle (worker: return once the queue is empty)
+    int status;           // --status (reembed: show the model and a re-embed in progress)
     int lease;            // --lease S (worker: seconds a claimed job is held; 0 = 60)
     int json;             // --json
+    int xmp_where;        // export-xmp: --sidecar (1, the default) or --in-file (2); 0 neither, 3 both given
+    int import_xmp;       // --import-xmp (index: read the photos' XMP face regions as the user's names)
     const char *user;     // --user NAME (library commands; default "local")
     const char *embedder; // --embedder FILE (.fhm or .tflite) instead of the pinned
                           // MobileFaceNet (fh_models_load_embedder), or NULL
@@ -91,6 +95,15 @@ void json_face(FILE *f, const struct fh_face *face, int with_embedding);
 // thresh null for haar).
 void cli_print_det_settings(FILE *f, const struct cli_opts *o);
 void cli_json_det_settings(FILE *f, const struct cli_opts *o);
+
+// ---- photo-library helpers ----
+struct lib;
+// cmd_library.c's opening of --db for --user (need_models: the command runs the models);
+// prints what went wrong; an exit code
+int cli_lib_open(const struct cli_opts *o, const char *usage, int need_models, struct lib **L, int64_t *owner);
+// index --import-xmp (cmd_xmp.c): the photos' XMP face regions under the roots read as the
+// user's names; prints one JSON line ({"xmp_import":{...}}) and each problem; an exit code
+int cli_xmp_import(struct lib *L, int64_t owner, char **roots, int n_roots);
 
 // ---- LFW helpers (cli/lfw_common.c) ----
 // Embeds the most central face of each image (paths relative to <o->data>/lfw/) with
@@ -135,6 +148,8 @@ int cmd_merge(int argc, char **argv);
 int cmd_face(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_recluster(int argc, char **argv);
+int cmd_export_xmp(int argc, char **argv);   // cli/cmd_xmp.c
+int cmd_reembed(int argc, char **argv);
 int cmd_photo(int argc, char **argv);
 int cmd_hide(int argc, char **argv);
 int cmd_undo(int argc, char **argv);
@@ -149,6 +164,8 @@ int cmd_clean(int argc, char **argv);
 
 // the evals (cli/eval_*.c); each returns an exit code
 int eval_persons_cmd(const struct cli_opts *o);
+int eval_reembed_cmd(const struct cli_opts *o);
+int eval_review_cmd(const struct cli_opts *o);
 int eval_lfw_cmd(const struct cli_opts *o);
 int eval_wider_cmd(const struct cli_opts *o);
 int eval_cmu_cmd(const struct cli_opts *o);

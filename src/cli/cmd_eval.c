@@ -18,6 +18,8 @@ static const struct {
     {"ident", eval_ident_cmd, "ident [--seed N]                  LFW identification with distractors"},
     {"cluster", eval_cluster_cmd, "cluster                           cluster all LFW faces, P/R/F"},
     {"persons", eval_persons_cmd, "persons [--known N] [--draws K]   the library's persons, people with 4..9 photos"},
+    {"review", eval_review_cmd, "review [--known N] [--answers A] [--draws K] [--plot F.svg]   the review queue, simulated"},
+    {"reembed", eval_reembed_cmd, "reembed --embedder F|--precision int8 [--known N] [--draws K]   names kept across a model switch"},
     {"pairs", NULL, "pairs --data DIR --ids A-B [--embedder M]   held-out identities: all pairs, 10-fold, TAR@FAR"},
 };
 

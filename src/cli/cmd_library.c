@@ -33,6 +33,10 @@ static int open_lib(const struct cli_opts *o, const char *usage, int need_models
     return EXIT_OK;
 }
 
+int cli_lib_open(const struct cli_opts *o, const char *usage, int need_models, struct lib **L, int64_t *owner) {
+    return open_lib(o, usage, need_models, L, owner);
+}
+
 static struct lib_options lib_opts(const struct cli_opts *o) {
     struct lib_options lo = lib_options_default();
     lo.threads = o->threads, lo.flip = o->flip;
@@ -62,14 +66,15 @@ static void progress(void *ctx, const struct lib_progress *p) {
 }
 
 int cmd_index(int argc, char **argv) {
-    const char *usage = "index DIR... --db LIB.db|postgres://URL [--enqueue-only] [--user NAME] [--detector mtcnn|haar|ulfd|faceboxes|fused] [--embedder FILE] [--threads N] [--min-face N] [--thresh P,R,O] [--no-flip]";
+    const char *usage = "index DIR... --db LIB.db|postgres://URL [--enqueue-only] [--user NAME] [--detector mtcnn|haar|ulfd|faceboxes|fused] [--embedder FILE] [--threads N] [--min-face N] [--thresh P,R,O] [--no-flip] [--import-xmp]";
     struct cli_opts o;
     struct lib *L;
     int64_t owner;
     int rc = cli_parse(&argc, argv, &o, usage);
     if (rc) return rc;
-    if (argc < 1) {
-        fprintf(stderr, "facehatch: index needs a folder\nusage: facehatch %s\n", usage);
+    if (argc < 1 || (o.import_xmp && o.enqueue_only)) {
+        fprintf(stderr, "facehatch: index needs a folder%s\nusage: facehatch %s\n",
+                argc < 1 ? "" : " (and --import-xmp needs the faces: not with --enqueue-only)", usage);
         return EXIT_USAGE;
     }
     if ((rc = open_lib(&o, usage, !o.enqueue_only, &L, &owner))) return rc;
@@ -94,6 +99,7 @@ int cmd_index(int argc, char **argv) {
            st.seconds > 0 ? st.indexed / st.seconds : 0, st.seconds > 0 ? st.faces / st.seconds : 0);
     for (int s = 0; s < LIB_T_N; s++) printf("%s\"%s\":%.1f", s ? "," : "", lib_stage_names[s], st.stage_ms[s]);
     printf("}}\n");
+    if (!rc && o.import_xmp) rc = cli_xmp_import(L, owner, argv, argc);
     lib_close(L);
     return rc ? EXIT_FAIL : EXIT_OK;
 }

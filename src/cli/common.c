@@ -58,6 +58,12 @@ int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
         else if (!strcmp(a, "--json")) o->json = 1;
         else if (!strcmp(a, "--enqueue-only")) o->enqueue_only = 1;
         else if (!strcmp(a, "--exit-when-idle")) o->exit_when_idle = 1;
+        else if (!strcmp(a, "--import-xmp")) o->import_xmp = 1;
+        else if (!strcmp(a, "--sidecar") || !strcmp(a, "--in-file")) {
+            int w = a[2] == 's' ? 1 : 2;
+            o->xmp_where = o->xmp_where && o->xmp_where != w ? 3 : w;   // 3: both (export-xmp says so)
+        }
+        else if (!strcmp(a, "--status")) o->status = 1;
         else if (!strcmp(a, "--models") || !strcmp(a, "--data") || !strcmp(a, "--detector") ||
                  !strcmp(a, "--plot") || !strcmp(a, "--db") || !strcmp(a, "--user") ||
                  !strcmp(a, "--embedder") || !strcmp(a, "--events") || !strcmp(a, "--results")) {
@@ -90,6 +96,9 @@ int cli_parse(int *argc, char **argv, struct cli_opts *o, const char *usage) {
             else i++;
         } else if (!strcmp(a, "--synthetic")) {
             if (!val || parse_int(val, 0, 10000000, &o->synthetic)) bad = 1;
+            else i++;
+        } else if (!strcmp(a, "--answers")) {
+            if (!val || parse_int(val, 1, 100000, &o->answers)) bad = 1;
             else i++;
         } else if (!strcmp(a, "--known") || !strcmp(a, "--draws") || !strcmp(a, "--batches")) {
             int *dst = a[2] == 'k' ? &o->known : a[2] == 'd' ? &o->draws : &o->batches;

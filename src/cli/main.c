@@ -28,6 +28,8 @@ static const struct {
     {"undo", cmd_undo, "undo --db LIB.db                     take back your last change"},
     {"search", cmd_search, "search --db LIB.db IMAGE            who is this? (each face)"},
     {"recluster", cmd_recluster, "recluster --db LIB.db               regroup all faces (keeps your corrections)"},
+    {"export-xmp", cmd_export_xmp, "export-xmp --db LIB.db [--sidecar|--in-file]   named faces as XMP face regions (MWG)"},
+    {"reembed", cmd_reembed, "reembed --db LIB.db --embedder FILE|--precision int8   switch the model, keep every name"},
     {"user", cmd_user, "user add|del|list|passwd|token ... --db LIB.db   accounts (see user --help)"},
     {"serve", cmd_serve, "serve --db LIB.db [--bind 127.0.0.1] [--port 8080]   web UI + JSON API (docs/http-api.md)"},
     {"version", cmd_version, "version (or --version)              the version; each model's pinned sha256 and the found file's"},

@@ -219,6 +219,25 @@ int img_exif_orientation(const uint8_t *exif, size_t n) {
     return n > 0xffffffffu ? 1 : exif_orientation(exif, (unsigned)n);
 }
 
+int img_orientation_mem(const uint8_t *buf, size_t n) {
+    if (n >= 12 && memcmp(buf, "RIFF", 4) == 0 && memcmp(buf + 8, "WEBP", 4) == 0) return img_webp_orientation_mem(buf, n);
+    if (n < 4 || buf[0] != 0xff || buf[1] != 0xd8) return 1;
+    // JPEG: the segments before the scan, as jpeg_run reads them (the first APP1 that says != 1)
+    for (size_t i = 2; i + 4 <= n;) {
+        if (buf[i] != 0xff) return 1;
+        unsigned m = buf[i + 1];
+        if (m == 0xff) { i++; continue; }   // fill byte
+        if (m == 0xd8 || m == 0x01 || (m >= 0xd0 && m <= 0xd7)) { i += 2; continue; }
+        if (m == 0xda || m == 0xd9) return 1;
+        size_t len = (size_t)buf[i + 2] << 8 | buf[i + 3];
+        if (len < 2 || i + 2 + len > n) return 1;
+        int o = m == 0xe1 ? img_exif_orientation(buf + i + 4, len - 2) : 1;
+        if (o != 1) return o;
+        i += 2 + len;
+    }
+    return 1;
+}
+
 int img_orient(struct img *im, int orientation) {
     return apply_orientation(im, orientation >= 1 && orientation <= 8 ? orientation : 1);
 }

@@ -77,6 +77,12 @@ int img_decode_webp_mem(const uint8_t *buf, size_t n, struct img *out);
 // EXIF Orientation (1..8) in an APP1-style payload that starts with "Exif\0\0" (then
 // the TIFF header); 1 when absent or unreadable. Never fails.
 int img_exif_orientation(const uint8_t *exif, size_t n);
+// The EXIF orientation (1..8) img_decode_mem applies to these bytes, found without decoding
+// pixels: a JPEG's APP1 Exif segments (the first that says other than 1), a WebP's EXIF chunk
+// (img_webp_orientation_mem); 1 for PNG, HEIF (libheif turns those itself) and anything
+// unreadable. Never fails. What XMP face regions need: they are relative to the stored image.
+int img_orientation_mem(const uint8_t *buf, size_t n);
+int img_webp_orientation_mem(const uint8_t *buf, size_t n);
 // Makes *im upright for EXIF orientation 1..8 (values outside count as 1): 2 mirror,
 // 3 rotate 180, 4 flip, 5 transpose, 6 rotate 90 cw, 7 transverse, 8 rotate 90 ccw.
 // Replaces im's pixels by a new buffer. FH_OK or FH_E_NOMEM (im unchanged then).

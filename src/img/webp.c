@@ -59,6 +59,14 @@ static int webp_orientation(const WebPDemuxer *dmux) {
     return o;
 }
 
+int img_webp_orientation_mem(const uint8_t *buf, size_t n) {
+    WebPData data = {buf, n};
+    WebPDemuxer *dmux = WebPDemux(&data);
+    int o = dmux ? webp_orientation(dmux) : 1;
+    WebPDemuxDelete(dmux);
+    return o;
+}
+
 static int webp_run(WebPDemuxer **dmux, WebPIterator *it, int *have_it, const uint8_t *buf, size_t n,
                     struct img *out) {
     // header only (no allocation): canvas size of VP8X files, else the bitstream's

@@ -176,7 +176,7 @@ struct lib_result *lib_analyse(struct fh_engine *e, const struct lib_options *o,
         lib_junk_vector(faces[i].embedding, f->blur, lib_blur_half(&crop), faces[i].box[2] - faces[i].box[0] + 1,
                         faces[i].score, jx);
         f->trash = lib_is_trash(jx);
-        f->quality = lib_quality(&faces[i], f->blur, k);
+        f->quality = lib_quality(&faces[i], &crop, f->blur, k);
         if (!(rc = img_crop_resize(&im, faces[i].box[0], faces[i].box[1], faces[i].box[2], faces[i].box[3],
                                    o->thumb_size, &th)))
             rc = img_encode_jpeg(&th, 85, &f->thumb, &f->thumb_size);

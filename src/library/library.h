@@ -98,6 +98,43 @@ int lib_model_check(struct lib *L);
 int lib_open_ex(const char *db_path, const char *models_dir, const char *embedder, int store_flags,
                 int load_flags, struct lib **out);
 
+// ---- switching the embedding model (library/reembed.c) -----------------------------------------
+// Re-embeds every face of the library (all owners: one model per library) with L's
+// embedder (lib_open_ex's embedder and load flags), e.g. a new model file, a trained model,
+// or int8. The new vectors are staged while every face keeps its old one: an interrupted run
+// leaves the library working on the old model, and a re-run (with the same target) resumes
+// from what it staged; staged rows of another target are dropped. Each photo's file is read
+// again and its faces aligned from their stored landmarks; a face whose photo is gone keeps
+// no vector under the new model (counted in missing; it stays with its person, is never
+// clustered). When every face is staged one transaction switches them all; then each owner's
+// persons are rebuilt by lib_recluster_anchored, which carries every user decision over
+// (names with the faces the named persons held, user-assigned faces from moves, merges and new
+// persons, "not this person", unknown by the user's word). Blur and "not a face" flags are kept as they were (they are not the
+// embedder's). A library already on L's model with nothing staged: nothing is done, FH_OK.
+// Runs with no other writer expected to index meanwhile (faces added meanwhile under the old
+// model are re-embedded too, as long as they come before the switch). o: threads, flip;
+// o->progress after each batch (done/total in faces, faces = vectors computed this run).
+struct lib_reembed_stats {
+    int64_t total;              // faces to switch (staged before + pending at the start)
+    int64_t staged_before;      // already staged when this run started (a resumed re-embed)
+    int64_t switched;           // faces switched to the new model (0: nothing to switch)
+    int photos, embedded, missing; // this run: photos read, faces embedded, faces without a photo
+    int rebuilt;                // persons were rebuilt by this run
+    int persons_before, persons_after; // over all owners, around the rebuild
+    double seconds;
+};
+int lib_reembed(struct lib *L, const struct lib_options *o, struct lib_reembed_stats *st);
+// The library's model (the one that made most faces; in_use.id 0: no face yet) and a re-embed
+// in progress (running 1: faces are staged for target, pending still to do).
+struct lib_reembed_status {
+    struct store_model in_use, target;
+    int running;
+    int64_t staged, pending;
+};
+int lib_reembed_status(struct lib *L, struct lib_reembed_status *out);
+// The embedder L embeds with (lib_open_ex's; valid while L is open).
+const struct fh_embedder_id *lib_embedder(struct lib *L);
+
 // ---- many processes over one database (issue 10; worker.c) ------------------------------------
 // lib_enqueue: lib_index's walk, but each new or changed photo becomes a job (store_job_*)
 // for `facehatch worker` processes instead of being analysed here; photos whose file is
@@ -160,6 +197,10 @@ int lib_index_bytes(struct lib *L, int64_t owner, const char *name, const uint8_
 // person the user holds (named, or with user-assigned faces) keeps the cluster that overlaps
 // it most even when the user's own faces cluster apart. Not a user action: not in the op log.
 int lib_recluster(struct lib *L, int64_t owner, const struct lib_options *o, struct lib_stats *st);
+// lib_recluster where the faces of named persons count as the user's: they stay together in
+// their person (other faces may join it) while they stay automatic in the store. What a model
+// switch rebuilds persons with (lib_reembed): the user named the person looking at those faces.
+int lib_recluster_anchored(struct lib *L, int64_t owner, const struct lib_options *o, struct lib_stats *st);
 // What a cluster job runs after new faces came (the incremental path): the owner's unknown
 // faces (not blurry, not junk, not made unknown by the user) form new persons where at least
 // o->min_person_faces of them cluster; avatars are updated. Existing persons are not touched.
@@ -196,25 +237,63 @@ struct lib_similar {
 };
 int lib_similar(struct lib *L, int64_t owner, const float *emb, int k, struct lib_similar *out, int *n);
 
-// Unknown faces (not "not a face" unless with_trash), each with a suggested person: the
-// nearest visible person the user did not reject for it, by root mean square distance to the
-// person's faces, up to LIB_SUGGEST_FACTOR x the clustering threshold (unknown faces are by
-// construction a little beyond it, so the question "is this Anna?" is worth asking a bit
-// further out; the user's answer decides). Ordered: faces with a
-// suggestion first (nearest first), then by id. At most LIB_UNKNOWN_SCAN_MAX faces are
-// considered; *out (fh_malloc'd) gets the first `limit` (1..LIB_UNKNOWN_SCAN_MAX, else
-// FH_E_ARG), *total all unknown faces. face.embedding/thumb are NULL in the results.
+// Unknown faces (not "not a face" unless flags has LIB_UNKNOWN_TRASH), each with a suggested
+// person: the nearest visible person the user did not reject for it, by root mean square
+// distance to the person's faces, up to LIB_SUGGEST_FACTOR x the clustering threshold (unknown
+// faces are by construction a little beyond it, so the question "is this Anna?" is worth
+// asking a bit further out; the user's answer decides). Ordered: faces with a suggestion
+// first (nearest first), then by id; with LIB_UNKNOWN_BY_GAIN in the review queue's order
+// (lib_review: question by question, most expected gain first; faces in no question last).
+// At most LIB_UNKNOWN_SCAN_MAX faces are considered; *out (fh_malloc'd) gets the first
+// `limit` (1..LIB_UNKNOWN_SCAN_MAX, else FH_E_ARG), *total all unknown faces.
+// face.embedding/thumb are NULL in the results.
 #define LIB_SUGGEST_FACTOR 1.3f
 #define LIB_UNKNOWN_SCAN_MAX 5000
+#define LIB_UNKNOWN_TRASH 1   // "not a face" too
+#define LIB_UNKNOWN_BY_GAIN 2 // the review queue's order
 struct lib_unknown {
     struct store_face face;
     int has_emb;                // has an embedding a suggestion can be made from
     int64_t person;             // suggested person (0 none)
     char name[STORE_NAME_MAX + 1]; // its name ("" unnamed)
     float distance;
+    int rank, group;            // LIB_UNKNOWN_BY_GAIN: place in the queue (-1 none), faces of its question
 };
-int lib_unknown_faces(struct lib *L, int64_t owner, int limit, int with_trash, struct lib_unknown **out, int *n,
+int lib_unknown_faces(struct lib *L, int64_t owner, int limit, int flags, struct lib_unknown **out, int *n,
                       int *total);
+
+// The review queue (issue 12): questions about the unknown faces, the most useful first. The
+// unknown faces (not "not a face", not made unknown by the user) are grouped like persons
+// (average linkage at o->cluster_t, never two faces of one photo); each group is one
+// question: "are these P?" when a visible person P that none of them was rejected for is
+// within LIB_SUGGEST_FACTOR x the threshold of the group (root mean square distance), else
+// "who is this?". Ordered by expected gain: same-person pairs the answer makes known
+// (p_yes(distance) x 2 x group x faces of P, plus the group's own pairs), so large groups
+// and confident suggestions to large persons come first, single faces without a suggestion
+// last (by id). *out (fh_malloc'd) gets at most limit (1..LIB_UNKNOWN_SCAN_MAX) questions.
+// Answers are the user actions below (lib_move_faces / lib_reject_faces / lib_person_new);
+// after a yes, lib_review_pull lets the person's new neighbours follow.
+#define LIB_REVIEW_GROUP_MAX 32
+struct lib_question {
+    int n;                      // faces listed (the first LIB_REVIEW_GROUP_MAX of the group)
+    int size;                   // faces in the group
+    int64_t face[LIB_REVIEW_GROUP_MAX];
+    int64_t person;             // suggested person (0: "who is this?")
+    char name[STORE_NAME_MAX + 1]; // its name ("" unnamed)
+    float distance;             // group to person (root mean square)
+    float p_yes;                // estimated chance the answer is yes (0 without a person)
+    float gain;                 // expected same-person pairs made known
+};
+int lib_review(struct lib *L, int64_t owner, const struct lib_options *o, int limit, struct lib_question **out,
+               int *n);
+// After the user put faces into `person`: the unknown faces (not blurry, not "not a face",
+// not made unknown by the user, not rejected for it, none of a photo the person holds a face
+// of) whose nearest person is now `person` within o->cluster_t - LIB_PULL_MARGIN join it,
+// automatically (the index-time rule with a margin, applied to the grown person; at the
+// threshold itself it made impure persons in the review simulation). *pulled gets how many.
+// Not a user action (no op; a later recluster may move them).
+#define LIB_PULL_MARGIN 0.1f
+int lib_review_pull(struct lib *L, int64_t owner, int64_t person, const struct lib_options *o, int *pulled);
 
 // User actions (they win over clustering and persist; library/ops.c)
 int lib_move_face(struct lib *L, int64_t owner, int64_t face_id, int64_t person_id); // 0 = unknown
@@ -264,6 +343,12 @@ int lib_move_faces(struct lib *L, int64_t owner, const int64_t *face_ids, int n,
 int lib_reject_faces(struct lib *L, int64_t owner, const int64_t *face_ids, int n, int64_t person_id);
 // Recomputes avatars of persons whose avatar the user did not pick.
 int lib_update_avatars(struct lib *L, int64_t owner);
+// A person's best avatar candidates: up to max (>= 0) of its faces into face_ids (and their
+// stored quality into quality, which may be NULL), best first in the order lib_update_avatars
+// picks by (quality, then the lowest id), so the first is the automatic avatar; *n gets the
+// count. FH_E_NOTFOUND for a person that is not the owner's; FH_E_ARG for a bad id or max.
+int lib_avatar_candidates(struct lib *L, int64_t owner, int64_t person_id, int max, int64_t *face_ids,
+                          float *quality, int *n);
 
 // Face recognition for one owner (library/recognition.c). Off: every face of the owner
 // (box, embedding, thumbnail), person, "not this person" and the owner's operation log are
@@ -318,6 +403,56 @@ int lib_user_quota(struct lib *L, int64_t owner, int64_t *bytes);
 int lib_index_upload(struct lib *L, int64_t owner, const char *path, const char *orig_name, const uint8_t *data,
                      size_t n, const struct lib_options *o, struct lib_stats *st);
 
+// ---- XMP face regions (library/xmp.c; the XMP itself: meta/xmp.h) --------------------------------
+// The faces of named persons as MWG face regions (mwg-rs:Regions, what digiKam, Lightroom,
+// PhotoPrism and ExifTool read) in the photos' XMP, and such regions read back as the user's
+// word. Areas are relative to the photo as stored (before its EXIF orientation), so the boxes
+// (upright) are turned back on export and forward on import.
+#define LIB_XMP_MATCH_IOU 0.3   // import: a region names the face it overlaps at least this much
+                                // (or whose centre it holds while holding its centre)
+struct lib_xmp_options {
+    int in_file;                // export: write into the photo (atomically, a .bak kept) instead
+                                // of the sidecar photo.jpg.xmp
+    // each photo that failed (its path, why) and, import, each named region no face was found
+    // for; may be NULL
+    void (*report)(void *ctx, const char *path, const char *what);
+    void *report_ctx;
+};
+struct lib_xmp_stats {
+    int photos;                 // photos looked at
+    int written;                // export: files written now (sidecars, or photos with --in-file)
+    int unchanged;              // export: files that already held these regions (not touched)
+    int regions;                // export: regions in the files; import: named face regions read
+    int matched;                // import: regions matched to a detected face
+    int assigned;               // import: faces given to the region's person now (user decisions)
+    int kept;                   // import: matched faces the user had placed otherwise in facehatch
+                                // (or said "not this person" for): left as they are
+    int unmatched;              // import: named regions with no face detected there (reported;
+                                // no face is invented)
+    int skipped;                // regions not used: unnamed, not a face, unusable (meta/xmp.h)
+    int failed;                 // photos whose XMP could not be read or written (reported)
+    int persons_new;            // import: persons created for names the library did not have
+};
+// Export: for every indexed photo of the owner, the faces of named, visible persons become
+// regions named after their person (face id order) in the sidecar "photo.jpg.xmp" (default) or,
+// with o->in_file, in the photo itself (meta_regions_write_embedded; backup "photo.jpg.bak",
+// written once). Our earlier regions are replaced, everything else in the XMP is kept (Face
+// regions where one of ours lies are replaced too: meta/xmp.h); a photo with nothing to change
+// is not touched, so exporting twice writes nothing the second time. A photo whose file is gone
+// or whose XMP cannot be read or written counts in failed and is reported; the others go on.
+// Returns FH_OK, or a store error / FH_E_NOMEM (stops there).
+int lib_xmp_export(struct lib *L, int64_t owner, const struct lib_xmp_options *o, struct lib_xmp_stats *st);
+// Import: for every indexed photo of the owner under one of the roots (all of them when n_roots
+// is 0), the first of the sidecars "photo.jpg.xmp", "photo.xmp" and the photo's own XMP that has
+// regions is read; each named Face region is matched to one detected face (greedy by IoU, see
+// LIB_XMP_MATCH_IOU) and that face is moved to the person of that name (the first of that name
+// in lib_persons_each order; a new person when there is none) as a user action: one op per name,
+// so it wins over clustering and one undo takes it back. Faces the user already placed in
+// facehatch (or said "not this person" for) are left alone (kept), so re-importing the same
+// files changes nothing. Errors as lib_xmp_export.
+int lib_xmp_import(struct lib *L, int64_t owner, const char *const *roots, int n_roots, const struct lib_xmp_options *o,
+                   struct lib_xmp_stats *st);
+
 // ---- quality gates (library/quality.c) --------------------------------------------------
 // Variance of the Laplacian of the aligned 112x112 grey crop; below LIB_BLUR_THRESHOLD the
 // face is "blurry" (kept, shown, never clustered).
@@ -329,8 +464,30 @@ int lib_is_blurry(double blur);
 // 192 values) from the trash centre below the calibrated radius.
 float lib_trash_distance(const float *emb);
 int lib_is_trash(const float *x);
-// Avatar quality in [0, 1]: sharpness, size, frontalness (landmarks), detection score,
-// alone in the photo.
-float lib_quality(const struct fh_face *f, double blur, int faces_in_photo);
+// Avatar quality in [0, 1] (higher is a better avatar; stored in faces.quality at index
+// time, so a library indexed before keeps its old values until a photo is analysed again:
+// a changed file, recognition off and on; unchanged photos are not re-analysed by index):
+// the parts below, each in [0, 1], combined by lib_quality_combine ((0.40 frontal + 0.30
+// sharp + 0.10 size + 0.05 eyes + 0.15 exposure) x (0.5 + 0.5 det) x alone). aligned112 is the
+// 112x112 crop of align_face (NULL: exposure counts 0.5); blur is lib_blur of it.
+//   frontal   from the 5 landmarks: yaw (nose off the eyes-mouth axis), foreshortening (eye
+//             distance over the axis length), roll (eye line; 0 at 30 degrees) and, only
+//             when extreme, pitch (nose along the axis)
+//   sharp     log10 of the variance of the Laplacian (1 from ~1000)
+//   size      box width (1 from 160 px)
+//   eyes      landmarks only (no eye-state model): both eyes inside the box and a plausible
+//             eye distance for the box; it cannot tell open eyes from closed ones
+//   exposure  mean grey of the aligned face in 70..190 (any skin tone), little clipped,
+//             some contrast
+//   det       detector score (0 at 0.8, 1 at 1.0)
+//   alone     1 alone in the photo, 0.97 with other faces (a tie-breaker: the avatar is a crop)
+// docs/RESULTS.md ("A better avatar") measures it against tests/data/avatar_ranking.tsv.
+struct lib_quality_parts {
+    float frontal, sharp, size, eyes, exposure, det, alone;
+};
+void lib_quality_parts(const struct fh_face *f, const struct img *aligned112, double blur, int faces_in_photo,
+                       struct lib_quality_parts *q);
+float lib_quality_combine(const struct lib_quality_parts *q);
+float lib_quality(const struct fh_face *f, const struct img *aligned112, double blur, int faces_in_photo);
 
 #endif

@@ -19,7 +19,7 @@ int lib_model_check(struct lib *L) {
         describe(want, sizeof want, id->name, id->version, id->sha256);
         return fh_fail(FH_E_UNSUPPORTED, "the library's %lld faces were embedded by %s, not by this embedder %s: "
                        "embeddings of different models are never mixed; use the library's own embedder, or "
-                       "re-embed the library with the new one (a re-embed is needed; not supported yet)",
+                       "re-embed the library with the new one (a re-embed is needed: facehatch reembed)",
                        (long long)other.faces, have, want);
     }
     if (rc != FH_E_NOTFOUND) return rc;

@@ -331,14 +331,19 @@ static int cmp_ov(const void *a, const void *b) {
     return (x->person > y->person) - (x->person < y->person);
 }
 
-int lib_recluster(struct lib *L, int64_t owner, const struct lib_options *o, struct lib_stats *st) {
+// anchor_named: the faces of named persons count as the user's (fixed groups tagged with the
+// person) while they stay automatic in the store (lib_recluster_anchored)
+static int recluster(struct lib *L, int64_t owner, const struct lib_options *o, int anchor_named,
+                     struct lib_stats *st) {
     memset(st, 0, sizeof *st);
     double t0 = fh_now_ms();
     struct fset f = {0};
     struct rej rj = {0};
+    struct kept named = {0};
     int rc = lib_model_check(L);
     if (!rc) rc = store_faces_each(L->s, owner, STORE_FACES_EMB, fset_cb, &f);
     if (!rc) rc = store_rejects_each(L->s, owner, rej_cb, &rj);
+    if (!rc && anchor_named) rc = store_persons_each(L->s, owner, kept_cb, &named);
     int n = f.n;
     int *label = fh_malloc((size_t)(n ? n : 1) * sizeof *label), *group = fh_malloc((size_t)(n ? n : 1) * sizeof *group);
     int64_t *tag = fh_calloc((size_t)(n ? n : 1), sizeof *tag);
@@ -347,7 +352,7 @@ int lib_recluster(struct lib *L, int64_t owner, const struct lib_options *o, str
     // user persons: their user-assigned faces form fixed groups tagged with the person
     for (int i = 0; !rc && i < n; i++) {
         group[i] = -1;
-        if (f.assigned[i] == STORE_USER && f.person[i]) {
+        if (f.person[i] && (f.assigned[i] == STORE_USER || kept_has(&named, f.person[i]))) {
             tag[i] = f.person[i];
             int first = -1;
             for (int j = 0; j < i && first < 0; j++)
@@ -431,9 +436,17 @@ int lib_recluster(struct lib *L, int64_t owner, const struct lib_options *o, str
     st->seconds = (fh_now_ms() - t0) / 1e3;
     fh_free(af), fh_free(ap);
     fh_free(cp), fh_free(csize), fh_free(ov), fh_free(e), fh_free(label), fh_free(group), fh_free(tag), fh_free(ritem);
-    fh_free(rj.face), fh_free(rj.person);
+    fh_free(rj.face), fh_free(rj.person), fh_free(named.v);
     fset_free(&f);
     return rc;
+}
+
+int lib_recluster(struct lib *L, int64_t owner, const struct lib_options *o, struct lib_stats *st) {
+    return recluster(L, owner, o, 0, st);
+}
+
+int lib_recluster_anchored(struct lib *L, int64_t owner, const struct lib_options *o, struct lib_stats *st) {
+    return recluster(L, owner, o, 1, st);
 }
 
 // ---- avatars -------------------------------------------------------------------------------------
@@ -471,6 +484,30 @@ static int64_t best_of(const struct bests *b, int64_t id) {
     }
     return 0;
 }
+// the faces of one person (lib_avatar_candidates)
+static int person_best_cb(void *ctx, const struct store_face *f) {
+    struct bests *b = ctx;
+    if (fh_grow((void **)&b->v, &b->cap, b->n + 1, sizeof *b->v)) return fh_fail(FH_E_NOMEM, "out of memory");
+    b->v[b->n++] = (struct best){f->person_id, f->id, f->quality};
+    return 0;
+}
+
+int lib_avatar_candidates(struct lib *L, int64_t owner, int64_t person_id, int max, int64_t *face_ids,
+                          float *quality, int *n) {
+    struct bests b = {0};
+    *n = 0;
+    if (person_id <= 0 || max < 0) return fh_fail(FH_E_ARG, "avatar candidates: bad person or count");
+    int rc = lib_faces_of_person(L, owner, person_id, person_best_cb, &b);
+    if (!rc && b.n) qsort(b.v, (size_t)b.n, sizeof *b.v, cmp_best); // the order lib_update_avatars picks by
+    for (int i = 0; !rc && i < b.n && i < max; i++) {
+        face_ids[i] = b.v[i].face;
+        if (quality) quality[i] = b.v[i].q;
+        (*n)++;
+    }
+    fh_free(b.v);
+    return rc;
+}
+
 struct pinfo {
     int64_t id, avatar;
     int by_user;

@@ -4,10 +4,12 @@
 // and the owner's person index stay warm in struct lib: the models load once, the engine is
 // made once per thread count, and the index is rebuilt only when the store's change stamp
 // moves (another connection committed, or this one wrote) or another owner is asked.
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster/cluster.h"
 #include "library/library_int.h"
 
 struct lib_px_cache {
@@ -154,12 +156,35 @@ static int cmp_unknown(const void *a, const void *b) {
     return (x->face.id > y->face.id) - (x->face.id < y->face.id);
 }
 
-int lib_unknown_faces(struct lib *L, int64_t owner, int limit, int with_trash, struct lib_unknown **out, int *n,
+static int cmp_rank(const void *a, const void *b) {
+    const struct lib_unknown *x = a, *y = b;
+    unsigned rx = (unsigned)x->rank, ry = (unsigned)y->rank; // -1 (in no question) last
+    if (rx != ry) return rx < ry ? -1 : 1;
+    return (x->face.id > y->face.id) - (x->face.id < y->face.id);
+}
+
+// each face's place in the review queue (lib_review): question i, face j -> i x MAX + j
+static int rank_by_gain(struct lib *L, int64_t owner, struct lib_unknown *v, int n) {
+    struct lib_options o = lib_options_default();
+    struct lib_question *q = NULL;
+    int nq = 0, rc = lib_review(L, owner, &o, LIB_UNKNOWN_SCAN_MAX, &q, &nq);
+    for (int i = 0; !rc && i < n; i++) {
+        v[i].rank = -1;
+        for (int k = 0; k < nq && v[i].rank < 0; k++)
+            for (int j = 0; j < q[k].n; j++)
+                if (q[k].face[j] == v[i].face.id) v[i].rank = k * LIB_REVIEW_GROUP_MAX + j, v[i].group = q[k].size;
+    }
+    fh_free(q);
+    if (!rc) qsort(v, (size_t)n, sizeof *v, cmp_rank);
+    return rc;
+}
+
+int lib_unknown_faces(struct lib *L, int64_t owner, int limit, int flags, struct lib_unknown **out, int *n,
                       int *total) {
     *out = NULL, *n = 0, *total = 0;
     if (limit < 1 || limit > LIB_UNKNOWN_SCAN_MAX)
         return fh_fail(FH_E_ARG, "unknown faces: limit %d outside 1..%d", limit, LIB_UNKNOWN_SCAN_MAX);
-    struct uscan u = {.with_trash = with_trash != 0};
+    struct uscan u = {.with_trash = (flags & LIB_UNKNOWN_TRASH) != 0};
     const struct persons_index *px;
     int rc = store_persons_each(L->s, owner, hidden_cb, &u);
     if (!rc) rc = store_faces_each(L->s, owner, 1, unknown_cb, &u);
@@ -188,6 +213,7 @@ int lib_unknown_faces(struct lib *L, int64_t owner, int limit, int with_trash, s
     }
     fh_free(excl);
     if (!rc && u.n) qsort(u.v, (size_t)u.n, sizeof *u.v, cmp_unknown);
+    if (!rc && u.n && (flags & LIB_UNKNOWN_BY_GAIN)) rc = rank_by_gain(L, owner, u.v, u.n);
     for (int i = 0; !rc && i < u.n && i < limit; i++) { // the suggestions' names
         struct store_person p;
         if (u.v[i].person && !store_person_get(L->s, owner, u.v[i].person, &p) && p.name)
@@ -200,4 +226,173 @@ int lib_unknown_faces(struct lib *L, int64_t owner, int limit, int with_trash, s
     }
     *out = u.v, *n = u.n < limit ? u.n : limit, *total = u.total;
     return FH_OK;
+}
+
+// ---- the review queue (issue 12 part 2) -----------------------------------------------------------
+// Expected gain of a question, in same-person pairs it makes known (the quantity BCubed recall
+// counts): "is this group P?" gains p_yes x 2 x group x |P| (every face of the group pairs
+// with P's faces) plus the group's own pairs; "who is this?" gains the group's pairs. p_yes
+// is a logistic in the group's root-mean-square distance to P, centred where suggestions are
+// right half the time.
+#define REVIEW_P_MID 1.05f   // p_yes = 0.5 here (distance; the clustering threshold is 0.90)
+#define REVIEW_P_WIDTH 0.05f
+
+static float p_yes(float d) { return 1.0f / (1.0f + expf((d - REVIEW_P_MID) / REVIEW_P_WIDTH)); }
+
+static int cmp_question(const void *a, const void *b) {
+    const struct lib_question *x = a, *y = b;
+    if (x->gain != y->gain) return x->gain > y->gain ? -1 : 1;
+    return (x->face[0] > y->face[0]) - (x->face[0] < y->face[0]);
+}
+
+int lib_review(struct lib *L, int64_t owner, const struct lib_options *o, int limit, struct lib_question **out,
+               int *n) {
+    *out = NULL, *n = 0;
+    if (limit < 1 || limit > LIB_UNKNOWN_SCAN_MAX)
+        return fh_fail(FH_E_ARG, "review: limit %d outside 1..%d", limit, LIB_UNKNOWN_SCAN_MAX);
+    struct uscan u = {0};
+    const struct persons_index *px;
+    int rc = store_persons_each(L->s, owner, hidden_cb, &u);
+    if (!rc) rc = store_faces_each(L->s, owner, STORE_FACES_UNKNOWN, unknown_cb, &u);
+    if (!rc) rc = lib_persons_cached(L, owner, &px);
+    // the faces a question can be about: with a vector; blurry ones too (the user knows them)
+    int m = 0;
+    for (int i = 0; !rc && i < u.n; i++)
+        if (u.v[i].has_emb) {
+            u.v[m] = u.v[i];
+            memmove(u.emb + (size_t)m * FH_EMB_DIM, u.emb + (size_t)i * FH_EMB_DIM, FH_EMB_DIM * sizeof(float));
+            m++;
+        }
+    // groups: average linkage at the clustering threshold, never two faces of one photo
+    int *label = fh_malloc((size_t)(m ? m : 1) * sizeof *label);
+    int64_t *photo = fh_malloc((size_t)(m ? m : 1) * sizeof *photo);
+    struct clus_edge *e = NULL;
+    size_t ne = 0;
+    int k = 0;
+    if (!rc && (!label || !photo)) rc = fh_fail(FH_E_NOMEM, "review: out of memory");
+    for (int i = 0; !rc && i < m; i++) photo[i] = u.v[i].face.photo_id;
+    float cutoff = o->cluster_t + 0.2f;
+    if (!rc && m) rc = clus_graph_i8(u.emb, m, FH_EMB_DIM, cutoff, NULL, 0, &e, &ne);
+    struct clus_constraints c = {.photo = photo};
+    if (!rc && m && (k = clus_average_c(m, e, ne, cutoff, o->cluster_t, &c, label)) < 0) rc = k;
+    struct lib_question *q = rc ? NULL : fh_calloc((size_t)(k ? k : 1), sizeof *q);
+    double *mean = rc ? NULL : fh_malloc(FH_EMB_DIM * sizeof *mean);
+    if (!rc && (!q || !mean)) rc = fh_fail(FH_E_NOMEM, "review: out of memory");
+    for (int i = 0; !rc && i < m; i++) { // faces into their group's question (the first LIB_REVIEW_GROUP_MAX)
+        struct lib_question *g = &q[label[i]];
+        if (g->n < LIB_REVIEW_GROUP_MAX) g->face[g->n++] = u.v[i].face.id;
+        g->size++;
+    }
+    float suggest_max = o->cluster_t * LIB_SUGGEST_FACTOR;
+    for (int g = 0; !rc && g < k; g++) {
+        // the group's mean vector: its RMS distance to a person is sqrt(2 - 2 <mean, person mean>)
+        memset(mean, 0, FH_EMB_DIM * sizeof *mean);
+        for (int i = 0; i < m; i++)
+            if (label[i] == g)
+                for (int d = 0; d < FH_EMB_DIM; d++) mean[d] += u.emb[(size_t)i * FH_EMB_DIM + d] / q[g].size;
+        float mf[FH_EMB_DIM];
+        for (int d = 0; d < FH_EMB_DIM; d++) mf[d] = (float)mean[d];
+        // nearest visible person none of the group's faces was rejected for (a few tries)
+        int64_t excl[LIB_REVIEW_GROUP_MAX + 8];
+        int nx = 0, ok = 0;
+        int64_t best = 0;
+        float dist = 0;
+        for (int tries = 0; tries < 4 && !rc && !ok; tries++) {
+            int64_t all[LIB_REVIEW_GROUP_MAX + 8 + 64];
+            int na = 0;
+            for (int h = 0; h < u.n_hidden && na < 64; h++) all[na++] = u.hidden[h];
+            for (int x = 0; x < nx; x++) all[na++] = excl[x];
+            best = lib_persons_nearest(px, mf, all, na, &dist);
+            if (!best || dist >= suggest_max) { best = 0; break; }
+            ok = 1;
+            for (int f = 0; f < q[g].n && ok; f++) {
+                int rej = store_face_is_rejected(L->s, q[g].face[f], best);
+                if (rej < 0) rc = rej;
+                if (rej) ok = 0;
+            }
+            if (!ok) excl[nx++] = best;
+        }
+        if (!ok) best = 0;
+        double own = (double)q[g].size * (q[g].size - 1);
+        q[g].person = best;
+        q[g].distance = best ? dist : 0;
+        if (best) {
+            int cnt = 0;
+            for (int i = 0; i < px->n; i++)
+                if (px->id[i] == best) cnt = px->count[i];
+            q[g].p_yes = p_yes(dist);
+            q[g].gain = (float)(q[g].p_yes * (2.0 * q[g].size * cnt + own));
+        } else {
+            q[g].gain = (float)own;
+        }
+    }
+    if (!rc && k) qsort(q, (size_t)k, sizeof *q, cmp_question);
+    for (int i = 0; !rc && i < k && i < limit; i++) {
+        struct store_person p;
+        if (q[i].person && !store_person_get(L->s, owner, q[i].person, &p) && p.name)
+            snprintf(q[i].name, sizeof q[i].name, "%s", p.name);
+    }
+    fh_free(label), fh_free(photo), fh_free(e), fh_free(mean);
+    fh_free(u.v), fh_free(u.emb), fh_free(u.hidden);
+    if (rc) {
+        fh_free(q);
+        return rc < 0 ? rc : fh_fail(FH_E_NOMEM, "library: out of memory");
+    }
+    *out = q, *n = k < limit ? k : limit;
+    return FH_OK;
+}
+
+// ---- a yes pulls its neighbours along --------------------------------------------------------------
+struct pull {
+    int64_t person, *photo_taken;
+    int n_taken, cap_taken;
+};
+static int taken_cb(void *ctx, const struct store_face *f) { // photos the person already holds a face in
+    struct pull *p = ctx;
+    if (f->person_id != p->person) return 0;
+    if (fh_grow((void **)&p->photo_taken, &p->cap_taken, p->n_taken + 1, sizeof *p->photo_taken)) return FH_E_NOMEM;
+    p->photo_taken[p->n_taken++] = f->photo_id;
+    return 0;
+}
+
+int lib_review_pull(struct lib *L, int64_t owner, int64_t person, const struct lib_options *o, int *pulled) {
+    *pulled = 0;
+    struct uscan u = {0};
+    struct pull p = {.person = person};
+    const struct persons_index *px;
+    int rc = store_persons_each(L->s, owner, hidden_cb, &u);
+    if (!rc) rc = store_faces_each(L->s, owner, STORE_FACES_UNKNOWN, unknown_cb, &u);
+    if (!rc) rc = store_faces_each(L->s, owner, 0, taken_cb, &p);
+    if (!rc) rc = lib_persons_cached(L, owner, &px);
+    int64_t *ids = fh_malloc((size_t)(u.n ? u.n : 1) * sizeof *ids), *to = fh_malloc((size_t)(u.n ? u.n : 1) * sizeof *to);
+    if (!rc && (!ids || !to)) rc = fh_fail(FH_E_NOMEM, "review: out of memory");
+    int na = 0;
+    for (int i = 0; !rc && i < u.n; i++) {
+        const struct lib_unknown *x = &u.v[i];
+        if (!x->has_emb || x->face.blurry) continue;
+        float d;
+        // the index-time rule with a margin: the nearest person well within the clustering
+        // threshold, now that the person grew; never a second face of a photo, never against a
+        // "not this person"
+        int64_t near = lib_persons_nearest(px, u.emb + (size_t)i * FH_EMB_DIM, u.hidden, u.n_hidden, &d);
+        if (near != person || d >= o->cluster_t - LIB_PULL_MARGIN) continue;
+        int taken = 0;
+        for (int t = 0; t < p.n_taken && !taken; t++) taken = p.photo_taken[t] == x->face.photo_id;
+        if (taken) continue;
+        int rej = store_face_is_rejected(L->s, x->face.id, person);
+        if (rej < 0) rc = rej;
+        if (rej) continue;
+        ids[na] = x->face.id, to[na++] = person;
+        if (fh_grow((void **)&p.photo_taken, &p.cap_taken, p.n_taken + 1, sizeof *p.photo_taken)) rc = FH_E_NOMEM;
+        else p.photo_taken[p.n_taken++] = x->face.photo_id;
+    }
+    if (!rc && na && !(rc = store_begin(L->s))) {
+        rc = store_faces_assign_auto(L->s, owner, ids, to, na, NULL);
+        if (!rc) rc = store_commit(L->s);
+        if (rc) store_rollback(L->s);
+    }
+    if (!rc) *pulled = na;
+    fh_free(ids), fh_free(to), fh_free(p.photo_taken);
+    fh_free(u.v), fh_free(u.emb), fh_free(u.hidden);
+    return rc < 0 ? rc : rc ? fh_fail(FH_E_NOMEM, "library: out of memory") : FH_OK;
 }

@@ -255,6 +255,7 @@ static const struct route {
     {"POST", "/api/persons/#/merge", srv_h_person_merge},
     {"POST", "/api/persons/#/hide", srv_h_person_hide},
     {"POST", "/api/persons/#/avatar", srv_h_person_avatar},
+    {"GET", "/api/persons/#/avatars", srv_h_person_avatars},
     {"POST", "/api/persons/#/delete", srv_h_person_delete},
     {"GET", "/api/unknown", srv_h_unknown_list},
     {"POST", "/api/faces/move", srv_h_faces_move},

@@ -16,7 +16,9 @@ void srv_h_unknown_list(struct srv *S, const struct srv_req *rq, int64_t id, str
     struct lib_unknown *u = NULL;
     int n = 0, total = 0;
     pthread_mutex_lock(&S->mu);
-    int rc = lib_unknown_faces(S->L, rq->owner, limit, t && !strcmp(t, "1"), &u, &n, &total);
+    // the review queue's order: the most useful question first (lib_review)
+    int rc = lib_unknown_faces(S->L, rq->owner, limit, (t && !strcmp(t, "1") ? LIB_UNKNOWN_TRASH : 0) | LIB_UNKNOWN_BY_GAIN,
+                               &u, &n, &total);
     pthread_mutex_unlock(&S->mu);
     if (rc) return srv_fail(rs, rc);
     struct srv_json w;
@@ -36,6 +38,7 @@ void srv_h_unknown_list(struct srv *S, const struct srv_req *rq, int64_t id, str
             jw_key(&w, "distance"), jw_num(&w, u[i].distance);
             jw_obj_end(&w);
         } else jw_null(&w);
+        jw_key(&w, "group"), jw_int(&w, u[i].group); // faces of its question (0: in none)
         jw_obj_end(&w);
     }
     jw_arr_end(&w);
@@ -44,8 +47,9 @@ void srv_h_unknown_list(struct srv *S, const struct srv_req *rq, int64_t id, str
     fh_free(u);
 }
 
-// {"face": face} (with_op: and "op") for face id. Under S->mu.
-static void face_reply(struct srv *S, const struct srv_req *rq, int64_t id, int with_op, struct srv_resp *rs) {
+// {"face": face} (with_op: and "op"; pulled >= 0: and "pulled") for face id. Under S->mu.
+static void face_reply(struct srv *S, const struct srv_req *rq, int64_t id, int with_op, int pulled,
+                       struct srv_resp *rs) {
     struct store_face f;
     int rc = lib_face_get(S->L, rq->owner, id, &f);
     if (rc) return srv_fail(rs, rc);
@@ -55,14 +59,23 @@ static void face_reply(struct srv *S, const struct srv_req *rq, int64_t id, int 
     jw_key(&w, "face");
     srv_face_json(&w, &f);
     if (with_op) srv_op_member(S, rq->owner, &w);
+    if (pulled >= 0) jw_key(&w, "pulled"), jw_int(&w, pulled);
     jw_obj_end(&w);
     srv_json_ok(rs, 200);
 }
 
 void srv_h_face_get(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs) {
     pthread_mutex_lock(&S->mu);
-    face_reply(S, rq, id, 0, rs);
+    face_reply(S, rq, id, 0, -1, rs);
     pthread_mutex_unlock(&S->mu);
+}
+
+// after a move into a person: its new neighbours among the unknown faces follow (a yes pulls
+// them along; lib_review_pull, not part of the op). Under S->mu.
+static int pull(struct srv *S, int64_t owner, int64_t person, int *pulled) {
+    struct lib_options o = lib_options_default();
+    o.threads = S->cfg.threads;
+    return lib_review_pull(S->L, owner, person, &o, pulled);
 }
 
 void srv_h_face_move(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs) {
@@ -73,9 +86,11 @@ void srv_h_face_move(struct srv *S, const struct srv_req *rq, int64_t id, struct
     srv_json_free(&d);
     if (bad) return;
     pthread_mutex_lock(&S->mu);
+    int pulled = 0;
     int rc = lib_move_face(S->L, rq->owner, id, person);
+    if (!rc && person) rc = pull(S, rq->owner, person, &pulled);
     if (rc) srv_fail(rs, rc);
-    else face_reply(S, rq, id, 1, rs);
+    else face_reply(S, rq, id, 1, pulled, rs);
     pthread_mutex_unlock(&S->mu);
 }
 
@@ -89,7 +104,7 @@ void srv_h_face_reject(struct srv *S, const struct srv_req *rq, int64_t id, stru
     pthread_mutex_lock(&S->mu);
     int rc = lib_reject_face(S->L, rq->owner, id, person);
     if (rc) srv_fail(rs, rc);
-    else face_reply(S, rq, id, 1, rs);
+    else face_reply(S, rq, id, 1, -1, rs);
     pthread_mutex_unlock(&S->mu);
 }
 
@@ -121,13 +136,16 @@ static void faces_bulk(struct srv *S, const struct srv_req *rq, int reject, stru
         return;
     }
     pthread_mutex_lock(&S->mu);
+    int pulled = 0;
     int rc = reject ? lib_reject_faces(S->L, rq->owner, faces, n, person) : lib_move_faces(S->L, rq->owner, faces, n, person);
+    if (!rc && !reject && person) rc = pull(S, rq->owner, person, &pulled);
     if (rc) srv_fail(rs, rc);
     else {
         struct srv_json w;
         jw_init(&w, &rs->body);
         jw_obj(&w);
         jw_key(&w, reject ? "rejected" : "moved"), jw_int(&w, n);
+        if (!reject) jw_key(&w, "pulled"), jw_int(&w, pulled);
         srv_op_member(S, rq->owner, &w);
         jw_obj_end(&w);
         srv_json_ok(rs, 200);

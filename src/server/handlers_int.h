@@ -64,6 +64,7 @@ void srv_h_person_rename(struct srv *S, const struct srv_req *rq, int64_t id, st
 void srv_h_person_merge(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs);
 void srv_h_person_hide(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs);
 void srv_h_person_avatar(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs);
+void srv_h_person_avatars(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs);
 void srv_h_person_delete(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs);
 // handlers_faces.c
 void srv_h_unknown_list(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs);

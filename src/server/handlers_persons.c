@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Routes on persons: list, one person with its faces and photos, rename, merge, hide, avatar,
-// new person from faces, delete. Every action replies with the op it recorded ("op").
+// Routes on persons: list, one person with its faces and photos, rename, merge, hide, avatar
+// (and its candidates), new person from faces, delete. Every action replies with the op it recorded ("op").
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,17 +55,22 @@ static int face_cb(void *ctx, const struct store_face *f) {
     return 0;
 }
 
+// {"person": person, ... of the person id (the caller holds S->mu); FH_E_NOTFOUND if not the owner's
+static int person_head(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_json *w) {
+    struct store_person p;
+    int rc = lib_person_get(S->L, rq->owner, id, &p);
+    if (!rc) jw_key(w, "person"), srv_person_json(w, &p);
+    return rc;
+}
+
 void srv_h_person_get(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs) {
     struct srv_json w;
     struct faces_ctx c = {.w = &w};
-    struct store_person p;
     jw_init(&w, &rs->body);
     jw_obj(&w);
     pthread_mutex_lock(&S->mu);
-    int rc = lib_person_get(S->L, rq->owner, id, &p);
+    int rc = person_head(S, rq, id, &w);
     if (!rc) {
-        jw_key(&w, "person");
-        srv_person_json(&w, &p);
         jw_key(&w, "faces"), jw_arr(&w);
         rc = lib_faces_of_person(S->L, rq->owner, id, face_cb, &c);
         jw_arr_end(&w);
@@ -174,6 +179,31 @@ void srv_h_person_avatar(struct srv *S, const struct srv_req *rq, int64_t id, st
     if (rc) srv_fail(rs, rc);
     else srv_person_reply(S, rq, id, 1, rs);
     pthread_mutex_unlock(&S->mu);
+}
+
+// GET /api/persons/#/avatars?limit=5: 200 {"person", "candidates": [face...]}, the person's
+// best avatar candidates by quality, best first (the first is the automatic avatar)
+#define AVATARS_LIMIT_DEFAULT 5
+#define AVATARS_LIMIT_MAX 24
+void srv_h_person_avatars(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs) {
+    int limit = srv_arg_int(rq, "limit", AVATARS_LIMIT_DEFAULT, 1, AVATARS_LIMIT_MAX), n = 0;
+    int64_t ids[AVATARS_LIMIT_MAX];
+    struct srv_json w;
+    jw_init(&w, &rs->body);
+    jw_obj(&w);
+    pthread_mutex_lock(&S->mu);
+    int rc = person_head(S, rq, id, &w);
+    if (!rc) rc = lib_avatar_candidates(S->L, rq->owner, id, limit, ids, NULL, &n);
+    if (!rc) jw_key(&w, "candidates"), jw_arr(&w);
+    for (int i = 0; !rc && i < n; i++) {
+        struct store_face f;
+        if (!(rc = lib_face_get(S->L, rq->owner, ids[i], &f))) srv_face_json(&w, &f);
+    }
+    pthread_mutex_unlock(&S->mu);
+    if (rc) return srv_fail(rs, rc);
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    srv_json_ok(rs, 200);
 }
 
 // POST /api/persons {"name": "Anna" | null, "faces": [ID...]}: 201 {"person", "op"}

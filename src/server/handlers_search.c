@@ -16,7 +16,41 @@ void srv_h_status(struct srv *S, const struct srv_req *rq, int64_t id, struct sr
     jw_obj(&w);
     jw_key(&w, "indexing");
     srv_indexer_status(S->ix, rq->owner, &w, srv_arg_int(rq, "recent", 20, 0, SRV_RECENT_MAX));
+    // the library's model, the server's own, and a re-embed in progress (`facehatch reembed`)
+    struct lib_reembed_status r;
+    pthread_mutex_lock(&S->mu);
+    int rc = lib_reembed_status(S->L, &r);
+    const struct fh_embedder_id *me = lib_embedder(S->L);
+    jw_key(&w, "server_model"), jw_obj(&w);
+    jw_key(&w, "name"), jw_str(&w, me->name);
+    jw_key(&w, "version"), jw_str(&w, me->version);
     jw_obj_end(&w);
+    if (!rc) {
+        jw_key(&w, "model");
+        if (r.in_use.id) {
+            jw_obj(&w);
+            jw_key(&w, "name"), jw_str(&w, r.in_use.name);
+            jw_key(&w, "version"), jw_str(&w, r.in_use.version);
+            jw_key(&w, "faces"), jw_int(&w, r.in_use.faces);
+            jw_obj_end(&w);
+        } else {
+            jw_null(&w);
+        }
+        jw_key(&w, "reembed");
+        if (r.running) {
+            jw_obj(&w);
+            jw_key(&w, "name"), jw_str(&w, r.target.name);
+            jw_key(&w, "version"), jw_str(&w, r.target.version);
+            jw_key(&w, "staged"), jw_int(&w, r.staged);
+            jw_key(&w, "pending"), jw_int(&w, r.pending);
+            jw_obj_end(&w);
+        } else {
+            jw_null(&w);
+        }
+    }
+    pthread_mutex_unlock(&S->mu);
+    jw_obj_end(&w);
+    if (rc) return srv_fail(rs, rc);
     srv_json_ok(rs, 200);
 }
 

@@ -127,12 +127,16 @@ static const char schema_v4[] =
 // 4 -> 5: the job queue (issue 10; table in store_int.h, shared with PostgreSQL's schema)
 static const char schema_v5[] = STORE_JOBS_TABLE("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER", "BLOB");
 
+// 5 -> 6: re-embedding (issue 12; table in store_int.h, shared with PostgreSQL's schema)
+static const char schema_v6[] = STORE_FACE_NEXT_TABLE("INTEGER", "BLOB");
+
 const char *const store_migrations[] = {
     schema_v1,           // 0 -> 1
     schema_v2,           // 1 -> 2: accounts
     store_schema_domain, // 2 -> 3 (schema_domain.c: AUTOINCREMENT ids, orig_name, ops log)
     schema_v4,           // 3 -> 4: faces.detector
     schema_v5,           // 4 -> 5: jobs
+    schema_v6,           // 5 -> 6: face_next (re-embedding)
 };
 _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCHEMA_VERSION,
                "one migration step per schema version");

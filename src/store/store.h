@@ -47,7 +47,7 @@
 
 
 #define STORE_EMB_MAX 512        // largest embedding dimension accepted
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 // Limits on inputs, checked (FH_E_ARG) before the database is touched.
 // TODO(base): move to base/limits.h beside the other limits on outside input.
 #define STORE_PATH_MAX 4096            // photo path bytes: PATH_MAX on Linux
@@ -115,6 +115,44 @@ struct store_model {
 // faces by that model): FH_E_NOTFOUND. Reads only; the arguments need not be registered.
 int store_model_other(struct store *s, const char *name, const char *version, const char *sha256,
                       struct store_model *other);
+
+// The model that made most of the stored faces (any owner's): the library's model. FH_E_NOTFOUND
+// when no face has one (an empty library).
+int store_model_in_use(struct store *s, struct store_model *out);
+// A registered model by id (faces: how many it made). FH_E_NOTFOUND if absent.
+int store_model_by_id(struct store *s, int64_t id, struct store_model *out);
+
+// ---- re-embedding (store_reembed.c) ------------------------------------------------------------
+// Switching the library's model (issue 12): the faces' vectors from the target model are staged
+// (table face_next) while every face keeps its own, so an interrupted re-embed leaves the
+// library working on the old model and a re-run resumes with what is staged. The library is
+// per database, not per owner: these functions see every owner's faces.
+struct store_reembed_face {
+    int64_t face_id, photo_id, owner;
+    const char *path;            // the photo's stored path (valid during the callback)
+    int box[4];
+    float landmarks[10];
+};
+// Faces still to re-embed for target: made by another model (or none) and not staged for
+// it. At most `limit` (>= 1) photos' worth, ordered by photo then face, so a photo's faces
+// come together. The callback rules of the *_each functions (top of this file).
+int store_reembed_pending(struct store *s, int64_t target, int limit,
+                          int (*fn)(void *ctx, const struct store_reembed_face *f), void *ctx);
+// Stages face_id's vector from target (dim finite floats; emb NULL with dim 0: the face could
+// not be re-embedded and keeps no vector under target). Replaces an earlier row of the face.
+int store_reembed_put(struct store *s, int64_t face_id, int64_t target, const float *emb, int dim);
+// Staged rows for target, and faces still to re-embed for it.
+int store_reembed_count(struct store *s, int64_t target, int64_t *staged, int64_t *pending);
+// The model of a re-embed in progress (staged rows exist); FH_E_NOTFOUND if none.
+int store_reembed_target(struct store *s, int64_t *target);
+// Drops staged rows of any model other than target (a re-embed to another model abandoned).
+int store_reembed_discard(struct store *s, int64_t target);
+// Once nothing is pending for target: in one transaction (its own unless the caller's), every
+// staged face takes its new vector and target as its model, undo's before-images of deleted
+// faces lose their old vectors (an undo never brings back another model's vector), and the
+// staged rows go. *faces (may be NULL) gets the faces switched. FH_E_ARG, nothing changed,
+// while faces are pending.
+int store_reembed_swap(struct store *s, int64_t target, int64_t *faces);
 
 // A stamp that changes whenever the database may have changed: another connection committed
 // (PRAGMA data_version) or this one wrote (total changes). Equal stamps: nothing changed, a

@@ -45,6 +45,19 @@ extern const char store_schema_domain[]; // schema_domain.c: photos/persons/face
     "CREATE UNIQUE INDEX jobs_queued ON jobs (owner, kind, path) WHERE state = 0;"          \
     "CREATE INDEX jobs_state ON jobs (state, id);"
 
+// Re-embedding (schema step 6, store_reembed.c): a face's vector from the model being
+// switched to, staged while faces keep the old one until every face has its row
+// (store_reembed_swap). embedding NULL with dim 0: the face could not be re-embedded (its
+// photo file is gone) and keeps no vector under the new model. Rows go with their face.
+#define STORE_FACE_NEXT_TABLE(INT, BLOB)                                                    \
+    "CREATE TABLE face_next ("                                                              \
+    "  face_id " INT " PRIMARY KEY REFERENCES faces (id) ON DELETE CASCADE,"                \
+    "  model_id " INT " NOT NULL REFERENCES models (id),"                                   \
+    "  dim " INT " NOT NULL CHECK (dim >= 0),"                                              \
+    "  embedding " BLOB                                                                     \
+    ");"                                                                                    \
+    "CREATE INDEX face_next_model ON face_next (model_id);"
+
 // PostgreSQL's migration steps (schema_pg.c): step k takes the version from the previous
 // step's `to` (0 for the first) to its own; the first builds everything at once.
 struct store_pg_step {

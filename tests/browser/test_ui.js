@@ -135,6 +135,19 @@ async function api(p) {
     check('merge two persons', merged.status === 404, 'status ' + merged.status);
     await page.screenshot({ path: path.join(ART, 'person.png'), fullPage: true });
 
+    // ---- avatar: the best pictures by quality, the current one marked; another one click away ----
+    await page.waitForSelector('#avatar-choices .choice.current');
+    const choices = await page.$$eval('#avatar-choices .choice', els => els.map(e => ({ face: +e.dataset.face, current: e.classList.contains('current') })));
+    const cand = (await api('/api/persons/' + a + '/avatars?limit=5')).body.candidates.map(f => f.id);
+    check('the person page shows the avatar candidates in the API order, the avatar marked',
+      choices.length >= 2 && JSON.stringify(choices.map(c => c.face)) === JSON.stringify(cand) &&
+      choices.filter(c => c.current).length === 1, JSON.stringify(choices));
+    const other = choices.find(c => !c.current).face;
+    await page.click(`#avatar-choices button.choice[data-face="${other}"]`);
+    await page.waitForSelector(`#avatar-choices .choice.current[data-face="${other}"]`);
+    const pa = (await api('/api/persons/' + a)).body.person;
+    check('clicking a candidate makes it the avatar (the user\'s pick)', pa.avatar === other && pa.avatar_by_user === true);
+
     // ---- reload: the changes are stored -----------------------------------------------------------------
     await page.reload();
     await page.waitForSelector('#person-name');

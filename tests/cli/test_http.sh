@@ -230,6 +230,23 @@ check "GET /api/photos/{id}/image: JPEG, ?max shrinks it" [ "$c1" = 200 ] && [ "
 req GET "/api/photos/$APH"
 check "GET /api/photos/{id}: the photo and its faces" [ "$CODE" = 200 ] && jqb ".photo.id == $APH and (.faces | length) >= 1"
 req GET /api/unknown
+# the review queue's order: each face carries its question's size, a question's faces are adjacent
+unknown_groups() {
+    jqb 'all(.faces[]; .group | type == "number")' &&
+    python3 -c '
+import json, sys
+f = json.load(open(sys.argv[1]))["faces"]
+i = 0
+while i < len(f):
+    g = f[i]["group"]
+    if g > 1 and len(f) - i >= g: # a whole question: g adjacent faces of that size
+        if any(x["group"] != g for x in f[i:i + g]): sys.exit(1)
+        i += g
+    else:
+        i += 1
+' "$TMP/body"
+}
+check "GET /api/unknown: faces in the review queue's order (group sizes, adjacent)" unknown_groups
 check "GET /api/unknown: shape" [ "$CODE" = 200 ] && jqb '(.total | type == "number") and all(.faces[]; (.face.id | type == "number") and .face.person == null and (.suggestion == null or ((.suggestion.person | type == "number") and (.suggestion.distance | type == "number"))))'
 
 # a person left without faces (fuzz_router found qsort given no array): 200 with empty lists
@@ -349,6 +366,15 @@ post_json "/api/persons/$C/hide" '{"hidden":true}'
 check "hide: 200 hidden" [ "$CODE" = 200 ] && jqb '.person.hidden == true'
 post_json "/api/persons/$C/hide" '{"hidden":"yes"}'
 check "hide with a string: 400" [ "$CODE" = 400 ] && is_error 400
+# (`check D [ A ] && jqb F` would count only [ A ]: the whole condition goes in a function)
+req GET "/api/persons/$A"; AQ=$(jq -c '[.faces[].quality] | max' "$TMP/body")
+avatars_ok() { [ "$CODE" = 200 ] && jqb ".person.id == $A and (.candidates | length) == ([5, .person.n_faces] | min) and all(.candidates[]; .person == $A) and ([.candidates[].quality] == ([.candidates[].quality] | sort | reverse)) and .candidates[0].quality == $AQ and (.person.avatar_by_user or .person.avatar == .candidates[0].id)"; }
+req GET "/api/persons/$A/avatars"
+check "GET /api/persons/{id}/avatars: up to 5 of its faces, best quality first, the first the automatic avatar" avatars_ok
+req GET "/api/persons/$A/avatars?limit=2"; c1=$CODE; n2=$(jq '.candidates | length' "$TMP/body")
+req GET /api/persons/99999/avatars
+avatars_404() { [ "$c1" = 200 ] && [ "$n2" = 2 ] && [ "$CODE" = 404 ] && is_error 404; }
+check "avatars ?limit=2: 2; an unknown person: 404" avatars_404
 post_json "/api/persons/$A/avatar" "{\"face\":$AF2}"
 check "avatar: 200, the chosen face" [ "$CODE" = 200 ] && jqb ".person.avatar == $AF2 and .person.avatar_by_user == true"
 req GET "/api/persons/$C"; CF=$(jq -r '.faces[0].id' "$TMP/body")
@@ -392,6 +418,9 @@ req GET "/api/faces/$BF"
 check "after recluster: the user's move stays" jqb ".face.person == $C"
 req GET /api/status
 check "status after restart: nothing re-indexed" jqb '.indexing.submitted == 0'
+# the library's model (issue 12): the one that made its faces, the server's own, no re-embed
+check "status: the library's model is the server's, no re-embed running" \
+    jqb '.model.faces > 0 and .model.name == .server_model.name and .model.version == .server_model.version and .reembed == null'
 # ---- undo and user operations (API-CONTRACT "Undo and user operations") -------------------------------
 # snap NAME PATH: the GET reply of PATH saved as $TMP/NAME; same NAME PATH: PATH answers it again
 snap() { req GET "$2"; cp "$TMP/body" "$TMP/snap_$1"; }

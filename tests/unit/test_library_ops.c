@@ -242,6 +242,20 @@ static void run_all(const char *db) {
               lib_open(db, "no-models-here", &L) == 0);
     if (!L) return;
     fixture();
+    { // avatar candidates: Anna's faces 0..3 have quality 0.1..0.4, Carl's 7, 8 0.8, 0.9 (add_face)
+        int64_t ids[8];
+        float q[8];
+        int n = 0, n2 = 0;
+        struct store_person pp;
+        int rc = lib_avatar_candidates(L, U1, pa, 8, ids, q, &n);
+        TEST_COND("lib_avatar_candidates: all 4 of Anna's faces, best quality first, the first her avatar",
+                  rc == 0 && n == 4 && ids[0] == face[3] && ids[1] == face[2] && ids[3] == face[0] && q[0] > q[1] &&
+                      !lib_person_get(L, U1, pa, &pp) && pp.avatar_face == ids[0]);
+        TEST_COND("... at most max; Carl's 2 faces, best first; another owner's person: not found",
+                  lib_avatar_candidates(L, U1, pa, 2, ids, NULL, &n2) == 0 && n2 == 2 && ids[0] == face[3] &&
+                      lib_avatar_candidates(L, U1, pc, 8, ids, NULL, &n) == 0 && n == 2 && ids[0] == face[8] &&
+                      lib_avatar_candidates(L, U2, pa, 8, ids, NULL, &n) == FH_E_NOTFOUND && n == 0);
+    }
     lib_on_forget(L, on_forget, NULL);
     char s0[1 << 16], bob0[1 << 16], sum[256];
     // the fixture's faces were embedded by model "test"; L's (the default) must not mix in
