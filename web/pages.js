@@ -188,12 +188,37 @@ export async function pagePerson($main, id) {
   return sel;
 }
 
+// "Are these two one person?": the review queue's merge questions (a person split in two)
+function mergeQuestions(merges) {
+  if (!merges.length) return null;
+  const box = el('div', { class: 'merges', id: 'merges' }, el('h2', { text: 'Same person?' }));
+  for (const m of merges) {
+    const a = m.person, b = m.other, na = personName(a), nb = personName(b);
+    box.append(el('div', { class: 'merge-question', 'data-person': a.id, 'data-other': b.id },
+      el('a', { href: '#/person/' + a.id }, avatar(a)), el('a', { href: '#/person/' + b.id }, avatar(b)),
+      el('div', { class: 'ask', text: 'Are ' + na + ' (' + plural(a.faces, 'face') + ') and ' + nb + ' (' + plural(b.faces, 'face') + ') one person?' }),
+      el('div', { class: 'row' },
+        el('button', { class: 'btn primary small', type: 'button', 'data-answer': 'merge', onclick: guard(async () => {
+          const r = await api('POST', '/api/persons/' + a.id + '/merge', { from: b.id });
+          done(r, 'Merged ' + nb + ' into ' + na);
+          rerender();
+        }), text: 'Yes, merge' }),
+        el('button', { class: 'btn small', type: 'button', 'data-answer': 'apart', onclick: guard(async () => {
+          const r = await api('POST', '/api/persons/' + a.id + '/apart', { person: b.id });
+          done(r, 'Noted: ' + nb + ' is not ' + na);
+          rerender();
+        }), text: 'No' }))));
+  }
+  return box;
+}
+
 export async function pageUnknown($main) {
-  const d = await api('GET', '/api/unknown?limit=200');
+  const [d, mq] = await Promise.all([api('GET', '/api/unknown?limit=200'), api('GET', '/api/review/merges?limit=5')]);
   const head = el('div', { class: 'page-head' }, el('h1', { text: 'Unknown faces' }),
     el('span', { class: 'sub', text: plural(d.total, 'face') + ' not assigned to anyone' }));
+  const merges = mergeQuestions(mq.merges);
   if (!d.faces.length) {
-    $main.replaceChildren(recognitionOff() || '', head, el('div', { class: 'empty', text: 'Nothing to review. Every face belongs to someone.' }));
+    $main.replaceChildren(recognitionOff() || '', head, merges || '', el('div', { class: 'empty', text: 'Nothing to review. Every face belongs to someone.' }));
     return null;
   }
   // the photos of this page, in order of first appearance, for the lightbox
@@ -265,7 +290,7 @@ export async function pageUnknown($main) {
     list.append(card);
   }
   head.append(el('span', { class: 'spacer' }), sel.button);
-  $main.replaceChildren(recognitionOff() || '', head, list, sel.bar);
+  $main.replaceChildren(recognitionOff() || '', head, merges || '', list, sel.bar);
   return sel;
 }
 

@@ -3,7 +3,9 @@
 // library (eval_draw.h: LFW identities with 4..9 images + strangers) is built once; then for
 // each order a copy of it is reviewed by a simulated user who knows the LFW labels of the
 // subjects (each image's central face) and nobody else, answering --answers questions:
-//   gain:   lib_review's questions, most expected gain first. "Are these P?": the faces of
+//   gain:   lib_review's questions, most expected gain first. "Are these two persons one?":
+//           merged when most subjects of both are one identity, else set apart
+//           (lib_persons_apart); a skip when the user knows neither. "Are these P?": the faces of
 //           P's identity (the one most of P's subjects are) are moved into P, then
 //           lib_review_pull lets P's new neighbours follow; the others get "not P". "Who
 //           is this?": the faces of the group's main identity go into that identity's person
@@ -26,6 +28,17 @@
 enum { ORDER_GAIN, ORDER_GAIN_NOPULL, ORDER_TODAY, ORDER_RANDOM, N_ORDERS };
 static const char *const order_name[N_ORDERS] = {"gain", "gain-nopull", "today", "random"};
 #define STEP 10 // answers between two scores
+// answers to "is this P?" by the distance of the suggestion (0.80..1.20 in bins of 0.05):
+// what p_yes(distance) of the review queue is checked against (printed at the end)
+#define CAL_BINS 8
+static int cal_yes[CAL_BINS], cal_all[CAL_BINS];
+static int mcal_yes[CAL_BINS], mcal_all[CAL_BINS]; // the same for "are these two persons one?"
+static int bin_of(float d) {
+    int b = (int)((d - 0.80f) / 0.05f);
+    return b < 0 ? 0 : b >= CAL_BINS ? CAL_BINS - 1 : b;
+}
+static void cal_add(float d, int yes) { cal_all[bin_of(d)]++, cal_yes[bin_of(d)] += yes; }
+static void merge_cal_add(float d, int yes) { mcal_all[bin_of(d)]++, mcal_yes[bin_of(d)] += yes; }
 
 // the simulated user's knowledge and the library's current state
 struct sim {
@@ -35,6 +48,8 @@ struct sim {
     int n;
     int64_t *skip;              // faces the user does not know and was asked about
     int n_skip, cap_skip;
+    int64_t *mskip;             // persons of "same person?" questions the user could not answer
+    int n_mskip, cap_mskip;
     int64_t *fid, *fperson;     // every face and its person now (sorted by face id)
     int nf, capf;
 };
@@ -118,6 +133,22 @@ static int answer_gain(struct sim *s, int n_ids, int pull, int *asked) {
     for (int i = 0; !rc && i < nq && !*asked; i++) {
         int64_t yes[LIB_REVIEW_GROUP_MAX], no[LIB_REVIEW_GROUP_MAX];
         int ny = 0, nn = 0, fresh = 0;
+        if (q[i].kind == LIB_Q_MERGE) { // "are these two persons one?"
+            int ia = identity_of(s, q[i].person, n_ids), ib = identity_of(s, q[i].other, n_ids), seen = 0;
+            for (int k = 0; k < s->n_mskip && !seen; k++) seen = s->mskip[k] == q[i].other;
+            if (seen) continue;
+            *asked = 1;
+            merge_cal_add(q[i].distance, ia >= 0 && ia == ib);
+            if (ia < 0 && ib < 0) { // two the user does not know: a skip
+                if (fh_grow((void **)&s->mskip, &s->cap_mskip, s->n_mskip + 1, sizeof *s->mskip)) rc = FH_E_NOMEM;
+                else s->mskip[s->n_mskip++] = q[i].other;
+            } else if (ia == ib) {
+                rc = lib_merge(s->L, LIB_OWNER_LOCAL, q[i].person, q[i].other);
+            } else {
+                rc = lib_persons_apart(s->L, LIB_OWNER_LOCAL, q[i].person, q[i].other);
+            }
+            continue;
+        }
         for (int f = 0; f < q[i].n; f++) fresh += !skipped(s, q[i].face[f]);
         if (!fresh) continue;
         *asked = 1;
@@ -128,6 +159,7 @@ static int answer_gain(struct sim *s, int n_ids, int pull, int *asked) {
                 if (t >= 0 && t == ip) yes[ny++] = q[i].face[f];
                 else no[nn++] = q[i].face[f];
             }
+            cal_add(q[i].distance, ny > 0);
             if (ny && !(rc = lib_move_faces(s->L, LIB_OWNER_LOCAL, yes, ny, q[i].person)) && pull) {
                 int pulled;
                 rc = lib_review_pull(s->L, LIB_OWNER_LOCAL, q[i].person, &s->lo, &pulled);
@@ -171,7 +203,9 @@ static int answer_face(struct sim *s, int n_ids, int random_order, uint64_t *rng
         int t = truth_of(s, x->face.id);
         *asked = 1;
         if (x->person) {
-            if (t >= 0 && t == identity_of(s, x->person, n_ids)) rc = lib_move_face(s->L, LIB_OWNER_LOCAL, x->face.id, x->person);
+            int yes = t >= 0 && t == identity_of(s, x->person, n_ids);
+            if (t >= 0) cal_add(x->distance, yes); // (a face unknown to the user tells nothing)
+            if (yes) rc = lib_move_face(s->L, LIB_OWNER_LOCAL, x->face.id, x->person);
             else rc = lib_reject_face(s->L, LIB_OWNER_LOCAL, x->face.id, x->person);
         } else if (t >= 0) {
             rc = file_under(s, &x->face.id, 1, t, n_ids, 0);
@@ -218,7 +252,7 @@ static int run_order(const struct cli_opts *o, struct draws *dw, int n_ids, cons
             *impure = r.impure;
         }
     }
-    fh_free(s.sj), fh_free(s.skip), fh_free(s.fid), fh_free(s.fperson);
+    fh_free(s.sj), fh_free(s.skip), fh_free(s.mskip), fh_free(s.fid), fh_free(s.fperson);
     lib_close(s.L);
     unlink(copy);
     return rc;
@@ -290,6 +324,13 @@ int eval_review_cmd(const struct cli_opts *o) {
             printf("]");
         }
         printf("}\n");
+        printf("# answers to \"is this P?\" by distance (all orders):");
+        for (int b = 0; b < CAL_BINS; b++)
+            if (cal_all[b]) printf(" %.2f-%.2f %d/%d", 0.80 + 0.05 * b, 0.85 + 0.05 * b, cal_yes[b], cal_all[b]);
+        printf("\n# answers to \"are these two persons one?\" by distance (gain orders):");
+        for (int b = 0; b < CAL_BINS; b++)
+            if (mcal_all[b]) printf(" %.2f-%.2f %d/%d", 0.80 + 0.05 * b, 0.85 + 0.05 * b, mcal_yes[b], mcal_all[b]);
+        printf("\n");
         if (rc == EXIT_OK && o->plot &&
             cli_svg_curves(o->plot, "Review queue: BCubed F after each answer (simulated user, LFW)", "answers",
                            "BCubed F", c, N_ORDERS, 0, 0, answers, mean[0] < 0.9 ? 0.8 : 0.9, 1.0)) {

@@ -267,14 +267,24 @@ int lib_unknown_faces(struct lib *L, int64_t owner, int limit, int flags, struct
 // (average linkage at o->cluster_t, never two faces of one photo); each group is one
 // question: "are these P?" when a visible person P that none of them was rejected for is
 // within LIB_SUGGEST_FACTOR x the threshold of the group (root mean square distance), else
-// "who is this?". Ordered by expected gain: same-person pairs the answer makes known
-// (p_yes(distance) x 2 x group x faces of P, plus the group's own pairs), so large groups
-// and confident suggestions to large persons come first, single faces without a suggestion
-// last (by id). *out (fh_malloc'd) gets at most limit (1..LIB_UNKNOWN_SCAN_MAX) questions.
-// Answers are the user actions below (lib_move_faces / lib_reject_faces / lib_person_new);
-// after a yes, lib_review_pull lets the person's new neighbours follow.
+// "who is this?". Ordered by expected gain: the recall the answer adds as BCubed counts it
+// (p_yes(distance) x g (2s + g - 1) / (s + g) for a group of g faces joining a person of s;
+// g - 1 for a new person of g), so confident suggestions and large groups come first,
+// single faces without a suggestion last (by id). Also "are these two persons one?" (LIB_Q_MERGE) for two visible persons
+// within 1.05 of each other (root mean square over their face pairs; a person split in two is
+// what no question about unknown faces repairs), unless they
+// share a photo or the user said one is not the other (a reject of a face of one for the
+// other); gain p_yes x 2ab / (a + b) for persons of a and b faces; among the LIB_REVIEW_MERGE_PERSONS largest
+// persons. *out (fh_malloc'd) gets at most limit (1..LIB_UNKNOWN_SCAN_MAX) questions.
+// Answers are the user actions below (lib_move_faces / lib_reject_faces / lib_person_new;
+// lib_merge / lib_persons_apart); after a yes, lib_review_pull lets the person's new
+// neighbours follow.
 #define LIB_REVIEW_GROUP_MAX 32
+#define LIB_REVIEW_MERGE_PERSONS 2000 // "same person?" pairs among at most this many largest persons
+enum { LIB_Q_FACES = 0, LIB_Q_MERGE = 1 };
 struct lib_question {
+    int kind;                   // LIB_Q_FACES: about faces[]; LIB_Q_MERGE: are person and other one?
+    int64_t other;              // LIB_Q_MERGE: the smaller person (merged into `person` on a yes)
     int n;                      // faces listed (the first LIB_REVIEW_GROUP_MAX of the group)
     int size;                   // faces in the group
     int64_t face[LIB_REVIEW_GROUP_MAX];
@@ -312,6 +322,10 @@ int lib_set_avatar(struct lib *L, int64_t owner, int64_t person_id, int64_t face
 // "New person" from 1..LIB_FACES_MAX faces (unknown or in other persons): a new person
 // (name may be NULL) holding them as the user's decision; *id gets its id (may be NULL).
 int lib_person_new(struct lib *L, int64_t owner, const char *name, const int64_t *face_ids, int n, int64_t *id);
+// "other is not person": every face of other is rejected for person (one op: undo takes it
+// back), so clustering never joins them and the review queue never asks again. At most
+// LIB_FACES_MAX faces in other (FH_E_LIMIT beyond); person == other is FH_E_ARG.
+int lib_persons_apart(struct lib *L, int64_t owner, int64_t person, int64_t other);
 // Deletes a person. Its faces become unknown by the user's word: no clustering (index,
 // recluster) puts them into any person again until the user moves them; the id is never
 // given to another person (AUTOINCREMENT).

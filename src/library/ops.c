@@ -250,3 +250,29 @@ int lib_undo(struct lib *L, int64_t owner, char *summary, size_t n) {
     int rc = store_op_undo(L->s, owner, summary, n);
     return rc ? rc : lib_update_avatars(L, owner);
 }
+
+struct ids {
+    int64_t *v;
+    int n, cap;
+};
+static int ids_cb(void *ctx, const struct store_face *f) {
+    struct ids *x = ctx;
+    if (x->n >= LIB_FACES_MAX) return FH_E_LIMIT;
+    if (fh_grow((void **)&x->v, &x->cap, x->n + 1, sizeof *x->v)) return FH_E_NOMEM;
+    x->v[x->n++] = f->id;
+    return 0;
+}
+
+int lib_persons_apart(struct lib *L, int64_t owner, int64_t person, int64_t other) {
+    if (!person || !other || person == other)
+        return fh_fail(FH_E_ARG, "apart: two different persons are needed");
+    struct ids x = {0};
+    int rc = lib_faces_of_person(L, owner, other, ids_cb, &x);
+    if (rc == FH_E_LIMIT) rc = fh_fail(FH_E_LIMIT, "apart: person %lld has more than %d faces", (long long)other,
+                                       LIB_FACES_MAX);
+    else if (rc == FH_E_NOMEM) rc = fh_fail(FH_E_NOMEM, "apart: out of memory");
+    if (!rc && !x.n) rc = fh_fail(FH_E_ARG, "apart: person %lld has no faces", (long long)other);
+    if (!rc) rc = lib_reject_faces(L, owner, x.v, x.n, person);
+    fh_free(x.v);
+    return rc;
+}

@@ -253,6 +253,8 @@ static const struct route {
     {"GET", "/api/persons/#", srv_h_person_get},
     {"POST", "/api/persons/#/rename", srv_h_person_rename},
     {"POST", "/api/persons/#/merge", srv_h_person_merge},
+    {"POST", "/api/persons/#/apart", srv_h_person_apart},
+    {"GET", "/api/review/merges", srv_h_review_merges},
     {"POST", "/api/persons/#/hide", srv_h_person_hide},
     {"POST", "/api/persons/#/avatar", srv_h_person_avatar},
     {"GET", "/api/persons/#/avatars", srv_h_person_avatars},

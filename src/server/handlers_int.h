@@ -62,6 +62,8 @@ void srv_h_person_new(struct srv *S, const struct srv_req *rq, int64_t id, struc
 void srv_h_person_get(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs);
 void srv_h_person_rename(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs);
 void srv_h_person_merge(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs);
+void srv_h_person_apart(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs);
+void srv_h_review_merges(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs);
 void srv_h_person_hide(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs);
 void srv_h_person_avatar(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs);
 void srv_h_person_avatars(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs);

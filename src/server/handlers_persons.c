@@ -150,6 +150,71 @@ void srv_h_person_merge(struct srv *S, const struct srv_req *rq, int64_t id, str
     pthread_mutex_unlock(&S->mu);
 }
 
+// POST /api/persons/#/apart {"person": OTHER}: "OTHER is not this person" (every face of OTHER
+// rejected for this one, one op); replies like the other person actions, with this person
+void srv_h_person_apart(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs) {
+    struct srv_jdoc d;
+    int64_t other;
+    if (srv_body_json(rq, rs, &d)) return;
+    int bad = srv_json_id(&d, "person", 0, &other, rs);
+    srv_json_free(&d);
+    if (bad) return;
+    if (other == id) return srv_error(rs, 400, "a person is always itself");
+    pthread_mutex_lock(&S->mu);
+    int rc = lib_persons_apart(S->L, rq->owner, id, other);
+    if (rc) srv_fail(rs, rc);
+    else srv_person_reply(S, rq, id, 1, rs);
+    pthread_mutex_unlock(&S->mu);
+}
+
+// GET /api/review/merges?limit=5: 200 {"merges": [{"person": {"id", "name", "avatar", "faces"},
+// "other": {...}, "distance", "p_yes", "gain"}]}: the review queue's "are these two persons
+// one?" questions, most expected gain first (lib_review)
+#define MERGES_LIMIT_DEFAULT 5
+#define MERGES_LIMIT_MAX 50
+static void person_brief(struct srv *S, int64_t owner, int64_t id, struct srv_json *w) {
+    struct store_person p;
+    jw_obj(w);
+    jw_key(w, "id"), jw_int(w, id);
+    if (!lib_person_get(S->L, owner, id, &p)) {
+        jw_key(w, "name"), jw_str(w, p.name && p.name[0] ? p.name : NULL);
+        jw_key(w, "avatar"), jw_id(w, p.avatar_face);
+        jw_key(w, "faces"), jw_int(w, p.n_faces);
+    }
+    jw_obj_end(w);
+}
+void srv_h_review_merges(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs) {
+    int limit = srv_arg_int(rq, "limit", MERGES_LIMIT_DEFAULT, 1, MERGES_LIMIT_MAX);
+    struct lib_options o = lib_options_default();
+    struct lib_question *q = NULL;
+    int n = 0;
+    pthread_mutex_lock(&S->mu);
+    int rc = lib_review(S->L, rq->owner, &o, LIB_UNKNOWN_SCAN_MAX, &q, &n);
+    if (!rc) {
+        struct srv_json w;
+        jw_init(&w, &rs->body);
+        jw_obj(&w);
+        jw_key(&w, "merges"), jw_arr(&w);
+        for (int i = 0, k = 0; i < n && k < limit; i++) {
+            if (q[i].kind != LIB_Q_MERGE) continue;
+            k++;
+            jw_obj(&w);
+            jw_key(&w, "person"), person_brief(S, rq->owner, q[i].person, &w);
+            jw_key(&w, "other"), person_brief(S, rq->owner, q[i].other, &w);
+            jw_key(&w, "distance"), jw_num(&w, q[i].distance);
+            jw_key(&w, "p_yes"), jw_num(&w, q[i].p_yes);
+            jw_key(&w, "gain"), jw_num(&w, q[i].gain);
+            jw_obj_end(&w);
+        }
+        jw_arr_end(&w);
+        jw_obj_end(&w);
+    }
+    pthread_mutex_unlock(&S->mu);
+    fh_free(q);
+    if (rc) return srv_fail(rs, rc);
+    srv_json_ok(rs, 200);
+}
+
 void srv_h_person_hide(struct srv *S, const struct srv_req *rq, int64_t id, struct srv_resp *rs) {
     struct srv_jdoc d;
     if (srv_body_json(rq, rs, &d)) return;

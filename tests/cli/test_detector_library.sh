@@ -31,7 +31,7 @@ read -r m n < <(count a haar)
 read -r m n < <(count b mtcnn)
 [ "$n" -gt 0 ] && [ "$m" = "$n" ] && ok "MTCNN photo: all $n faces say mtcnn" || bad "MTCNN photo: $m of $n say mtcnn"
 ver=$(sqlite3 "$DB" 'PRAGMA user_version')
-[ "$ver" = 5 ] && ok "schema version 5" || bad "schema version $ver"
+[ "$ver" = 6 ] && ok "schema version 6" || bad "schema version $ver"
 lm=$(sqlite3 "$DB" "SELECT COUNT(*) FROM faces WHERE detector = 'haar' AND length(landmarks) = 40")
 [ "$lm" -gt 0 ] && ok "Haar faces carry landmarks ($lm)" || bad "Haar faces without landmarks"
 # undo of a photo delete restores the faces with their detector
@@ -42,14 +42,14 @@ nf2=$(sqlite3 "$DB" "SELECT COUNT(*) FROM faces WHERE photo_id = $pid AND detect
 [ "$nf" -gt 0 ] && [ "$nf" = "$nf2" ] && ok "photo delete + undo: $nf2 faces back, still haar" || bad "undo: $nf -> $nf2 haar faces"
 # a schema-3 file: drop the column, set the version back; opening migrates, faces read mtcnn
 cp "$DB" "$T/old.db"
-sqlite3 "$T/old.db" "DROP TABLE jobs; ALTER TABLE faces DROP COLUMN detector; ALTER TABLE op_faces DROP COLUMN detector; PRAGMA user_version = 3" \
+sqlite3 "$T/old.db" "DROP TABLE face_next; DROP TABLE jobs; ALTER TABLE faces DROP COLUMN detector; ALTER TABLE op_faces DROP COLUMN detector; PRAGMA user_version = 3" \
     && ok "made a schema-3 copy" || bad "could not make a schema-3 copy"
 out=$("$BIN" persons --db "$T/old.db" --json 2>&1) && echo "$out" | python3 -c '
 import json, sys
 fs = [f for p in json.load(sys.stdin) for f in p["faces"]]
 sys.exit(not (fs and all(f["detector"] == "mtcnn" for f in fs)))' \
     && ok "schema 3 migrates: every old face reads mtcnn" || bad "migration: $out"
-[ "$(sqlite3 "$T/old.db" 'PRAGMA user_version')" = 5 ] && ok "migrated to 5 (detector column, jobs table)" || bad "not migrated"
+[ "$(sqlite3 "$T/old.db" 'PRAGMA user_version')" = 6 ] && ok "migrated to 6 (detector column, jobs table, face_next)" || bad "not migrated"
 out=$("$BIN" index "$T/a" --db "$DB" --detector yolo 2>&1); rc=$?
 [ $rc = 2 ] && echo "$out" | grep -q detector && ok "unknown detector refused (exit 2)" || bad "unknown detector: rc $rc: $out"
 out=$("$BIN" detect --detector haar models/samples/sample2.jpg 2>&1)

