@@ -18,6 +18,7 @@
 // Faces that are no subject (people in the background) are unknown to the user: an answer
 // about only such faces is a skip (they are not asked again). BCubed F over the subjects is
 // taken every 10 answers; --plot writes the curves (SVG).
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,9 +332,12 @@ int eval_review_cmd(const struct cli_opts *o) {
         for (int b = 0; b < CAL_BINS; b++)
             if (mcal_all[b]) printf(" %.2f-%.2f %d/%d", 0.80 + 0.05 * b, 0.85 + 0.05 * b, mcal_yes[b], mcal_all[b]);
         printf("\n");
+        double lo = 1;
+        for (int i = 0; rc == EXIT_OK && i < N_ORDERS * np; i++) lo = mean[i] < lo ? mean[i] : lo;
+        lo = floor(lo * 100 - 0.5) / 100; // the axis from a round value below the lowest point
         if (rc == EXIT_OK && o->plot &&
             cli_svg_curves(o->plot, "Review queue: BCubed F after each answer (simulated user, LFW)", "answers",
-                           "BCubed F", c, N_ORDERS, 0, 0, answers, mean[0] < 0.9 ? 0.8 : 0.9, 1.0)) {
+                           "BCubed F", c, N_ORDERS, 0, 0, answers, lo, 1.0)) {
             fprintf(stderr, "facehatch: %s\n", fh_errmsg());
             rc = EXIT_FAIL;
         }

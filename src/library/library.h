@@ -271,7 +271,7 @@ int lib_unknown_faces(struct lib *L, int64_t owner, int limit, int flags, struct
 // (p_yes(distance) x g (2s + g - 1) / (s + g) for a group of g faces joining a person of s;
 // g - 1 for a new person of g), so confident suggestions and large groups come first,
 // single faces without a suggestion last (by id). Also "are these two persons one?" (LIB_Q_MERGE) for two visible persons
-// within 1.05 of each other (root mean square over their face pairs; a person split in two is
+// within 1.00 of each other (root mean square over their face pairs; a person split in two is
 // what no question about unknown faces repairs), unless they
 // share a photo or the user said one is not the other (a reject of a face of one for the
 // other); gain p_yes x 2ab / (a + b) for persons of a and b faces; among the LIB_REVIEW_MERGE_PERSONS largest
