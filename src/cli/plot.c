@@ -20,10 +20,11 @@ int cli_svg_curves(const char *path, const char *title, const char *xlabel, cons
     for (const char *p = title; *p; p++) fputs(*p == '<' ? "&lt;" : *p == '&' ? "&amp;" : (char[2]){*p, 0}, f);
     fprintf(f, "</text>\n");
     // grid and ticks
+    int dec = ymax - ymin < 0.1 ? 3 : 2; // a narrow axis needs a third decimal to tell ticks apart
     for (int i = 0; i <= 10; i++) {
         double y = ymin + (ymax - ymin) * i / 10;
-        fprintf(f, "<line x1='%.1f' x2='%.1f' y1='%.1f' y2='%.1f' stroke='#ddd'/><text x='%.1f' y='%.1f' text-anchor='end'>%.2f</text>\n",
-                L, W - R, PY(y), PY(y), L - 6, PY(y) + 4, y);
+        fprintf(f, "<line x1='%.1f' x2='%.1f' y1='%.1f' y2='%.1f' stroke='#ddd'/><text x='%.1f' y='%.1f' text-anchor='end'>%.*f</text>\n",
+                L, W - R, PY(y), PY(y), L - 6, PY(y) + 4, dec, y);
     }
     if (logx) {
         for (double x = xmin; x <= xmax * 1.0001; x *= 10)

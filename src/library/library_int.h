@@ -89,6 +89,9 @@ int64_t lib_persons_nearest(const struct persons_index *px, const float *emb, co
 int lib_commit_photo(struct lib *L, int64_t owner, struct persons_index *px, const struct lib_options *o,
                      const char *path, int64_t size, int64_t mtime, const struct lib_result *r,
                      struct lib_stats *st);
+// FH_OK unless a re-embed switched the library to another model than L's (the meta key the
+// switch writes, read inside the caller's transaction): then FH_E_UNSUPPORTED, naming it.
+int lib_reembed_model_guard(struct lib *L);
 // unknown clusterable faces that group into >= min_person_faces become new persons
 int lib_promote_unknowns(struct lib *L, int64_t owner, const struct lib_options *o, struct lib_stats *st);
 

@@ -138,7 +138,10 @@ int lib_commit_photo(struct lib *L, int64_t owner, struct persons_index *px, con
     int64_t pid, used[256], assigned[256];
     int n_used = 0;
     if ((rc = store_begin(L->s))) return rc;
-    rc = store_photo_upsert(L->s, owner, &p, &pid);
+    // a re-embed may have switched the library to another model since L checked (a long
+    // index run, a worker): then nothing of this photo is written (lib_reembed_model_guard)
+    rc = r->n && !r->failed ? lib_reembed_model_guard(L) : FH_OK;
+    if (!rc) rc = store_photo_upsert(L->s, owner, &p, &pid);
     int same = !rc && old_id && !strcmp(old_sha, r->sha256);
     for (int i = 0; !rc && !r->failed && !same && i < r->n; i++) {
         const struct lib_face *lf = &r->faces[i];

@@ -11,6 +11,7 @@
 //            user decision (user-assigned faces, merges, moves, "not this person", names with
 //            the faces the user saw when naming), then the key goes. A run that finds nothing to stage but the key set rebuilds.
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/limits.h"
@@ -18,6 +19,7 @@
 
 #define BATCH_PHOTOS 16
 #define META_REBUILD "reembed_rebuild_persons" // set by the swap, cleared once persons are rebuilt
+#define META_MODEL "reembed_model"            // the model id the last switch went to
 
 struct pend {
     struct store_reembed_face *v;
@@ -155,8 +157,10 @@ int lib_reembed(struct lib *L, const struct lib_options *o, struct lib_reembed_s
     fh_engine_free(e);
     // all staged: switch, and mark the persons for rebuilding in the same transaction
     if (!rc && st->total) {
+        char tid[24];
+        snprintf(tid, sizeof tid, "%lld", (long long)target);
         if (!(rc = store_begin(L->s)) && !(rc = store_reembed_swap(L->s, target, &st->switched)) &&
-            !(rc = store_meta_set(L->s, META_REBUILD, "1")))
+            !(rc = store_meta_set(L->s, META_REBUILD, "1")) && !(rc = store_meta_set(L->s, META_MODEL, tid)))
             rc = store_commit(L->s);
         if (rc) store_rollback(L->s);
     }
@@ -187,3 +191,20 @@ int lib_reembed_status(struct lib *L, struct lib_reembed_status *out) {
 }
 
 const struct fh_embedder_id *lib_embedder(struct lib *L) { return &L->emb_id; }
+
+int lib_reembed_model_guard(struct lib *L) {
+    char id[24];
+    int rc = store_meta_get(L->s, META_MODEL, id, sizeof id);
+    if (rc == FH_E_NOTFOUND) return FH_OK; // never switched
+    if (rc) return rc;
+    if (!L->model_id || strtoll(id, NULL, 10) == L->model_id) return FH_OK;
+    // switched since: refused when faces of another model are there (an emptied library
+    // takes any model, as lib_model_check says)
+    struct store_model other;
+    const struct fh_embedder_id *me = &L->emb_id;
+    rc = store_model_other(L->s, me->name, me->version, me->sha256, &other);
+    if (rc == FH_E_NOTFOUND) return FH_OK;
+    if (rc) return rc;
+    return fh_fail(FH_E_UNSUPPORTED, "the library was switched to another model (facehatch reembed) while this ran: "
+                   "nothing of this photo was stored; run again with the library's model");
+}

@@ -57,6 +57,7 @@ before=$(decisions "$T/lib.db")
 embs() { q "$1" "SELECT id, model_id, hex(embedding) FROM faces ORDER BY id" | md5sum; }
 old=$(embs "$T/lib.db")
 cp "$T/lib.db" "$T/ref.db"
+cp "$T/lib.db" "$T/orig.db"
 "$BIN" reembed --db "$T/ref.db" --precision int8 --threads 1 >"$T/ref.json" 2>"$T/err" && ok "uninterrupted re-embed: $(cat "$T/ref.json" | head -c 300)" ||
     bad "uninterrupted re-embed: $(cat "$T/err")"
 total=$(q "$T/lib.db" "SELECT count(*) FROM faces")
@@ -127,6 +128,21 @@ $after"
 "$BIN" index "$T/photos" --db "$T/lib.db" --precision int8 >/dev/null 2>"$T/err" && ok "and takes the new one" || bad "new model: $(cat "$T/err")"
 "$BIN" reembed --db "$T/lib.db" --precision int8 >"$T/out" 2>&1 && grep -q '"faces":0,' "$T/out" && ok "a second re-embed to the same model does nothing" ||
     bad "second re-embed: $(cat "$T/out")"
+# a process that started on the old model (a worker, idle) and outlived the switch stores
+# nothing: the photo's transaction sees the switch (lib_reembed_model_guard)
+cp "$T/orig.db" "$T/w.db"   # the library before any switch (fp32)
+"$BIN" worker --db "$T/w.db" --threads 1 >"$T/worker.out" 2>"$T/worker.err" &
+WPID=$!
+sleep 2   # the worker has checked the model and loaded it
+"$BIN" reembed --db "$T/w.db" --precision int8 --threads 2 >/dev/null 2>"$T/err" || bad "switch under a worker: $(cat "$T/err")"
+mkdir -p "$T/new" && cp models/samples/sample1.jpg models/samples/sample2.jpg "$T/new/"
+"$BIN" index "$T/new" --db "$T/w.db" --precision int8 --enqueue-only >/dev/null 2>"$T/err" || bad "enqueue: $(cat "$T/err")"
+sleep 6; kill -TERM "$WPID" 2>/dev/null; wait "$WPID" 2>/dev/null
+int8=$(q "$T/w.db" "SELECT id FROM models WHERE version LIKE '%+int8'")
+others=$(q "$T/w.db" "SELECT count(*) FROM faces WHERE model_id IS NOT $int8")
+[ "$others" = 0 ] && grep -q "switched to another model" "$T/worker.out" "$T/worker.err" &&
+    ok "a worker on the old model stored nothing after the switch (it said: $(grep -oh 'the library was switched to another model[^:]*' "$T/worker.out" "$T/worker.err" | head -1))" ||
+    bad "old-model faces after the switch: $others; worker said: $(cat "$T/worker.out" "$T/worker.err" | head -c 400)"
 # the same on PostgreSQL (the server of tests/run.sh, $FH_TEST_PG): staged rows, the switch
 if [ -n "${FH_TEST_PG:-}" ]; then
     U=$(tools/pg_test_server.sh url "$FH_TEST_PG" reembed_test) && mkdir -p "$T/pg" && cp models/samples/*.jpg "$T/pg/" &&
