@@ -81,6 +81,10 @@ async function api(p) {
     check('persons appear after indexing (>= 3)', cards.length >= 3, 'got ' + cards.length);
     const avatars = await page.$$eval('#people img.avatar', els => els.filter(e => e.complete && e.naturalWidth > 0).length);
     check('avatars load', avatars >= 3, 'loaded ' + avatars);
+    // the library's model in the footer (issue 12: the model in use; a re-embed's progress there too)
+    await page.waitForSelector('#model-line:not([hidden])');
+    const modelLine = await text('#model-line');
+    check('the footer names the model the faces were recognised by', modelLine.startsWith('Faces recognised by MobileFaceNet'), modelLine);
 
     // ---- search by photo (an LFW photo that was not uploaded) ------------------------------------
     await page.click('nav a[data-nav="search"]');
