@@ -2,7 +2,7 @@
 # The review queue (issue 12 part 2), by simulation on real LFW faces: `eval review` builds two
 # libraries of 30 LFW identities with 4..9 images + 150 strangers and lets a simulated user who
 # knows the LFW labels answer 20 questions in the review queue's order (gain), today's order and
-# a random one. Floors under what was measured (2026-12-02: gain F 0.973 -> 0.999 after 10
+# a random one. Floors under what was measured (2026-12-02: gain F 0.973 -> 0.998 after 10
 # answers, today's order 0.998, random 0.974; after 20: 0.9988 / 1.0000 / 0.9742): the queue's
 # first 10 answers raise BCubed F by >= 0.015 and beat random order by >= 0.01, after 20 it is
 # within 0.005 of today's order, no impure person.
